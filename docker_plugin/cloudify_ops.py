@@ -1,0 +1,111 @@
+"""What every operation shares: inputs, labels, runtime properties, error mapping.
+
+This is the only module besides the task modules that knows ``ctx``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable, Mapping
+
+from cloudify import ctx as ctx_proxy
+from cloudify.decorators import operation
+from cloudify.exceptions import NonRecoverableError, RecoverableError
+
+from docker_plugin import secrets
+from docker_plugin.errors import InvalidInputError, PluginError
+
+LABEL_PREFIX = 'cloudify.'
+MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
+RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
+
+
+def docker_operation(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a task the real ctx and map PluginError to Cloudify's errors.
+
+    Transient trouble becomes ``RecoverableError`` (Cloudify retries), everything
+    else ``NonRecoverableError``; messages are redacted of remembered secrets and
+    carry no chained traceback from the SDK.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = kwargs.pop('ctx', None) or ctx_proxy
+        secrets.forget_all()
+        try:
+            return func(ctx, *args, **kwargs)
+        except PluginError as exc:
+            message = secrets.redact(str(exc))
+            if exc.recoverable:
+                raise RecoverableError(message, retry_after=RETRY_AFTER) from None
+            raise NonRecoverableError(message) from None
+        finally:
+            secrets.forget_all()
+
+    return operation(wrapper, resumable=True)
+
+
+def resolve_input(ctx: Any, kwargs: Mapping[str, Any], name: str,
+                  default: Any = None) -> Any:
+    """An operation input if given, else the node property of that name, else default."""
+    value = kwargs.get(name)
+    if value is None:
+        value = ctx.node.properties.get(name)
+    if value is None:
+        value = {} if default is None else default
+    return value
+
+
+def resource_labels(ctx: Any) -> dict[str, str]:
+    """Labels put on everything the plugin creates, for exact look-ups and clean-up."""
+    return {
+        'cloudify.deployment': str(ctx.deployment.id or ''),
+        'cloudify.blueprint': str(ctx.blueprint.id or ''),
+        'cloudify.node': str(ctx.node.id or ''),
+        'cloudify.node-instance': str(ctx.instance.id or ''),
+        MANAGED_BY[0]: MANAGED_BY[1],
+    }
+
+
+def persist(ctx: Any, **values: Any) -> None:
+    """Write runtime properties now (not only when the operation ends)."""
+    for key, value in values.items():
+        ctx.instance.runtime_properties[key] = value
+    ctx.instance.update()
+
+
+def drop(ctx: Any, *keys: str) -> None:
+    """Remove runtime properties now."""
+    props = ctx.instance.runtime_properties
+    for key in keys:
+        if key in props:
+            del props[key]
+    ctx.instance.update()
+
+
+def blueprint_path(ctx: Any, path: str, field: str) -> str:
+    """An absolute path for a file or directory given relative to the blueprint.
+
+    Absolute paths are returned as they are. Relative ones are looked up among
+    the blueprint's resources: in a local run that is the blueprint's
+    directory; on a manager the directory is downloaded.
+    """
+    if os.path.isabs(path):
+        return path
+    storage = getattr(getattr(ctx, '_endpoint', None), 'storage', None)
+    if storage is not None and hasattr(storage, 'get_blueprint'):
+        candidate = os.path.join(storage.get_blueprint()['resources'], path)
+        if os.path.exists(candidate):
+            return candidate
+    try:
+        if os.path.splitext(path)[1]:
+            return ctx.download_resource(path)
+        return ctx.download_directory(path)
+    except Exception as exc:  # noqa: BLE001 - ctx raises many kinds for a missing resource
+        raise InvalidInputError(field, f'{path!r} not found among the blueprint resources '
+                                       f'({type(exc).__name__})') from None
+
+
+def log_lines(ctx: Any, header: str, lines: list[str]) -> None:
+    ctx.logger.info('%s\n  %s', header, '\n  '.join(lines))

@@ -1,0 +1,1 @@
+"""Plain-Python resource code: drives the docker SDK, knows nothing of Cloudify."""

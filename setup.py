@@ -1,0 +1,17 @@
+"""Packaging for the Cloudify Docker plugin."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name='cloudify-docker-plugin',
+    version='0.1.0',
+    description='Cloudify plugin that orchestrates Docker engines from TOSCA blueprints',
+    long_description=open('README.rst', encoding='utf-8').read(),
+    long_description_content_type='text/x-rst',
+    license='Apache-2.0',
+    packages=find_packages(include=['docker_plugin', 'docker_plugin.*']),
+    python_requires='>=3.8',
+    # cloudify-common is deliberately absent: a manager links the plugin's venv to
+    # the mgmtworker's, which already has it (see requirements-dev.txt for local runs).
+    install_requires=['docker>=7.0,<8'],
+)
