@@ -147,7 +147,8 @@ def resolve_config(raw: Mapping[str, Any] | None,
     version = str(_expect(version, (str, float, int), f'{FIELD}.version',
                           "'auto' or an API version like '1.41'"))
     if version != 'auto' and not _is_api_version(version):
-        raise InvalidInputError(f'{FIELD}.version', f"expected 'auto' or like '1.41', got {version!r}")
+        raise InvalidInputError(f'{FIELD}.version',
+                                f"expected 'auto' or like '1.41', got {version!r}")
 
     timeout = _expect(opts.get('timeout', DEFAULT_TIMEOUT), (int, float), f'{FIELD}.timeout',
                       'a number of seconds')

@@ -104,7 +104,7 @@ class StreamConsumer:
         self._layer_bytes: dict[str, tuple[int, int]] = {}
         self._last_beat = time.monotonic()
 
-    def consume(self, chunks: Iterable[Any]) -> 'StreamConsumer':
+    def consume(self, chunks: Iterable[Any]) -> StreamConsumer:
         """Read every object; raise the classified error found in the stream."""
         for obj in decode(chunks):
             self.objects += 1

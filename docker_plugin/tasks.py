@@ -13,8 +13,15 @@ from typing import Any
 
 from docker_plugin import secrets
 from docker_plugin.client import open_client, resolve_config
-from docker_plugin.cloudify_ops import (blueprint_path, docker_operation, drop, log_lines,
-                                        persist, resolve_input, resource_labels)
+from docker_plugin.cloudify_ops import (
+    blueprint_path,
+    docker_operation,
+    drop,
+    log_lines,
+    persist,
+    resolve_input,
+    resource_labels,
+)
 from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError
 from docker_plugin.options.container import CONTAINER, REMOVE_KEYS, START_SECTIONS, STOP_KEYS
 from docker_plugin.resources import containers, images
@@ -65,7 +72,8 @@ def _image_request(ctx: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any
         if unknown:
             raise InvalidInputError(f'image_import.{sorted(unknown)[0]}', 'unknown option')
         if not isinstance(raw.get('src'), str) or not raw['src']:
-            raise InvalidInputError('image_import.src', 'required: an http(s) URL or a tarball path')
+            raise InvalidInputError('image_import.src',
+                                    'required: an http(s) URL or a tarball path')
         for key in ('repository', 'tag'):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise InvalidInputError(f'image_import.{key}', 'expected a string')

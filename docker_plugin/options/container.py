@@ -110,7 +110,8 @@ def _normalise_binds(value: Any, path: str) -> Any:
     if isinstance(value, list):
         for index, item in enumerate(value):
             if not isinstance(item, str) or ':' not in item:
-                raise InvalidInputError(f'{path}[{index}]', "expected 'host_path:container_path[:ro]'")
+                raise InvalidInputError(f'{path}[{index}]',
+                                        "expected 'host_path:container_path[:ro]'")
         return value
     out = {}
     for host_path, spec in value.items():

@@ -14,8 +14,7 @@ from typing import Any, Iterator, Mapping
 
 import docker
 
-from docker_plugin.errors import (ConflictError, InvalidInputError, NotFoundError,
-                                  engine_call)
+from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError, engine_call
 from docker_plugin.streams import Log, StreamConsumer
 
 _IMAGE_ID = re.compile(r'^sha256:[0-9a-f]{64}$')
