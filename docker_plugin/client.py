@@ -262,6 +262,24 @@ def _cached_version(config: DaemonClientConfig) -> str:
         return _VERSIONS.get(config.base_url, 'auto')
 
 
+def _pin_tls_verification(api: docker.APIClient) -> None:
+    """Make the engine's CA (or verify off) win over REQUESTS_CA_BUNDLE.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` replace a
+    session's own CA file, so a host that sets them (as many do) would check
+    the engine against the system bundle and fail. Proxy settings from the
+    environment still apply.
+    """
+    merge = api.merge_environment_settings
+
+    def merge_pinned(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify, cert)
+        settings['verify'] = api.verify
+        return settings
+
+    api.merge_environment_settings = merge_pinned  # type: ignore[method-assign]
+
+
 @contextlib.contextmanager
 def open_client(config: DaemonClientConfig) -> Iterator[docker.DockerClient]:
     """A connected DockerClient for the duration of the block.
@@ -275,7 +293,14 @@ def open_client(config: DaemonClientConfig) -> Iterator[docker.DockerClient]:
     try:
         kwargs = client_kwargs(config, workdir)
         with engine_call(f'connect to Docker engine at {config.base_url}'):
-            client = docker.DockerClient(**kwargs)
+            if config.tls:
+                # Negotiate the version only once the CA is pinned (below).
+                client = docker.DockerClient(**{**kwargs, 'version': '1.24'})
+                _pin_tls_verification(client.api)
+                if kwargs['version'] == 'auto':
+                    client.api._version = client.api._retrieve_server_version()
+            else:
+                client = docker.DockerClient(**kwargs)
         if config.version == 'auto':
             with _VERSIONS_LOCK:
                 _VERSIONS.setdefault(config.base_url, client.api.api_version)

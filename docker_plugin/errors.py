@@ -96,6 +96,11 @@ def classify(exc: BaseException, action: str) -> PluginError:
         if status == 409:
             return ConflictError(f'{action}: {message}')
         return ConflictError(f'{action}: engine refused ({status}): {message}')
+    ssl_error = _find_cause(exc, requests.exceptions.SSLError)
+    if ssl_error is not None:
+        # A certificate problem is configuration: retrying will not fix it.
+        return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: '
+                                                  f'{_short(ssl_error)}')
     if isinstance(exc, (requests.exceptions.ConnectionError,
                         requests.exceptions.Timeout,
                         ConnectionError, TimeoutError)):
@@ -114,6 +119,18 @@ def classify(exc: BaseException, action: str) -> PluginError:
             return TransientError(f'{action}: Docker engine unreachable: {_short(exc)}')
         return ConflictError(f'{action}: {_short(exc)}')
     raise TypeError(f'not an engine error: {type(exc).__name__}') from exc
+
+
+def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
+    """``exc`` or the first exception it was raised from that is a ``kind``."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, kind):
+            return current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
 
 
 def _short(exc: BaseException) -> str:

@@ -131,6 +131,8 @@ def build_image(api: docker.APIClient, options: Mapping[str, Any], labels: Mappi
         raise InvalidInputError('image_build.dockerfile', f'no {dockerfile} in {path}')
     opts['labels'] = {**labels, **opts.get('labels', {})}
     opts.setdefault('rm', True)
+    # A failed step would otherwise leave its intermediate container behind.
+    opts.setdefault('forcerm', True)
     action = f'build {opts.get("tag") or path}'
     consumer = StreamConsumer(action, log)
     with engine_call(action):
