@@ -1,0 +1,54 @@
+"""The demo blueprint through the ``cfy`` CLI itself, as a user runs it."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+from helpers.cleanup import labelled_objects
+from helpers.cloudify_local import REPO, Cfy
+
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def cfy(tmp_path):
+    cli = Cfy(tmp_path)
+    cli.init()
+    return cli
+
+
+def test_demo_installs_serves_and_uninstalls_with_cfy(cfy, docker_client, unique):
+    port = _free_port()
+    blueprint = str(REPO / 'blueprints' / 'demo.yaml')
+    inputs = f'{{"host_port": {port}, "greeting": "cli {unique}"}}'
+    try:
+        installed = cfy('install', blueprint, '-b', unique, '-i', inputs,
+                        '--task-retries', '3', '--task-retry-interval', '1')
+        assert "'install' workflow execution succeeded" in installed.stdout
+        outputs = cfy.outputs(unique)
+        assert outputs['url'] == f'http://127.0.0.1:{port}/'
+        assert outputs['state'] == 'running'
+        assert outputs['container_name'] == 'docker-plugin-demo-web'
+        with urllib.request.urlopen(outputs['url'], timeout=5) as response:
+            assert response.read().decode().strip() == f'cli {unique}'
+        container = docker_client.containers.get(outputs['container_id'])
+        assert container.labels['cloudify.deployment'] == unique
+        assert container.attrs['HostConfig']['RestartPolicy'] == {
+            'Name': 'on-failure', 'MaximumRetryCount': 2}
+        # The run task logged the id, the interfaces, the ports and the processes.
+        for text in (outputs['container_id'], 'network bridge: ',
+                     f'port 8080/tcp -> 127.0.0.1:{port}', 'httpd -f -p 8080'):
+            assert text in installed.stdout
+    finally:
+        cfy('uninstall', '-b', unique, '--task-retries', '3', '--task-retry-interval', '1',
+            check=False)
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == {
+        'containers': [], 'images': [], 'networks': [], 'volumes': []}

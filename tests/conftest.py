@@ -1,0 +1,106 @@
+"""Fixtures shared by the integration and blueprint tiers.
+
+They need a real Docker engine and the local base image that
+``scripts/bootstrap.sh`` builds. With ``DOCKER_PLUGIN_REQUIRE_ENGINE=1`` (CI
+sets it) a missing engine fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import cleanup  # noqa: E402
+from helpers.cloudify_local import LocalRun  # noqa: E402
+from helpers.http import serve_directory  # noqa: E402
+
+BASE_IMAGE = 'docker-plugin/busybox:latest'
+ROOTFS_TAR = REPO / '.cache' / 'busybox-rootfs.tar'
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get('DOCKER_PLUGIN_REQUIRE_ENGINE'):
+        pytest.fail(f'{reason} (CI requires the engine: run scripts/bootstrap.sh)')
+    pytest.skip(f'{reason}; run scripts/bootstrap.sh')
+
+
+@pytest.fixture(scope='session')
+def docker_client():
+    """A client of the local engine, with the base image present."""
+    try:
+        client = docker.from_env(version='auto', timeout=120)
+        client.ping()
+    except Exception as exc:
+        _unavailable(f'no Docker engine answers: {exc}')
+    try:
+        client.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        _unavailable(f'base image {BASE_IMAGE} is missing')
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def api(docker_client):
+    return docker_client.api
+
+
+@pytest.fixture
+def unique():
+    """A short name unique to this test, used for deployments and Docker objects."""
+    return f'dpt-{uuid.uuid4().hex[:8]}'
+
+
+@pytest.fixture
+def labelled(docker_client, unique):
+    """Label set for objects a test makes by hand; removed after the test."""
+    labels = {'cloudify.deployment': unique, 'docker-plugin-test': '1'}
+    yield labels
+    cleanup.remove_labelled(docker_client, {'cloudify.deployment': unique})
+
+
+@pytest.fixture
+def rootfs_tar():
+    if not ROOTFS_TAR.is_file():
+        _unavailable(f'{ROOTFS_TAR} is missing')
+    return ROOTFS_TAR
+
+
+@pytest.fixture
+def http_root(tmp_path, rootfs_tar):
+    """A directory served over HTTP on 127.0.0.1: (directory, base URL)."""
+    root = tmp_path / 'www'
+    root.mkdir()
+    os.link(rootfs_tar, root / 'rootfs.tar') if _same_fs(rootfs_tar, root) else \
+        (root / 'rootfs.tar').write_bytes(rootfs_tar.read_bytes())
+    with serve_directory(root) as base_url:
+        yield root, base_url
+
+
+def _same_fs(a: Path, b: Path) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+@pytest.fixture
+def local_run(docker_client, unique):
+    """Factory for Cloudify local-workflow runs; uninstalls and cleans up after."""
+    runs: list[LocalRun] = []
+
+    def make(blueprint: str, inputs: dict | None = None, name: str | None = None) -> LocalRun:
+        run = LocalRun(REPO / 'blueprints' / blueprint, name or f'{unique}-{len(runs)}',
+                       inputs or {})
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.teardown()
+        cleanup.remove_labelled(docker_client, {'cloudify.deployment': run.name})

@@ -1,0 +1,1 @@
+"""Test helpers: local Cloudify runs, label clean-up, a loopback HTTP server."""

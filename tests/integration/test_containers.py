@@ -1,0 +1,85 @@
+"""Container resource code against the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from docker_plugin.options.container import CONTAINER
+from docker_plugin.resources import containers
+
+pytestmark = pytest.mark.engine
+BASE = 'docker-plugin/busybox:latest'
+
+
+def _spec(raw: dict) -> tuple[dict, dict]:
+    parts = CONTAINER.validate(raw, 'container_config')
+    return parts.get('create', {}), parts.get('host', {})
+
+
+def test_start_options_are_applied_by_recreating_a_never_started_container(
+        api, labelled, unique, tmp_path):
+    create, host = _spec({'command': ['sleep', '300'], 'environment': {'A': 1},
+                          'name': f'{unique}-c', 'working_dir': '/tmp', 'ports': [80]})
+    first = containers.create(api, BASE, create, host, labelled, f'{unique}-c')
+    info = api.inspect_container(first)
+    assert containers.never_started(info)
+    _, start = _spec({'binds': [f'{tmp_path}:/data:ro'], 'port_bindings': {80: None},
+                      'privileged': False, 'restart_policy': 'on-failure:2'})
+    recorded = []
+    second = containers.recreate_with_host_options(api, info, start, recorded.append)
+
+    assert recorded == [second] and second != first
+    assert containers.inspect(api, first) is None  # the old one is removed
+    new = api.inspect_container(second)
+    assert new['Name'] == f'/{unique}-c'
+    assert new['Config']['Cmd'] == ['sleep', '300']
+    assert 'A=1' in new['Config']['Env'] and new['Config']['WorkingDir'] == '/tmp'
+    assert new['Config']['Labels']['cloudify.deployment'] == unique
+    assert new['HostConfig']['Binds'] == [f'{tmp_path}:/data:ro']
+    assert new['HostConfig']['RestartPolicy'] == {'Name': 'on-failure', 'MaximumRetryCount': 2}
+    containers.start(api, second)
+    summary = containers.summarise(api.inspect_container(second))
+    assert summary['state'] == 'running' and summary['ip']
+    assert summary['ports']['80/tcp'][0]['host_port'].isdigit()
+    table = containers.top(api, second)
+    assert 'sleep 300' in containers.format_top(table)
+    assert containers.stop(api, second, timeout=0) is True
+    assert containers.top(api, second) is None  # not running: no table, no error
+
+
+def test_recreate_refuses_a_container_that_has_run(api, labelled):
+    cid = containers.create(api, BASE, {'command': 'true'}, {}, labelled, None)
+    containers.start(api, cid)
+    api.wait(cid, timeout=30)
+    with pytest.raises(Exception, match='already run'):
+        containers.recreate_with_host_options(api, api.inspect_container(cid),
+                                              {'privileged': True}, lambda _: None)
+
+
+def test_stop_and_remove_are_idempotent(api, labelled):
+    cid = containers.create(api, BASE, {'command': ['sleep', '60']}, {}, labelled, None)
+    containers.start(api, cid)
+    containers.start(api, cid)  # already running: fine
+    assert containers.stop(api, cid, timeout=0)
+    assert containers.stop(api, cid, timeout=0)  # already stopped: fine
+    assert containers.remove(api, cid) is True
+    assert containers.remove(api, cid) is False
+    assert containers.stop(api, cid) is False
+    assert containers.inspect(api, cid) is None
+
+
+def test_find_by_labels_sees_only_this_instance(api, labelled, unique):
+    mine = containers.create(api, BASE, {'command': 'true'}, {},
+                             {**labelled, 'cloudify.node-instance': 'a'}, None)
+    containers.create(api, BASE, {'command': 'true'}, {},
+                      {**labelled, 'cloudify.node-instance': 'b'}, None)
+    found = containers.find_by_labels(api, {'cloudify.deployment': unique,
+                                            'cloudify.node-instance': 'a'})
+    assert [c['Id'] for c in found] == [mine]
+
+
+def test_logs_tail_of_an_exited_container(api, labelled):
+    cid = containers.create(api, BASE, {'command': ['sh', '-c', 'seq 1 50']}, {}, labelled, None)
+    containers.start(api, cid)
+    api.wait(cid, timeout=30)
+    assert containers.logs_tail(api, cid, lines=3).split() == ['48', '49', '50']

@@ -1,0 +1,114 @@
+"""Image resource code against the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError
+from docker_plugin.resources import containers, images
+
+pytestmark = pytest.mark.engine
+
+
+class Recorder(list):
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def test_import_from_local_tarball_with_repository_and_tag(api, rootfs_tar, unique):
+    log = Recorder()
+    result = images.import_image(api, str(rootfs_tar), f'docker-plugin-test/{unique}', 'v1',
+                                 [f'LABEL cloudify.deployment={unique}'], log)
+    try:
+        info = api.inspect_image(result.id)
+        assert f'docker-plugin-test/{unique}:v1' in info['RepoTags']
+        assert info['Config']['Labels']['cloudify.deployment'] == unique
+        assert result.reference == f'docker-plugin-test/{unique}:v1'
+        assert result.source == 'import'
+    finally:
+        api.remove_image(result.id, force=True)
+
+
+def test_import_from_url_reports_the_id_from_the_multi_object_answer(api, http_root):
+    _, base_url = http_root
+    log = Recorder()
+    result = images.import_image(api, f'{base_url}/rootfs.tar', None, None, None, log)
+    try:
+        assert api.inspect_image(result.id)['Id'] == result.id
+        # Progress arrives as status changes, never one line per chunk.
+        assert len(log) < 10 and any('Downloading' in line or 'Importing' in line
+                                     for line in log), log
+    finally:
+        api.remove_image(result.id, force=True)
+
+
+def test_import_from_a_missing_url_fails_with_the_engines_message(api, http_root):
+    _, base_url = http_root
+    with pytest.raises((ConflictError, NotFoundError)) as failure:
+        images.import_image(api, f'{base_url}/missing.tar', None, None, None, Recorder())
+    assert 'missing.tar' in str(failure.value)
+    assert '404' in str(failure.value) or 'not found' in str(failure.value).lower()
+
+
+def test_build_with_buildargs_labels_and_target(api, tmp_path, unique):
+    (tmp_path / 'Dockerfile').write_text(
+        'FROM docker-plugin/busybox:latest AS base\n'
+        'ARG WHO=nobody\n'
+        'RUN echo "built for $WHO" > /who\n'
+        'FROM base AS final\n'
+        'RUN echo final > /stage\n')
+    log = Recorder()
+    options = images.validate_build({'path': str(tmp_path), 'tag': f'docker-plugin-test/{unique}',
+                                     'buildargs': {'WHO': unique}, 'target': 'base'})
+    result = images.build_image(api, options, {'cloudify.deployment': unique}, log)
+    try:
+        info = api.inspect_image(result.id)
+        assert info['Config']['Labels']['cloudify.deployment'] == unique
+        assert any(line.endswith('RUN echo "built for $WHO" > /who') for line in log), log
+        assert not any('RUN echo final' in line for line in log)  # target stopped the build
+        container = api.create_container(result.id, command=['cat', '/who'],
+                                         labels={'cloudify.deployment': unique})
+        api.start(container)
+        api.wait(container, timeout=30)
+        assert api.logs(container).decode().strip() == f'built for {unique}'
+        api.remove_container(container, force=True)
+    finally:
+        api.remove_image(result.id, force=True)
+
+
+def test_failed_build_step_fails_with_that_step_and_its_output(api, tmp_path, docker_client):
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    (tmp_path / 'Dockerfile').write_text(
+        'FROM docker-plugin/busybox:latest\n'
+        'RUN echo about to fail && echo "oops-marker" >&2 && exit 3\n')
+    with pytest.raises(ConflictError) as failure:
+        images.build_image(api, images.validate_build({'path': str(tmp_path)}), {}, Recorder())
+    message = str(failure.value)
+    assert 'returned a non-zero code: 3' in message
+    assert 'about to fail' in message  # the tail of the step's output
+    # The failed step's intermediate container is not left behind.
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
+
+
+def test_build_input_errors_name_the_field(tmp_path):
+    with pytest.raises(InvalidInputError, match=r'image_build\.path'):
+        images.validate_build({'rm': True})
+    with pytest.raises(InvalidInputError, match=r'image_build\.nocache'):
+        images.validate_build({'path': '.', 'nocache': 'yes'})
+    with pytest.raises(InvalidInputError, match=r'image_build\.dockerfile'):
+        images.build_image(None, {'path': str(tmp_path)}, {}, Recorder())
+
+
+def test_remove_image_in_use_names_the_problem(api, unique, labelled, rootfs_tar):
+    image = images.import_image(api, str(rootfs_tar), f'docker-plugin-test/{unique}', 'in-use',
+                                [f'LABEL cloudify.deployment={unique}'], Recorder()).id
+    user = containers.create(api, image, {'command': 'true'}, {}, labelled, None)
+    try:
+        with pytest.raises(ConflictError) as failure:
+            images.remove_image(api, image)
+        assert 'still in use' in str(failure.value) and image in str(failure.value)
+        assert user[:12] in str(failure.value)  # the engine names the container
+    finally:
+        api.remove_container(user, force=True)
+    assert images.remove_image(api, image) is True
+    assert images.remove_image(api, image) is False

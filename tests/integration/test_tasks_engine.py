@@ -1,0 +1,131 @@
+"""The lifecycle tasks with a mock ctx against the real engine: TLS, secrets,
+docker_env_var, name conflicts and existing images."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from cloudify.exceptions import NonRecoverableError, RecoverableError
+from cloudify.mocks import MockCloudifyContext
+from cloudify.state import current_ctx
+from helpers.tls import make_pki, tls_engine_front
+
+from docker_plugin import tasks
+
+pytestmark = pytest.mark.engine
+BASE = 'docker-plugin/busybox:latest'
+
+
+@pytest.fixture
+def make_ctx(unique):
+    made = []
+
+    def make(properties=None, runtime_properties=None):
+        ctx = MockCloudifyContext(
+            node_id=f'{unique}_inst', node_name='c1', deployment_id=unique,
+            blueprint_id='bp', properties=properties or {},
+            runtime_properties=runtime_properties or {},
+            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
+        made.append(ctx)
+        current_ctx.set(ctx)
+        return ctx
+
+    yield make
+    current_ctx.clear()
+
+
+def _lifecycle(ctx, **inputs):
+    tasks.create(ctx=ctx, **inputs)
+    tasks.configure(ctx=ctx, **inputs)
+    tasks.run(ctx=ctx, **inputs)
+
+
+def test_mutual_tls_with_pem_text_from_secrets_keeps_the_key_out_of_everything(
+        make_ctx, tmp_path, caplog, docker_client, labelled):
+    pki = make_pki(tmp_path)
+    key_text = pki.client_key.read_text()
+    with tls_engine_front(pki) as url:
+        daemon = {'base_url': url, 'ca_cert': pki.ca_cert.read_text(),
+                  'client_cert': pki.client_cert.read_text(), 'client_key': key_text,
+                  'version': 'auto'}
+        ctx = make_ctx()
+        caplog.set_level(logging.DEBUG)
+        inputs = {'daemon_client': daemon, 'container_config': {
+            'image': BASE, 'command': ['sleep', '30'], 'labels': labelled}}
+        _lifecycle(ctx, **inputs)
+        props = dict(ctx.instance.runtime_properties)
+        assert docker_client.containers.get(props['container_id']).status == 'running'
+        assert 'client' in tls_engine_front.handshakes  # the client certificate's CN
+        tasks.delete(ctx=ctx, daemon_client=daemon, container_stop={'timeout': 0})
+    everything = repr(props) + '\n'.join(r.getMessage() for r in caplog.records)
+    body = ''.join(key_text.splitlines()[1:-1])
+    assert key_text not in everything and body[:40] not in everything
+    assert 'container_id' not in ctx.instance.runtime_properties
+
+
+def test_tls_with_an_untrusted_engine_certificate_is_a_clear_permanent_error(
+        make_ctx, tmp_path):
+    pki = make_pki(tmp_path)
+    key_text = pki.client_key.read_text()
+    with tls_engine_front(pki) as url:
+        ctx = make_ctx()
+        daemon = {'base_url': url, 'ca_cert': str(pki.other_ca_cert),
+                  'client_cert': str(pki.client_cert), 'client_key': key_text}
+        with pytest.raises(NonRecoverableError) as failure:
+            tasks.configure(ctx=ctx, daemon_client=daemon,
+                            container_config={'image': BASE, 'command': 'true'})
+    message = str(failure.value)
+    assert message.startswith('daemon_client:') and 'TLS handshake failed' in message
+    assert 'BEGIN' not in message and key_text not in message
+
+
+def test_tls_without_a_client_certificate_is_refused_by_the_engine(make_ctx, tmp_path):
+    pki = make_pki(tmp_path)
+    with tls_engine_front(pki) as url:
+        ctx = make_ctx()
+        with pytest.raises(Exception) as failure:
+            tasks.configure(ctx=ctx, daemon_client={'base_url': url, 'ca_cert': str(pki.ca_cert)},
+                            container_config={'image': BASE, 'command': 'true'})
+    assert url.split('//')[1] in str(failure.value) or 'daemon_client' in str(failure.value)
+
+
+def test_docker_env_var_is_merged_into_the_environment(make_ctx, docker_client, labelled):
+    ctx = make_ctx(runtime_properties={'docker_env_var': {'PEER_IP': '10.0.0.7', 'MODE': 'rt'}})
+    tasks.configure(ctx=ctx, container_config={
+        'image': BASE, 'command': 'env', 'environment': {'MODE': 'static', 'KEEP': 'yes'},
+        'labels': labelled})
+    container = docker_client.containers.get(ctx.instance.runtime_properties['container_id'])
+    env = dict(e.split('=', 1) for e in container.attrs['Config']['Env'])
+    assert env['PEER_IP'] == '10.0.0.7' and env['KEEP'] == 'yes'
+    assert env['MODE'] == 'rt'  # the runtime value wins
+    tasks.delete(ctx=ctx)
+
+
+def test_a_foreign_container_with_the_same_name_is_never_adopted(
+        make_ctx, docker_client, unique, labelled):
+    docker_client.containers.create(BASE, 'true', name=f'{unique}-taken', labels=labelled)
+    ctx = make_ctx()
+    with pytest.raises(NonRecoverableError, match=r'container_config\.name: a container named'):
+        tasks.configure(ctx=ctx, container_config={'image': BASE, 'name': f'{unique}-taken'})
+    assert 'container_id' not in ctx.instance.runtime_properties
+
+
+def test_an_existing_image_is_used_and_kept(make_ctx, docker_client, labelled):
+    ctx = make_ctx(properties={'container_config': {'image': BASE, 'command': ['true'],
+                                                    'labels': labelled}})
+    _lifecycle(ctx)
+    props = ctx.instance.runtime_properties
+    assert props['image_source'] == 'existing' and props['image_created'] is False
+    assert props['exit_code'] in (0, None)
+    tasks.stop(ctx=ctx)
+    tasks.delete(ctx=ctx)
+    docker_client.images.get(BASE)  # still there
+
+
+def test_an_unreachable_registry_is_retried_with_the_image_named(make_ctx):
+    ctx = make_ctx()
+    with pytest.raises(RecoverableError) as failure:
+        tasks.create(ctx=ctx, image_pull={'repository': '127.0.0.1:9/nothing/here', 'tag': 'x'})
+    assert 'pull 127.0.0.1:9/nothing/here:x' in str(failure.value)
+    assert 'image_id' not in ctx.instance.runtime_properties
