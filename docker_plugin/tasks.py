@@ -208,9 +208,9 @@ def configure(ctx: Any, **kwargs: Any) -> None:
                 raise
         persist(ctx, container_id=container_id, host_options_applied=bool(host_opts))
         info = containers.inspect(api, container_id)
-    if info:
-        persist(ctx, **containers.summarise(info))
-    ctx.logger.info('Container %s created (%s)', props.get('container_name'), container_id)
+    summary = containers.summarise(info) if info else {'container_name': name}
+    persist(ctx, **summary)
+    ctx.logger.info('Container %s created (%s)', summary['container_name'], container_id)
 
 
 # ------------------------------------------------------------------------------ run
@@ -232,7 +232,7 @@ def run(ctx: Any, **kwargs: Any) -> None:
     with _client(ctx, kwargs) as client:
         api = client.api
         if props.get('replaced_container_id'):
-            containers.remove(api, props['replaced_container_id'], force=True)
+            containers.remove(api, props['replaced_container_id'], v=True, force=True)
             drop(ctx, 'replaced_container_id')
         info = containers.inspect(api, container_id)
         if info is None:
@@ -338,7 +338,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         api = client.api
         image = props.get('image_id')
         if props.get('replaced_container_id'):
-            containers.remove(api, props['replaced_container_id'], force=True)
+            containers.remove(api, props['replaced_container_id'], v=True, force=True)
         info = containers.inspect(api, container_id) if container_id else None
         if info is None:
             ctx.logger.info('Container %s is already gone', container_id or '(none recorded)')

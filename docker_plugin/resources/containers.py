@@ -116,7 +116,7 @@ def recreate_with_host_options(api: docker.APIClient, info: Mapping[str, Any],
     with engine_call(f'create container {name} with its start options'):
         new_id = api.create_container_from_config(config, name)['Id']
     on_created(new_id)
-    remove(api, old_id, force=True)
+    remove(api, old_id, v=True, force=True)  # it never ran: its anonymous volumes are empty
     return new_id
 
 
