@@ -51,7 +51,7 @@ def resolve_input(ctx: Any, kwargs: Mapping[str, Any], name: str,
     """An operation input if given, else the node property of that name, else default."""
     value = kwargs.get(name)
     if value is None:
-        value = ctx.node.properties.get(name)
+        value = ctx.node.properties.get(name)  # ctx, or ctx.source / ctx.target
     if value is None:
         value = {} if default is None else default
     return value
@@ -109,3 +109,90 @@ def blueprint_path(ctx: Any, path: str, field: str) -> str:
 
 def log_lines(ctx: Any, header: str, lines: list[str]) -> None:
     ctx.logger.info('%s\n  %s', header, '\n  '.join(lines))
+
+
+ADOPTION_FLAGS = ('use_external_resource', 'create_if_missing', 'use_if_exists',
+                  'delete_adopted')
+
+
+def adoption_flags(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, bool]:
+    """The existing-resource flags, from inputs or properties, checked to be booleans."""
+    flags = {}
+    for name in ADOPTION_FLAGS:
+        value = resolve_input(ctx, kwargs, name, default=False)
+        if not isinstance(value, bool):
+            raise InvalidInputError(name, f'expected true or false, got {value!r}')
+        flags[name] = value
+    return flags
+
+
+def instance_suffix(ctx: Any) -> str:
+    """The part of the instance id after the node name (``web_x1y2z3`` -> ``x1y2z3``)."""
+    instance_id = str(ctx.instance.id)
+    prefix = f'{ctx.node.id}_'
+    return instance_id[len(prefix):] if instance_id.startswith(prefix) else instance_id
+
+
+def instance_name(ctx: Any, base: str | None) -> str | None:
+    """A Docker object name for this instance.
+
+    One instance gets ``base`` as given; when the node has several instances
+    each gets ``base-<instance suffix>``, so names never collide.
+    """
+    if not base:
+        return None
+    if (getattr(ctx.node, 'number_of_instances', 1) or 1) > 1:
+        return f'{base}-{instance_suffix(ctx)}'
+    return base
+
+
+def is_mine(labels: Mapping[str, str] | None, ctx: Any) -> bool:
+    """Whether an object's labels say this very node instance made it."""
+    labels = labels or {}
+    return (labels.get('cloudify.deployment') == str(ctx.deployment.id)
+            and labels.get('cloudify.node-instance') == str(ctx.instance.id))
+
+
+def related(ctx: Any, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
+    """This instance's relationships of ``type_name`` (or derived), with their properties.
+
+    cloudify-common exposes a relationship's type hierarchy but not the
+    properties set on it in the blueprint; both come from the node's plan
+    entry (the same place cloudify-common itself reads the hierarchy from).
+    """
+    out = []
+    plan = _plan_relationships(ctx)
+    for rel in ctx.instance.relationships:
+        entry = next((r for r in plan if r.get('type') == rel.type
+                      and r.get('target_id') == rel.target.node.id), None)
+        hierarchy = (entry or {}).get('type_hierarchy') or [rel.type]
+        if type_name in hierarchy:
+            out.append((rel, _evaluated(ctx, dict((entry or {}).get('properties') or {}))))
+    return out
+
+
+def _evaluated(ctx: Any, properties: dict[str, Any]) -> dict[str, Any]:
+    """Relationship properties with intrinsic functions (get_input, ...) resolved.
+
+    Unlike node properties, these reach the plan unevaluated; the endpoint
+    that evaluates operation inputs (locally and on a manager) resolves them.
+    """
+    if not any(isinstance(v, (dict, list)) for v in properties.values()):
+        return properties
+    endpoint = getattr(ctx, '_endpoint', None)
+    if endpoint is None or not hasattr(endpoint, 'evaluate_functions'):
+        return properties
+    return dict(endpoint.evaluate_functions(payload=properties))
+
+
+def _plan_relationships(ctx: Any) -> list[dict[str, Any]]:
+    node = ctx.node
+    getter = getattr(node, '_get_node_if_needed', None)
+    if getter is None:
+        return []
+    getter()
+    plan_node = getattr(node, '_node', None)
+    rels = getattr(plan_node, 'relationships', None)
+    if rels is None and isinstance(plan_node, Mapping):
+        rels = plan_node.get('relationships')
+    return list(rels or [])

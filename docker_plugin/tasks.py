@@ -11,23 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin import secrets
+from docker_plugin import container_spec, secrets
+from docker_plugin.adoption import Action, decide
 from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
+    adoption_flags,
     blueprint_path,
     docker_operation,
     drop,
+    is_mine,
     log_lines,
     persist,
     resolve_input,
     resource_labels,
 )
 from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError
-from docker_plugin.options.container import CONTAINER, REMOVE_KEYS, START_SECTIONS, STOP_KEYS
-from docker_plugin.resources import containers, images
+from docker_plugin.options.container import REMOVE_KEYS, STOP_KEYS
+from docker_plugin.resources import containers, images, networks
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
-                   'ports', 'host_options_applied', 'replaced_container_id')
+                   'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted')
 IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created')
 
 
@@ -145,72 +148,74 @@ def _pull(api: Any, options: dict[str, Any], log: Any) -> tuple[images.ImageResu
 
 
 # ------------------------------------------------------------------------ configure
-def _container_spec(ctx: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validated (create options, host options) from container_config (+ container_start)."""
-    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'), 'container_config')
-    start = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_start'), 'container_start',
-                               sections=START_SECTIONS)
-    create_opts = config.get('create', {})
-    host_opts = {**config.get('host', {}), **start.get('host', {})}
-    env_var = ctx.instance.runtime_properties.get('docker_env_var')
-    if env_var:
-        from docker_plugin.options.container import normalise_environment
-        extra = normalise_environment(_env_source(env_var), 'runtime_properties.docker_env_var')
-        create_opts['environment'] = {**create_opts.get('environment', {}), **extra}
-    return create_opts, host_opts
-
-
-def _env_source(value: Any) -> Any:
-    if not isinstance(value, (dict, list)):
-        raise InvalidInputError('runtime_properties.docker_env_var',
-                                'expected a dictionary of NAME: value')
-    return value
-
-
 @docker_operation
 def configure(ctx: Any, **kwargs: Any) -> None:
-    """Create the container from ``container_config`` (and ``docker_env_var``)."""
-    create_opts, host_opts = _container_spec(ctx, kwargs)
+    """Create (or adopt) the container, joined to its networks, mounting its volumes."""
+    spec = container_spec.build(ctx, kwargs)
+    flags = adoption_flags(ctx, kwargs)
+    if flags['use_external_resource'] and not spec.name:
+        raise InvalidInputError('container_config.name',
+                                'required with use_external_resource: the container to use')
     props = ctx.instance.runtime_properties
-    image = create_opts.get('image') or props.get('image') or props.get('image_id')
-    if not image:
+    image = spec.image or props.get('image') or props.get('image_id')
+    if not image and not flags['use_external_resource']:
         raise InvalidInputError('container_config.image',
                                 'no image: create made none and container_config names none')
-    name = create_opts.get('name')
     labels = resource_labels(ctx)
     with _client(ctx, kwargs) as client:
         api = client.api
-        if props.get('container_id') and containers.inspect(api, props['container_id']):
-            ctx.logger.info('Container %s already exists; nothing to do', props['container_id'])
-            return
-        mine = containers.find_by_labels(api, {k: labels[k] for k in
-                                               ('cloudify.deployment', 'cloudify.node-instance')})
-        if mine:
-            container_id = mine[0]['Id']
-            ctx.logger.info('Found container %s made for this instance earlier; using it',
-                            container_id)
+        container_id = props.get('container_id')
+        if not (container_id and containers.inspect(api, container_id)):
+            container_id, adopted = _create_or_adopt(ctx, api, spec, image, labels, flags)
+            persist(ctx, container_id=container_id, container_adopted=adopted,
+                    host_options_applied=bool(spec.host))
         else:
-            if create_opts.get('image') and images.inspect_image(api, image) is None:
-                _pull(api, {'repository': image}, ctx.logger.info)
-            ctx.logger.info('Creating container%s from %s (options: %s)',
-                            f' {name}' if name else '', image,
-                            ', '.join(sorted(create_opts) + sorted(host_opts)) or 'none')
-            try:
-                container_id = containers.create(api, image, create_opts, host_opts, labels, name)
-            except NotFoundError as exc:
-                raise InvalidInputError('container_config.image',
-                                        f'image {image} is not available: {exc}') from None
-            except ConflictError as exc:
-                if name and 'already in use' in str(exc):
-                    raise InvalidInputError(
-                        'container_config.name', f'a container named {name} already exists and '
-                        'does not belong to this node instance') from None
-                raise
-        persist(ctx, container_id=container_id, host_options_applied=bool(host_opts))
+            ctx.logger.info('Container %s already exists', container_id)
+        for network, endpoint in spec.networks[1:]:
+            networks.connect(api, container_id, network, endpoint)
         info = containers.inspect(api, container_id)
-    summary = containers.summarise(info) if info else {'container_name': name}
+    summary = containers.summarise(info) if info else {'container_name': spec.name}
     persist(ctx, **summary)
-    ctx.logger.info('Container %s created (%s)', summary['container_name'], container_id)
+    ctx.logger.info('Container %s ready to start (%s)', summary['container_name'], container_id)
+
+
+def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, image: str,
+                     labels: dict[str, str], flags: dict[str, bool]) -> tuple[str, bool]:
+    """Find the container this instance should use, or create it: (id, adopted?)."""
+    if spec.name:
+        existing = containers.inspect(api, spec.name)
+        mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
+    else:  # unnamed: only a container made for this instance earlier can exist
+        found = containers.find_by_labels(api, {k: labels[k] for k in
+                                                ('cloudify.deployment', 'cloudify.node-instance')})
+        existing = found[0] if found else None
+        mine = existing is not None
+    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
+                      flags['use_if_exists'], existing is not None, mine)
+    if decision.action is None:
+        raise InvalidInputError('container_config.name',
+                                f'a container named {spec.name} {decision.problem}')
+    if decision.action is not Action.CREATE:
+        ctx.logger.info('%s container %s', 'Adopting existing' if decision.action is Action.ADOPT
+                        else 'Using the earlier made', existing['Id'])
+        return existing['Id'], decision.action is Action.ADOPT
+    if not image:
+        raise InvalidInputError('container_config.image', 'needed to create the container')
+    create = dict(spec.create)
+    host = dict(spec.host)
+    if spec.networks and 'network_mode' not in host:
+        host['network_mode'] = spec.networks[0][0]
+        create['networking_config'] = container_spec.networking_config(api, spec.networks)
+    if spec.image and images.inspect_image(api, image) is None:
+        _pull(api, {'repository': image}, ctx.logger.info)
+    ctx.logger.info('Creating container%s from %s (options: %s)',
+                    f' {spec.name}' if spec.name else '', image,
+                    ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
+    try:
+        return containers.create(api, image, create, host, labels, spec.name), False
+    except NotFoundError as exc:
+        raise InvalidInputError('container_config.image',
+                                f'image {image} is not available: {exc}') from None
 
 
 # ------------------------------------------------------------------------------ run
@@ -225,8 +230,7 @@ def _require_container(ctx: Any) -> str:
 @docker_operation
 def run(ctx: Any, **kwargs: Any) -> None:
     """Start the container, then log its id, networks, ports and processes."""
-    start_opts = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_start'),
-                                    'container_start', sections=START_SECTIONS).get('host', {})
+    start_opts = container_spec.start_options(ctx, kwargs)
     container_id = _require_container(ctx)
     props = ctx.instance.runtime_properties
     with _client(ctx, kwargs) as client:
@@ -297,6 +301,8 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     if not container_id:
         ctx.logger.info('No container recorded; nothing to stop')
         return
+    if _keep_adopted(ctx, kwargs, 'stop'):
+        return
     with _client(ctx, kwargs) as client:
         api = client.api
         info = containers.inspect(api, container_id)
@@ -310,6 +316,18 @@ def stop(ctx: Any, **kwargs: Any) -> None:
             info = containers.inspect(api, container_id) or info
     persist(ctx, state=info['State'].get('Status', ''), exit_code=info['State'].get('ExitCode'))
     ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
+
+
+def _keep_adopted(ctx: Any, kwargs: dict[str, Any], verb: str) -> bool:
+    """True (and logged) when the container was adopted and must be left as found."""
+    if not ctx.instance.runtime_properties.get('container_adopted'):
+        return False
+    if adoption_flags(ctx, kwargs)['delete_adopted']:
+        return False
+    ctx.logger.info('Not going to %s container %s: it was adopted, not created (set '
+                    'delete_adopted to change that)', verb,
+                    ctx.instance.runtime_properties.get('container_id'))
+    return True
 
 
 # --------------------------------------------------------------------------- delete
@@ -334,6 +352,9 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     remove_image = options.pop('remove_image', False)
     props = ctx.instance.runtime_properties
     container_id = props.get('container_id')
+    if container_id and _keep_adopted(ctx, kwargs, 'remove'):
+        drop(ctx, *CONTAINER_PROPS)
+        return
     with _client(ctx, kwargs) as client:
         api = client.api
         image = props.get('image_id')

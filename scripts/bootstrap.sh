@@ -25,7 +25,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 BASE_IMAGE=docker-plugin/busybox:latest
-BASE_LABEL=io.github.docker-plugin.base=true
+# Bump when the image's content changes: an older image is rebuilt.
+BASE_VERSION=3
+BASE_LABEL=io.github.docker-plugin.base=$BASE_VERSION
 DEFAULT_SOCK=/var/run/docker.sock
 DOCKERD_PIDFILE=/var/run/docker.pid
 ENGINE_WAIT_SECONDS=60
@@ -212,15 +214,31 @@ fi
 # ---------------------------------------------------------- 4. busybox image
 BUSYBOX="$(find_static_busybox)" || die "no statically linked busybox found (install busybox-static)"
 
-if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+have_version="$(docker image inspect -f '{{index .Config.Labels "io.github.docker-plugin.base"}}' \
+    "$BASE_IMAGE" 2>/dev/null || true)"
+if [ "$have_version" = "$BASE_VERSION" ]; then
     log "image $BASE_IMAGE exists"
 else
     log "building $BASE_IMAGE from scratch with $BUSYBOX"
     ctx="$(mktemp -d)"
     cp "$BUSYBOX" "$ctx/busybox"
+    # A static glibc busybox resolves host names (ping, wget, nc to a network
+    # alias) by loading glibc's NSS modules at run time: give it the host's.
+    mkdir -p "$ctx/rootfs"
+    libc="$(ldconfig -p | awk '/^[[:space:]]*libc\.so\.6 /{print $NF; exit}')"
+    libdir="$(dirname "$libc")"
+    for lib in "$libdir"/libc.so.6 "$libdir"/libnss_dns.so.2 "$libdir"/libnss_files.so.2 \
+        "$libdir"/libresolv.so.2 /lib64/ld-linux-*.so.* "$libdir"/ld-linux-*.so.*; do
+        [ -e "$lib" ] || continue
+        mkdir -p "$ctx/rootfs$(dirname "$lib")"
+        cp -L "$lib" "$ctx/rootfs$lib"
+    done
+    mkdir -p "$ctx/rootfs/etc"
+    printf 'hosts: files dns\n' >"$ctx/rootfs/etc/nsswitch.conf"
     cat >"$ctx/Dockerfile" <<EOF
 FROM scratch
 COPY busybox /bin/busybox
+COPY rootfs/ /
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 RUN ["/bin/busybox", "sh", "-c", "mkdir -p /tmp /root /etc /var && chmod 1777 /tmp"]
 LABEL $BASE_LABEL

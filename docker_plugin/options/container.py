@@ -180,6 +180,9 @@ CONTAINER = OptionTable('container', [
     _create('command', STR_OR_LIST, 'command to run'),
     _create('entrypoint', STR_OR_LIST, 'entrypoint override'),
     _create('environment', DICT_OR_LIST, 'environment variables', normalise=normalise_environment),
+    _create('secret_environment', DICT, 'environment variables whose values are secrets (e.g. '
+            'from get_secret): masked in every log, event, runtime property and error',
+            normalise=normalise_environment, secret=True),
     _create('ports', LIST, 'container ports to expose, e.g. 80 or "53/udp"',
             normalise=_normalise_ports),
     _create('volumes', STR_OR_LIST + DICT, 'container paths to declare as volumes'),
