@@ -114,3 +114,18 @@ def networking_config(api: Any, networks: list[tuple[str, dict[str, Any]]]) -> d
     """The create call's NetworkingConfig for the first network."""
     name, endpoint = networks[0]
     return api.create_networking_config({name: api.create_endpoint_config(**endpoint)})
+
+
+SUBPATH_API = (1, 45)
+
+
+def check_engine_support(api: Any, host: dict[str, Any]) -> None:
+    """Refuse what this engine would silently ignore (volume subpaths before API 1.45)."""
+    version = tuple(int(p) for p in str(api.api_version).split('.')[:2])
+    for mount in host.get('mounts') or []:
+        subpath = ((mount.get('VolumeOptions') or {}) if isinstance(mount, dict) else {}).get(
+            'Subpath')
+        if subpath and version < SUBPATH_API:
+            raise InvalidInputError(
+                'subpath', f'mounting {subpath!r} of a volume needs Docker API 1.45 or newer; '
+                           f'this engine speaks {api.api_version}')

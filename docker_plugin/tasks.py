@@ -203,6 +203,7 @@ def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, ima
         raise InvalidInputError('container_config.image', 'needed to create the container')
     create = dict(spec.create)
     host = dict(spec.host)
+    container_spec.check_engine_support(api, host)
     if spec.networks and 'network_mode' not in host:
         host['network_mode'] = spec.networks[0][0]
         create['networking_config'] = container_spec.networking_config(api, spec.networks)

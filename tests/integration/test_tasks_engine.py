@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import docker
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
@@ -129,3 +130,48 @@ def test_an_unreachable_registry_is_retried_with_the_image_named(make_ctx):
         tasks.create(ctx=ctx, image_pull={'repository': '127.0.0.1:9/nothing/here', 'tag': 'x'})
     assert 'pull 127.0.0.1:9/nothing/here:x' in str(failure.value)
     assert 'image_id' not in ctx.instance.runtime_properties
+
+
+def test_an_adopted_container_is_started_and_left_in_place(make_ctx, docker_client, unique,
+                                                            labelled):
+    theirs = docker_client.containers.create(BASE, ['sleep', '60'], name=f'{unique}-theirs',
+                                             labels=labelled)
+    props = {'container_config': {'name': f'{unique}-theirs'}, 'use_external_resource': True,
+             'container_stop': {'timeout': 0}}
+    ctx = make_ctx(properties=props)
+    tasks.configure(ctx=ctx)
+    tasks.run(ctx=ctx)
+    runtime = ctx.instance.runtime_properties
+    assert runtime['container_id'] == theirs.id and runtime['container_adopted'] is True
+    theirs.reload()
+    assert theirs.status == 'running'
+    tasks.stop(ctx=ctx)
+    tasks.delete(ctx=ctx)
+    theirs.reload()
+    assert theirs.status == 'running'  # adopted: not stopped, not removed
+    assert 'container_id' not in ctx.instance.runtime_properties
+    # Told to, it goes like any other.
+    ctx = make_ctx(properties={**props, 'delete_adopted': True})
+    tasks.configure(ctx=ctx)
+    tasks.delete(ctx=ctx)
+    with pytest.raises(docker.errors.NotFound):
+        theirs.reload()
+
+
+def test_use_external_resource_needs_the_container_to_exist(make_ctx, unique):
+    ctx = make_ctx(properties={'container_config': {'name': f'{unique}-absent'},
+                               'use_external_resource': True})
+    with pytest.raises(NonRecoverableError, match='does not exist'):
+        tasks.configure(ctx=ctx)
+
+
+def test_volume_subpath_is_refused_by_an_engine_too_old_for_it(api, make_ctx, labelled):
+    from docker_plugin.container_spec import SUBPATH_API, check_engine_support
+    mount = docker.types.Mount('/x', 'vol', subpath='sub')
+    version = tuple(int(p) for p in api.api_version.split('.'))
+    if version >= SUBPATH_API:
+        check_engine_support(api, {'mounts': [mount]})  # supported: no error
+    else:
+        from docker_plugin.errors import InvalidInputError
+        with pytest.raises(InvalidInputError, match=r'subpath.*1\.45'):
+            check_engine_support(api, {'mounts': [mount]})
