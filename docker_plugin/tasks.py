@@ -9,6 +9,7 @@ resource code, and records what it made in runtime properties at once.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from docker_plugin import container_spec, secrets
@@ -110,8 +111,11 @@ def create(ctx: Any, **kwargs: Any) -> None:
             src = options['src']
             if not images.is_url(src):
                 src = blueprint_path(ctx, src, 'image_import.src')
+            # Imported images carry the Cloudify labels too (as built ones do).
+            changes = list(options.get('changes') or []) + [
+                f'LABEL {key}={json.dumps(value)}' for key, value in resource_labels(ctx).items()]
             result = images.import_image(api, src, options.get('repository'),
-                                         options.get('tag'), options.get('changes'), log)
+                                         options.get('tag'), changes, log)
             created = True
         elif kind == 'image_build':
             options['path'] = blueprint_path(ctx, options['path'], 'image_build.path')

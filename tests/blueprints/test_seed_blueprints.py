@@ -38,6 +38,9 @@ def test_seed_example_imports_from_url_and_runs_as_written(local_run, http_root,
     assert container.labels['cloudify.deployment'] == run.name
     assert container.labels['cloudify.node'] == 'db_server'
     assert container.labels['cloudify.node-instance'] == run.instances('db_server')[0].id
+    image_labels = docker_client.images.get(props['image_id']).labels
+    assert image_labels['cloudify.deployment'] == run.name
+    assert image_labels['cloudify.node'] == 'db_server'
 
     run.uninstall()
     with pytest.raises(docker.errors.NotFound):
