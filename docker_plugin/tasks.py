@@ -380,3 +380,27 @@ def delete(ctx: Any, **kwargs: Any) -> None:
             if images.remove_image(api, image):
                 ctx.logger.info('Removed image %s', image)
             drop(ctx, *IMAGE_PROPS)
+
+
+# ---------------------------------------------------------------------- check_status
+@docker_operation
+def check_status(ctx: Any, **kwargs: Any) -> None:
+    """Healthy when the container exists and runs (and its healthcheck, if any, passes).
+
+    Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
+    instance is reinstalled by ``heal``.
+    """
+    container_id = ctx.instance.runtime_properties.get('container_id')
+    if not container_id:
+        raise ConflictError('no container recorded for this instance')
+    with _client(ctx, kwargs) as client:
+        info = containers.inspect(client.api, container_id)
+    if info is None:
+        raise ConflictError(f'container {container_id} no longer exists')
+    state = info['State']
+    health = (state.get('Health') or {}).get('Status')
+    if not state.get('Running') or state.get('Paused') or health == 'unhealthy':
+        raise ConflictError(f"container {container_id} is {state.get('Status')}"
+                            + (f' and {health}' if health else ''))
+    ctx.logger.info('Container %s is %s%s', container_id, state.get('Status'),
+                    f' and {health}' if health else '')

@@ -167,3 +167,21 @@ def test_reinstall_steps_converge_without_duplicates(local_run, docker_client, h
     run.installed = True
     run.uninstall()
     docker_client.images.remove(image)
+
+
+def test_check_status_and_heal_replace_a_removed_container(local_run, docker_client, unique):
+    run = local_run('peers.yaml', {'prefix': unique, 'instances': 2}, name=unique)
+    run.install()
+    run.execute('check_status')
+    victim, survivor = sorted(run.instances('peer'), key=lambda i: i.id)
+    victim_id = victim.runtime_properties['container_id']
+    docker_client.containers.get(victim_id).remove(force=True)
+    with pytest.raises(WorkflowFailed):
+        run.execute('check_status')
+    run.execute('heal', parameters={'node_instance_id': victim.id})
+    healed = {i.id: i.runtime_properties for i in run.instances('peer')}
+    assert healed[victim.id]['container_id'] != victim_id
+    assert docker_client.containers.get(healed[victim.id]['container_id']).status == 'running'
+    assert healed[survivor.id]['container_id'] == survivor.runtime_properties['container_id']
+    run.execute('check_status')
+    run.uninstall()
