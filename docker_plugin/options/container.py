@@ -151,7 +151,7 @@ def _typed_list(factory: Any) -> Any:
                 continue
             try:
                 out.append(factory(**item))
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:
                 raise InvalidInputError(f'{path}[{index}]', str(exc)) from None
         return out
     return convert

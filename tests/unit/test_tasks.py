@@ -1,0 +1,166 @@
+"""The lifecycle operations with a mock ctx: validation first, error mapping, persistence.
+
+Inputs are checked before any engine call, shown by pointing daemon_client at
+a closed port. Error paths an engine cannot be made to produce on demand use a
+fake API (said where used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from unittest import mock
+
+import docker.errors
+import pytest
+import requests
+from cloudify.exceptions import NonRecoverableError, RecoverableError
+from cloudify.mocks import MockCloudifyContext
+from cloudify.state import current_ctx
+
+from docker_plugin import tasks
+
+DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
+
+
+@pytest.fixture
+def make_ctx():
+    def make(runtime_properties=None, properties=None):
+        ctx = MockCloudifyContext(
+            node_id='c1_abc', node_name='c1', deployment_id='dep',
+            properties=properties or {}, runtime_properties=runtime_properties or {},
+            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
+        current_ctx.set(ctx)
+        return ctx
+    yield make
+    current_ctx.clear()
+
+
+@pytest.mark.parametrize(('op', 'inputs', 'field'), [
+    ('create', {'image_import': {'src': 'x'}, 'image_build': {'path': '.'}},
+     'image_build and image_import'),
+    ('create', {}, 'image_import/image_build'),
+    ('create', {'image_import': {'repository': 'r'}}, 'image_import.src'),
+    ('create', {'image_import': {'src': 'x', 'bogus': 1}}, 'image_import.bogus'),
+    ('create', {'image_build': {'rm': True}}, 'image_build.path'),
+    ('create', {'image_build': {'path': '.', 'fileobj': 'x'}}, 'image_build.fileobj'),
+    ('create', {'image_pull': {'repository': 'r', 'policy': 'sometimes'}}, 'image_pull.policy'),
+    ('create', {'image_import': 'http://x'}, 'image_import'),
+    ('configure', {'container_config': {'image': 'i', 'colour': 'red'}},
+     'container_config.colour'),
+    ('configure', {'container_config': {'image': 'i', 'tty': 'yes'}}, 'container_config.tty'),
+    ('configure', {'container_config': {'image': 'i'}, 'container_start': {'command': 'x'}},
+     'container_start.command'),
+    ('configure', {'container_config': {'command': 'x'}}, 'container_config.image'),
+    ('configure', {'container_config': {'image': 'i'}, 'use_external_resource': True},
+     'container_config.name'),
+    ('configure', {'container_config': {'image': 'i'}, 'use_if_exists': 'y'}, 'use_if_exists'),
+    ('stop', {'container_stop': {'timeout': -1}}, 'container_stop.timeout'),
+    ('stop', {'container_stop': {'signal': 'KILL'}}, 'container_stop.signal'),
+    ('delete', {'container_remove': {'force': 'yes'}}, 'container_remove.force'),
+    ('delete', {'container_remove': {'volumes': True}}, 'container_remove.volumes'),
+])
+def test_bad_input_fails_before_the_engine_naming_the_field(make_ctx, op, inputs, field):
+    ctx = make_ctx(runtime_properties={'container_id': 'abc'})
+    with pytest.raises(NonRecoverableError) as failure:
+        getattr(tasks, op)(ctx=ctx, daemon_client=DOWN, **inputs)
+    assert str(failure.value).startswith(f'{field}:'), str(failure.value)
+
+
+def test_a_daemon_client_mistake_is_permanent(make_ctx):
+    with pytest.raises(NonRecoverableError, match=r'daemon_client\.colour'):
+        tasks.stop(ctx=make_ctx({'container_id': 'abc'}), daemon_client={'colour': 1})
+
+
+def test_an_engine_that_is_down_is_retried(make_ctx):
+    ctx = make_ctx()
+    with pytest.raises(RecoverableError, match='unreachable'):
+        tasks.configure(ctx=ctx, daemon_client=DOWN, container_config={'image': 'busybox'})
+    assert 'container_id' not in ctx.instance.runtime_properties
+
+
+def _api_error(status, explanation, cls=docker.errors.APIError):
+    response = requests.Response()
+    response.status_code = status
+    return cls('fake', response=response, explanation=explanation)
+
+
+@contextlib.contextmanager
+def fake_engine(api):
+    """A fake API for failures a real engine cannot be made to produce on demand."""
+    @contextlib.contextmanager
+    def open_client(config):
+        client = mock.MagicMock()
+        client.api = api
+        yield client
+    with mock.patch('docker_plugin.tasks.open_client', open_client):
+        yield api
+
+
+def _api():
+    api = mock.MagicMock()
+    api.api_version = '1.41'
+    api.containers.return_value = []
+    return api
+
+
+def test_engine_5xx_on_create_is_retried(make_ctx):
+    api = _api()
+    api.inspect_container.side_effect = _api_error(404, 'no such', docker.errors.NotFound)
+    api.create_container.side_effect = _api_error(500, 'containerd is restarting')
+    with fake_engine(api), pytest.raises(RecoverableError, match='engine error 500'):
+        tasks.configure(ctx=make_ctx(), container_config={'image': 'busybox', 'name': 'n'})
+
+
+def test_the_container_id_is_kept_even_when_the_next_call_fails(make_ctx):
+    api = _api()
+    api.create_container.return_value = {'Id': 'f' * 64}
+    api.inspect_container.side_effect = _api_error(500, 'engine hiccup')
+    ctx = make_ctx()
+    with mock.patch.object(ctx.instance, 'update', wraps=ctx.instance.update) as update, \
+            fake_engine(api), pytest.raises(RecoverableError):
+        tasks.configure(ctx=ctx, container_config={'image': 'busybox'})
+    assert ctx.instance.runtime_properties['container_id'] == 'f' * 64
+    assert update.called
+
+
+def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
+    api = _api()
+    api.inspect_container.side_effect = _api_error(404, 'No such container',
+                                                   docker.errors.NotFound)
+    ctx = make_ctx({'container_id': 'abc', 'ip': '1.2.3.4', 'image_id': 'sha256:x'})
+    with fake_engine(api):
+        tasks.stop(ctx=ctx)
+        tasks.delete(ctx=ctx)
+    assert 'container_id' not in ctx.instance.runtime_properties
+    assert 'ip' not in ctx.instance.runtime_properties
+    assert ctx.instance.runtime_properties['image_id'] == 'sha256:x'  # image kept by default
+    api.remove_container.assert_not_called()
+
+
+def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
+    api = _api()
+    api.inspect_container.return_value = {'Id': 'abc', 'Image': 'sha256:img',
+                                          'State': {'Running': False}}
+    api.remove_image.side_effect = _api_error(
+        409, 'conflict: unable to delete 1234 (must be forced) - image is being used by '
+             'stopped container 99aa')
+    ctx = make_ctx({'container_id': 'abc', 'image_id': 'sha256:img'})
+    with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
+        tasks.delete(ctx=ctx, container_remove={'remove_image': True})
+    message = str(failure.value)
+    assert 'sha256:img' in message and 'still in use' in message and '99aa' in message
+    api.remove_container.assert_called_once_with('abc', v=False, link=False, force=False)
+    assert ctx.instance.runtime_properties['image_id'] == 'sha256:img'  # retried next time
+
+
+def test_docker_env_var_wins_over_the_static_environment(make_ctx):
+    api = _api()
+    api.create_container.return_value = {'Id': 'a' * 64}
+    api.inspect_container.side_effect = [_api_error(404, 'x', docker.errors.NotFound),
+                                         {'Id': 'a' * 64, 'Name': '/n', 'State': {}}]
+    ctx = make_ctx({'docker_env_var': {'PEER': '10.0.0.2', 'MODE': 'runtime'},
+                    'image': 'busybox'})
+    with fake_engine(api):
+        tasks.configure(ctx=ctx, container_config={'environment': {'MODE': 'static', 'X': 1}})
+    env = api.create_container.call_args.kwargs['environment']
+    assert env == {'MODE': 'runtime', 'X': '1', 'PEER': '10.0.0.2'}
