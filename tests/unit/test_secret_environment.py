@@ -7,27 +7,18 @@ contains the secret (an error path that cannot be produced for real).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from unittest import mock
 
 import docker.errors
 import pytest
-import requests
 from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.fakes import api_error, fake_api, fake_engine
 
 from docker_plugin import tasks
 
 SECRET = 'hunter2-but-longer-0xDEADBEEF'
-
-
-def _api_error(status: int, explanation: str) -> docker.errors.APIError:
-    response = requests.Response()
-    response.status_code = status
-    response.reason = 'Bad Request'
-    return docker.errors.APIError('fake', response=response, explanation=explanation)
 
 
 @pytest.fixture
@@ -41,25 +32,13 @@ def ctx():
     current_ctx.clear()
 
 
-def _fake_client(api):
-    @contextlib.contextmanager
-    def open_client(config):
-        client = mock.MagicMock()
-        client.api = api
-        yield client
-    return open_client
-
-
 def test_secret_values_are_masked_in_errors_logs_and_runtime_properties(ctx, caplog):
-    api = mock.MagicMock()
-    api.api_version = '1.41'
-    api.containers.return_value = []
+    api = fake_api()
     api.inspect_container.side_effect = docker.errors.NotFound('no such container')
-    api.create_container.side_effect = _api_error(
+    api.create_container.side_effect = api_error(
         400, f'invalid environment value API_KEY={SECRET} for container')
     caplog.set_level(logging.DEBUG)
-    with mock.patch('docker_plugin.tasks.open_client', _fake_client(api)), \
-            pytest.raises(NonRecoverableError) as failure:
+    with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
         tasks.configure(ctx=ctx, container_config={
             'name': 'c', 'environment': {'PLAIN': 'visible'},
             'secret_environment': {'API_KEY': SECRET}})

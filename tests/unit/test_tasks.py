@@ -7,15 +7,14 @@ fake API (said where used).
 
 from __future__ import annotations
 
-import contextlib
 from unittest import mock
 
 import docker.errors
 import pytest
-import requests
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.fakes import api_error, fake_api, fake_engine
 
 from docker_plugin import tasks
 
@@ -78,43 +77,18 @@ def test_an_engine_that_is_down_is_retried(make_ctx):
     assert 'container_id' not in ctx.instance.runtime_properties
 
 
-def _api_error(status, explanation, cls=docker.errors.APIError):
-    response = requests.Response()
-    response.status_code = status
-    return cls('fake', response=response, explanation=explanation)
-
-
-@contextlib.contextmanager
-def fake_engine(api):
-    """A fake API for failures a real engine cannot be made to produce on demand."""
-    @contextlib.contextmanager
-    def open_client(config):
-        client = mock.MagicMock()
-        client.api = api
-        yield client
-    with mock.patch('docker_plugin.tasks.open_client', open_client):
-        yield api
-
-
-def _api():
-    api = mock.MagicMock()
-    api.api_version = '1.41'
-    api.containers.return_value = []
-    return api
-
-
 def test_engine_5xx_on_create_is_retried(make_ctx):
-    api = _api()
-    api.inspect_container.side_effect = _api_error(404, 'no such', docker.errors.NotFound)
-    api.create_container.side_effect = _api_error(500, 'containerd is restarting')
+    api = fake_api()
+    api.inspect_container.side_effect = api_error(404, 'no such', docker.errors.NotFound)
+    api.create_container.side_effect = api_error(500, 'containerd is restarting')
     with fake_engine(api), pytest.raises(RecoverableError, match='engine error 500'):
         tasks.configure(ctx=make_ctx(), container_config={'image': 'busybox', 'name': 'n'})
 
 
 def test_the_container_id_is_kept_even_when_the_next_call_fails(make_ctx):
-    api = _api()
+    api = fake_api()
     api.create_container.return_value = {'Id': 'f' * 64}
-    api.inspect_container.side_effect = _api_error(500, 'engine hiccup')
+    api.inspect_container.side_effect = api_error(500, 'engine hiccup')
     ctx = make_ctx()
     with mock.patch.object(ctx.instance, 'update', wraps=ctx.instance.update) as update, \
             fake_engine(api), pytest.raises(RecoverableError):
@@ -124,8 +98,8 @@ def test_the_container_id_is_kept_even_when_the_next_call_fails(make_ctx):
 
 
 def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
-    api = _api()
-    api.inspect_container.side_effect = _api_error(404, 'No such container',
+    api = fake_api()
+    api.inspect_container.side_effect = api_error(404, 'No such container',
                                                    docker.errors.NotFound)
     ctx = make_ctx({'container_id': 'abc', 'ip': '1.2.3.4', 'image_id': 'sha256:x'})
     with fake_engine(api):
@@ -138,10 +112,10 @@ def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
 
 
 def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
-    api = _api()
+    api = fake_api()
     api.inspect_container.return_value = {'Id': 'abc', 'Image': 'sha256:img',
                                           'State': {'Running': False}}
-    api.remove_image.side_effect = _api_error(
+    api.remove_image.side_effect = api_error(
         409, 'conflict: unable to delete 1234 (must be forced) - image is being used by '
              'stopped container 99aa')
     ctx = make_ctx({'container_id': 'abc', 'image_id': 'sha256:img'})
@@ -154,9 +128,9 @@ def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
 
 
 def test_docker_env_var_wins_over_the_static_environment(make_ctx):
-    api = _api()
+    api = fake_api()
     api.create_container.return_value = {'Id': 'a' * 64}
-    api.inspect_container.side_effect = [_api_error(404, 'x', docker.errors.NotFound),
+    api.inspect_container.side_effect = [api_error(404, 'x', docker.errors.NotFound),
                                          {'Id': 'a' * 64, 'Name': '/n', 'State': {}}]
     ctx = make_ctx({'docker_env_var': {'PEER': '10.0.0.2', 'MODE': 'runtime'},
                     'image': 'busybox'})
