@@ -9,6 +9,7 @@ connected to (with aliases and addresses) and volumes it mounts.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import docker.types
@@ -35,13 +36,14 @@ class ContainerSpec:
         host: HostConfig options (container_config's and container_start's).
         networks: (network name, endpoint options) per connected network, in
             blueprint order; the first is joined at creation, the rest right after.
-        name: the Docker name for this instance, if the user named it.
+        name: the Docker name for this instance: the user's (per instance when
+            there are several), else ``default_name``.
     """
 
     create: dict[str, Any]
     host: dict[str, Any]
     networks: list[tuple[str, dict[str, Any]]]
-    name: str | None
+    name: str
 
     @property
     def image(self) -> str | None:
@@ -75,8 +77,15 @@ def build(ctx: Any, kwargs: dict[str, Any]) -> ContainerSpec:
     mounts = _volume_mounts(ctx)
     if mounts:
         host['mounts'] = list(host.get('mounts', [])) + mounts
-    return ContainerSpec(create=create, host=host, networks=_networks(ctx),
-                         name=instance_name(ctx, create.get('name')))
+    name = instance_name(ctx, create.get('name')) or default_name(ctx)
+    return ContainerSpec(create=create, host=host, networks=_networks(ctx), name=name)
+
+
+def default_name(ctx: Any) -> str:
+    """``<deployment>.<node instance id>``: unique per deployment, and it makes
+    creation idempotent (a retry finds the container by name, no listing)."""
+    name = re.sub(r'[^a-zA-Z0-9_.-]', '-', f'{ctx.deployment.id}.{ctx.instance.id}')
+    return name if name[:1].isalnum() else f'c{name}'
 
 
 def _networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:

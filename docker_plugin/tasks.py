@@ -157,7 +157,7 @@ def configure(ctx: Any, **kwargs: Any) -> None:
     """Create (or adopt) the container, joined to its networks, mounting its volumes."""
     spec = container_spec.build(ctx, kwargs)
     flags = adoption_flags(ctx, kwargs)
-    if flags['use_external_resource'] and not spec.name:
+    if flags['use_external_resource'] and not spec.create.get('name'):
         raise InvalidInputError('container_config.name',
                                 'required with use_external_resource: the container to use')
     props = ctx.instance.runtime_properties
@@ -186,14 +186,8 @@ def configure(ctx: Any, **kwargs: Any) -> None:
 def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, image: str,
                      labels: dict[str, str], flags: dict[str, bool]) -> tuple[str, bool]:
     """Find the container this instance should use, or create it: (id, adopted?)."""
-    if spec.name:
-        existing = containers.inspect(api, spec.name)
-        mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
-    else:  # unnamed: only a container made for this instance earlier can exist
-        found = containers.find_by_labels(api, {k: labels[k] for k in
-                                                ('cloudify.deployment', 'cloudify.node-instance')})
-        existing = found[0] if found else None
-        mine = existing is not None
+    existing = containers.inspect(api, spec.name)
+    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
                       flags['use_if_exists'], existing is not None, mine)
     if decision.action is None:
@@ -213,8 +207,7 @@ def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, ima
         create['networking_config'] = container_spec.networking_config(api, spec.networks)
     if spec.image and images.inspect_image(api, image) is None:
         _pull(api, {'repository': image}, ctx.logger.info)
-    ctx.logger.info('Creating container%s from %s (options: %s)',
-                    f' {spec.name}' if spec.name else '', image,
+    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
         return containers.create(api, image, create, host, labels, spec.name), False

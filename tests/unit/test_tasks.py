@@ -88,7 +88,9 @@ def test_engine_5xx_on_create_is_retried(make_ctx):
 def test_the_container_id_is_kept_even_when_the_next_call_fails(make_ctx):
     api = fake_api()
     api.create_container.return_value = {'Id': 'f' * 64}
-    api.inspect_container.side_effect = api_error(500, 'engine hiccup')
+    api.inspect_container.side_effect = [
+        api_error(404, 'No such container', docker.errors.NotFound),  # the name is free
+        api_error(500, 'engine hiccup')]  # the call right after creation fails
     ctx = make_ctx()
     with mock.patch.object(ctx.instance, 'update', wraps=ctx.instance.update) as update, \
             fake_engine(api), pytest.raises(RecoverableError):
