@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from docker_plugin import container_spec, secrets
+from docker_plugin import container_spec, secrets, waits
+from docker_plugin.action_tasks import wait_ready
 from docker_plugin.adoption import Action, decide
 from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
@@ -226,11 +227,16 @@ def _require_container(ctx: Any) -> str:
 
 
 @docker_operation
-def run(ctx: Any, **kwargs: Any) -> None:
-    """Start the container, then log its id, networks, ports and processes."""
+def run(ctx: Any, **kwargs: Any) -> Any:
+    """Start the container, log its id, networks, ports and processes, then wait
+    until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = container_spec.start_options(ctx, kwargs)
+    ready = waits.validate(resolve_input(ctx, kwargs, 'wait_for'))
     container_id = _require_container(ctx)
     props = ctx.instance.runtime_properties
+    if ready and ready.run_async and props.get('_start_deadline'):
+        # A retry of an asynchronous readiness wait: the container is started.
+        return _wait_ready(ctx, kwargs, container_id, ready)
     with _client(ctx, kwargs) as client:
         api = client.api
         if props.get('replaced_container_id'):
@@ -276,6 +282,15 @@ def run(ctx: Any, **kwargs: Any) -> None:
         level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
         level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
               tail or '(none)')
+    if ready:
+        return _wait_ready(ctx, kwargs, container_id, ready)
+    return None
+
+
+def _wait_ready(ctx: Any, kwargs: dict[str, Any], container_id: str,
+                ready: waits.WaitSpec) -> Any:
+    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
+    return wait_ready(ctx, config, container_id, ready, 'start')
 
 
 # ----------------------------------------------------------------------------- stop

@@ -274,7 +274,7 @@ CONTAINER = OptionTable('container', [
     _host('device_write_bps', LIST, 'write rate limits'),
     _host('device_read_iops', LIST, 'read IOPS limits'),
     _host('device_write_iops', LIST, 'write IOPS limits'),
-    _host('pids_limit', INT, 'process count limit', updatable=True),
+    _host('pids_limit', INT, 'process count limit'),
 ])
 
 # container_start takes HostConfig options only, as the seed's start call did.

@@ -47,6 +47,16 @@ def test_demo_installs_serves_and_uninstalls_with_cfy(cfy, docker_client, unique
         for text in (outputs['container_id'], 'network bridge: ',
                      f'port 8080/tcp -> 127.0.0.1:{port}', 'httpd -f -p 8080'):
             assert text in installed.stdout
+        # Actions through the plugin's convenience workflow and execute_operation
+        # (whose default budget is no retries), read back with node-instances.
+        cfy('executions', 'start', 'docker_exec', '-b', unique, '-p',
+            '{"operation_kwargs": {"command": ["cat", "/www/index.html"]}}')
+        cfy('executions', 'start', 'execute_operation', '-b', unique, '-p',
+            '{"operation": "docker.interfaces.container.pause", "node_ids": ["web"]}')
+        (instance,) = cfy.node_instances(unique)
+        props = instance['runtime_properties']
+        assert props['exec']['data']['stdout'].strip() == f'cli {unique}'
+        assert props['pause']['exit_code'] == 0 and props['state'] == 'paused'
     finally:
         cfy('uninstall', '-b', unique, '--task-retries', '3', '--task-retry-interval', '1',
             check=False)

@@ -45,6 +45,9 @@ def test_stack_talks_by_alias_and_shares_the_volume(local_run, docker_client, un
     assert list(client.attrs['NetworkSettings']['Networks']) == [f'{unique}-net']
     mounts = {m['Destination']: m for m in client.attrs['Mounts']}
     assert mounts['/data']['Name'] == f'{unique}-data' and mounts['/data']['RW'] is False
+    # Install waited for the client's report, and the outputs show it.
+    assert outputs['client_saw'] == (f"logged 'via alias web: token-{unique}\\n"
+                                     f"from the volume: token-{unique}'")
     logs = _wait_for_log(client, 'via alias web:', 'from the volume:')
     assert f'via alias web: token-{unique}' in logs
     assert f'from the volume: token-{unique}' in logs

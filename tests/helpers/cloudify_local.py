@@ -102,3 +102,9 @@ class Cfy:
         text = result.stdout + result.stderr
         data, _ = json.JSONDecoder().raw_decode(text[text.index('{'):])
         return data
+
+    def node_instances(self, blueprint_id: str) -> list[dict[str, Any]]:
+        result = self('node-instances', '-b', blueprint_id, '--json', '-v')
+        text = result.stdout + result.stderr
+        data, _ = json.JSONDecoder().raw_decode(text[text.index('['):])
+        return data
