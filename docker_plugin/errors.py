@@ -43,6 +43,13 @@ class TransientError(PluginError):
     recoverable = True
 
 
+# Registry answers that no retry will change, however the engine relays them
+# (inside a stream with HTTP 200, or as an HTTP 500 from a pull).
+AUTH_MARKERS = ('unauthorized', 'authentication required', 'access to the resource is denied',
+                'no basic auth credentials', 'incorrect username or password')
+NOT_FOUND_MARKERS = ('manifest unknown', 'not found', 'does not exist', 'no such image',
+                     'repository name not known', 'name unknown')
+
 # Engine messages that arrive as HTTP 500 but will not go away on a retry.
 _PERMANENT_500_MARKERS = (
     'port is already allocated',
@@ -89,6 +96,10 @@ def classify(exc: BaseException, action: str) -> PluginError:
         status = exc.status_code or 0
         message = engine_message(exc)
         lowered = message.lower()
+        if any(m in lowered for m in AUTH_MARKERS):
+            return ConflictError(f'{action}: access denied by the registry: {message}')
+        if status >= 500 and any(m in lowered for m in NOT_FOUND_MARKERS):
+            return NotFoundError(f'{action}: {message}')
         if status >= 500 and not any(m in lowered for m in _PERMANENT_500_MARKERS):
             return TransientError(f'{action}: engine error {status}: {message}')
         if status == 429 or any(m in lowered for m in _TRANSIENT_4XX_MARKERS):

@@ -14,7 +14,14 @@ import json
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from docker_plugin.errors import ConflictError, NotFoundError, PluginError, TransientError
+from docker_plugin.errors import (
+    AUTH_MARKERS,
+    NOT_FOUND_MARKERS,
+    ConflictError,
+    NotFoundError,
+    PluginError,
+    TransientError,
+)
 
 Log = Callable[[str], None]
 
@@ -24,14 +31,6 @@ _TRANSIENT_MARKERS = (
     'service unavailable', 'bad gateway', 'internal server error', 'i/o timeout',
     '502', '503', '504',
 )
-_NOT_FOUND_MARKERS = (
-    'not found', 'manifest unknown', 'does not exist', 'no such image', 'repository name not known',
-    'name unknown',
-)
-_AUTH_MARKERS = ('unauthorized', 'authentication required', 'denied', 'no basic auth credentials',
-                 'incorrect username or password')
-
-
 def decode(chunks: Iterable[Any]) -> Iterator[dict[str, Any]]:
     """Yield every JSON object from chunks of bytes, text or already-decoded dicts."""
     decoder = json.JSONDecoder()
@@ -62,9 +61,9 @@ def decode(chunks: Iterable[Any]) -> Iterator[dict[str, Any]]:
 def classify_stream_error(message: str, action: str) -> PluginError:
     """Map an in-stream error message to a PluginError (recoverable or not)."""
     lowered = message.lower()
-    if any(m in lowered for m in _AUTH_MARKERS):
+    if any(m in lowered for m in AUTH_MARKERS):
         return ConflictError(f'{action}: access denied by the registry: {message}')
-    if any(m in lowered for m in _NOT_FOUND_MARKERS):
+    if any(m in lowered for m in NOT_FOUND_MARKERS):
         return NotFoundError(f'{action}: {message}')
     if any(m in lowered for m in _TRANSIENT_MARKERS):
         return TransientError(f'{action}: {message}')

@@ -9,21 +9,20 @@ resource code, and records what it made in runtime properties at once.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from docker_plugin import container_spec, secrets, waits
+from docker_plugin import container_spec, image_ops, secrets, waits
 from docker_plugin.action_tasks import wait_ready
 from docker_plugin.adoption import Action, decide
 from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
     adoption_flags,
-    blueprint_path,
     docker_operation,
     drop,
     is_mine,
     log_lines,
     persist,
+    related,
     resolve_input,
     resource_labels,
 )
@@ -33,7 +32,7 @@ from docker_plugin.resources import containers, images, networks
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted')
-IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created')
+IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
 
 
 def _client(ctx: Any, kwargs: dict[str, Any]):
@@ -50,106 +49,29 @@ def _plain_dict(value: Any, field: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- create
-def _image_request(ctx: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Which image source the inputs name, validated: (kind, options)."""
-    sources = {}
-    for kind in ('image_import', 'image_build', 'image_pull'):
-        value = resolve_input(ctx, kwargs, kind)
-        if _plain_dict(value, kind):
-            sources[kind] = value
-    if len(sources) > 1:
-        raise InvalidInputError(' and '.join(sorted(sources)),
-                                'give exactly one image source, not several')
-    if not sources:
-        config = _plain_dict(resolve_input(ctx, kwargs, 'container_config'), 'container_config')
-        if isinstance(config.get('image'), str) and config['image']:
-            repo, tag = images.split_reference(config['image'])
-            return 'image_pull', {'repository': repo, 'tag': tag, 'policy': 'missing'}
-        raise InvalidInputError(
-            'image_import/image_build', 'give exactly one image source: image_import.src (an '
-            'http(s) URL or a tarball path), image_build.path (a context directory), '
-            'image_pull.repository, or container_config.image')
-    kind, raw = next(iter(sources.items()))
-    if kind == 'image_build':
-        return kind, images.validate_build(raw)
-    if kind == 'image_import':
-        unknown = set(raw) - {'src', 'repository', 'tag', 'changes'}
-        if unknown:
-            raise InvalidInputError(f'image_import.{sorted(unknown)[0]}', 'unknown option')
-        if not isinstance(raw.get('src'), str) or not raw['src']:
-            raise InvalidInputError('image_import.src',
-                                    'required: an http(s) URL or a tarball path')
-        for key in ('repository', 'tag'):
-            if raw.get(key) is not None and not isinstance(raw[key], str):
-                raise InvalidInputError(f'image_import.{key}', 'expected a string')
-        if raw.get('changes') is not None and not isinstance(raw['changes'], list):
-            raise InvalidInputError('image_import.changes', 'expected a list of instructions')
-        return kind, dict(raw)
-    unknown = set(raw) - {'repository', 'tag', 'platform', 'policy', 'auth_config'}
-    if unknown:
-        raise InvalidInputError(f'image_pull.{sorted(unknown)[0]}', 'unknown option')
-    if not isinstance(raw.get('repository'), str) or not raw['repository']:
-        raise InvalidInputError('image_pull.repository', 'required: the image to pull')
-    policy = raw.get('policy', 'missing')
-    if policy not in ('missing', 'always', 'never'):
-        raise InvalidInputError('image_pull.policy', 'must be missing, always or never')
-    return kind, dict(raw)
+USES_IMAGE = 'cloudify.relationships.docker.uses_image'
 
 
 @docker_operation
 def create(ctx: Any, **kwargs: Any) -> None:
-    """Import, build or pull the image (``image_import`` / ``image_build`` / ``image_pull``)."""
-    kind, options = _image_request(ctx, kwargs)
-    props = ctx.instance.runtime_properties
-    log = ctx.logger.info
+    """Import, build or pull the image (``image_import`` / ``image_build`` /
+    ``image_pull`` / ``container_config.image``), or take it from a related
+    ``cloudify.nodes.docker.Image`` node."""
+    shared = related(ctx, USES_IMAGE)
+    if shared and not image_ops.has_source(ctx, kwargs):
+        target = shared[0][0].target
+        image = target.instance.runtime_properties.get('image')
+        if not image:
+            raise InvalidInputError(f'relationship to {target.node.id}',
+                                    'the image node has no image: is it a '
+                                    'cloudify.nodes.docker.Image?')
+        persist(ctx, image=image, image_id=target.instance.runtime_properties.get('image_id'),
+                image_source=f'node {target.node.id}', image_created=False)
+        ctx.logger.info('Using image %s of node %s', image, target.node.id)
+        return
+    kind, options = image_ops.image_request(ctx, kwargs)
     with _client(ctx, kwargs) as client:
-        api = client.api
-        if props.get('image_id') and images.inspect_image(api, props['image_id']):
-            ctx.logger.info('Image %s already present (%s); nothing to do',
-                            props.get('image'), props['image_id'])
-            return
-        if kind == 'image_import':
-            src = options['src']
-            if not images.is_url(src):
-                src = blueprint_path(ctx, src, 'image_import.src')
-            # Imported images carry the Cloudify labels too (as built ones do).
-            changes = list(options.get('changes') or []) + [
-                f'LABEL {key}={json.dumps(value)}' for key, value in resource_labels(ctx).items()]
-            result = images.import_image(api, src, options.get('repository'),
-                                         options.get('tag'), changes, log)
-            created = True
-        elif kind == 'image_build':
-            options['path'] = blueprint_path(ctx, options['path'], 'image_build.path')
-            result = images.build_image(api, options, resource_labels(ctx), log)
-            created = True
-        else:
-            result, created = _pull(api, options, log)
-    persist(ctx, image_id=result.id, image=result.reference, image_source=result.source,
-            image_created=created)
-    ctx.logger.info('Image %s ready: %s (%s)', result.reference, result.id, result.source)
-
-
-def _pull(api: Any, options: dict[str, Any], log: Any) -> tuple[images.ImageResult, bool]:
-    repository, tag = options['repository'], options.get('tag')
-    if tag is None:
-        repository, tag = images.split_reference(repository)
-    reference = f'{repository}@{tag}' if tag and tag.startswith('sha256:') else \
-        f'{repository}:{tag or "latest"}'
-    policy = options.get('policy', 'missing')
-    if policy != 'always':
-        info = images.inspect_image(api, reference)
-        if info is not None:
-            return images.ImageResult(info['Id'], reference, 'existing'), False
-        if policy == 'never':
-            raise InvalidInputError('image_pull.policy',
-                                    f'image {reference} is not present and policy is never')
-    auth = options.get('auth_config')
-    if auth:
-        secrets.remember(*[v for v in auth.values() if isinstance(v, str)])
-    try:
-        return images.pull_image(api, repository, tag, log, auth, options.get('platform')), True
-    except NotFoundError as exc:
-        raise InvalidInputError('image', f'{reference} cannot be pulled: {exc}') from None
+        image_ops.ensure_image(ctx, client.api, kind, options)
 
 
 # ------------------------------------------------------------------------ configure
@@ -207,7 +129,7 @@ def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, ima
         host['network_mode'] = spec.networks[0][0]
         create['networking_config'] = container_spec.networking_config(api, spec.networks)
     if spec.image and images.inspect_image(api, image) is None:
-        _pull(api, {'repository': image}, ctx.logger.info)
+        image_ops.pull(api, {'repository': image}, ctx.logger.info)
     ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:

@@ -27,6 +27,14 @@ class ImageResult:
     id: str
     reference: str
     source: str  # import | build | pull | existing
+    digest: str | None = None  # the registry's digest, for pulled images
+
+
+def reference(repository: str, tag: str | None) -> str:
+    """``repo:tag`` or ``repo@sha256:...``."""
+    if tag and tag.startswith('sha256:'):
+        return f'{repository}@{tag}'
+    return f'{repository}:{tag or "latest"}'
 
 
 def is_url(text: str) -> bool:
@@ -147,16 +155,15 @@ def pull_image(api: docker.APIClient, repository: str, tag: str | None, log: Log
                auth_config: Mapping[str, str] | None = None,
                platform: str | None = None) -> ImageResult:
     """Pull ``repository:tag`` (or ``@digest``) and return its local id."""
-    reference = f'{repository}@{tag}' if tag and tag.startswith('sha256:') else \
-        f'{repository}:{tag or "latest"}'
-    action = f'pull {reference}'
+    ref = reference(repository, tag)
+    action = f'pull {ref}'
     consumer = StreamConsumer(action, log)
     with engine_call(action):
         consumer.consume(api.pull(repository, tag=tag or 'latest', stream=True, decode=True,
                                   auth_config=dict(auth_config) if auth_config else None,
                                   platform=platform))
-        info = api.inspect_image(reference)
-    return ImageResult(info['Id'], reference, 'pull')
+        info = api.inspect_image(ref)
+    return ImageResult(info['Id'], ref, 'pull', repo_digest(info, repository))
 
 
 def inspect_image(api: docker.APIClient, reference: str) -> dict[str, Any] | None:
@@ -184,3 +191,44 @@ def remove_image(api: docker.APIClient, image: str, force: bool = False) -> bool
                             f'({exc}). Remove the containers using it, or set '
                             f'remove_image to false.') from None
     return True
+
+
+def tag(api: docker.APIClient, image: str, repository: str, tag_name: str) -> str:
+    """Give ``image`` the name ``repository:tag``; returns that reference."""
+    with engine_call(f'tag image {image} as {repository}:{tag_name}'):
+        api.tag(image, repository, tag_name, force=True)
+    return f'{repository}:{tag_name}'
+
+
+def push(api: docker.APIClient, repository: str, tag_name: str, log: Log,
+         auth_config: Mapping[str, str] | None = None) -> str:
+    """Push ``repository:tag`` and return the digest the registry reports.
+
+    The SDK's push does not raise on errors reported inside the stream (HTTP
+    200); the stream is consumed and classified here.
+    """
+    action = f'push {repository}:{tag_name}'
+    consumer = StreamConsumer(action, log)
+    with engine_call(action):
+        consumer.consume(api.push(repository, tag_name, stream=True, decode=True,
+                                  auth_config=dict(auth_config) if auth_config else None))
+    digest = next((a.get('Digest') for a in reversed(consumer.aux) if a.get('Digest')), None)
+    if digest is None:
+        raise ConflictError(f'{action}: the registry reported no digest')
+    return digest
+
+
+def repo_digest(info: Mapping[str, Any], repository: str) -> str | None:
+    """The digest a registry gave this image under ``repository``, if any."""
+    for entry in info.get('RepoDigests') or []:
+        repo, _, digest = entry.partition('@')
+        if repo == repository:
+            return digest
+    return None
+
+
+def users(api: docker.APIClient, image_id: str) -> list[str]:
+    """Names of the containers (running or not) created from this image."""
+    with engine_call(f'list containers using image {image_id}'):
+        found = api.containers(all=True, filters={'ancestor': image_id})
+    return [(c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in found]
