@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import cleanup  # noqa: E402
 from helpers.cloudify_local import LocalRun  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
+from helpers.registry import run_registry  # noqa: E402
 
 BASE_IMAGE = 'docker-plugin/busybox:latest'
 ROOTFS_TAR = REPO / '.cache' / 'busybox-rootfs.tar'
@@ -104,3 +105,17 @@ def local_run(docker_client, unique):
     for run in runs:
         run.teardown()
         cleanup.remove_labelled(docker_client, {'cloudify.deployment': run.name})
+
+
+@pytest.fixture(scope='session')
+def registry(docker_client, tmp_path_factory):
+    """A registry with htpasswd auth over plain HTTP on 127.0.0.1."""
+    with run_registry(tmp_path_factory.mktemp('registry')) as reg:
+        yield reg
+
+
+@pytest.fixture(scope='session')
+def tls_registry(docker_client, tmp_path_factory):
+    """A registry with htpasswd auth over TLS (an openssl-made CA the engine trusts)."""
+    with run_registry(tmp_path_factory.mktemp('tls-registry'), tls=True) as reg:
+        yield reg
