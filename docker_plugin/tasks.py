@@ -100,10 +100,9 @@ def configure(ctx: Any, **kwargs: Any) -> None:
             ctx.logger.info('Container %s already exists', container_id)
         for network, endpoint in spec.networks[1:]:
             networks.connect(api, container_id, network, endpoint)
-        info = containers.inspect(api, container_id)
-    summary = containers.summarise(info) if info else {'container_name': spec.name}
-    persist(ctx, **summary)
-    ctx.logger.info('Container %s ready to start (%s)', summary['container_name'], container_id)
+    # Its name is known; state, addresses and ports are recorded by start.
+    persist(ctx, container_name=spec.name)
+    ctx.logger.info('Container %s ready to start (%s)', spec.name, container_id)
 
 
 def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, image: str,
@@ -128,7 +127,9 @@ def _create_or_adopt(ctx: Any, api: Any, spec: container_spec.ContainerSpec, ima
     if spec.networks and 'network_mode' not in host:
         host['network_mode'] = spec.networks[0][0]
         create['networking_config'] = container_spec.networking_config(api, spec.networks)
-    if spec.image and images.inspect_image(api, image) is None:
+    # create already made sure of the image it recorded; check only another one.
+    if spec.image and spec.image != ctx.instance.runtime_properties.get('image') and \
+            images.inspect_image(api, image) is None:
         image_ops.pull(api, {'repository': image}, ctx.logger.info)
     ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
@@ -164,11 +165,12 @@ def run(ctx: Any, **kwargs: Any) -> Any:
         if props.get('replaced_container_id'):
             containers.remove(api, props['replaced_container_id'], v=True, force=True)
             drop(ctx, 'replaced_container_id')
-        info = containers.inspect(api, container_id)
-        if info is None:
-            raise ConflictError(f'container {container_id} no longer exists; '
-                                'run heal or reinstall this node')
+        gone = ConflictError(f'container {container_id} no longer exists; '
+                             'run heal or reinstall this node')
         if start_opts and not props.get('host_options_applied'):
+            info = containers.inspect(api, container_id)
+            if info is None:
+                raise gone
             if containers.never_started(info):
                 ctx.logger.info('Applying container_start options (%s) by creating the '
                                 'never-started container again with them',
@@ -185,7 +187,10 @@ def run(ctx: Any, **kwargs: Any) -> Any:
                 ctx.logger.warning('container_start options ignored: container %s has already '
                                    'run, and the engine applies them only at creation',
                                    container_id)
-        containers.start(api, container_id)
+        try:
+            containers.start(api, container_id)
+        except NotFoundError:
+            raise gone from None
         info = containers.inspect(api, container_id)
         if info is None:
             raise ConflictError(f'container {container_id} disappeared right after start '
@@ -240,15 +245,14 @@ def stop(ctx: Any, **kwargs: Any) -> None:
         return
     with _client(ctx, kwargs) as client:
         api = client.api
-        info = containers.inspect(api, container_id)
+        ctx.logger.info('Stopping container %s (timeout %s)', container_id,
+                        'engine default' if timeout is None else f'{timeout}s')
+        # Stopping what is stopped is a no-op for the engine; a paused one stops too.
+        info = containers.inspect(api, container_id) \
+            if containers.stop(api, container_id, timeout) else None
         if info is None:
             ctx.logger.info('Container %s is already gone', container_id)
             return
-        if info['State'].get('Running') or info['State'].get('Paused'):
-            ctx.logger.info('Stopping container %s (timeout %s)', container_id,
-                            'engine default' if timeout is None else f'{timeout}s')
-            containers.stop(api, container_id, timeout)
-            info = containers.inspect(api, container_id) or info
     persist(ctx, state=info['State'].get('Status', ''), exit_code=info['State'].get('ExitCode'))
     ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
 

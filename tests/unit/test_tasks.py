@@ -7,8 +7,6 @@ fake API (said where used).
 
 from __future__ import annotations
 
-from unittest import mock
-
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
@@ -85,18 +83,21 @@ def test_engine_5xx_on_create_is_retried(make_ctx):
         tasks.configure(ctx=make_ctx(), container_config={'image': 'busybox', 'name': 'n'})
 
 
-def test_the_container_id_is_kept_even_when_the_next_call_fails(make_ctx):
+def test_the_container_id_is_written_the_moment_the_engine_returns_it(make_ctx):
     api = fake_api()
     api.create_container.return_value = {'Id': 'f' * 64}
-    api.inspect_container.side_effect = [
-        api_error(404, 'No such container', docker.errors.NotFound),  # the name is free
-        api_error(500, 'engine hiccup')]  # the call right after creation fails
+    api.inspect_container.side_effect = api_error(404, 'No such container',
+                                                  docker.errors.NotFound)
     ctx = make_ctx()
-    with mock.patch.object(ctx.instance, 'update', wraps=ctx.instance.update) as update, \
-            fake_engine(api), pytest.raises(RecoverableError):
+    writes = []
+    ctx.instance.update = lambda *a, **k: writes.append(
+        (dict(ctx.instance.runtime_properties), api.method_calls[-1][0]))
+    with fake_engine(api):
         tasks.configure(ctx=ctx, container_config={'image': 'busybox'})
-    assert ctx.instance.runtime_properties['container_id'] == 'f' * 64
-    assert update.called
+    first_with_id = next(w for w in writes if 'container_id' in w[0])
+    # Written right after the create call, before any other engine call.
+    assert first_with_id[0]['container_id'] == 'f' * 64
+    assert first_with_id[1] == 'create_container'
 
 
 def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
