@@ -14,11 +14,12 @@ import time
 from typing import Any, Callable
 
 from docker_plugin import secrets, waits
-from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
     blueprint_path,
+    daemon_config,
     docker_operation,
     drop,
+    engine,
     persist,
     resolve_input,
 )
@@ -74,8 +75,7 @@ class Action:
         self.name = name
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
-        config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-        secrets.remember(config.client_key, config.client_cert, config.ca_cert)
+        config = daemon_config(ctx, kwargs)
         # No single engine call may outlive the action.
         self.config = dataclasses.replace(config, timeout=min(config.timeout, timeout + 5))
         self.container_id = ctx.instance.runtime_properties.get('container_id')
@@ -85,7 +85,7 @@ class Action:
         if needs_container and not self.container_id:
             raise InvalidInputError('runtime_properties.container_id',
                                     'no container recorded for this instance')
-        with open_client(self.config) as client:
+        with engine(self.ctx, {}, self.config) as client:
             api = client.api
             try:
                 message, data = body(api, self.container_id)
@@ -416,7 +416,7 @@ def wait_ready(ctx: Any, config: Any, container_id: str, spec: waits.WaitSpec,
     """
     record_key = f'{name}_wait' if name != 'wait' else 'wait'
     deadline_key = f'_{name}_deadline'
-    with open_client(config) as client:
+    with engine(ctx, {}, config) as client:
         api = client.api
         if not spec.run_async:
             seen = waits.wait(api, container_id, spec, ctx.logger.info)

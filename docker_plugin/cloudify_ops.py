@@ -14,6 +14,7 @@ from cloudify.decorators import operation
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 
 from docker_plugin import secrets
+from docker_plugin.client import DaemonClientConfig, open_client, resolve_config
 from docker_plugin.errors import InvalidInputError, PluginError
 
 LABEL_PREFIX = 'cloudify.'
@@ -55,6 +56,21 @@ def resolve_input(ctx: Any, kwargs: Mapping[str, Any], name: str,
     if value is None:
         value = {} if default is None else default
     return value
+
+
+def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
+    """The engine to talk to (``daemon_client`` input or property); its TLS
+    material is remembered as secret at once."""
+    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
+    secrets.remember(config.client_key, config.client_cert, config.ca_cert)
+    return config
+
+
+def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
+    """A client of the operation's engine, for a ``with`` block."""
+    config = config or daemon_config(ctx, kwargs)
+    ctx.logger.debug('Docker engine: %s', config.describe())
+    return open_client(config)
 
 
 def resource_labels(ctx: Any) -> dict[str, str]:

@@ -13,8 +13,7 @@ import time
 from typing import Any
 
 from docker_plugin import image_ops, registry
-from docker_plugin.client import open_client, resolve_config
-from docker_plugin.cloudify_ops import docker_operation, drop, persist, resolve_input
+from docker_plugin.cloudify_ops import docker_operation, drop, engine, persist, resolve_input
 from docker_plugin.errors import ConflictError, InvalidInputError
 from docker_plugin.resources import images
 
@@ -23,7 +22,7 @@ IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_dige
 
 
 def _client(ctx: Any, kwargs: dict[str, Any]):
-    return open_client(resolve_config(resolve_input(ctx, kwargs, 'daemon_client')))
+    return engine(ctx, kwargs)
 
 
 def _split_tag(reference: Any, field: str) -> tuple[str, str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from docker_plugin import object_ops
-from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
     adoption_flags,
+    daemon_config,
     docker_operation,
     drop,
+    engine,
     persist,
     resolve_input,
     resource_labels,
@@ -28,8 +29,8 @@ def create(ctx: Any, **kwargs: Any) -> None:
                                'network_config').get('create', {})
     flags = adoption_flags(ctx, kwargs)
     name = object_ops.object_name(ctx, kwargs)
-    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-    with open_client(config) as client:
+    config = daemon_config(ctx, kwargs)
+    with engine(ctx, kwargs, config) as client:
         api = client.api
         known = ctx.instance.runtime_properties.get('network_id')
         if known and networks.inspect(api, known):
@@ -57,8 +58,8 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         return
     if object_ops.should_remove(ctx, 'network', name, props.get('network_adopted', False),
                                 flags, object_ops.retain(ctx, kwargs)):
-        config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-        with open_client(config) as client:
+        config = daemon_config(ctx, kwargs)
+        with engine(ctx, kwargs, config) as client:
             if networks.remove(client.api, network_id, name):
                 ctx.logger.info('Removed network %s', name)
     drop(ctx, *NETWORK_PROPS)
@@ -71,8 +72,7 @@ def disconnect(ctx: Any, **kwargs: Any) -> None:
     network = ctx.target.instance.runtime_properties.get('network_name')
     if not container_id or not network:
         return
-    config = resolve_config(resolve_input(ctx.source, kwargs, 'daemon_client'))
-    with open_client(config) as client:
+    with engine(ctx, kwargs, daemon_config(ctx.source, kwargs)) as client:
         if networks.disconnect(client.api, container_id, network):
             ctx.logger.info('Disconnected container %s from network %s', container_id, network)
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin import container_spec, image_ops, secrets, waits
+from docker_plugin import container_spec, image_ops, waits
 from docker_plugin.action_tasks import wait_ready
 from docker_plugin.adoption import Action, decide
-from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
     adoption_flags,
+    daemon_config,
     docker_operation,
     drop,
+    engine,
     is_mine,
     log_lines,
     persist,
@@ -36,10 +37,7 @@ IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_dige
 
 
 def _client(ctx: Any, kwargs: dict[str, Any]):
-    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-    secrets.remember(config.client_key, config.client_cert, config.ca_cert)
-    ctx.logger.debug('Docker engine: %s', config.describe())
-    return open_client(config)
+    return engine(ctx, kwargs)
 
 
 def _plain_dict(value: Any, field: str) -> dict[str, Any]:
@@ -216,8 +214,7 @@ def run(ctx: Any, **kwargs: Any) -> Any:
 
 def _wait_ready(ctx: Any, kwargs: dict[str, Any], container_id: str,
                 ready: waits.WaitSpec) -> Any:
-    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-    return wait_ready(ctx, config, container_id, ready, 'start')
+    return wait_ready(ctx, daemon_config(ctx, kwargs), container_id, ready, 'start')
 
 
 # ----------------------------------------------------------------------------- stop

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from docker_plugin import object_ops
-from docker_plugin.client import open_client, resolve_config
 from docker_plugin.cloudify_ops import (
     adoption_flags,
+    daemon_config,
     docker_operation,
     drop,
+    engine,
     persist,
     resolve_input,
     resource_labels,
@@ -30,8 +31,8 @@ def create(ctx: Any, **kwargs: Any) -> None:
                               'volume_config').get('create', {})
     flags = adoption_flags(ctx, kwargs)
     name = object_ops.object_name(ctx, kwargs)
-    config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-    with open_client(config) as client:
+    config = daemon_config(ctx, kwargs)
+    with engine(ctx, kwargs, config) as client:
         api = client.api
         if ctx.instance.runtime_properties.get('volume_name') == name and \
                 volumes.inspect(api, name):
@@ -55,8 +56,8 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         return
     if object_ops.should_remove(ctx, 'volume', name, props.get('volume_adopted', False), flags,
                                 object_ops.retain(ctx, kwargs)):
-        config = resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
-        with open_client(config) as client:
+        config = daemon_config(ctx, kwargs)
+        with engine(ctx, kwargs, config) as client:
             if volumes.remove(client.api, name):
                 ctx.logger.info('Removed volume %s', name)
     drop(ctx, *VOLUME_PROPS)

@@ -26,8 +26,8 @@ def fake_api() -> mock.MagicMock:
 
 
 @contextlib.contextmanager
-def fake_engine(api: mock.MagicMock, module: str = 'docker_plugin.tasks') -> Iterator:
-    """Make ``module``'s operations talk to ``api`` instead of an engine."""
+def fake_engine(api: mock.MagicMock, module: str = 'docker_plugin.cloudify_ops') -> Iterator:
+    """Make every operation talk to ``api`` instead of an engine."""
     @contextlib.contextmanager
     def open_client(config):
         client = mock.MagicMock()
