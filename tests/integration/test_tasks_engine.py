@@ -175,3 +175,19 @@ def test_volume_subpath_is_refused_by_an_engine_too_old_for_it(api, make_ctx, la
         from docker_plugin.errors import InvalidInputError
         with pytest.raises(InvalidInputError, match=r'subpath.*1\.45'):
             check_engine_support(api, {'mounts': [mount]})
+
+
+@pytest.mark.parametrize('remove_volumes', [True, False])
+def test_anonymous_volumes_follow_container_remove_v(make_ctx, docker_client, labelled,
+                                                     remove_volumes):
+    ctx = make_ctx(properties={'container_config': {
+        'image': BASE, 'command': ['sleep', '30'], 'volumes': ['/anon'], 'labels': labelled}})
+    tasks.configure(ctx=ctx)
+    container = docker_client.containers.get(ctx.instance.runtime_properties['container_id'])
+    (volume,) = [m['Name'] for m in container.attrs['Mounts'] if m['Destination'] == '/anon']
+    tasks.delete(ctx=ctx, container_remove={'v': remove_volumes})
+    if remove_volumes:
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.volumes.get(volume)
+    else:
+        docker_client.volumes.get(volume).remove()  # kept, as asked; the test cleans up
