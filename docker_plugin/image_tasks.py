@@ -21,10 +21,6 @@ IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_dige
                'image_tags', 'pushed')
 
 
-def _client(ctx: Any, kwargs: dict[str, Any]):
-    return engine(ctx, kwargs)
-
-
 def _split_tag(reference: Any, field: str) -> tuple[str, str]:
     if not isinstance(reference, str) or not reference:
         raise InvalidInputError(field, 'expected an image name like registry:5000/app:1')
@@ -70,7 +66,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     kind, options = image_ops.image_request(ctx, kwargs)
     tags = _tags(ctx, kwargs)
     _push_targets(ctx, kwargs)  # validated now, used by configure
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         image_ops.ensure_image(ctx, api, kind, options)
         image_id = ctx.instance.runtime_properties['image_id']
@@ -93,7 +89,7 @@ def push(ctx: Any, **kwargs: Any) -> None:
         raise InvalidInputError('runtime_properties.image_id', 'create made no image')
     pushed = list(props.get('pushed') or [])
     tags = list(props.get('image_tags') or [])
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         for target in targets:
             reference = images.tag(api, image_id, target['repository'], target['tag'])
@@ -137,7 +133,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Keeping image %s: keep_locally is set', props.get('image'))
         drop(ctx, *IMAGE_PROPS)
         return
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         if props.get('image_created') and not force:
             _wait_unused(ctx, api, image_id, in_use, timeout)

@@ -36,10 +36,6 @@ CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip',
 IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
 
 
-def _client(ctx: Any, kwargs: dict[str, Any]):
-    return engine(ctx, kwargs)
-
-
 def _plain_dict(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError(field, f'expected a dictionary, got {type(value).__name__}')
@@ -68,7 +64,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Using image %s of node %s', image, target.node.id)
         return
     kind, options = image_ops.image_request(ctx, kwargs)
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         image_ops.ensure_image(ctx, client.api, kind, options)
 
 
@@ -87,7 +83,7 @@ def configure(ctx: Any, **kwargs: Any) -> None:
         raise InvalidInputError('container_config.image',
                                 'no image: create made none and container_config names none')
     labels = resource_labels(ctx)
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         container_id = props.get('container_id')
         if not (container_id and containers.inspect(api, container_id)):
@@ -158,7 +154,7 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     if ready and ready.run_async and props.get('_start_deadline'):
         # A retry of an asynchronous readiness wait: the container is started.
         return _wait_ready(ctx, kwargs, container_id, ready)
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         if props.get('replaced_container_id'):
             containers.remove(api, props['replaced_container_id'], v=True, force=True)
@@ -240,7 +236,7 @@ def stop(ctx: Any, **kwargs: Any) -> None:
         return
     if _keep_adopted(ctx, kwargs, 'stop'):
         return
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         ctx.logger.info('Stopping container %s (timeout %s)', container_id,
                         'engine default' if timeout is None else f'{timeout}s')
@@ -291,7 +287,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     if container_id and _keep_adopted(ctx, kwargs, 'remove'):
         drop(ctx, *CONTAINER_PROPS)
         return
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         api = client.api
         image = props.get('image_id')
         if props.get('replaced_container_id'):
@@ -324,7 +320,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     container_id = ctx.instance.runtime_properties.get('container_id')
     if not container_id:
         raise ConflictError('no container recorded for this instance')
-    with _client(ctx, kwargs) as client:
+    with engine(ctx, kwargs) as client:
         info = containers.inspect(client.api, container_id)
     if info is None:
         raise ConflictError(f'container {container_id} no longer exists')
