@@ -22,6 +22,7 @@ from helpers import cleanup  # noqa: E402
 from helpers.cloudify_local import LocalRun  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
 from helpers.registry import run_registry  # noqa: E402
+from helpers.remote_engine import remote_engine  # noqa: E402
 
 BASE_IMAGE = 'docker-plugin/busybox:latest'
 ROOTFS_TAR = REPO / '.cache' / 'busybox-rootfs.tar'
@@ -119,3 +120,11 @@ def tls_registry(docker_client, tmp_path_factory):
     """A registry with htpasswd auth over TLS (an openssl-made CA the engine trusts)."""
     with run_registry(tmp_path_factory.mktemp('tls-registry'), tls=True) as reg:
         yield reg
+
+
+@pytest.fixture(scope='session')
+def remote_tls_engine(docker_client, tmp_path_factory):
+    """A second engine on its own test host (network namespace), reachable only
+    over mutual TLS on tcp://10.250.N.2:2376, with the base image loaded."""
+    with remote_engine(tmp_path_factory.mktemp('remote-engine'), BASE_IMAGE) as engine:
+        yield engine

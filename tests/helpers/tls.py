@@ -50,12 +50,13 @@ def _signed(directory: Path, name: str, ca: tuple[Path, Path], ext: str) -> tupl
     return cert, key
 
 
-def make_pki(directory: Path) -> Pki:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+def make_pki(directory: Path, server_ips: tuple[str, ...] = ('127.0.0.1',)) -> Pki:
+    """A CA, a server certificate for ``server_ips`` and a client certificate."""
     ca = _ca(directory, 'ca')
     other = _ca(directory, 'other-ca')
+    names = ','.join([f'IP:{ip}' for ip in server_ips] + ['DNS:localhost'])
     server = _signed(directory, 'server', ca,
-                     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n')
+                     f'subjectAltName={names}\nextendedKeyUsage=serverAuth\n')
     client = _signed(directory, 'client', ca, 'extendedKeyUsage=clientAuth\n')
     return Pki(ca[0], server[0], server[1], client[0], client[1], other[0])
 

@@ -13,6 +13,7 @@ from cloudify.state import current_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
+from docker_plugin.client import open_client, resolve_config
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'
@@ -191,3 +192,38 @@ def test_anonymous_volumes_follow_container_remove_v(make_ctx, docker_client, la
             docker_client.volumes.get(volume)
     else:
         docker_client.volumes.get(volume).remove()  # kept, as asked; the test cleans up
+
+
+def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_engine,
+                                                           caplog):
+    """A real dockerd with --tlsverify on another (namespaced) host, reached by
+    host and port with the certificates given as PEM text, as from secrets."""
+    daemon = remote_tls_engine.daemon_client()
+    caplog.set_level(logging.DEBUG)
+    ctx = make_ctx(properties={
+        'daemon_client': daemon, 'container_config': {'image': BASE, 'command': ['sleep', '60']},
+        'container_stop': {'timeout': 0}})
+    tasks.create(ctx=ctx)
+    tasks.configure(ctx=ctx)
+    tasks.run(ctx=ctx)
+    props = dict(ctx.instance.runtime_properties)
+    assert props['state'] == 'running'
+    assert props['ip'].startswith(remote_tls_engine.subnet_prefix)  # the remote bridge
+    # (A plain DockerClient here would check against REQUESTS_CA_BUNDLE, which
+    # this machine sets: the plugin's factory pins the engine's CA.)
+    with open_client(resolve_config(daemon)) as remote:
+        assert remote.containers.get(props['container_id']).status == 'running'
+        tasks.stop(ctx=ctx)
+        tasks.delete(ctx=ctx)
+        with pytest.raises(docker.errors.NotFound):
+            remote.containers.get(props['container_id'])
+    key = daemon['client_key']
+    body = ''.join(key.splitlines()[1:-1])
+    logged = '\n'.join(r.getMessage() for r in caplog.records) + repr(props)
+    assert key not in logged and body[:40] not in logged
+    # Without a client certificate the engine refuses: a clear, permanent error.
+    ctx = make_ctx(properties={'daemon_client': {k: v for k, v in daemon.items()
+                                                 if k not in ('client_cert', 'client_key')},
+                               'container_config': {'image': BASE}})
+    with pytest.raises(NonRecoverableError, match='daemon_client'):
+        tasks.configure(ctx=ctx)
