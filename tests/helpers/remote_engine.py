@@ -54,6 +54,9 @@ def remote_engine(workdir: Path, image: str) -> Iterator[RemoteEngine]:
     (workdir / 'pki').mkdir(parents=True, exist_ok=True)
     pki = make_pki(workdir / 'pki', server_ips=(ns_ip,))
     process = None
+    # Leftovers of a run that was killed before its clean-up would block the names.
+    subprocess.run(['ip', 'netns', 'del', netns], capture_output=True, timeout=30)
+    subprocess.run(['ip', 'link', 'del', host_if], capture_output=True, timeout=30)
     try:
         _run('ip', 'netns', 'add', netns)
         _run('ip', 'link', 'add', host_if, 'type', 'veth', 'peer', 'name', ns_if)
