@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin import container_spec, image_ops, waits
+from docker_plugin import container_spec, drift, image_ops, results, waits
 from docker_plugin.action_tasks import wait_ready
 from docker_plugin.adoption import Action, decide
 from docker_plugin.cloudify_ops import (
@@ -29,7 +29,7 @@ from docker_plugin.cloudify_ops import (
 )
 from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError
 from docker_plugin.options.container import REMOVE_KEYS, STOP_KEYS
-from docker_plugin.resources import containers, images, networks
+from docker_plugin.resources import actions, containers, images, networks
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted')
@@ -331,3 +331,50 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
                             + (f' and {health}' if health else ''))
     ctx.logger.info('Container %s is %s%s', container_id, state.get('Status'),
                     f' and {health}' if health else '')
+
+
+# --------------------------------------------------------------- check_drift / update
+def _drift(ctx: Any, kwargs: dict[str, Any], api: Any) -> list[drift.Difference]:
+    spec = container_spec.build(ctx, kwargs)
+    container_id = _require_container(ctx)
+    info = containers.inspect(api, container_id)
+    if info is None:
+        raise ConflictError(f'container {container_id} no longer exists')
+    image = spec.image or ctx.instance.runtime_properties.get('image') or ''
+    return drift.differences(api, image, spec.create, spec.host, info)
+
+
+@docker_operation
+def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Where the container differs from its declared options (also kept in
+    the ``drift`` runtime property); an empty list means none."""
+    with engine(ctx, kwargs) as client:
+        found = [d.as_dict() for d in _drift(ctx, kwargs, client.api)]
+    persist(ctx, drift=results.bounded(found))
+    if found:
+        ctx.logger.warning('Drift: %s', '; '.join(
+            f"{d['option']} ({d['key']}): declared {d['desired']!r}, found {d['actual']!r}"
+            for d in found))
+    else:
+        ctx.logger.info('No drift: the container has every declared option')
+    return found
+
+
+@docker_operation
+def update(ctx: Any, **kwargs: Any) -> None:
+    """Apply drifted options the engine can change in place (resources, restart
+    policy); anything else needs a new container and is refused, naming it."""
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        found = _drift(ctx, kwargs, api)
+        fixed = sorted({d.option for d in found if not d.updatable})
+        if fixed:
+            raise ConflictError(f'options {", ".join(fixed)} changed and cannot be applied to '
+                                'a running container: reinstall (or heal) this node')
+        host = container_spec.build(ctx, kwargs).host
+        changes = {d.option: host[d.option] for d in found}
+        if changes:
+            actions.update(api, _require_container(ctx), changes)
+            ctx.logger.info('Updated in place: %s', ', '.join(sorted(changes)))
+        remaining = [d.as_dict() for d in _drift(ctx, kwargs, api)]
+    persist(ctx, drift=results.bounded(remaining))

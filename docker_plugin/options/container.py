@@ -76,6 +76,8 @@ def _host_binding(value: Any, path: str) -> Any:
         return (str(ip), _host_port(port, path)) if port is not None else (str(ip),)
     if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) \
             and not str(value[0]).isdigit():
+        if value[1] is None:  # any free port on that address
+            return (value[0],)
         return (value[0], _host_port(value[1], path))
     return _host_port(value, path)
 

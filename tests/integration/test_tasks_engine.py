@@ -227,3 +227,35 @@ def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_e
                                'container_config': {'image': BASE}})
     with pytest.raises(NonRecoverableError, match='daemon_client'):
         tasks.configure(ctx=ctx)
+
+
+def test_drift_is_found_and_what_can_change_in_place_is_updated(make_ctx, docker_client,
+                                                                 labelled):
+    config = {'image': BASE, 'command': ['sleep', '60'], 'environment': {'MODE': 'a'},
+              'labels': labelled, 'cpu_shares': 512, 'restart_policy': 'on-failure:2',
+              'port_bindings': {80: ['127.0.0.1', None]}, 'container_config_unused': None}
+    config.pop('container_config_unused')
+    ctx = make_ctx(properties={'container_config': config, 'container_stop': {'timeout': 0}})
+    tasks.configure(ctx=ctx)
+    tasks.run(ctx=ctx)
+    assert tasks.check_drift(ctx=ctx) == []
+    container = docker_client.containers.get(ctx.instance.runtime_properties['container_id'])
+    container.update(cpu_shares=256)  # changed behind Cloudify's back
+
+    (found,) = tasks.check_drift(ctx=ctx)
+    assert (found['option'], found['desired'], found['actual'], found['updatable']) == (
+        'cpu_shares', 512, 256, True)
+    assert ctx.instance.runtime_properties['drift'] == [found]
+    tasks.update(ctx=ctx)
+    container.reload()
+    assert container.attrs['HostConfig']['CpuShares'] == 512
+    assert tasks.check_drift(ctx=ctx) == []
+
+    # What needs a new container is named, not applied; env values are never shown.
+    changed = {**config, 'command': ['sleep', '61'], 'environment': {'MODE': 'secret-b'}}
+    found = tasks.check_drift(ctx=ctx, container_config=changed)
+    assert {d['option'] for d in found} == {'command', 'environment'}
+    assert 'secret-b' not in repr(found)
+    with pytest.raises(NonRecoverableError, match='options command, environment changed'):
+        tasks.update(ctx=ctx, container_config=changed)
+    tasks.delete(ctx=ctx)
