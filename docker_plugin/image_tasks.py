@@ -123,7 +123,11 @@ def _removal(ctx: Any, kwargs: dict[str, Any]) -> tuple[bool, bool, str, float]:
 @docker_operation
 def delete(ctx: Any, **kwargs: Any) -> None:
     """Remove what this deployment made: the tags it added and, if it made the
-    image (built, imported, or pulled when absent), the image itself."""
+    image (built, imported, or pulled when absent), the image itself.
+
+    A pulled image is removed by its name: if that image is known by other
+    names too (it existed under another tag), only this name goes.
+    """
     keep, force, in_use, timeout = _removal(ctx, kwargs)
     props = ctx.instance.runtime_properties
     image_id = props.get('image_id')
@@ -135,13 +139,12 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         return
     with engine(ctx, kwargs) as client:
         api = client.api
-        if props.get('image_created') and not force:
-            _wait_unused(ctx, api, image_id, in_use, timeout)
         for reference in props.get('image_tags') or []:
             if reference != props.get('image'):
                 images.remove_image(api, reference)  # untags; the image stays
         if props.get('image_created'):
-            if images.remove_image(api, image_id, force=force):
+            target = props['image'] if props.get('image_source') == 'pull' else image_id
+            if _remove_when_unused(ctx, api, target, force, in_use, timeout):
                 ctx.logger.info('Removed image %s (%s)', props.get('image'), image_id)
         else:
             ctx.logger.info('Keeping image %s: it was there before this deployment',
@@ -149,16 +152,17 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     drop(ctx, *IMAGE_PROPS)
 
 
-def _wait_unused(ctx: Any, api: Any, image_id: str, in_use: str, timeout: float) -> None:
+def _remove_when_unused(ctx: Any, api: Any, target: str, force: bool, in_use: str,
+                        timeout: float) -> bool:
+    """Remove, failing (``in_use: fail``) or waiting while containers use the image."""
     deadline = time.monotonic() + timeout
     while True:
-        users = images.users(api, image_id)
-        if not users:
-            return
-        if in_use == 'fail' or time.monotonic() >= deadline:
-            waited = f' after waiting {timeout:g}s' if in_use == 'wait' else ''
-            raise ConflictError(f'image {image_id} is still used by containers '
-                                f'{", ".join(sorted(users))}{waited}; remove them, set '
-                                'in_use: wait, keep_locally or force_remove')
-        ctx.logger.info('Image %s is still used by %s; waiting', image_id, ', '.join(users))
-        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        try:
+            return images.remove_image(api, target, force=force)
+        except ConflictError as exc:
+            if in_use == 'fail' or time.monotonic() >= deadline:
+                waited = f' (waited {timeout:g}s)' if in_use == 'wait' else ''
+                raise ConflictError(f'{exc}{waited}; remove them, or set in_use: wait, '
+                                    'keep_locally or force_remove') from None
+            ctx.logger.info('Image %s is still in use; waiting', target)
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))

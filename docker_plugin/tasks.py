@@ -304,7 +304,12 @@ def delete(ctx: Any, **kwargs: Any) -> None:
             ctx.logger.info('Removed container %s', container_id)
         drop(ctx, *CONTAINER_PROPS)
         if remove_image and image:
-            if images.remove_image(api, image):
+            try:
+                removed = images.remove_image(api, image)
+            except ConflictError as exc:
+                raise ConflictError(f'remove_image: {exc}. Remove the containers using it, '
+                                    'or set remove_image to false.') from None
+            if removed:
                 ctx.logger.info('Removed image %s', image)
             drop(ctx, *IMAGE_PROPS)
 

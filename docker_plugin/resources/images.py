@@ -176,10 +176,12 @@ def inspect_image(api: docker.APIClient, reference: str) -> dict[str, Any] | Non
 
 
 def remove_image(api: docker.APIClient, image: str, force: bool = False) -> bool:
-    """Remove an image; False when it was already gone.
+    """Remove an image (or, given one of several names, just that name).
+
+    Returns False when it was already gone.
 
     Raises:
-        ConflictError: another container still uses it (names the container).
+        ConflictError: containers still use it (they are named).
     """
     try:
         with engine_call(f'remove image {image}'):
@@ -187,9 +189,9 @@ def remove_image(api: docker.APIClient, image: str, force: bool = False) -> bool
     except NotFoundError:
         return False
     except ConflictError as exc:
-        raise ConflictError(f'remove_image: cannot remove image {image}: it is still in use '
-                            f'({exc}). Remove the containers using it, or set '
-                            f'remove_image to false.') from None
+        names = users(api, image)
+        who = f'containers {", ".join(sorted(names))}' if names else 'a container'
+        raise ConflictError(f'image {image} is still used by {who} ({exc})') from None
     return True
 
 

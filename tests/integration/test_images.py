@@ -106,7 +106,7 @@ def test_remove_image_in_use_names_the_problem(api, unique, labelled, rootfs_tar
     try:
         with pytest.raises(ConflictError) as failure:
             images.remove_image(api, image)
-        assert 'still in use' in str(failure.value) and image in str(failure.value)
+        assert 'still used by containers' in str(failure.value) and image in str(failure.value)
         assert user[:12] in str(failure.value)  # the engine names the container
     finally:
         api.remove_container(user, force=True)

@@ -154,3 +154,17 @@ def test_container_create_pulls_with_auth(registry, make_ctx, unique, docker_cli
     tasks.create(ctx=ctx)
     assert ctx.instance.runtime_properties['image'] == f'{repo}:v1'
     docker_client.images.remove(f'{repo}:v1')
+
+
+def test_pull_by_digest(registry, make_ctx, unique, docker_client):
+    repo = _push_test_image(registry, unique, docker_client)
+    digest = docker_client.images.get_registry_data(f'{repo}:v1',
+                                                    auth_config=registry.auth).id
+    ctx = make_ctx({'image_pull': {'repository': repo, 'tag': digest, 'auth': registry.auth}})
+    image_tasks.create(ctx=ctx)
+    props = ctx.instance.runtime_properties
+    assert props['image'] == f'{repo}@{digest}' and props['image_digest'] == digest
+    assert props['image_created'] is True
+    image_tasks.delete(ctx=ctx)
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(f'{repo}@{digest}')

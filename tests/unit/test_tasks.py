@@ -125,7 +125,8 @@ def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
     with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
         tasks.delete(ctx=ctx, container_remove={'remove_image': True})
     message = str(failure.value)
-    assert 'sha256:img' in message and 'still in use' in message and '99aa' in message
+    assert message.startswith('remove_image: image sha256:img is still used by')
+    assert '99aa' in message and 'set remove_image to false' in message
     api.remove_container.assert_called_once_with('abc', v=False, link=False, force=False)
     assert ctx.instance.runtime_properties['image_id'] == 'sha256:img'  # retried next time
 
