@@ -71,18 +71,28 @@ def test_build_push_remove_and_pull_back(which, request, make_ctx, context_dir, 
     assert reg.password not in logged and reg.password not in repr(props) + repr(got)
 
 
-def _push_test_image(reg, unique, docker_client):
+@pytest.fixture
+def pushed_repo(registry, unique, docker_client):
+    """The base image pushed as <registry>/plugin-test/<unique>-p:v1, then untagged
+    locally; every local name of that repository is removed after the test."""
     image = docker_client.images.get('docker-plugin/busybox:latest')
-    repo = f'{reg.address}/plugin-test/{unique}-p'
+    repo = f'{registry.address}/plugin-test/{unique}-p'
     image.tag(repo, 'v1')
-    docker_client.images.push(repo, 'v1', auth_config=reg.auth)
+    docker_client.images.push(repo, 'v1', auth_config=registry.auth)
     docker_client.images.remove(f'{repo}:v1')
-    return repo
+    yield repo
+    for found in docker_client.images.list():
+        for ref in found.attrs.get('RepoTags', []) + found.attrs.get('RepoDigests', []):
+            if ref.startswith(repo):
+                try:
+                    docker_client.images.remove(ref)
+                except docker.errors.ImageNotFound:
+                    pass  # went with the repository's previous name
 
 
-def test_wrong_password_fails_at_once_naming_registry_and_image(registry, make_ctx, unique,
-                                                                docker_client):
-    repo = _push_test_image(registry, unique, docker_client)
+def test_wrong_password_fails_at_once_naming_registry_and_image(registry, make_ctx,
+                                                                pushed_repo):
+    repo = pushed_repo
     wrong = 'not-the-Pa55word'
     ctx = make_ctx({'image_pull': {'repository': repo, 'tag': 'v1', 'policy': 'always',
                                    'auth': {**registry.auth, 'password': wrong}}})
@@ -147,17 +157,16 @@ def test_a_preexisting_image_is_kept(make_ctx):
         client.images.get('docker-plugin-test/extra:1')  # the tag we added is gone
 
 
-def test_container_create_pulls_with_auth(registry, make_ctx, unique, docker_client):
-    repo = _push_test_image(registry, unique, docker_client)
+def test_container_create_pulls_with_auth(registry, make_ctx, pushed_repo):
+    repo = pushed_repo
     ctx = make_ctx({'image_pull': {'repository': f'{repo}:v1', 'auth': registry.auth}},
                    node='c')
     tasks.create(ctx=ctx)
     assert ctx.instance.runtime_properties['image'] == f'{repo}:v1'
-    docker_client.images.remove(f'{repo}:v1')
 
 
-def test_pull_by_digest(registry, make_ctx, unique, docker_client):
-    repo = _push_test_image(registry, unique, docker_client)
+def test_pull_by_digest(registry, make_ctx, pushed_repo, docker_client):
+    repo = pushed_repo
     digest = docker_client.images.get_registry_data(f'{repo}:v1',
                                                     auth_config=registry.auth).id
     ctx = make_ctx({'image_pull': {'repository': repo, 'tag': digest, 'auth': registry.auth}})
