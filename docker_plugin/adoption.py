@@ -12,7 +12,7 @@ import dataclasses
 import enum
 
 
-class Action(enum.Enum):
+class Choice(enum.Enum):
     CREATE = 'create'  # make it; it belongs to the deployment and is removed on uninstall
     ADOPT = 'adopt'    # use what exists; it is kept on uninstall unless told otherwise
     REUSE = 'reuse'    # it exists and this very node instance made it earlier
@@ -20,7 +20,7 @@ class Action(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    action: Action | None
+    choice: Choice | None
     problem: str = ''  # set when neither creating nor adopting is allowed
 
 
@@ -37,17 +37,26 @@ def decide(use_external_resource: bool, create_if_missing: bool, use_if_exists: 
             (a retried or resumed create): it is simply reused.
     """
     if exists and made_by_this_instance:
-        return Decision(Action.REUSE)
+        return Decision(Choice.REUSE)
     if use_external_resource:
         if exists:
-            return Decision(Action.ADOPT)
+            return Decision(Choice.ADOPT)
         if create_if_missing:
-            return Decision(Action.CREATE)
+            return Decision(Choice.CREATE)
         return Decision(None, 'does not exist, and use_external_resource is set without '
                               'create_if_missing')
     if not exists:
-        return Decision(Action.CREATE)
+        return Decision(Choice.CREATE)
     if use_if_exists:
-        return Decision(Action.ADOPT)
+        return Decision(Choice.ADOPT)
     return Decision(None, 'already exists and was not made by this deployment; set '
                           'use_if_exists (or use_external_resource) to adopt it')
+
+
+def removes(adopted: bool, delete_adopted: bool, retain: bool) -> tuple[bool, str]:
+    """Whether uninstall removes the object, and if not, why."""
+    if adopted and not delete_adopted:
+        return False, 'it was adopted, not created (set delete_adopted to remove it)'
+    if retain:
+        return False, 'retain is set'
+    return True, ''

@@ -1,9 +1,11 @@
 """The one place a Docker client is built.
 
 ``resolve_config`` is a pure translation from the blueprint's ``daemon_client``
-dict (plus ``DOCKER_*`` environment fallbacks) to a typed
-``DaemonClientConfig``; ``open_client`` turns that into a live
-``docker.DockerClient`` and cleans up after it.
+dict (validated by ``options.daemon.DAEMON_CLIENT``, plus ``DOCKER_*``
+environment fallbacks) to a typed ``DaemonClientConfig``; ``open_client``
+turns that into a live ``docker.DockerClient`` for one block and cleans up
+after it. Nothing is cached between operations: on a manager each operation
+is a process of its own, and locally each negotiates its API version again.
 """
 
 from __future__ import annotations
@@ -11,38 +13,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
-import tempfile
-import threading
-from typing import Any, Iterator, Mapping
-
-import docker
-import docker.tls
+import urllib.parse
+from typing import Any, Callable, Iterator, Mapping
 
 from docker_plugin.errors import InvalidInputError, engine_call
+from docker_plugin.options.base import api_tuple
+from docker_plugin.options.daemon import DAEMON_CLIENT
+from docker_plugin.pem import is_pem, pem_paths
 
 DEFAULT_BASE_URL = 'unix:///var/run/docker.sock'
 DEFAULT_TIMEOUT = 60.0
+MIN_API = '1.24'
 FIELD = 'daemon_client'
-
-_PEM_MARK = '-----BEGIN'
-# Keys a user may give, with the aliases older blueprints used.
-_ALIASES = {
-    'docker_host': 'base_url',
-    'url': 'base_url',
-    'hostname': 'host',
-    'api_version': 'version',
-    'verify': 'tls_verify',
-    'ca': 'ca_cert',
-    'cert': 'client_cert',
-    'key': 'client_key',
-}
-_KEYS = frozenset({
-    'base_url', 'host', 'port', 'version', 'timeout', 'tls', 'tls_verify',
-    'ca_cert', 'client_cert', 'client_key', 'max_pool_size', 'user_agent',
-    'use_env',
-})
-_TLS_DICT_KEYS = frozenset({'ca_cert', 'client_cert', 'client_key', 'tls_verify'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,24 +55,12 @@ class DaemonClientConfig:
                 mode += ', client certificate'
         return f'{self.base_url} ({mode}, API {self.version})'
 
-
-def _normalise_keys(raw: Mapping[str, Any], field: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = _ALIASES.get(key, key)
-        if name not in _KEYS:
-            raise InvalidInputError(
-                f'{field}.{key}', f'unknown option; known options: {", ".join(sorted(_KEYS))}')
-        out[name] = value
-    return out
-
-
-def _expect(value: Any, types: tuple[type, ...], field: str, what: str) -> Any:
-    if isinstance(value, bool) and bool not in types:
-        raise InvalidInputError(field, f'expected {what}, got a boolean')
-    if not isinstance(value, types):
-        raise InvalidInputError(field, f'expected {what}, got {type(value).__name__}')
-    return value
+    @property
+    def host(self) -> str | None:
+        """The engine's host name or address (None for a unix socket)."""
+        if self.base_url.startswith('unix://'):
+            return None
+        return urllib.parse.urlsplit(self.base_url.replace('tcp://', 'http://', 1)).hostname
 
 
 def resolve_config(raw: Mapping[str, Any] | None,
@@ -107,117 +77,70 @@ def resolve_config(raw: Mapping[str, Any] | None,
     Raises:
         InvalidInputError: naming the field that is wrong.
     """
-    if raw is None:
-        raw = {}
-    _expect(raw, (dict,), FIELD, 'a dictionary')
-    opts = _normalise_keys(raw, FIELD)
-    tls_value = opts.get('tls')
-    if isinstance(tls_value, dict):
-        for key, value in _normalise_keys(tls_value, f'{FIELD}.tls').items():
-            if key not in _TLS_DICT_KEYS:
-                raise InvalidInputError(f'{FIELD}.tls.{key}', 'not a TLS setting')
-            opts.setdefault(key, value)
+    opts = DAEMON_CLIENT.parse(raw, FIELD)
+    if isinstance(opts['tls'], dict):
+        for key, value in opts['tls'].items():
+            if opts.get(key) is None:
+                opts[key] = value
         opts['tls'] = True
-    use_env = _expect(opts.get('use_env', True), (bool,), f'{FIELD}.use_env', 'true or false')
+    use_env = opts['use_env'] is not False
     env = dict(os.environ if environ is None else environ) if use_env else {}
-
-    base_url = opts.get('base_url')
-    if base_url is not None:
-        _expect(base_url, (str,), f'{FIELD}.base_url', 'a URL string')
-    if 'host' in opts:
+    certificates = any(opts[k] for k in ('ca_cert', 'client_cert', 'client_key'))
+    tls = opts['tls']
+    base_url = opts['base_url']
+    if opts['host'] is not None:
         if base_url:
             raise InvalidInputError(f'{FIELD}.host', 'give either base_url or host/port, not both')
-        host = _expect(opts['host'], (str,), f'{FIELD}.host', 'a host name or address')
-        port = opts.get('port', 2376 if opts.get('tls') else 2375)
-        port = _expect(port, (int, str), f'{FIELD}.port', 'a port number')
-        if not str(port).isdigit() or not 0 < int(port) < 65536:
-            raise InvalidInputError(f'{FIELD}.port', f'not a TCP port: {port!r}')
-        base_url = f'tcp://{host}:{port}'
-    elif 'port' in opts:
+        secure = tls is True or (tls is None and (certificates or bool(opts['tls_verify'])))
+        port = opts['port'] or (2376 if secure else 2375)
+        host = opts['host']
+        base_url = f'tcp://[{host}]:{port}' if ':' in host.strip('[]') else \
+            f'tcp://{host.strip("[]")}:{port}'
+    elif opts['port'] is not None:
         raise InvalidInputError(f'{FIELD}.port', 'needs host as well')
     from_env = base_url is None and bool(env.get('DOCKER_HOST'))
     if base_url is None:
         base_url = env.get('DOCKER_HOST') or DEFAULT_BASE_URL
-    if not base_url.startswith(('unix://', 'tcp://', 'http://', 'https://', 'ssh://',
-                                'npipe://')):
-        raise InvalidInputError(f'{FIELD}.base_url',
-                                f'unsupported URL {base_url!r}: use unix://, tcp:// or https://')
+        if from_env:
+            base_url = DAEMON_CLIENT.options['base_url'].check(base_url, 'DOCKER_HOST')
 
-    version = opts.get('version', env.get('DOCKER_API_VERSION') or 'auto')
-    version = str(_expect(version, (str, float, int), f'{FIELD}.version',
-                          "'auto' or an API version like '1.41'"))
-    if version != 'auto' and not _is_api_version(version):
-        raise InvalidInputError(f'{FIELD}.version',
-                                f"expected 'auto' or like '1.41', got {version!r}")
-
-    timeout = _expect(opts.get('timeout', DEFAULT_TIMEOUT), (int, float), f'{FIELD}.timeout',
-                      'a number of seconds')
-    if timeout <= 0:
-        raise InvalidInputError(f'{FIELD}.timeout', 'must be greater than zero')
-
-    ca_cert = _optional_str(opts, 'ca_cert')
-    client_cert = _optional_str(opts, 'client_cert')
-    client_key = _optional_str(opts, 'client_key')
-    tls_verify = opts.get('tls_verify')
-    if tls_verify is not None:
-        _expect(tls_verify, (bool,), f'{FIELD}.tls_verify', 'true or false')
-    tls = opts.get('tls')
-    if tls is not None:
-        _expect(tls, (bool,), f'{FIELD}.tls', 'true, false or a dictionary')
-
-    if from_env and not any((ca_cert, client_cert, client_key)) and tls is None:
+    version = opts['version'] or env.get('DOCKER_API_VERSION') or 'auto'
+    version = DAEMON_CLIENT.options['version'].check(version, f'{FIELD}.version')
+    if version != 'auto' and api_tuple(version) < api_tuple(MIN_API):
+        raise InvalidInputError(f'{FIELD}.version', f'the docker SDK needs API {MIN_API} or '
+                                                    f'newer, got {version}')
+    ca_cert, client_cert, client_key = opts['ca_cert'], opts['client_cert'], opts['client_key']
+    tls_verify = opts['tls_verify']
+    if from_env and not certificates and tls is None:
         env_verify = env.get('DOCKER_TLS_VERIFY', '') not in ('', '0')
         cert_path = env.get('DOCKER_CERT_PATH')
         if env_verify or cert_path:
             tls = True
             tls_verify = env_verify if tls_verify is None else tls_verify
             if cert_path:
-                ca_cert = os.path.join(cert_path, 'ca.pem')
-                client_cert = os.path.join(cert_path, 'cert.pem')
-                client_key = os.path.join(cert_path, 'key.pem')
+                ca_cert, client_cert, client_key = (os.path.join(cert_path, name) for name in
+                                                    ('ca.pem', 'cert.pem', 'key.pem'))
     if tls is None:
         tls = bool(ca_cert or client_cert or client_key or tls_verify)
-    if tls_verify is None:
-        tls_verify = True
     if bool(client_cert) != bool(client_key):
         missing = 'client_key' if client_cert else 'client_cert'
         raise InvalidInputError(f'{FIELD}.{missing}',
                                 'a client certificate needs both client_cert and client_key')
     if tls and base_url.startswith('unix://'):
         raise InvalidInputError(f'{FIELD}.tls', 'TLS needs a tcp:// or https:// base_url')
-
-    pool = _expect(opts.get('max_pool_size', 10), (int,), f'{FIELD}.max_pool_size', 'an integer')
-    user_agent = _optional_str(opts, 'user_agent')
     return DaemonClientConfig(
-        base_url=base_url, version=version, timeout=float(timeout), tls=bool(tls),
-        tls_verify=bool(tls_verify), ca_cert=ca_cert, client_cert=client_cert,
-        client_key=client_key, max_pool_size=pool, user_agent=user_agent)
+        base_url=base_url, version=version, timeout=float(opts['timeout'] or DEFAULT_TIMEOUT),
+        tls=bool(tls), tls_verify=tls_verify is not False, ca_cert=ca_cert,
+        client_cert=client_cert, client_key=client_key,
+        max_pool_size=opts['max_pool_size'] or 10, user_agent=opts['user_agent'])
 
 
-def _optional_str(opts: Mapping[str, Any], key: str) -> str | None:
-    value = opts.get(key)
-    if value in (None, ''):
-        return None
-    return _expect(value, (str,), f'{FIELD}.{key}', 'a file path or PEM text')
-
-
-def _is_api_version(text: str) -> bool:
-    major, _, minor = text.partition('.')
-    return major.isdigit() and minor.isdigit()
-
-
-def _materialise(value: str | None, name: str, workdir: list[str]) -> str | None:
-    """Return a file path for a path-or-PEM value, writing PEM text to a 0600 file."""
+def _material(value: str | None, name: str, path_for: Callable[[str, str], str]) -> str | None:
+    """A file path for a path-or-PEM value."""
     if value is None:
         return None
-    if value.lstrip().startswith(_PEM_MARK):
-        if not workdir:
-            workdir.append(tempfile.mkdtemp(prefix='docker-plugin-tls-'))
-        path = os.path.join(workdir[0], name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(value if value.endswith('\n') else value + '\n')
-        return path
+    if is_pem(value):
+        return path_for(value, name)
     if not os.path.isfile(value):
         # Never echo the value: a mistyped PEM could be a key.
         raise InvalidInputError(f'{FIELD}.{name}',
@@ -225,20 +148,18 @@ def _materialise(value: str | None, name: str, workdir: list[str]) -> str | None
     return value
 
 
-def client_kwargs(config: DaemonClientConfig, workdir: list[str]) -> dict[str, Any]:
-    """Keyword arguments for ``docker.DockerClient`` (PEM text becomes temp files)."""
-    kwargs: dict[str, Any] = {
-        'base_url': config.base_url,
-        'version': _cached_version(config),
-        'timeout': config.timeout,
-        'max_pool_size': config.max_pool_size,
-    }
+def client_kwargs(config: DaemonClientConfig,
+                  path_for: Callable[[str, str], str]) -> dict[str, Any]:
+    """Keyword arguments for ``docker.DockerClient`` (PEM text becomes in-memory files)."""
+    import docker.tls
+    kwargs: dict[str, Any] = {'base_url': config.base_url, 'version': config.version,
+                              'timeout': config.timeout, 'max_pool_size': config.max_pool_size}
     if config.user_agent:
         kwargs['user_agent'] = config.user_agent
     if config.tls:
-        ca = _materialise(config.ca_cert, 'ca_cert', workdir)
-        cert = _materialise(config.client_cert, 'client_cert', workdir)
-        key = _materialise(config.client_key, 'client_key', workdir)
+        ca = _material(config.ca_cert, 'ca_cert', path_for)
+        cert = _material(config.client_cert, 'client_cert', path_for)
+        key = _material(config.client_key, 'client_key', path_for)
         verify: bool | str = (ca or True) if config.tls_verify else False
         try:
             kwargs['tls'] = docker.tls.TLSConfig(
@@ -248,21 +169,7 @@ def client_kwargs(config: DaemonClientConfig, workdir: list[str]) -> dict[str, A
     return kwargs
 
 
-# API versions negotiated per engine URL. In local runs every operation shares
-# one process, so this saves one /version round trip per operation; on a
-# manager each operation is a fresh process and negotiates once.
-_VERSIONS: dict[str, str] = {}
-_VERSIONS_LOCK = threading.Lock()
-
-
-def _cached_version(config: DaemonClientConfig) -> str:
-    if config.version != 'auto':
-        return config.version
-    with _VERSIONS_LOCK:
-        return _VERSIONS.get(config.base_url, 'auto')
-
-
-def _pin_tls_verification(api: docker.APIClient) -> None:
+def _pin_tls_verification(api: Any) -> None:
     """Make the engine's CA (or verify off) win over REQUESTS_CA_BUNDLE.
 
     requests lets ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` replace a
@@ -277,36 +184,33 @@ def _pin_tls_verification(api: docker.APIClient) -> None:
         settings['verify'] = api.verify
         return settings
 
-    api.merge_environment_settings = merge_pinned  # type: ignore[method-assign]
+    api.merge_environment_settings = merge_pinned
 
 
 @contextlib.contextmanager
-def open_client(config: DaemonClientConfig) -> Iterator[docker.DockerClient]:
-    """A connected DockerClient for the duration of the block.
+def open_client(config: DaemonClientConfig) -> Iterator[Any]:
+    """A connected ``docker.DockerClient`` for the duration of the block.
+
+    The API version is the one asked for, or (``auto``) the engine's own,
+    negotiated once for this client, after TLS verification is pinned.
 
     Raises:
         InvalidInputError: bad TLS material.
         TransientError: the engine does not answer.
     """
-    workdir: list[str] = []
+    import docker
     client = None
-    try:
-        kwargs = client_kwargs(config, workdir)
-        with engine_call(f'connect to Docker engine at {config.base_url}'):
-            if config.tls:
-                # Negotiate the version only once the CA is pinned (below).
-                client = docker.DockerClient(**{**kwargs, 'version': '1.24'})
-                _pin_tls_verification(client.api)
-                if kwargs['version'] == 'auto':
-                    client.api._version = client.api._retrieve_server_version()
-            else:
-                client = docker.DockerClient(**kwargs)
-        if config.version == 'auto':
-            with _VERSIONS_LOCK:
-                _VERSIONS.setdefault(config.base_url, client.api.api_version)
-        yield client
-    finally:
-        if client is not None:
-            client.close()
-        if workdir:
-            shutil.rmtree(workdir[0], ignore_errors=True)
+    with pem_paths() as path_for:
+        try:
+            kwargs = client_kwargs(config, path_for)
+            with engine_call(f'connect to Docker engine at {config.base_url}'):
+                # Built at the minimum version, so nothing is sent before the pin.
+                client = docker.DockerClient(**{**kwargs, 'version': MIN_API})
+                if config.tls:
+                    _pin_tls_verification(client.api)
+                client.api._version = (client.api._retrieve_server_version()
+                                       if config.version == 'auto' else config.version)
+            yield client
+        finally:
+            if client is not None:
+                client.close()

@@ -1,23 +1,45 @@
-"""The plugin's own error classes and the one place engine errors are classified.
+"""The plugin's error classes, and the one place failures are classified.
 
-Resource code raises these; the task layer (``docker_plugin.cloudify_ops``)
-turns them into Cloudify's ``NonRecoverableError`` / ``RecoverableError``.
+Resource code raises these; the task layer (``docker_plugin.tasks.operation``)
+turns them into Cloudify's errors. The rule, in this order:
+
+1. **Known transient** (Cloudify retries): the engine or registry cannot be
+   reached or is busy: connection refused/reset/aborted, read timeouts, an
+   EOF or reset during a TLS handshake, HTTP 429/502/503/504, "removal of
+   container ... is already in progress", a daemon shutting down, registry
+   rate limits.
+2. **Known permanent** (fails at once): the answer describes the request or
+   the object: HTTP 400 and other 4xx, 404 of the object, 409 conflicts, and
+   500s about the runtime, OCI, the configuration, a user, a file, a port
+   ("cannot unmarshal", "unable to find user", "executable file not found",
+   "port is already allocated", ...), a certificate that does not verify.
+3. **Unclassified** (anything else, e.g. an unknown 500): a small bounded
+   retry budget (``UNCLASSIFIED_RETRIES``), and the final message says it
+   was retried.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import socket
+import ssl
+from typing import Any, Iterator
 
-import docker.errors
 import requests.exceptions
+import urllib3.exceptions
+
+MAX_MESSAGE = 4000
+UNCLASSIFIED_RETRIES = 3
 
 
 class PluginError(Exception):
     """Root of every error the plugin raises on purpose."""
 
-    #: True when running the operation again may succeed (Cloudify retries).
-    recoverable = False
+    #: True: retry freely; False: fail now; None: retry a few times (unclassified).
+    recoverable: bool | None = False
+
+    def __init__(self, message: str):
+        super().__init__(bounded(message))
 
 
 class InvalidInputError(PluginError):
@@ -29,8 +51,12 @@ class InvalidInputError(PluginError):
         super().__init__(f'{field}: {problem}')
 
 
-class ConflictError(PluginError):
-    """The engine refused because of state that retrying will not change."""
+class RefusedError(PluginError):
+    """The engine or a registry refused, for a reason a retry will not change."""
+
+
+class StateError(PluginError):
+    """The object is not in a state the operation needs (gone, in use, drifted)."""
 
 
 class NotFoundError(PluginError):
@@ -43,104 +69,138 @@ class TransientError(PluginError):
     recoverable = True
 
 
-# Registry answers that no retry will change, however the engine relays them
-# (inside a stream with HTTP 200, or as an HTTP 500 from a pull).
+class UnclassifiedError(PluginError):
+    """An engine failure no rule knows: retried a few times, then permanent."""
+
+    recoverable = None
+
+
+class TimeoutExpired(PluginError):
+    """An operation or wait ran past its own timeout; the message says what it saw."""
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, keeping its start and its end."""
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head - 60
+    return f'{text[:head]}\n[... {len(text) - head - tail} characters cut ...]\n{text[-tail:]}'
+
+
+# ------------------------------------------------------------- the markers
+# Lower-case fragments of engine and registry messages.
 AUTH_MARKERS = ('unauthorized', 'authentication required', 'access to the resource is denied',
-                'no basic auth credentials', 'incorrect username or password')
+                'no basic auth credentials', 'incorrect username or password', 'denied:')
 NOT_FOUND_MARKERS = ('manifest unknown', 'not found', 'does not exist', 'no such image',
                      'repository name not known', 'name unknown')
-
-# Engine messages that arrive as HTTP 500 but will not go away on a retry.
-_PERMANENT_500_MARKERS = (
-    'port is already allocated',
-    'address already in use',
-    'executable file not found',
-    'no such file or directory',
-    'invalid reference format',
-    'invalid argument',
-    'permission denied',
+TRANSIENT_MARKERS = (
+    'removal of container', 'is already in progress', 'toomanyrequests', 'too many requests',
+    'rate limit', 'daemon is shutting down', 'shutting down', 'connection reset',
+    'connection refused', 'broken pipe', 'i/o timeout', 'tls handshake timeout',
+    'temporary failure', 'service unavailable', 'bad gateway', 'gateway timeout',
+    'unexpected eof', 'try again', 'context deadline exceeded', 'client.timeout exceeded',
 )
-# Engine messages that arrive as 4xx but describe a passing state.
-_TRANSIENT_4XX_MARKERS = (
-    'removal of container',
-    'is already in progress',
-    'toomanyrequests',
-    'too many requests',
+PERMANENT_MARKERS = (
+    'oci runtime', 'runc', 'cannot unmarshal', 'invalid', 'unable to find user',
+    'no matching entries in passwd', 'executable file not found', 'no such file or directory',
+    'not a directory', 'permission denied', 'port is already allocated',
+    'address already in use', 'already exists', 'conflict', 'not supported', 'unknown',
+    'cannot', 'must be', 'is not', 'exceeds', 'too long', 'out of range', 'bad ',
+    'malformed', 'required', 'not allowed', 'forbidden', 'exec format error',
+    'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
+    'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of',
 )
+# Messages that look permanent by the markers above but are known to pass.
+TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
+_TRANSIENT_STATUS = (408, 429, 502, 503, 504)
 
 
-def engine_message(exc: docker.errors.APIError) -> str:
+def classify_message(status: int | None, message: str, action: str,
+                     default: type[PluginError] = UnclassifiedError) -> PluginError:
+    """One engine or registry answer (HTTP status, or None inside a stream)."""
+    lowered = message.lower()
+    text = f'{action}: {message}'
+    if any(m in lowered for m in TRANSIENT_OVERRIDES):
+        return TransientError(text)
+    if any(m in lowered for m in AUTH_MARKERS):
+        return RefusedError(f'{action}: access denied by the registry: {message}')
+    if status in _TRANSIENT_STATUS or any(m in lowered for m in TRANSIENT_MARKERS):
+        return TransientError(f'{action}: {message}' if status is None
+                              else f'{action}: engine answered {status}: {message}')
+    if status == 404 or any(m in lowered for m in NOT_FOUND_MARKERS):
+        return NotFoundError(text)
+    if status is not None and 400 <= status < 500:
+        return RefusedError(f'{action}: engine refused ({status}): {message}')
+    if any(m in lowered for m in PERMANENT_MARKERS):
+        return RefusedError(f'{action}: engine refused{f" ({status})" if status else ""}: '
+                            f'{message}')
+    if default is UnclassifiedError:
+        return UnclassifiedError(f'{action}: engine error{f" {status}" if status else ""}: '
+                                 f'{message}')
+    return default(text)
+
+
+def engine_message(exc: Any) -> str:
     """The engine's own explanation, without the SDK's URL decoration."""
-    explanation = getattr(exc, 'explanation', None)
-    if explanation:
-        return str(explanation)
-    return str(exc)
+    return str(getattr(exc, 'explanation', None) or exc)
+
+
+# TLS failures that mean the configuration is wrong (not a passing condition).
+_TLS_PERMANENT = ('certificate', 'unknown ca', 'bad certificate', 'hostname', 'wrong version',
+                  'handshake failure', 'no shared cipher', 'unsupported protocol',
+                  'key values mismatch', 'pem lib', 'no start line')
+# Raised by local file access, not by the network: a retry will not help.
+_LOCAL_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError,
+                      NotADirectoryError, FileExistsError)
+_TRANSPORT_ERRORS = (
+    requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
+    ConnectionError, TimeoutError, socket.timeout, OSError,
+)
 
 
 def classify(exc: BaseException, action: str) -> PluginError:
-    """Turn an SDK or transport exception into a PluginError.
-
-    Args:
-        exc: what the docker SDK or requests raised.
-        action: what we were doing, e.g. ``"start container web_1"``; it
-            leads the message.
-
-    Returns:
-        The classified error (not raised).
-    """
+    """Turn an SDK, transport or stream exception into a PluginError (not raised)."""
+    import docker.errors  # here, not at import time: operations start faster
     if isinstance(exc, PluginError):
         return exc
     if isinstance(exc, docker.errors.NotFound):
         return NotFoundError(f'{action}: {engine_message(exc)}')
     if isinstance(exc, docker.errors.APIError):
-        status = exc.status_code or 0
-        message = engine_message(exc)
-        lowered = message.lower()
-        if any(m in lowered for m in AUTH_MARKERS):
-            return ConflictError(f'{action}: access denied by the registry: {message}')
-        if status >= 500 and any(m in lowered for m in NOT_FOUND_MARKERS):
-            return NotFoundError(f'{action}: {message}')
-        if status >= 500 and not any(m in lowered for m in _PERMANENT_500_MARKERS):
-            return TransientError(f'{action}: engine error {status}: {message}')
-        if status == 429 or any(m in lowered for m in _TRANSIENT_4XX_MARKERS):
-            return TransientError(f'{action}: {message}')
-        if status == 409:
-            return ConflictError(f'{action}: {message}')
-        return ConflictError(f'{action}: engine refused ({status}): {message}')
-    ssl_error = _find_cause(exc, requests.exceptions.SSLError)
-    if ssl_error is not None:
-        # A certificate problem is configuration: retrying will not fix it.
-        return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: '
-                                                  f'{_short(ssl_error)}')
-    if isinstance(exc, (requests.exceptions.ConnectionError,
-                        requests.exceptions.Timeout,
-                        ConnectionError, TimeoutError)):
-        return TransientError(f'{action}: Docker engine unreachable or slow: '
-                              f'{_short(exc)}')
+        return classify_message(exc.status_code or 0, engine_message(exc), action)
+    tls = _find_cause(exc, (ssl.SSLError, requests.exceptions.SSLError))
+    if tls is not None:
+        text = _short(tls)
+        if any(m in text.lower() for m in _TLS_PERMANENT):
+            return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {text}')
+        return TransientError(f'{action}: TLS connection broken (engine restarting?): {text}')
     if isinstance(exc, docker.errors.TLSParameterError):
         return InvalidInputError('daemon_client', _short(exc))
-    if isinstance(exc, (docker.errors.InvalidArgument,
-                        docker.errors.InvalidVersion,
-                        docker.errors.InvalidRepository)):
-        return ConflictError(f'{action}: {_short(exc)}')
+    if isinstance(exc, _LOCAL_FILE_ERRORS):
+        return RefusedError(f'{action}: {_short(exc)}')
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        return TransientError(f'{action}: Docker engine unreachable or slow: {_short(exc)}')
+    if isinstance(exc, (docker.errors.InvalidArgument, docker.errors.InvalidVersion,
+                        docker.errors.InvalidRepository, docker.errors.InvalidConfigFile)):
+        return RefusedError(f'{action}: {_short(exc)}')
     if isinstance(exc, docker.errors.DockerException):
-        # The SDK wraps connection failures while negotiating the API version.
         text = str(exc)
         if 'Error while fetching server API version' in text or 'Connection' in text:
             return TransientError(f'{action}: Docker engine unreachable: {_short(exc)}')
-        return ConflictError(f'{action}: {_short(exc)}')
+        return UnclassifiedError(f'{action}: {_short(exc)}')
     raise TypeError(f'not an engine error: {type(exc).__name__}') from exc
 
 
-def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
-    """``exc`` or the first exception it was raised from that is a ``kind``."""
-    seen = 0
+def _find_cause(exc: BaseException, kinds: tuple[type, ...]) -> BaseException | None:
+    """``exc`` or the first exception it was raised from that is one of ``kinds``."""
     current: BaseException | None = exc
-    while current is not None and seen < 10:
-        if isinstance(current, kind):
+    for _ in range(10):
+        if current is None:
+            return None
+        if isinstance(current, kinds):
             return current
         current = current.__cause__ or current.__context__
-        seen += 1
     return None
 
 
@@ -149,8 +209,17 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 500 else text[:500] + '...'
 
 
-ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException,
-                 ConnectionError, TimeoutError)
+_TRANSPORT_BASES = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                    ConnectionError, TimeoutError, OSError, ssl.SSLError)
+
+
+def is_engine_error(exc: BaseException) -> bool:
+    """Whether ``classify`` knows this exception (the SDK's, or a transport's)."""
+    if isinstance(exc, _TRANSPORT_BASES):
+        return True
+    import sys
+    errors = sys.modules.get('docker.errors')
+    return errors is not None and isinstance(exc, errors.DockerException)
 
 
 @contextlib.contextmanager
@@ -158,5 +227,9 @@ def engine_call(action: str) -> Iterator[None]:
     """Run a block of SDK calls; re-raise what fails as a classified PluginError."""
     try:
         yield
-    except ENGINE_ERRORS as exc:
+    except PluginError:
+        raise
+    except Exception as exc:
+        if not is_engine_error(exc):
+            raise
         raise classify(exc, action) from exc

@@ -1,11 +1,33 @@
-"""Declarative option tables: one per Docker object.
+"""Declarative option tables: one per Docker object and per operation input.
 
-Each table names every option a user may set, the Python types it accepts,
-where it goes in the Engine API call and whether the engine can change it in
-place. Validation, call building and (later) drift detection all loop over the
-tables; tasks never test option names one by one.
+Each table names every option a user may set, the check that validates it,
+where it goes in the Engine API call, where inspect data shows it back, how
+drift compares it, whether the engine can change it in place, and whether
+its value is secret. Validation, the create call, drift and update all loop
+over the tables; tasks never test option names one by one.
 """
 
-from docker_plugin.options.base import Option, OptionTable
+from __future__ import annotations
 
-__all__ = ['Option', 'OptionTable']
+from typing import Any, Callable
+
+from docker_plugin.options.base import Compare, Option, OptionTable, Update, option_secrets
+from docker_plugin.options.container import CONTAINER
+from docker_plugin.options.daemon import DAEMON_CLIENT
+from docker_plugin.options.image import IMAGE_NODE, IMAGE_PULL
+
+__all__ = ['SECRET_INPUTS', 'Compare', 'Option', 'OptionTable', 'Update']
+
+
+def _push_secrets(value: Any) -> list[str]:
+    return option_secrets(IMAGE_NODE.options['push'], value)
+
+
+# Operation inputs and node properties that can hold secrets: name -> finder.
+SECRET_INPUTS: dict[str, Callable[[Any], list[str]]] = {
+    'container_config': CONTAINER.secret_values,
+    'container_start': CONTAINER.secret_values,
+    'daemon_client': DAEMON_CLIENT.secret_values,
+    'image_pull': IMAGE_PULL.secret_values,
+    'push': _push_secrets,
+}

@@ -1,69 +1,100 @@
-"""The machinery shared by every option table."""
+"""The machinery shared by every option table.
+
+An ``Option`` declares, once: the blueprint key (the docker SDK keyword it
+feeds), the check that validates and normalises it, the section of the
+engine call it goes into, where it is read back in inspect data (``read``),
+how the two compare (``compare``, with ``canon`` to bring both sides to one
+form), whether and how the engine changes it in place (``update``), the
+oldest Engine API that honours it (``min_api``), whether its value is secret
+(``secret``) or only shown by name in reports (``show_values``), and one line
+of documentation. Validation, the create call, drift and
+update are loops over these tables.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Callable, Iterable, Mapping
+import enum
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.errors import InvalidInputError
+from docker_plugin.options.checks import AnyOf, Check, ListOf, MapOf, Record, kind
 
-# Names for the accepted Python types, as a user reads them in an error.
-TYPE_NAMES = {
-    str: 'a string', int: 'an integer', float: 'a number', bool: 'true or false',
-    list: 'a list', dict: 'a dictionary',
-}
+
+class Compare(enum.Enum):
+    STRICT = 'strict'      # equal (after canon on both sides)
+    SUPERSET = 'superset'  # the engine may add items or keys: every declared one must be there
+    SET = 'set'            # lists whose order does not matter
+    IGNORE = 'ignore'      # never compared (the option's doc says why)
+
+
+class Update(enum.Enum):
+    RECREATE = 'recreate'              # only a new object can have the new value
+    UPDATE_CALL = 'update_container'   # the engine's update call changes it in place
+    RENAME = 'rename'                  # the engine's rename call
+    RECONNECT = 'reconnect'            # disconnect and connect again
 
 
 @dataclasses.dataclass(frozen=True)
 class Option:
-    """One user-settable option.
-
-    Attributes:
-        name: the key in the blueprint dict (the docker SDK's keyword name).
-        types: accepted Python types after YAML parsing.
-        section: where the value goes, e.g. ``create`` (the create call) or
-            ``host`` (the HostConfig); tables define their own sections.
-        updatable: the engine can change it on a live object.
-        normalise: turns a YAML value into what the SDK expects.
-        secret: the value must never be logged or stored.
-        doc: one line for plugin.yaml and the README.
-    """
-
     name: str
-    types: tuple[type, ...]
+    check: Check
     section: str
-    updatable: bool = False
-    normalise: Callable[[Any, str], Any] | None = None
+    read: str | None = None
+    compare: Compare = Compare.STRICT
+    canon: Callable[[Any], Any] | None = None
+    update: Update = Update.RECREATE
+    min_api: tuple[int, int] | None = None
     secret: bool = False
+    show_values: bool = True
+    default: Any = None
+    required: bool = False
     doc: str = ''
+
+    @property
+    def updatable(self) -> bool:
+        return self.update is not Update.RECREATE
+
+
+def api_tuple(version: str) -> tuple[int, int]:
+    major, _, minor = str(version).partition('.')
+    try:
+        return int(major), int(minor.split('.')[0] or 0)
+    except ValueError:
+        return (0, 0)
 
 
 class OptionTable:
-    """A named set of options with validation and splitting by section."""
+    """A named set of options: validation, splitting by section, secrets, API checks."""
 
-    def __init__(self, name: str, options: Iterable[Option]):
+    def __init__(self, name: str, options: Iterable[Option],
+                 aliases: Mapping[str, str] | None = None):
         self.name = name
+        self.aliases = dict(aliases or {})
         self.options: dict[str, Option] = {}
         for option in options:
             if option.name in self.options:
                 raise ValueError(f'{name}: option {option.name} declared twice')
             self.options[option.name] = option
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self.options
 
-    def names(self, section: str | None = None) -> list[str]:
-        return [o.name for o in self.options.values() if section in (None, o.section)]
+    def __iter__(self) -> Iterator[Option]:
+        return iter(self.options.values())
 
-    def validate(self, raw: Mapping[str, Any] | None, field: str,
-                 sections: Iterable[str] | None = None,
+    def names(self, section: str | None = None) -> list[str]:
+        return [o.name for o in self if section in (None, o.section)]
+
+    def validate(self, raw: Any, field: str, sections: Iterable[str] | None = None,
                  extra: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
         """Check a user dict and split it by section.
 
         Args:
             raw: the blueprint's dict (``None`` means empty).
-            field: the input's name, used in error messages.
+            field: the input's name, leading every error's path ('' for
+                top-level operation inputs).
             sections: sections allowed in this input (all when ``None``).
             extra: keys the caller handles itself; returned under ``'extra'``.
 
@@ -71,47 +102,114 @@ class OptionTable:
             ``{section: {name: normalised value}}`` with an ``'extra'`` entry.
 
         Raises:
-            InvalidInputError: an unknown key or a value of the wrong type.
+            InvalidInputError: an unknown key, or a value the option's check refuses.
         """
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            raise InvalidInputError(field, f'expected a dictionary, got {type(raw).__name__}')
+            raise InvalidInputError(field or self.name, f'expected a dictionary, got {kind(raw)}')
         allowed = None if sections is None else set(sections)
         extra = set(extra)
         out: dict[str, dict[str, Any]] = {'extra': {}}
         for key, value in raw.items():
-            path = f'{field}.{key}'
+            path = f'{field}.{key}' if field else str(key)
             if key in extra:
                 out['extra'][key] = value
                 continue
-            option = self.options.get(key)
+            option = self.options.get(self.aliases.get(key, key)) if isinstance(key, str) \
+                else None
             if option is None or (allowed is not None and option.section not in allowed):
-                known = sorted(extra | {o.name for o in self.options.values()
-                                        if allowed is None or o.section in allowed})
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                why = f'unknown option (did you mean {hint[0]!r}?)' if hint else 'unknown option'
-                if option is not None:
-                    why = f'not accepted here (it belongs in the {option.section} options)'
-                raise InvalidInputError(path, why)
+                raise InvalidInputError(path, self._unknown(key, option, allowed, extra))
             if value is None:
                 continue
-            out.setdefault(option.section, {})[key] = check_value(option, value, path)
+            out.setdefault(option.section, {})[option.name] = option.check(value, path)
+        for option in self:
+            if option.required and (allowed is None or option.section in allowed) and \
+                    out.get(option.section, {}).get(option.name) in (None, '', [], {}):
+                path = f'{field}.{option.name}' if field else option.name
+                raise InvalidInputError(path, f'required: {option.doc or option.check.expected}')
         return out
 
+    def parse(self, raw: Any, field: str = '', extra: Iterable[str] = ()) -> dict[str, Any]:
+        """Validate a flat dict; every option present, defaults filled in."""
+        parts = self.validate(raw, field, extra=extra)
+        values = {o.name: o.default for o in self}
+        for section, found in parts.items():
+            if section != 'extra':
+                values.update(found)
+        return values
 
-def check_value(option: Option, value: Any, path: str) -> Any:
-    """Type-check and normalise one value."""
-    if isinstance(value, bool) and bool not in option.types:
-        raise InvalidInputError(path, f'expected {_describe(option.types)}, got a boolean')
-    if not isinstance(value, option.types):
-        raise InvalidInputError(
-            path, f'expected {_describe(option.types)}, got {type(value).__name__}')
-    if option.normalise is not None:
-        value = option.normalise(value, path)
-    return value
+    def _unknown(self, key: Any, option: Option | None, allowed: set[str] | None,
+                 extra: set[str]) -> str:
+        if option is not None:
+            return f'not accepted here (it belongs in the {option.section} options)'
+        known = sorted(extra | {o.name for o in self if allowed is None or o.section in allowed})
+        hint = difflib.get_close_matches(str(key), known, n=1)
+        if hint:
+            return f'unknown option (did you mean {hint[0]!r}?)'
+        listed = ', '.join(known) if len(known) <= 12 else ', '.join(known[:12]) + ', ...'
+        return f'unknown option; known: {listed}'
+
+    def secret_values(self, raw: Any) -> list[str]:
+        """Every secret string in a user dict, found by the table (never raises)."""
+        found: list[str] = []
+        if not isinstance(raw, Mapping):
+            return found
+        for key, value in raw.items():
+            option = self.options.get(self.aliases.get(key, key)) if isinstance(key, str) \
+                else None
+            if option is not None:
+                found += option_secrets(option, value)
+        return found
+
+    def check_api(self, values: Mapping[str, Any], api_version: str, field: str) -> None:
+        """Refuse options this engine would silently ignore."""
+        have = api_tuple(api_version)
+        for name in values:
+            option = self.options.get(name)
+            if option is not None and option.min_api and have < option.min_api:
+                need = '.'.join(map(str, option.min_api))
+                raise InvalidInputError(f'{field}.{name}' if field else name,
+                                        f'needs Docker API {need} or newer; this engine '
+                                        f'speaks {api_version}')
 
 
-def _describe(types: tuple[type, ...]) -> str:
-    names = [TYPE_NAMES.get(t, t.__name__) for t in types if t is not float or int not in types]
-    return ' or '.join(dict.fromkeys(names))
+def option_secrets(option: Option, value: Any) -> list[str]:
+    """The secret strings of one option's value."""
+    found: list[str] = []
+    if option.secret:
+        _strings(value, found)
+    else:
+        check_secrets(option.check, value, found)
+    return found
+
+
+def check_secrets(check: Check, value: Any, found: list[str]) -> None:
+    """Walk a value along its check, collecting the fields a Record marks secret."""
+    if isinstance(check, Record) and isinstance(value, Mapping):
+        for key, item in value.items():
+            name = check.aliases.get(key, key)
+            if name in check.secret:
+                _strings(item, found)
+            elif name in check.fields:
+                check_secrets(check.fields[name], item, found)
+    elif isinstance(check, ListOf) and isinstance(value, (list, tuple)):
+        for item in value:
+            check_secrets(check.item, item, found)
+    elif isinstance(check, MapOf) and isinstance(value, Mapping):
+        for item in value.values():
+            check_secrets(check.value, item, found)
+    elif isinstance(check, AnyOf):
+        for alternative in check.alternatives:
+            check_secrets(alternative, value, found)
+
+
+def _strings(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _strings(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, found)

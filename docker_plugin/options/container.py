@@ -1,286 +1,219 @@
 """Every option of a container, declared once.
 
-``create`` options go into the create call's body (``Config``); ``host``
-options into its ``HostConfig``. The seed's ``container_start`` dict carries
-``host`` options: modern engines take those only at create time, so the plugin
-applies them by creating the (never started) container with them; see
-``docker_plugin.resources.containers.apply_host_options``.
+``create`` options are keywords of the SDK's ``create_container`` (the body's
+``Config``); ``host`` options are keywords of ``create_host_config``
+(``HostConfig``). ``read`` is where inspect data holds the value, ``compare``
+how drift compares it, ``update`` whether the engine changes it in place.
+The seed's ``container_start`` carries ``host`` options only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import docker.types
+from docker_plugin.options import container_values as v
+from docker_plugin.options import host_values as h
+from docker_plugin.options.base import Compare, Option, OptionTable, Update
+from docker_plugin.options.checks import (
+    FLAG,
+    NON_NEGATIVE,
+    SCALAR_MAP,
+    TEXT,
+    TEXT_LIST,
+    TEXT_MAP,
+    AnyOf,
+    Custom,
+    Integer,
+    ListOf,
+    Text,
+)
+from docker_plugin.options.units import IP, SIZE
 
-from docker_plugin.errors import InvalidInputError
-from docker_plugin.options.base import Option, OptionTable
-
-STR, INT, BOOL, LIST, DICT = (str,), (int,), (bool,), (list,), (dict,)
-NUM = (int, float)
-STR_OR_LIST = (str, list)
-DICT_OR_LIST = (dict, list)
-SIZE = (int, str)  # bytes, or '512m' style
-
-
-def _scalar_text(value: Any, path: str) -> str:
-    if isinstance(value, (dict, list)):
-        raise InvalidInputError(path, 'values must be strings, numbers or booleans')
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
-def normalise_environment(value: Any, path: str) -> dict[str, str]:
-    """``{K: V}`` or ``['K=V', ...]`` -> ``{K: 'V'}``."""
-    if isinstance(value, dict):
-        return {str(k): _scalar_text(v, f'{path}.{k}') for k, v in value.items() if v is not None}
-    env: dict[str, str] = {}
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not item or item.startswith('='):
-            raise InvalidInputError(f'{path}[{index}]', "expected 'NAME=value'")
-        key, _, val = item.partition('=')
-        env[key] = val
-    return env
+SUPERSET, SET, IGNORE = Compare.SUPERSET, Compare.SET, Compare.IGNORE
+IN_PLACE = Update.UPDATE_CALL
+NAME_PATTERN = r'[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}'
+CONTAINER_NAME = Text(pattern=NAME_PATTERN, what='a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)')
+ABS_PATH = Text(pattern=r'(/|[A-Za-z]:\\)[^\x00]*', what='an absolute path')
+CPUSET = Text(pattern=r'[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*', what="CPUs like '0-1,3'")
+MEMSWAP = AnyOf(Integer(-1, -1), SIZE, what="bytes, a size like '1g', or -1 (unlimited)")
+MAC = Text(pattern=r'([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}', what='a MAC address')
+CAPABILITY = Text(pattern=r'[A-Za-z_]{1,64}', what='a capability like NET_ADMIN')
+NAMESPACE = Text(pattern=r'|host|private|shareable|none|container:.+',
+                 what="host, private, shareable, none or 'container:<name>'")
 
 
-def _normalise_labels(value: Any, path: str) -> dict[str, str]:
+def _no_slash(value: Any) -> Any:
+    return value.lstrip('/') if isinstance(value, str) else value
+
+
+def _network_mode(value: Any) -> Any:
+    return 'bridge' if value in ('default', '', None) else value
+
+
+def _cap(value: Any) -> Any:
     if isinstance(value, list):
-        return {_scalar_text(item, f'{path}[{i}]'): '' for i, item in enumerate(value)}
-    return {str(k): _scalar_text(v, f'{path}.{k}') for k, v in value.items()}
+        names = (str(c).upper() for c in value)
+        return sorted({n[4:] if n.startswith('CAP_') else n for n in names})
+    return value
 
 
-def _port_spec(value: Any, path: str) -> int | str:
-    text = str(value)
-    number, _, proto = text.partition('/')
-    if isinstance(value, bool) or not number.isdigit() or not 0 < int(number) < 65536 \
-            or proto not in ('', 'tcp', 'udp', 'sctp'):
-        raise InvalidInputError(path, f"expected a port like 80 or '53/udp', got {value!r}")
-    return int(number) if not proto else text
-
-
-def _normalise_ports(value: Any, path: str) -> list[int | str]:
-    return [_port_spec(item, f'{path}[{i}]') for i, item in enumerate(value)]
-
-
-def _host_binding(value: Any, path: str) -> Any:
-    """One binding: a host port, ``[ip, port]``, ``{host_ip, host_port}``, or None."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        ip = value.get('host_ip', value.get('HostIp', ''))
-        port = value.get('host_port', value.get('HostPort'))
-        unknown = set(value) - {'host_ip', 'host_port', 'HostIp', 'HostPort'}
-        if unknown:
-            raise InvalidInputError(path, f'unknown keys {sorted(unknown)}; use host_ip, host_port')
-        return (str(ip), _host_port(port, path)) if port is not None else (str(ip),)
-    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) \
-            and not str(value[0]).isdigit():
-        if value[1] is None:  # any free port on that address
-            return (value[0],)
-        return (value[0], _host_port(value[1], path))
-    return _host_port(value, path)
-
-
-def _host_port(value: Any, path: str) -> int | str:
-    text = str(value)
-    if isinstance(value, bool) or not (text.isdigit() or _is_range(text)):
-        raise InvalidInputError(path, f'expected a host port number, got {value!r}')
-    return int(text) if text.isdigit() else text
-
-
-def _is_range(text: str) -> bool:
-    low, sep, high = text.partition('-')
-    return bool(sep) and low.isdigit() and high.isdigit()
-
-
-def normalise_port_bindings(value: Any, path: str) -> dict[Any, Any]:
-    """``{container_port: binding or [bindings]}`` in YAML-friendly forms."""
-    out: dict[Any, Any] = {}
-    for key, binding in value.items():
-        port = _port_spec(key, f'{path}.{key}')
-        sub = f'{path}.{key}'
-        if isinstance(binding, list) and not (len(binding) == 2 and isinstance(binding[0], str)
-                                              and not binding[0].isdigit()):
-            out[port] = [_host_binding(b, f'{sub}[{i}]') for i, b in enumerate(binding)]
-        else:
-            out[port] = _host_binding(binding, sub)
-    return out
-
-
-def _normalise_binds(value: Any, path: str) -> Any:
+def _mounts(value: Any) -> Any:
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or ':' not in item:
-                raise InvalidInputError(f'{path}[{index}]',
-                                        "expected 'host_path:container_path[:ro]'")
-        return value
-    out = {}
-    for host_path, spec in value.items():
-        sub = f'{path}.{host_path}'
-        if isinstance(spec, str):
-            spec = {'bind': spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get('bind'), str):
-            raise InvalidInputError(sub, "expected {bind: /container/path, mode: rw|ro}")
-        unknown = set(spec) - {'bind', 'mode', 'ro'}
-        if unknown:
-            raise InvalidInputError(sub, f'unknown keys {sorted(unknown)}; use bind, mode, ro')
-        out[host_path] = dict(spec)
-    return out
+        return sorted((m.get('Target'), m.get('Source') or '', m.get('Type') or 'volume',
+                       bool(m.get('ReadOnly'))) for m in value if isinstance(m, dict))
+    return value
 
 
-def _normalise_restart_policy(value: Any, path: str) -> dict[str, Any]:
-    names = ('no', 'always', 'unless-stopped', 'on-failure')
-    if isinstance(value, str):
-        name, _, count = value.partition(':')
-        value = {'Name': name, 'MaximumRetryCount': int(count) if count.isdigit() else 0}
-    policy = {'Name': value.get('Name', value.get('name', '')),
-              'MaximumRetryCount': value.get('MaximumRetryCount',
-                                             value.get('maximum_retry_count', 0))}
-    if policy['Name'] not in names:
-        raise InvalidInputError(path, f'name must be one of {", ".join(names)}')
-    if not isinstance(policy['MaximumRetryCount'], int):
-        raise InvalidInputError(path, 'maximum_retry_count must be an integer')
-    return policy
+def _ulimits(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted((u.get('Name'), u.get('Soft'), u.get('Hard'))
+                      for u in value if isinstance(u, dict))
+    return value
 
 
-def _typed_list(factory: Any) -> Any:
-    def convert(value: Any, path: str) -> list[Any]:
-        out = []
-        for index, item in enumerate(value):
-            if not isinstance(item, dict):
-                out.append(item)
-                continue
-            try:
-                out.append(factory(**item))
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(f'{path}[{index}]', str(exc)) from None
-        return out
-    return convert
+def _devices(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted((d.get('PathOnHost'), d.get('PathInContainer'), d.get('CgroupPermissions'))
+                      for d in value if isinstance(d, dict))
+    return value
 
 
-def _typed_dict(factory: Any) -> Any:
-    def convert(value: Any, path: str) -> Any:
-        try:
-            return factory(**value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(path, str(exc)) from None
-    return convert
+def _bindings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {port: sorted((b.get('HostIp') or '', str(b.get('HostPort') or ''))
+                             for b in (bindings or [])) for port, bindings in value.items()}
+    return value
 
 
-def _create(name: str, types: tuple[type, ...], doc: str = '', **kw: Any) -> Option:
-    return Option(name, types, 'create', doc=doc, **kw)
+def _c(name: str, check: Any, read: str | None, doc: str, **kw: Any) -> Option:
+    return Option(name, check, 'create', read=read and f'Config.{read}', doc=doc, **kw)
 
 
-def _host(name: str, types: tuple[type, ...], doc: str = '', **kw: Any) -> Option:
-    return Option(name, types, 'host', doc=doc, **kw)
+def _h(name: str, check: Any, read: str | None, doc: str, **kw: Any) -> Option:
+    return Option(name, check, 'host', read=read and f'HostConfig.{read}', doc=doc, **kw)
 
 
 CONTAINER = OptionTable('container', [
-    # --- the create call's body --------------------------------------------------
-    _create('image', STR, 'image to run; defaults to the image made by create'),
-    _create('command', STR_OR_LIST, 'command to run'),
-    _create('entrypoint', STR_OR_LIST, 'entrypoint override'),
-    _create('environment', DICT_OR_LIST, 'environment variables', normalise=normalise_environment),
-    _create('secret_environment', DICT, 'environment variables whose values are secrets (e.g. '
-            'from get_secret): masked in every log, event, runtime property and error',
-            normalise=normalise_environment, secret=True),
-    _create('ports', LIST, 'container ports to expose, e.g. 80 or "53/udp"',
-            normalise=_normalise_ports),
-    _create('volumes', STR_OR_LIST + DICT, 'container paths to declare as volumes'),
-    _create('name', STR, 'container name'),
-    _create('hostname', STR, 'host name inside the container'),
-    _create('domainname', STR, 'domain name inside the container'),
-    _create('user', (str, int), 'user (name or uid) to run as'),
-    _create('working_dir', STR, 'working directory'),
-    _create('labels', DICT_OR_LIST, 'container labels', normalise=_normalise_labels),
-    _create('stdin_open', BOOL, 'keep stdin open'),
-    _create('tty', BOOL, 'allocate a pseudo-TTY'),
-    _create('detach', BOOL, 'accepted for compatibility; containers always start detached'),
-    _create('network_disabled', BOOL, 'disable networking'),
-    _create('mac_address', STR, 'MAC address'),
-    _create('stop_signal', STR, 'signal that stops the container'),
-    _create('stop_timeout', INT, 'seconds the engine waits on stop before killing'),
-    _create('healthcheck', DICT, 'healthcheck: test, interval, timeout, retries, start_period (ns)',
-            normalise=_typed_dict(docker.types.Healthcheck)),
-    _create('runtime', STR, 'OCI runtime'),
-    _create('platform', STR, 'platform, e.g. linux/amd64'),
-    _create('networking_config', DICT, 'raw NetworkingConfig body'),
-    # --- HostConfig ------------------------------------------------------------
-    _host('port_bindings', DICT, 'container port -> host port, [ip, port] or list of them',
-          normalise=normalise_port_bindings),
-    _host('publish_all_ports', BOOL, 'publish every exposed port on a random host port'),
-    _host('binds', DICT_OR_LIST, 'bind mounts: {host: {bind, mode}} or ["host:ctr:ro"]',
-          normalise=_normalise_binds),
-    _host('mounts', LIST, 'mounts: dicts of target, source, type, read_only, ...',
-          normalise=_typed_list(docker.types.Mount)),
-    _host('volumes_from', LIST, 'containers whose volumes to mount'),
-    _host('volume_driver', STR, 'volume driver'),
-    _host('tmpfs', DICT_OR_LIST, 'tmpfs mounts'),
-    _host('network_mode', STR, 'bridge, host, none, container:<id> or a network name'),
-    _host('links', DICT_OR_LIST, 'legacy links {container: alias}'),
-    _host('dns', LIST, 'DNS servers'),
-    _host('dns_search', LIST, 'DNS search domains'),
-    _host('dns_opt', LIST, 'DNS options'),
-    _host('extra_hosts', DICT_OR_LIST, 'extra /etc/hosts entries'),
-    _host('restart_policy', (dict, str), 'restart policy: name and maximum_retry_count',
-          updatable=True, normalise=_normalise_restart_policy),
-    _host('privileged', BOOL, 'privileged mode'),
-    _host('cap_add', LIST, 'capabilities to add'),
-    _host('cap_drop', LIST, 'capabilities to drop'),
-    _host('devices', LIST, 'host devices'),
-    _host('device_requests', LIST, 'device requests (GPUs)',
-          normalise=_typed_list(docker.types.DeviceRequest)),
-    _host('device_cgroup_rules', LIST, 'device cgroup rules'),
-    _host('read_only', BOOL, 'read-only root file system'),
-    _host('security_opt', LIST, 'security options'),
-    _host('pid_mode', STR, 'PID namespace'),
-    _host('ipc_mode', STR, 'IPC namespace'),
-    _host('uts_mode', STR, 'UTS namespace'),
-    _host('userns_mode', STR, 'user namespace'),
-    _host('cgroupns', STR, 'cgroup namespace'),
-    _host('cgroup_parent', STR, 'parent cgroup'),
-    _host('group_add', LIST, 'extra groups'),
-    _host('ulimits', LIST, 'ulimits: dicts of name, soft, hard',
-          normalise=_typed_list(docker.types.Ulimit)),
-    _host('log_config', DICT, 'logging driver: type and config',
-          normalise=_typed_dict(docker.types.LogConfig)),
-    _host('sysctls', DICT, 'kernel parameters'),
-    _host('shm_size', SIZE, 'size of /dev/shm'),
-    _host('storage_opt', DICT, 'storage driver options'),
-    _host('init', BOOL, 'run an init process as PID 1'),
-    _host('init_path', STR, 'path of the init binary'),
-    _host('auto_remove', BOOL, 'remove the container when it exits'),
-    _host('isolation', STR, 'isolation technology'),
-    _host('oom_kill_disable', BOOL, 'disable the OOM killer'),
-    _host('oom_score_adj', INT, 'OOM score adjustment'),
-    _host('lxc_conf', DICT_OR_LIST, 'legacy LXC options'),
-    _host('mem_limit', SIZE, 'memory limit', updatable=True),
-    _host('mem_reservation', SIZE, 'memory soft limit', updatable=True),
-    _host('memswap_limit', SIZE, 'memory plus swap limit', updatable=True),
-    _host('mem_swappiness', INT, 'swappiness 0-100'),
-    _host('kernel_memory', SIZE, 'kernel memory limit', updatable=True),
-    _host('cpu_shares', INT, 'relative CPU weight', updatable=True),
-    _host('cpu_period', INT, 'CFS period (us)', updatable=True),
-    _host('cpu_quota', INT, 'CFS quota (us)', updatable=True),
-    _host('cpu_rt_period', INT, 'realtime period (us)'),
-    _host('cpu_rt_runtime', INT, 'realtime runtime (us)'),
-    _host('cpuset_cpus', STR, 'CPUs allowed, e.g. "0-1"', updatable=True),
-    _host('cpuset_mems', STR, 'memory nodes allowed', updatable=True),
-    _host('cpu_count', INT, 'CPU count (Windows)'),
-    _host('cpu_percent', INT, 'CPU percent (Windows)'),
-    _host('nano_cpus', INT, 'CPU quota in units of 1e-9 CPUs'),
-    _host('blkio_weight', INT, 'block IO weight', updatable=True),
-    _host('blkio_weight_device', LIST, 'per-device block IO weight'),
-    _host('device_read_bps', LIST, 'read rate limits'),
-    _host('device_write_bps', LIST, 'write rate limits'),
-    _host('device_read_iops', LIST, 'read IOPS limits'),
-    _host('device_write_iops', LIST, 'write IOPS limits'),
-    _host('pids_limit', INT, 'process count limit'),
-])
+    # --- the create call's body ----------------------------------------------------
+    Option('image', Text(non_empty=True), 'create', read='Image', compare=IGNORE,
+           doc='image to run; defaults to the image made by create (drift: its current id)'),
+    _c('command', v.COMMAND, 'Cmd', 'command to run'),
+    _c('entrypoint', v.COMMAND, 'Entrypoint', 'entrypoint override'),
+    _c('environment', v.ENVIRONMENT, 'Env', 'environment variables', compare=SUPERSET,
+       show_values=False),
+    _c('secret_environment', v.SECRET_ENVIRONMENT, None, 'environment variables whose values are '
+       'secrets (e.g. from get_secret): masked everywhere; compared with the environment',
+       compare=IGNORE, secret=True),
+    _c('ports', v.PORTS, 'ExposedPorts', 'container ports to expose, e.g. 80 or "53/udp"',
+       compare=SUPERSET),
+    _c('volumes', AnyOf(Text(non_empty=True), ListOf(Text(non_empty=True))), 'Volumes',
+       'container paths to declare as anonymous volumes', compare=SUPERSET),
+    Option('name', CONTAINER_NAME, 'create', read='Name', canon=_no_slash, update=Update.RENAME,
+           doc='container name (per instance when there are several)'),
+    _c('hostname', Text(pattern=r'[A-Za-z0-9][A-Za-z0-9.-]{0,253}', what='a host name'),
+       'Hostname', 'host name inside the container'),
+    _c('domainname', Text(max_len=255), 'Domainname', 'domain name inside the container'),
+    _c('user', h.TEXT_OR_NUMBER, 'User', 'user (name or uid[:gid]) to run as'),
+    _c('working_dir', ABS_PATH, 'WorkingDir', 'working directory (absolute)'),
+    _c('labels', v.LABELS, 'Labels', 'container labels', compare=SUPERSET),
+    _c('stdin_open', FLAG, 'OpenStdin', 'keep stdin open'),
+    _c('tty', FLAG, 'Tty', 'allocate a pseudo-TTY'),
+    _c('detach', FLAG, None, 'accepted for compatibility; containers always start detached',
+       compare=IGNORE),
+    _c('network_disabled', FLAG, 'NetworkDisabled', 'disable networking'),
+    _c('mac_address', MAC, 'MacAddress', 'MAC address'),
+    _c('stop_signal', v.SIGNAL, 'StopSignal', 'signal that stops the container'),
+    _c('stop_timeout', Integer(-1, 10 ** 7), 'StopTimeout',
+       'seconds the engine waits on stop before killing'),
+    _c('healthcheck', v.HEALTHCHECK, 'Healthcheck', 'healthcheck: test, interval, timeout, '
+       "retries, start_period (durations like '5s')", compare=SUPERSET),
+    _c('runtime', Text(non_empty=True, max_len=255), None, 'OCI runtime', compare=IGNORE),
+    _c('platform', Text(pattern=r'[a-z0-9_]+(/[a-z0-9_]+){0,2}', what='os[/arch[/variant]]'),
+       None, 'platform, e.g. linux/amd64 (not kept in inspect data)', compare=IGNORE,
+       min_api=(1, 41)),
+    _c('networking_config', Custom((dict,), lambda value, path: value, 'a dictionary'), None,
+       'raw NetworkingConfig body (networks from relationships are compared instead)',
+       compare=IGNORE),
+    # --- HostConfig -----------------------------------------------------------------
+    _h('port_bindings', v.PORT_BINDINGS, 'PortBindings',
+       'container port -> host port, [ip, port] or a list of them', canon=_bindings),
+    _h('publish_all_ports', FLAG, 'PublishAllPorts', 'publish every exposed port'),
+    _h('binds', h.BINDS, 'Binds', "bind mounts: {host: {bind, mode}} or ['host:ctr:ro']",
+       compare=SET),
+    _h('mounts', h.MOUNTS, 'Mounts', 'mounts: target, source, type, read_only, ...',
+       canon=_mounts, min_api=(1, 30)),
+    _h('volumes_from', ListOf(Text(non_empty=True)), 'VolumesFrom',
+       'containers whose volumes to mount', compare=SET),
+    _h('volume_driver', Text(max_len=255), 'VolumeDriver', 'volume driver'),
+    _h('tmpfs', h.TMPFS, 'Tmpfs', 'tmpfs mounts'),
+    _h('network_mode', Text(non_empty=True, max_len=4096), 'NetworkMode',
+       'bridge, host, none, container:<id> or a network name', canon=_network_mode),
+    _h('links', h.LINKS, None, 'legacy links {container: alias} (the engine rewrites them: '
+       'not compared)', compare=IGNORE),
+    _h('dns', ListOf(IP), 'Dns', 'DNS servers'),
+    _h('dns_search', TEXT_LIST, 'DnsSearch', 'DNS search domains'),
+    _h('dns_opt', TEXT_LIST, 'DnsOptions', 'DNS options'),
+    _h('extra_hosts', h.EXTRA_HOSTS, 'ExtraHosts', 'extra /etc/hosts entries', compare=SET),
+    _h('restart_policy', v.RESTART_POLICY, 'RestartPolicy',
+       "restart policy: 'on-failure:3' or {name, maximum_retry_count}", update=IN_PLACE),
+    _h('privileged', FLAG, 'Privileged', 'privileged mode'),
+    _h('cap_add', ListOf(CAPABILITY), 'CapAdd', 'capabilities to add', canon=_cap),
+    _h('cap_drop', ListOf(CAPABILITY), 'CapDrop', 'capabilities to drop', canon=_cap),
+    _h('devices', ListOf(Text(pattern=r'/[^:]+(:/[^:]+)?(:[rwm]{1,3})?',
+                              what="'/dev/x[:/dev/y[:rwm]]'")), 'Devices', 'host devices',
+       canon=_devices),
+    _h('device_requests', h.DEVICE_REQUESTS, 'DeviceRequests', 'device requests (GPUs)',
+       min_api=(1, 40)),
+    _h('device_cgroup_rules', TEXT_LIST, 'DeviceCgroupRules', 'device cgroup rules'),
+    _h('read_only', FLAG, 'ReadonlyRootfs', 'read-only root file system'),
+    _h('security_opt', TEXT_LIST, 'SecurityOpt', 'security options', compare=SET),
+    _h('pid_mode', NAMESPACE, 'PidMode', 'PID namespace'),
+    _h('ipc_mode', NAMESPACE, 'IpcMode', 'IPC namespace'),
+    _h('uts_mode', Text(choices=('host',)), 'UTSMode', 'UTS namespace'),
+    _h('userns_mode', Text(choices=('host',)), 'UsernsMode', 'user namespace'),
+    _h('cgroupns', Text(choices=('private', 'host')), 'CgroupnsMode', 'cgroup namespace',
+       min_api=(1, 41)),
+    _h('cgroup_parent', Text(max_len=4096), 'CgroupParent', 'parent cgroup'),
+    _h('group_add', ListOf(h.TEXT_OR_NUMBER), 'GroupAdd', 'extra groups', compare=SET),
+    _h('ulimits', h.ULIMITS, 'Ulimits', 'ulimits: {name, soft, hard}', canon=_ulimits),
+    _h('log_config', h.LOG_CONFIG, 'LogConfig', 'logging driver: {type, config}'),
+    _h('sysctls', SCALAR_MAP, 'Sysctls', 'kernel parameters'),
+    _h('shm_size', SIZE, 'ShmSize', 'size of /dev/shm'),
+    _h('storage_opt', TEXT_MAP, 'StorageOpt', 'storage driver options'),
+    _h('init', FLAG, 'Init', 'run an init process as PID 1', min_api=(1, 25)),
+    _h('init_path', TEXT, None, 'path of the init binary (old engines)', compare=IGNORE),
+    _h('auto_remove', FLAG, 'AutoRemove', 'remove the container when it exits'),
+    _h('isolation', Text(choices=('default', 'process', 'hyperv')), 'Isolation',
+       'isolation technology'),
+    _h('oom_kill_disable', FLAG, 'OomKillDisable', 'disable the OOM killer'),
+    _h('oom_score_adj', Integer(-1000, 1000), 'OomScoreAdj', 'OOM score adjustment'),
+    _h('lxc_conf', TEXT_MAP, None, 'legacy LXC options (ignored by modern engines)',
+       compare=IGNORE),
+    _h('mem_limit', SIZE, 'Memory', 'memory limit', update=IN_PLACE),
+    _h('mem_reservation', SIZE, 'MemoryReservation', 'memory soft limit', update=IN_PLACE),
+    _h('memswap_limit', MEMSWAP, 'MemorySwap', 'memory plus swap limit', update=IN_PLACE),
+    _h('mem_swappiness', Integer(0, 100), 'MemorySwappiness', 'swappiness 0-100'),
+    _h('kernel_memory', SIZE, 'KernelMemory', 'kernel memory limit (deprecated)',
+       update=IN_PLACE),
+    _h('cpu_shares', Integer(0, 262144), 'CpuShares', 'relative CPU weight', update=IN_PLACE),
+    _h('cpu_period', Integer(0, 1000000), 'CpuPeriod', 'CFS period (us)', update=IN_PLACE),
+    _h('cpu_quota', Integer(-1, 10 ** 12), 'CpuQuota', 'CFS quota (us)', update=IN_PLACE),
+    _h('cpu_rt_period', Integer(0, 1000000), 'CpuRealtimePeriod', 'realtime period (us)'),
+    _h('cpu_rt_runtime', Integer(0, 1000000), 'CpuRealtimeRuntime', 'realtime runtime (us)'),
+    _h('cpuset_cpus', CPUSET, 'CpusetCpus', 'CPUs allowed, e.g. "0-1"', update=IN_PLACE),
+    _h('cpuset_mems', CPUSET, 'CpusetMems', 'memory nodes allowed', update=IN_PLACE),
+    _h('cpu_count', NON_NEGATIVE, 'CpuCount', 'CPU count (Windows)'),
+    _h('cpu_percent', Integer(0, 100), 'CpuPercent', 'CPU percent (Windows)'),
+    _h('nano_cpus', Integer(0, 10 ** 15), 'NanoCpus', 'CPU quota in units of 1e-9 CPUs'),
+    _h('blkio_weight', Integer(0, 1000), 'BlkioWeight', 'block IO weight (10-1000)',
+       update=IN_PLACE),
+    _h('blkio_weight_device', h.WEIGHT_DEVICES, 'BlkioWeightDevice', 'per-device IO weight'),
+    _h('device_read_bps', h.RATE_DEVICES, 'BlkioDeviceReadBps', 'read rate limits'),
+    _h('device_write_bps', h.RATE_DEVICES, 'BlkioDeviceWriteBps', 'write rate limits'),
+    _h('device_read_iops', h.RATE_DEVICES, 'BlkioDeviceReadIOps', 'read IOPS limits'),
+    _h('device_write_iops', h.RATE_DEVICES, 'BlkioDeviceWriteIOps', 'write IOPS limits'),
+    _h('pids_limit', Integer(-1), 'PidsLimit', 'process count limit'),
+], aliases={})
 
 # container_start takes HostConfig options only, as the seed's start call did.
 START_SECTIONS = ('host',)
-# Keys of container_stop and container_remove (with the seed's extra key).
-STOP_KEYS = ('timeout',)
-REMOVE_KEYS = ('v', 'link', 'force', 'remove_image')

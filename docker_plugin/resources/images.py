@@ -1,21 +1,25 @@
-"""Images: import, build, pull, inspect and remove.
+"""Images: import, build, pull, push, tag, inspect and remove.
 
-Every long call streams JSON progress through ``StreamConsumer``; ids come from
-structured results (``aux.ID``, the import's final status, ``inspect_image``),
-never from scraping text.
+Every long call streams JSON progress through ``StreamConsumer`` under a
+deadline of its own (no read timeout: registries and builds may be silent
+for long stretches); ids come from structured results (``aux.ID``, the
+import's final status, ``inspect_image``), never from scraping text.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-from typing import Any, Iterator, Mapping
+import time
+from typing import Any, Mapping
 
-import docker
-
-from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError, engine_call
-from docker_plugin.streams import Log, StreamConsumer
+from docker_plugin.errors import (
+    NotFoundError,
+    RefusedError,
+    StateError,
+    engine_call,
+)
+from docker_plugin.resources.streams import Log, StreamConsumer, guard, open_stream, sdk_stream
 
 _IMAGE_ID = re.compile(r'^sha256:[0-9a-f]{64}$')
 
@@ -37,173 +41,93 @@ def reference(repository: str, tag: str | None) -> str:
     return f'{repository}:{tag or "latest"}'
 
 
+def split_reference(text: str) -> tuple[str, str | None]:
+    """``repo[:tag]`` or ``repo@digest`` -> (repo, tag-or-digest)."""
+    if '@' in text:
+        repo, digest = text.split('@', 1)
+        return repo, digest
+    name, _, tag = text.rpartition(':')
+    if name and '/' not in tag:
+        return name, tag
+    return text, None
+
+
 def is_url(text: str) -> bool:
     return text.startswith(('http://', 'https://'))
 
 
-def _post_stream(api: docker.APIClient, path: str, params: Mapping[str, Any],
-                 data: Any = None, headers: Mapping[str, str] | None = None) -> Iterator[Any]:
-    """POST an endpoint that answers with a progress stream; no read timeout.
-
-    The SDK's ``import_image`` reads the whole answer under the client's
-    timeout, so a slow download fails; this streams it instead.
-    """
-    response = api._post(api._url(path), params=params, data=data, headers=headers,
-                         stream=True, timeout=None)
-    api._raise_for_status(response)
-    return api._stream_helper(response, decode=False)
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + float(timeout)
 
 
-def split_reference(reference: str) -> tuple[str, str | None]:
-    """``repo[:tag]`` or ``repo@digest`` -> (repo, tag-or-digest)."""
-    if '@' in reference:
-        repo, digest = reference.split('@', 1)
-        return repo, digest
-    name, _, tag = reference.rpartition(':')
-    if name and '/' not in tag:
-        return name, tag
-    return reference, None
-
-
-def import_image(api: docker.APIClient, src: str, repository: str | None, tag: str | None,
-                 changes: list[str] | None, log: Log) -> ImageResult:
+def import_image(api: Any, src: str, repository: str | None, tag: str | None,
+                 changes: list[str] | None, log: Log, timeout: float | None = None) -> ImageResult:
     """Import a root file system tarball from an http(s) URL or a local path."""
     params: dict[str, Any] = {'repo': repository, 'tag': tag if repository else None}
     if changes:
         params['changes'] = changes
     action = f'import {src}'
-    consumer = StreamConsumer(action, log)
+    consumer = StreamConsumer(action, log, failure=RefusedError)
     with engine_call(action):
         if is_url(src):
             params['fromSrc'] = src
-            consumer.consume(_post_stream(api, '/images/create', params))
+            response = open_stream(api, 'post', '/images/create', params=params)
+            with guard(api, response, action, _deadline(timeout)):
+                consumer.consume(api._stream_helper(response, decode=False))
         else:
-            if not os.path.isfile(src):
-                raise InvalidInputError('image_import.src',
-                                        f'{src!r} is neither an http(s) URL nor a readable file')
             params['fromSrc'] = '-'
             with open(src, 'rb') as handle:
-                consumer.consume(_post_stream(api, '/images/create', params, data=handle,
-                                              headers={'Content-Type': 'application/tar'}))
+                response = open_stream(api, 'post', '/images/create', params=params, data=handle,
+                                       headers={'Content-Type': 'application/tar'})
+                with guard(api, response, action, _deadline(timeout)):
+                    consumer.consume(api._stream_helper(response, decode=False))
     image_id = next((s for s in reversed(consumer.statuses) if _IMAGE_ID.match(s)), None)
     if image_id is None:
-        raise ConflictError(f'{action}: the engine reported no image id')
-    reference = f'{repository}:{tag or "latest"}' if repository else image_id
-    return ImageResult(image_id, reference, 'import')
+        raise RefusedError(f'{action}: the engine reported no image id')
+    name = f'{repository}:{tag or "latest"}' if repository else image_id
+    return ImageResult(image_id, name, 'import')
 
 
-# image_build keys that the plugin handles itself rather than passing to the SDK.
-BUILD_KEYS = {
-    'path': (str,), 'tag': (str,), 'dockerfile': (str,), 'buildargs': (dict,),
-    'rm': (bool,), 'forcerm': (bool,), 'nocache': (bool,), 'pull': (bool,),
-    'labels': (dict,), 'target': (str,), 'network_mode': (str,), 'platform': (str,),
-    'cache_from': (list,), 'extra_hosts': (dict, list), 'shmsize': (int,),
-    'container_limits': (dict,), 'squash': (bool,), 'isolation': (str,), 'timeout': (int,),
-    'quiet': (bool,), 'encoding': (str,), 'gzip': (bool,), 'use_config_proxy': (bool,),
-}
-
-
-def validate_build(raw: Mapping[str, Any] | None, field: str = 'image_build') -> dict[str, Any]:
-    """Check an ``image_build`` dict: known keys, right types, a context path."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInputError(field, f'expected a dictionary, got {type(raw).__name__}')
-    if 'fileobj' in raw:
-        raise InvalidInputError(f'{field}.fileobj', 'not supported; give path, a context directory')
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        types = BUILD_KEYS.get(key)
-        if types is None:
-            raise InvalidInputError(f'{field}.{key}', 'unknown option')
-        if value is None:
-            continue
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise InvalidInputError(f'{field}.{key}', f'expected {types[0].__name__}, '
-                                                      f'got {type(value).__name__}')
-        out[key] = value
-    if not out.get('path'):
-        raise InvalidInputError(f'{field}.path', 'required: a directory holding a Dockerfile')
-    if 'buildargs' in out:
-        out['buildargs'] = {str(k): str(v) for k, v in out['buildargs'].items()}
-    return out
-
-
-def build_image(api: docker.APIClient, options: Mapping[str, Any], labels: Mapping[str, str],
-                log: Log) -> ImageResult:
+def build_image(api: Any, options: Mapping[str, Any], labels: Mapping[str, str],
+                log: Log, timeout: float | None = None) -> ImageResult:
     """Build from a context directory; fail with the failing step and its output."""
     opts = dict(options)
     path = opts.pop('path')
-    if not os.path.isdir(path):
-        raise InvalidInputError('image_build.path', f'{path!r} is not a directory')
-    dockerfile = opts.get('dockerfile') or 'Dockerfile'
-    if not os.path.isabs(dockerfile) and not os.path.isfile(os.path.join(path, dockerfile)):
-        raise InvalidInputError('image_build.dockerfile', f'no {dockerfile} in {path}')
     opts['labels'] = {**labels, **opts.get('labels', {})}
     opts.setdefault('rm', True)
-    # A failed step would otherwise leave its intermediate container behind.
-    opts.setdefault('forcerm', True)
+    opts.setdefault('forcerm', True)  # a failed step leaves no intermediate container
     action = f'build {opts.get("tag") or path}'
-    consumer = StreamConsumer(action, log)
+    consumer = StreamConsumer(action, log, failure=RefusedError)
     with engine_call(action):
-        consumer.consume(api.build(path=path, decode=True, **opts))
+        stream, response = sdk_stream(api, api.build, path=path, decode=False, timeout=None,
+                                      **opts)
+        with guard(api, response, action, _deadline(timeout)):
+            consumer.consume(stream)
     image_id = next((a['ID'] for a in reversed(consumer.aux) if 'ID' in a), None)
     if image_id is None:
-        raise ConflictError(f'{action}: the engine reported no image id')
+        raise RefusedError(f'{action}: the engine reported no image id')
     return ImageResult(image_id, opts.get('tag') or image_id, 'build')
 
 
-def pull_image(api: docker.APIClient, repository: str, tag: str | None, log: Log,
-               auth_config: Mapping[str, str] | None = None,
-               platform: str | None = None) -> ImageResult:
+def pull_image(api: Any, repository: str, tag: str | None, log: Log,
+               auth_config: Mapping[str, str] | None = None, platform: str | None = None,
+               timeout: float | None = None) -> ImageResult:
     """Pull ``repository:tag`` (or ``@digest``) and return its local id."""
     ref = reference(repository, tag)
     action = f'pull {ref}'
     consumer = StreamConsumer(action, log)
     with engine_call(action):
-        consumer.consume(api.pull(repository, tag=tag or 'latest', stream=True, decode=True,
-                                  auth_config=dict(auth_config) if auth_config else None,
-                                  platform=platform))
+        stream, response = sdk_stream(api, api.pull, repository, tag=tag or 'latest',
+                                      stream=True, decode=False, platform=platform,
+                                      auth_config=dict(auth_config) if auth_config else None)
+        with guard(api, response, action, _deadline(timeout)):
+            consumer.consume(stream)
         info = api.inspect_image(ref)
     return ImageResult(info['Id'], ref, 'pull', repo_digest(info, repository))
 
 
-def inspect_image(api: docker.APIClient, reference: str) -> dict[str, Any] | None:
-    """The image's inspect data, or None when it does not exist locally."""
-    try:
-        with engine_call(f'inspect image {reference}'):
-            return api.inspect_image(reference)
-    except NotFoundError:
-        return None
-
-
-def remove_image(api: docker.APIClient, image: str, force: bool = False) -> bool:
-    """Remove an image (or, given one of several names, just that name).
-
-    Returns False when it was already gone.
-
-    Raises:
-        ConflictError: containers still use it (they are named).
-    """
-    try:
-        with engine_call(f'remove image {image}'):
-            api.remove_image(image, force=force)
-    except NotFoundError:
-        return False
-    except ConflictError as exc:
-        names = users(api, image)
-        who = f'containers {", ".join(sorted(names))}' if names else 'a container'
-        raise ConflictError(f'image {image} is still used by {who} ({exc})') from None
-    return True
-
-
-def tag(api: docker.APIClient, image: str, repository: str, tag_name: str) -> str:
-    """Give ``image`` the name ``repository:tag``; returns that reference."""
-    with engine_call(f'tag image {image} as {repository}:{tag_name}'):
-        api.tag(image, repository, tag_name, force=True)
-    return f'{repository}:{tag_name}'
-
-
-def push(api: docker.APIClient, repository: str, tag_name: str, log: Log,
-         auth_config: Mapping[str, str] | None = None) -> str:
+def push(api: Any, repository: str, tag_name: str, log: Log,
+         auth_config: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
     """Push ``repository:tag`` and return the digest the registry reports.
 
     The SDK's push does not raise on errors reported inside the stream (HTTP
@@ -212,12 +136,71 @@ def push(api: docker.APIClient, repository: str, tag_name: str, log: Log,
     action = f'push {repository}:{tag_name}'
     consumer = StreamConsumer(action, log)
     with engine_call(action):
-        consumer.consume(api.push(repository, tag_name, stream=True, decode=True,
-                                  auth_config=dict(auth_config) if auth_config else None))
+        stream, response = sdk_stream(api, api.push, repository, tag_name, stream=True,
+                                      decode=False,
+                                      auth_config=dict(auth_config) if auth_config else None)
+        with guard(api, response, action, _deadline(timeout)):
+            consumer.consume(stream)
     digest = next((a.get('Digest') for a in reversed(consumer.aux) if a.get('Digest')), None)
     if digest is None:
-        raise ConflictError(f'{action}: the registry reported no digest')
+        raise RefusedError(f'{action}: the registry reported no digest')
     return digest
+
+
+def pull_as(api: Any, repository: str, tag: str | None, policy: str, log: Log,
+            auth_config: Mapping[str, str] | None = None, platform: str | None = None,
+            timeout: float | None = None) -> tuple[ImageResult, bool]:
+    """Pull as the policy says (``missing``, ``always``, ``never``).
+
+    Returns:
+        (the image, whether this pull brought it here).
+
+    Raises:
+        NotFoundError: not present with policy ``never``, or unknown to the registry.
+    """
+    ref = reference(repository, tag)
+    info = inspect_image(api, ref)
+    if info is not None and policy != 'always':
+        return ImageResult(info['Id'], ref, 'existing', repo_digest(info, repository)), False
+    if info is None and policy == 'never':
+        raise NotFoundError(f'image {ref} is not present and the pull policy is never')
+    return pull_image(api, repository, tag, log, auth_config, platform, timeout), info is None
+
+
+def inspect_image(api: Any, name: str) -> dict[str, Any] | None:
+    """The image's inspect data, or None when it does not exist locally."""
+    try:
+        with engine_call(f'inspect image {name}'):
+            return api.inspect_image(name)
+    except NotFoundError:
+        return None
+
+
+def remove_image(api: Any, image: str, force: bool = False) -> bool:
+    """Remove an image (or, given one of several names, just that name).
+
+    Returns False when it was already gone.
+
+    Raises:
+        StateError: containers still use it (they are named).
+    """
+    try:
+        with engine_call(f'remove image {image}'):
+            api.remove_image(image, force=force)
+    except NotFoundError:
+        return False
+    except RefusedError as exc:
+        names = users(api, image)
+        who = f'containers {", ".join(sorted(names))}' if names else 'a container'
+        raise StateError(f'image {image} is still used by {who} ({exc})') from None
+    return True
+
+
+def tag(api: Any, image: str, repository: str, tag_name: str) -> str:
+    """Give ``image`` the name ``repository:tag``; returns that reference."""
+    with engine_call(f'tag image {image} as {repository}:{tag_name}'):
+        api.tag(image, repository, tag_name, force=True)
+    return f'{repository}:{tag_name}'
 
 
 def repo_digest(info: Mapping[str, Any], repository: str) -> str | None:
@@ -229,8 +212,26 @@ def repo_digest(info: Mapping[str, Any], repository: str) -> str | None:
     return None
 
 
-def users(api: docker.APIClient, image_id: str) -> list[str]:
+def registry_digest(api: Any, name: str,
+                    auth_config: Mapping[str, str] | None = None) -> str | None:
+    """The digest the registry serves for ``name`` now (None: it has none)."""
+    try:
+        with engine_call(f'ask the registry about {name}'):
+            found = api.inspect_distribution(
+                name, auth_config=dict(auth_config) if auth_config else None)
+    except NotFoundError:
+        return None
+    return (found.get('Descriptor') or {}).get('digest')
+
+
+def users(api: Any, image_id: str) -> list[str]:
     """Names of the containers (running or not) created from this image."""
     with engine_call(f'list containers using image {image_id}'):
         found = api.containers(all=True, filters={'ancestor': image_id})
     return [(c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in found]
+
+
+def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Images carrying every given label."""
+    with engine_call('list images by label'):
+        return api.images(filters={'label': [f'{k}={v}' for k, v in labels.items()]})

@@ -1,15 +1,19 @@
-"""Networks: create, inspect, connect, disconnect, remove."""
+"""Networks: create, inspect, connect, disconnect, remove, and drift of connections."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-import docker
+from docker_plugin.errors import NotFoundError, RefusedError, StateError, engine_call
+from docker_plugin.options.base import Update
+from docker_plugin.options.network import ENDPOINT
+from docker_plugin.resources import drift
 
-from docker_plugin.errors import ConflictError, NotFoundError, engine_call
+# Network modes that are not a network a container can be disconnected from.
+_NOT_A_NETWORK = ('host', 'none', 'default', '')
 
 
-def inspect(api: docker.APIClient, name_or_id: str) -> dict[str, Any] | None:
+def inspect(api: Any, name_or_id: str) -> dict[str, Any] | None:
     """Inspect data, or None when no such network exists."""
     try:
         with engine_call(f'inspect network {name_or_id}'):
@@ -18,8 +22,7 @@ def inspect(api: docker.APIClient, name_or_id: str) -> dict[str, Any] | None:
         return None
 
 
-def create(api: docker.APIClient, name: str, options: Mapping[str, Any],
-           labels: Mapping[str, str]) -> str:
+def create(api: Any, name: str, options: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     """Create a network and return its id."""
     kwargs = dict(options)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
@@ -27,58 +30,78 @@ def create(api: docker.APIClient, name: str, options: Mapping[str, Any],
         return api.create_network(name, **kwargs)['Id']
 
 
-def endpoint_config(api: docker.APIClient, endpoint: Mapping[str, Any]) -> dict[str, Any]:
-    """The EndpointSettings body for one connection."""
-    with engine_call('build endpoint config'):
-        return dict(api.create_endpoint_config(**endpoint))
+def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    with engine_call('list networks by label'):
+        return api.networks(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
 
 
-def connect(api: docker.APIClient, container_id: str, network: str,
-            endpoint: Mapping[str, Any]) -> None:
-    """Connect a container with its aliases and addresses; reconnects if settings differ.
+def connect(api: Any, container_id: str, network: str, endpoint: Mapping[str, Any]) -> bool:
+    """Connect a container with its aliases and addresses; reconnect if they differ.
 
-    A container already on the network with the same aliases and addresses is
-    left alone, so running this again changes nothing.
+    A container already on the network with the same settings is left alone,
+    so running this again changes nothing. Returns True if it (re)connected.
     """
-    info = api.inspect_container(container_id)
-    current = (info.get('NetworkSettings') or {}).get('Networks') or {}
+    with engine_call(f'inspect container {container_id[:12]}'):
+        info = api.inspect_container(container_id)
     net = inspect(api, network)
     if net is None:
-        raise NotFoundError(f'connect to network {network}: no such network')
-    attached = current.get(net['Name'])
-    if attached is not None:
-        if _same_endpoint(attached, endpoint, container_id):
-            return
+        raise StateError(f'connect to network {network}: no such network')
+    current = ((info.get('NetworkSettings') or {}).get('Networks') or {}).get(net['Name'])
+    if current is not None:
+        if not endpoint_drift(net['Name'], endpoint, current):
+            return False
         disconnect(api, container_id, net['Name'])
     with engine_call(f'connect container {container_id[:12]} to network {net["Name"]}'):
         api.connect_container_to_network(container_id, net['Id'], **endpoint)
+    return True
 
 
-def _same_endpoint(attached: Mapping[str, Any], endpoint: Mapping[str, Any],
-                   container_id: str) -> bool:
-    wanted_aliases = set(endpoint.get('aliases') or [])
-    have_aliases = set(attached.get('Aliases') or []) - {container_id[:12]}
-    ipam = attached.get('IPAMConfig') or {}
-    return (wanted_aliases <= have_aliases
-            and (endpoint.get('ipv4_address') or '') == (ipam.get('IPv4Address') or '')
-            and (endpoint.get('ipv6_address') or '') == (ipam.get('IPv6Address') or ''))
+def endpoint_drift(network: str, endpoint: Mapping[str, Any],
+                   attached: Mapping[str, Any]) -> list[drift.Difference]:
+    """How a container's connection differs from its relationship's properties."""
+    view = {'Aliases': endpoint.get('aliases'),
+            'IPAMConfig': {'IPv4Address': endpoint.get('ipv4_address'),
+                           'IPv6Address': endpoint.get('ipv6_address'),
+                           'LinkLocalIPs': endpoint.get('link_local_ips')},
+            'DriverOpts': endpoint.get('driver_opt')}
+    declared = [k for k, v in endpoint.items() if v not in (None, '', [], {})]
+    return drift.differences(ENDPOINT, declared, view, attached,
+                             prefix=f'NetworkSettings.Networks.{network}.')
 
 
-def disconnect(api: docker.APIClient, container_id: str, network: str) -> bool:
+def membership_drift(info: Mapping[str, Any], wanted: list[tuple[str, Mapping[str, Any]]],
+                     network_mode: str | None) -> list[drift.Difference]:
+    """Networks the container should be on (relationships, else its network mode)."""
+    attached = (info.get('NetworkSettings') or {}).get('Networks') or {}
+    expected = list(wanted)
+    mode = network_mode or 'bridge'
+    if not expected and mode not in _NOT_A_NETWORK and not mode.startswith('container:'):
+        expected = [(mode, {})]
+    found = []
+    for name, endpoint in expected:
+        if name not in attached:
+            found.append(drift.Difference(f'networks.{name}', f'NetworkSettings.Networks.{name}',
+                                          'connected', 'not connected', Update.RECONNECT))
+        else:
+            found += endpoint_drift(name, endpoint, attached[name] or {})
+    return found
+
+
+def disconnect(api: Any, container_id: str, network: str) -> bool:
     """Disconnect; False when the container or network is already gone or detached."""
     try:
         with engine_call(f'disconnect container {container_id[:12]} from network {network}'):
             api.disconnect_container_from_network(container_id, network, force=True)
     except NotFoundError:
         return False
-    except ConflictError as exc:
+    except (RefusedError, StateError) as exc:
         if 'is not connected' in str(exc):
             return False
         raise
     return True
 
 
-def users(api: docker.APIClient, info: Mapping[str, Any]) -> dict[str, str]:
+def users(api: Any, info: Mapping[str, Any]) -> dict[str, str]:
     """Containers attached to a network, running or not: id -> name.
 
     The network's own inspect lists only running endpoints; a created or
@@ -94,18 +117,18 @@ def users(api: docker.APIClient, info: Mapping[str, Any]) -> dict[str, str]:
     return attached
 
 
-def remove(api: docker.APIClient, network_id: str, name: str) -> bool:
+def remove(api: Any, network_id: str, name: str) -> bool:
     """Remove a network no container uses; False when it is already gone.
 
     Raises:
-        ConflictError: containers still use it (named in the message).
+        StateError: containers still use it (named in the message).
     """
     info = inspect(api, network_id)
     if info is None:
         return False
     attached = users(api, info)
     if attached:
-        raise ConflictError(
+        raise StateError(
             f'network {name} is still used by containers '
             f'{", ".join(sorted(n or c[:12] for c, n in attached.items()))}; '
             'disconnect or remove them first')

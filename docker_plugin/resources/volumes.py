@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import docker
-
-from docker_plugin.errors import ConflictError, NotFoundError, engine_call
+from docker_plugin.errors import NotFoundError, StateError, engine_call
 
 
-def inspect(api: docker.APIClient, name: str) -> dict[str, Any] | None:
+def inspect(api: Any, name: str) -> dict[str, Any] | None:
     try:
         with engine_call(f'inspect volume {name}'):
             return api.inspect_volume(name)
@@ -17,7 +15,7 @@ def inspect(api: docker.APIClient, name: str) -> dict[str, Any] | None:
         return None
 
 
-def create(api: docker.APIClient, name: str, options: Mapping[str, Any],
+def create(api: Any, name: str, options: Mapping[str, Any],
            labels: Mapping[str, str]) -> dict[str, Any]:
     kwargs = dict(options)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
@@ -25,23 +23,29 @@ def create(api: docker.APIClient, name: str, options: Mapping[str, Any],
         return api.create_volume(name, **kwargs)
 
 
-def users(api: docker.APIClient, name: str) -> list[dict[str, Any]]:
+def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    with engine_call('list volumes by label'):
+        found = api.volumes(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
+    return list((found or {}).get('Volumes') or [])
+
+
+def users(api: Any, name: str) -> list[dict[str, Any]]:
     """Containers (running or not) that mount the volume."""
     with engine_call(f'list containers using volume {name}'):
         return api.containers(all=True, filters={'volume': name})
 
 
-def remove(api: docker.APIClient, name: str) -> bool:
+def remove(api: Any, name: str) -> bool:
     """Remove a volume nothing uses; False when already gone.
 
     Raises:
-        ConflictError: containers still mount it (named in the message).
+        StateError: containers still mount it (named in the message).
     """
     using = users(api, name)
     if using:
         names = sorted((c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in using)
-        raise ConflictError(f'volume {name} is still used by containers {", ".join(names)}; '
-                            'remove them first, or set retain to keep the volume')
+        raise StateError(f'volume {name} is still used by containers {", ".join(names)}; '
+                         'remove them first, or set retain to keep the volume')
     try:
         with engine_call(f'remove volume {name}'):
             api.remove_volume(name)

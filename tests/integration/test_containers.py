@@ -4,29 +4,38 @@ from __future__ import annotations
 
 import pytest
 
+from docker_plugin.errors import StateError
 from docker_plugin.options.container import CONTAINER
-from docker_plugin.resources import containers
+from docker_plugin.resources import containers, logs, reports
+from docker_plugin.resources import spec as specs
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'
 
 
-def _spec(raw: dict) -> tuple[dict, dict]:
+def spec_of(raw: dict, name: str | None = None) -> specs.ContainerSpec:
+    """A spec from a container_config dict, as the task layer would build it."""
     parts = CONTAINER.validate(raw, 'container_config')
-    return parts.get('create', {}), parts.get('host', {})
+    return specs.build(parts, {}, {}, [], [], name or raw.get('name') or '')
+
+
+def make(api, raw: dict, labels: dict, name: str | None = None) -> str:
+    spec = spec_of(raw, name)
+    spec.name = name  # None: let the engine pick one
+    return containers.create(api, BASE, spec, labels)
 
 
 def test_start_options_are_applied_by_recreating_a_never_started_container(
         api, labelled, unique, tmp_path):
-    create, host = _spec({'command': ['sleep', '300'], 'environment': {'A': 1},
-                          'name': f'{unique}-c', 'working_dir': '/tmp', 'ports': [80]})
-    first = containers.create(api, BASE, create, host, labelled, f'{unique}-c')
+    first = make(api, {'command': ['sleep', '300'], 'environment': {'A': 1},
+                       'working_dir': '/tmp', 'ports': [80]}, labelled, f'{unique}-c')
     info = api.inspect_container(first)
     assert containers.never_started(info)
-    _, start = _spec({'binds': [f'{tmp_path}:/data:ro'], 'port_bindings': {80: None},
-                      'privileged': False, 'restart_policy': 'on-failure:2'})
+    start = CONTAINER.validate({'binds': [f'{tmp_path}:/data:ro'], 'port_bindings': {80: None},
+                                'privileged': False, 'restart_policy': 'on-failure:2'},
+                               'container_start')['host']
     recorded = []
-    second = containers.recreate_with_host_options(api, info, start, recorded.append)
+    second = containers.recreate(api, info, start, recorded.append)
 
     assert recorded == [second] and second != first
     assert containers.inspect(api, first) is None  # the old one is removed
@@ -38,26 +47,26 @@ def test_start_options_are_applied_by_recreating_a_never_started_container(
     assert new['HostConfig']['Binds'] == [f'{tmp_path}:/data:ro']
     assert new['HostConfig']['RestartPolicy'] == {'Name': 'on-failure', 'MaximumRetryCount': 2}
     containers.start(api, second)
-    summary = containers.summarise(api.inspect_container(second))
+    summary = reports.summarise(api.inspect_container(second))
     assert summary['state'] == 'running' and summary['ip']
     assert summary['ports']['80/tcp'][0]['host_port'].isdigit()
     table = containers.top(api, second)
-    assert 'sleep 300' in containers.format_top(table)
+    assert 'sleep 300' in reports.format_top(table)
     assert containers.stop(api, second, timeout=0) is True
     assert containers.top(api, second) is None  # not running: no table, no error
 
 
 def test_recreate_refuses_a_container_that_has_run(api, labelled):
-    cid = containers.create(api, BASE, {'command': 'true'}, {}, labelled, None)
+    cid = make(api, {'command': 'true'}, labelled)
     containers.start(api, cid)
     api.wait(cid, timeout=30)
-    with pytest.raises(Exception, match='already run'):
-        containers.recreate_with_host_options(api, api.inspect_container(cid),
-                                              {'privileged': True}, lambda _: None)
+    with pytest.raises(StateError, match='already run'):
+        containers.recreate(api, api.inspect_container(cid), {'privileged': True},
+                            lambda _: None)
 
 
 def test_stop_and_remove_are_idempotent(api, labelled):
-    cid = containers.create(api, BASE, {'command': ['sleep', '60']}, {}, labelled, None)
+    cid = make(api, {'command': ['sleep', '60']}, labelled)
     containers.start(api, cid)
     containers.start(api, cid)  # already running: fine
     assert containers.stop(api, cid, timeout=0)
@@ -69,17 +78,15 @@ def test_stop_and_remove_are_idempotent(api, labelled):
 
 
 def test_find_by_labels_sees_only_this_instance(api, labelled, unique):
-    mine = containers.create(api, BASE, {'command': 'true'}, {},
-                             {**labelled, 'cloudify.node-instance': 'a'}, None)
-    containers.create(api, BASE, {'command': 'true'}, {},
-                      {**labelled, 'cloudify.node-instance': 'b'}, None)
+    mine = make(api, {'command': 'true'}, {**labelled, 'cloudify.node-instance': 'a'})
+    make(api, {'command': 'true'}, {**labelled, 'cloudify.node-instance': 'b'})
     found = containers.find_by_labels(api, {'cloudify.deployment': unique,
                                             'cloudify.node-instance': 'a'})
     assert [c['Id'] for c in found] == [mine]
 
 
-def test_logs_tail_of_an_exited_container(api, labelled):
-    cid = containers.create(api, BASE, {'command': ['sh', '-c', 'seq 1 50']}, {}, labelled, None)
+def test_the_last_lines_of_an_exited_container(api, labelled):
+    cid = make(api, {'command': ['sh', '-c', 'seq 1 50']}, labelled)
     containers.start(api, cid)
     api.wait(cid, timeout=30)
-    assert containers.logs_tail(api, cid, lines=3).split() == ['48', '49', '50']
+    assert logs.last_lines(api, cid, lines=3).split() == ['48', '49', '50']

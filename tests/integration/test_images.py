@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from docker_plugin.errors import ConflictError, InvalidInputError, NotFoundError
+from docker_plugin.errors import NotFoundError, RefusedError, StateError
+from docker_plugin.options.image import IMAGE_BUILD
 from docker_plugin.resources import containers, images
+from docker_plugin.resources import spec as specs
 
 pytestmark = pytest.mark.engine
 
@@ -13,6 +15,12 @@ pytestmark = pytest.mark.engine
 class Recorder(list):
     def __call__(self, line: str) -> None:
         self.append(line)
+
+
+def build_options(raw: dict) -> dict:
+    values = IMAGE_BUILD.parse(raw, 'image_build')
+    return {k: v for k, v in values.items()
+            if v is not None and IMAGE_BUILD.options[k].section == 'build'}
 
 
 def test_import_from_local_tarball_with_repository_and_tag(api, rootfs_tar, unique):
@@ -44,7 +52,7 @@ def test_import_from_url_reports_the_id_from_the_multi_object_answer(api, http_r
 
 def test_import_from_a_missing_url_fails_with_the_engines_message(api, http_root):
     _, base_url = http_root
-    with pytest.raises((ConflictError, NotFoundError)) as failure:
+    with pytest.raises((RefusedError, NotFoundError)) as failure:
         images.import_image(api, f'{base_url}/missing.tar', None, None, None, Recorder())
     assert 'missing.tar' in str(failure.value)
     assert '404' in str(failure.value) or 'not found' in str(failure.value).lower()
@@ -58,8 +66,8 @@ def test_build_with_buildargs_labels_and_target(api, tmp_path, unique):
         'FROM base AS final\n'
         'RUN echo final > /stage\n')
     log = Recorder()
-    options = images.validate_build({'path': str(tmp_path), 'tag': f'docker-plugin-test/{unique}',
-                                     'buildargs': {'WHO': unique}, 'target': 'base'})
+    options = build_options({'path': str(tmp_path), 'tag': f'docker-plugin-test/{unique}',
+                             'buildargs': {'WHO': unique}, 'target': 'base'})
     result = images.build_image(api, options, {'cloudify.deployment': unique}, log)
     try:
         info = api.inspect_image(result.id)
@@ -81,8 +89,8 @@ def test_failed_build_step_fails_with_that_step_and_its_output(api, tmp_path, do
     (tmp_path / 'Dockerfile').write_text(
         'FROM docker-plugin/busybox:latest\n'
         'RUN echo about to fail && echo "oops-marker" >&2 && exit 3\n')
-    with pytest.raises(ConflictError) as failure:
-        images.build_image(api, images.validate_build({'path': str(tmp_path)}), {}, Recorder())
+    with pytest.raises(RefusedError) as failure:
+        images.build_image(api, build_options({'path': str(tmp_path)}), {}, Recorder())
     message = str(failure.value)
     assert 'returned a non-zero code: 3' in message
     assert 'about to fail' in message  # the tail of the step's output
@@ -90,21 +98,22 @@ def test_failed_build_step_fails_with_that_step_and_its_output(api, tmp_path, do
     assert {c.id for c in docker_client.containers.list(all=True)} == before
 
 
-def test_build_input_errors_name_the_field(tmp_path):
-    with pytest.raises(InvalidInputError, match=r'image_build\.path'):
-        images.validate_build({'rm': True})
-    with pytest.raises(InvalidInputError, match=r'image_build\.nocache'):
-        images.validate_build({'path': '.', 'nocache': 'yes'})
-    with pytest.raises(InvalidInputError, match=r'image_build\.dockerfile'):
-        images.build_image(None, {'path': str(tmp_path)}, {}, Recorder())
+def test_a_build_past_its_timeout_is_stopped(api, tmp_path):
+    (tmp_path / 'Dockerfile').write_text('FROM docker-plugin/busybox:latest\nRUN sleep 20\n')
+    from docker_plugin.errors import TimeoutExpired
+    with pytest.raises(TimeoutExpired, match='not finished at its timeout'):
+        images.build_image(api, build_options({'path': str(tmp_path)}), {}, Recorder(),
+                           timeout=2)
 
 
 def test_remove_image_in_use_names_the_problem(api, unique, labelled, rootfs_tar):
     image = images.import_image(api, str(rootfs_tar), f'docker-plugin-test/{unique}', 'in-use',
                                 [f'LABEL cloudify.deployment={unique}'], Recorder()).id
-    user = containers.create(api, image, {'command': 'true'}, {}, labelled, None)
+    spec = specs.build({'create': {'command': ['true']}}, {}, {}, [], [], '')
+    spec.name = None
+    user = containers.create(api, image, spec, labelled)
     try:
-        with pytest.raises(ConflictError) as failure:
+        with pytest.raises(StateError) as failure:
             images.remove_image(api, image)
         assert 'still used by containers' in str(failure.value) and image in str(failure.value)
         assert user[:12] in str(failure.value)  # the engine names the container

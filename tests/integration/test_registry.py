@@ -10,7 +10,8 @@ from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
-from docker_plugin import image_tasks, tasks
+from docker_plugin import tasks
+from docker_plugin.tasks import image as image_tasks
 
 pytestmark = pytest.mark.engine
 

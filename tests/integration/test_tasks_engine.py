@@ -13,6 +13,7 @@ from cloudify.state import current_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
+from docker_plugin.tasks import container_state
 from docker_plugin.client import open_client, resolve_config
 
 pytestmark = pytest.mark.engine
@@ -166,16 +167,17 @@ def test_use_external_resource_needs_the_container_to_exist(make_ctx, unique):
         tasks.configure(ctx=ctx)
 
 
-def test_volume_subpath_is_refused_by_an_engine_too_old_for_it(api, make_ctx, labelled):
-    from docker_plugin.container_spec import SUBPATH_API, check_engine_support
-    mount = docker.types.Mount('/x', 'vol', subpath='sub')
-    version = tuple(int(p) for p in api.api_version.split('.'))
-    if version >= SUBPATH_API:
-        check_engine_support(api, {'mounts': [mount]})  # supported: no error
+def test_volume_subpath_is_refused_by_an_engine_too_old_for_it(api):
+    from docker_plugin.errors import InvalidInputError
+    from docker_plugin.options.base import api_tuple
+    from docker_plugin.resources import spec as specs
+    spec = specs.build({}, {}, {}, [specs.volume_mount('vol', {'target': '/x',
+                                                               'subpath': 'sub'})], [], 'n')
+    if api_tuple(api.api_version) >= (1, 45):
+        specs.check_engine_support(spec, api.api_version)  # supported: no error
     else:
-        from docker_plugin.errors import InvalidInputError
         with pytest.raises(InvalidInputError, match=r'subpath.*1\.45'):
-            check_engine_support(api, {'mounts': [mount]})
+            specs.check_engine_support(spec, api.api_version)
 
 
 @pytest.mark.parametrize('remove_volumes', [True, False])
@@ -238,24 +240,24 @@ def test_drift_is_found_and_what_can_change_in_place_is_updated(make_ctx, docker
     ctx = make_ctx(properties={'container_config': config, 'container_stop': {'timeout': 0}})
     tasks.configure(ctx=ctx)
     tasks.run(ctx=ctx)
-    assert tasks.check_drift(ctx=ctx) == []
+    assert container_state.check_drift(ctx=ctx) == []
     container = docker_client.containers.get(ctx.instance.runtime_properties['container_id'])
     container.update(cpu_shares=256)  # changed behind Cloudify's back
 
-    (found,) = tasks.check_drift(ctx=ctx)
+    (found,) = container_state.check_drift(ctx=ctx)
     assert (found['option'], found['desired'], found['actual'], found['updatable']) == (
         'cpu_shares', 512, 256, True)
     assert ctx.instance.runtime_properties['drift'] == [found]
-    tasks.update(ctx=ctx)
+    container_state.update(ctx=ctx)
     container.reload()
     assert container.attrs['HostConfig']['CpuShares'] == 512
-    assert tasks.check_drift(ctx=ctx) == []
+    assert container_state.check_drift(ctx=ctx) == []
 
     # What needs a new container is named, not applied; env values are never shown.
     changed = {**config, 'command': ['sleep', '61'], 'environment': {'MODE': 'secret-b'}}
-    found = tasks.check_drift(ctx=ctx, container_config=changed)
+    found = container_state.check_drift(ctx=ctx, container_config=changed)
     assert {d['option'] for d in found} == {'command', 'environment'}
     assert 'secret-b' not in repr(found)
-    with pytest.raises(NonRecoverableError, match='options command, environment changed'):
-        tasks.update(ctx=ctx, container_config=changed)
+    with pytest.raises(NonRecoverableError, match='command, environment changed'):
+        container_state.update(ctx=ctx, container_config=changed)
     tasks.delete(ctx=ctx)

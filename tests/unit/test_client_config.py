@@ -11,6 +11,7 @@ import pytest
 from docker_plugin import client
 from docker_plugin.client import DaemonClientConfig, resolve_config
 from docker_plugin.errors import InvalidInputError
+from docker_plugin.pem import pem_paths
 
 NO_ENV: dict[str, str] = {}
 
@@ -48,6 +49,13 @@ def test_resolve(raw, expected):
     ({'host': 'h', 'port': 70000}, 'daemon_client.port'),
     ({'port': 2376}, 'daemon_client.port'),
     ({'version': 'v2'}, 'daemon_client.version'),
+    ({'version': '1.12'}, 'daemon_client.version'),
+    ({'version': '１.41'}, 'daemon_client.version'),
+    ({'host': 'h', 'port': '２３７６'}, 'daemon_client.port'),
+    ({'base_url': 'ssh://user@h'}, 'daemon_client.base_url'),
+    ({'base_url': 'tcp://h:99999'}, 'daemon_client.base_url'),
+    ({'timeout': float('nan')}, 'daemon_client.timeout'),
+    ({'timeout': 10 ** 30}, 'daemon_client.timeout'),
     ({'base_url': 'tcp://h:1', 'host': 'h'}, 'daemon_client.host'),
     ({'base_url': 'ftp://h'}, 'daemon_client.base_url'),
     ({'base_url': 'tcp://h:1', 'client_cert': '/c.pem'}, 'daemon_client.client_key'),
@@ -84,44 +92,75 @@ def pem(tmp_path_factory):
     return cert.read_text(), key.read_text()
 
 
-def test_pem_text_becomes_private_files_and_never_shows(pem):
+def test_pem_text_becomes_in_memory_files_and_never_shows(pem):
     cert, key = pem
     config = resolve_config({'base_url': 'tcp://127.0.0.1:9', 'ca_cert': cert,
                              'client_cert': cert, 'client_key': key}, environ=NO_ENV)
     assert key not in repr(config) and key not in config.describe()
     assert 'client certificate' in config.describe()
-    workdir: list[str] = []
-    kwargs = client.client_kwargs(config, workdir)
-    tls = kwargs['tls']
-    assert isinstance(tls, docker.tls.TLSConfig)
-    _, key_path = tls.cert
-    assert open(key_path).read().strip() == key.strip()
-    assert os.stat(key_path).st_mode & 0o777 == 0o600
-    assert tls.verify == tls.ca_cert and os.path.isfile(tls.ca_cert)
+    with pem_paths() as path_for:
+        tls = client.client_kwargs(config, path_for)['tls']
+        assert isinstance(tls, docker.tls.TLSConfig)
+        _, key_path = tls.cert
+        assert key_path.startswith('/proc/self/fd/')  # a memfd: no file system holds it
+        assert open(key_path).read().strip() == key.strip()
+        assert tls.verify == tls.ca_cert and os.path.exists(tls.ca_cert)
+    assert not os.path.exists(key_path) or open(key_path).read() != key
+
+
+def test_without_memfd_pem_goes_to_a_private_directory_removed_after(pem, monkeypatch):
+    cert, key = pem
+    monkeypatch.delattr(os, 'memfd_create')
+    with pem_paths() as path_for:
+        path = path_for(key, 'client_key')
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+    assert not os.path.exists(os.path.dirname(path))
 
 
 def test_a_missing_file_is_named_but_not_echoed():
     secretish = '/no/such/dir/MIIEvQIBADANBgkqhkiG9w0'
     config = resolve_config({'base_url': 'tcp://h:1', 'client_cert': secretish,
                              'client_key': secretish}, environ=NO_ENV)
-    with pytest.raises(InvalidInputError) as failure:
-        client.client_kwargs(config, [])
+    with pytest.raises(InvalidInputError) as failure, pem_paths() as path_for:
+        client.client_kwargs(config, path_for)
     assert 'daemon_client.client_cert' in str(failure.value)
     assert secretish not in str(failure.value)
 
 
 def test_verify_off():
     config = DaemonClientConfig(base_url='tcp://h:1', tls=True, tls_verify=False)
-    assert client.client_kwargs(config, [])['tls'].verify is False
+    with pem_paths() as path_for:
+        assert client.client_kwargs(config, path_for)['tls'].verify is False
 
 
-def test_open_client_removes_its_temporary_files(pem):
+@pytest.mark.parametrize('requested', ['1.30', '1.41'])
+def test_over_tls_the_requested_version_is_used(pem, requested):
     cert, key = pem
+    config = resolve_config({'base_url': 'tcp://127.0.0.1:9', 'version': requested,
+                             'client_cert': cert, 'client_key': key, 'tls_verify': False},
+                            environ=NO_ENV)
+    for _ in range(2):  # and again in the same process: nothing sticks
+        with client.open_client(config) as docker_client:
+            assert docker_client.api.api_version == requested
+
+
+def test_certificates_imply_tls_and_its_port(pem):
+    cert, key = pem
+    config = resolve_config({'host': '10.0.0.9', 'client_cert': cert, 'client_key': key},
+                            environ=NO_ENV)
+    assert config.tls and config.base_url == 'tcp://10.0.0.9:2376'
+    assert resolve_config({'host': 'h', 'ca_cert': cert}, environ=NO_ENV).base_url.endswith(
+        ':2376')
+
+
+def test_open_client_leaves_no_key_material_behind(pem, tmp_path, monkeypatch):
+    cert, key = pem
+    monkeypatch.setattr('tempfile.tempdir', str(tmp_path))
     config = resolve_config({'base_url': 'tcp://127.0.0.1:9', 'version': '1.41',
                              'client_cert': cert, 'client_key': key, 'tls_verify': False},
                             environ=NO_ENV)
     with client.open_client(config) as docker_client:
         key_path = docker_client.api.cert[1]
-        assert os.path.isfile(key_path)
-    assert not os.path.exists(key_path)
-    assert not os.path.exists(os.path.dirname(key_path))
+        assert open(key_path).read().strip() == key.strip()
+    assert list(tmp_path.iterdir()) == []  # nothing was ever written to a temp directory

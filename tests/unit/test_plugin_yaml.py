@@ -1,9 +1,11 @@
-"""plugin.yaml mirrors the package, and every blueprint parses."""
+"""plugin.yaml mirrors the package, is generated from one source, and every blueprint parses."""
 
 from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,11 @@ import yaml
 from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
 
-from docker_plugin import client
+from docker_plugin import __version__
+from docker_plugin.options.daemon import DAEMON_CLIENT
+from docker_plugin.options.existing import EXISTING
+from docker_plugin.options.network import ENDPOINT
+from docker_plugin.options.volume import MOUNT
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = yaml.safe_load((REPO / 'plugin.yaml').read_text())
@@ -30,13 +36,18 @@ def _mappings():
                 yield op['implementation'] if isinstance(op, dict) else op
 
 
+def test_plugin_yaml_is_what_the_generator_writes():
+    result = subprocess.run([sys.executable, str(REPO / 'scripts' / 'plugin_yaml.py'),
+                             '--check'], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_plugin_declaration_matches_setup_py():
     setup = (REPO / 'setup.py').read_text()
     name = re.search(r"name='([^']+)'", setup).group(1)
-    version = re.search(r"version='([^']+)'", setup).group(1)
     plugin = PLUGIN['plugins']['docker']
     assert plugin['executor'] == 'central_deployment_agent'
-    assert (plugin['package_name'], plugin['package_version']) == (name, version)
+    assert (plugin['package_name'], str(plugin['package_version'])) == (name, __version__)
 
 
 @pytest.mark.parametrize('mapping', sorted(set(_mappings())))
@@ -46,9 +57,25 @@ def test_every_operation_imports(mapping):
     assert callable(getattr(importlib.import_module(module), func))
 
 
-def test_daemon_client_type_matches_the_client_factory():
+def test_the_seed_names_stay_importable():
+    from docker_plugin import tasks
+    for name in ('create', 'configure', 'run', 'stop', 'delete'):
+        assert callable(getattr(tasks, name))
+
+
+def test_declared_properties_match_the_option_tables():
     declared = set(PLUGIN['data_types']['cloudify.datatypes.docker.DaemonClient']['properties'])
-    assert declared == set(client._KEYS)
+    assert declared == set(DAEMON_CLIENT.names())
+    relationships = PLUGIN['relationships']
+    assert set(relationships['cloudify.relationships.docker.connected_to_network']
+               ['properties']) == set(ENDPOINT.names())
+    assert set(relationships['cloudify.relationships.docker.mounts_volume']['properties']) == \
+        set(MOUNT.names())
+    base = PLUGIN['node_types']['cloudify.nodes.docker.Base']['properties']
+    assert set(EXISTING.names()) | {'daemon_client'} == set(base)
+    for name, node_type in PLUGIN['node_types'].items():
+        if name != 'cloudify.nodes.docker.Base':
+            assert node_type['derived_from'] == 'cloudify.nodes.docker.Base', name
 
 
 @pytest.mark.parametrize('blueprint', sorted(p.name for p in (REPO / 'blueprints').glob('*.yaml')))

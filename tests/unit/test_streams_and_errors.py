@@ -1,19 +1,30 @@
-"""Progress streams and engine-error classification (no engine)."""
+"""Progress streams, bounded tails and the classification rule (no engine)."""
 
 from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
 
 import docker.errors
 import pytest
 import requests
+import urllib3
 
 from docker_plugin.errors import (
-    ConflictError,
+    MAX_MESSAGE,
     InvalidInputError,
     NotFoundError,
+    PluginError,
+    RefusedError,
+    TimeoutExpired,
     TransientError,
+    UnclassifiedError,
+    bounded,
     classify,
 )
-from docker_plugin.streams import StreamConsumer, decode
+from docker_plugin.resources.streams import StreamConsumer, Tail, decode, guard
 
 
 def test_decode_handles_any_chunking():
@@ -28,12 +39,17 @@ def test_decode_rejects_a_truncated_stream():
         list(decode([b'{"status": "a"}{"stat']))
 
 
+def test_decode_refuses_garbage_without_end_instead_of_growing():
+    with pytest.raises(TransientError, match='malformed'):
+        list(decode(b'{"a": "' + b'x' * 65536 for _ in range(40)))
+
+
 @pytest.mark.parametrize(('message', 'kind'), [
-    ('unauthorized: authentication required', ConflictError),
+    ('unauthorized: authentication required', RefusedError),
     ('manifest unknown', NotFoundError),
     ('toomanyrequests: slow down', TransientError),
     ('received unexpected HTTP status: 503 Service Unavailable', TransientError),
-    ('something odd', ConflictError),
+    ('something odd', UnclassifiedError),
 ])
 def test_in_stream_errors_are_classified(message, kind):
     consumer = StreamConsumer('pull reg/app:1', lambda line: None)
@@ -41,15 +57,14 @@ def test_in_stream_errors_are_classified(message, kind):
         consumer.consume([{'status': 'Pulling'}, {'errorDetail': {'message': message},
                                                   'error': message}])
     assert str(failure.value).startswith('pull reg/app:1: ')
-    assert kind.recoverable == (kind is TransientError)
 
 
-def test_build_error_quotes_the_output_tail():
-    consumer = StreamConsumer('build x', lambda line: None)
-    with pytest.raises(ConflictError) as failure:
+def test_build_error_quotes_the_output_tail_and_is_permanent():
+    consumer = StreamConsumer('build x', lambda line: None, failure=RefusedError)
+    with pytest.raises(RefusedError) as failure:
         consumer.consume([{'stream': 'Step 1/2 : RUN false\n'}, {'stream': 'boom\n'},
-                          {'error': "The command '/bin/sh -c false' returned a non-zero code: 1"}])
-    assert 'non-zero code: 1' in str(failure.value) and 'boom' in str(failure.value)
+                          {'error': 'a step we do not know failed'}])
+    assert 'step we do not know' in str(failure.value) and 'boom' in str(failure.value)
 
 
 def test_progress_is_one_line_per_layer_and_status():
@@ -68,6 +83,17 @@ def test_progress_is_one_line_per_layer_and_status():
     assert 'pull app: l1: Downloading (50.0 kB)' in lines
 
 
+@pytest.mark.parametrize('sizes', [[10] * 1000, [5000], [3, 9000, 2], [4096, 4096, 1]])
+def test_tail_keeps_only_the_end(sizes):
+    tail, data = Tail(4096), b''
+    for index, size in enumerate(sizes):
+        chunk = bytes([65 + index % 26]) * size
+        tail.add(chunk)
+        data += chunk
+    assert tail.text().encode() == data[-4096:]
+    assert tail.total == len(data) and tail.truncated == max(0, len(data) - 4096)
+
+
 def _api_error(status, explanation, cls=docker.errors.APIError):
     response = requests.Response()
     response.status_code = status
@@ -75,20 +101,40 @@ def _api_error(status, explanation, cls=docker.errors.APIError):
 
 
 @pytest.mark.parametrize(('exc', 'kind'), [
-    (_api_error(404, 'No such container', docker.errors.NotFound), NotFoundError),
-    (_api_error(500, 'internal error'), TransientError),
-    (_api_error(500, 'driver failed: port is already allocated'), ConflictError),
-    (_api_error(409, 'Conflict. The container name is already in use'), ConflictError),
+    # Known transient: retried.
     (_api_error(409, 'removal of container abc is already in progress'), TransientError),
     (_api_error(429, 'slow down'), TransientError),
-    (_api_error(400, 'invalid mount config'), ConflictError),
+    (_api_error(502, 'bad gateway'), TransientError),
+    (_api_error(503, 'busy'), TransientError),
+    (_api_error(504, 'gateway timeout'), TransientError),
+    (_api_error(500, 'daemon is shutting down'), TransientError),
+    (_api_error(500, 'Get https://r/v2/: dial tcp: connection refused'), TransientError),
     (requests.exceptions.ConnectionError('refused'), TransientError),
     (requests.exceptions.ReadTimeout('slow'), TransientError),
-    (requests.exceptions.SSLError('certificate verify failed'), InvalidInputError),
+    (urllib3.exceptions.ProtocolError('Connection broken: IncompleteRead'), TransientError),
+    (ConnectionResetError('reset by peer'), TransientError),
+    (requests.exceptions.SSLError(ssl.SSLEOFError(8, 'EOF occurred in violation of protocol')),
+     TransientError),
     (docker.errors.DockerException('Error while fetching server API version: x'),
      TransientError),
+    # Known permanent: fail at once.
+    (_api_error(404, 'No such container', docker.errors.NotFound), NotFoundError),
+    (_api_error(400, 'invalid mount config'), RefusedError),
+    (_api_error(409, 'Conflict. The container name is already in use'), RefusedError),
+    (_api_error(500, 'driver failed: port is already allocated'), RefusedError),
+    (_api_error(500, 'unable to find user nobody2: no matching entries in passwd file'),
+     RefusedError),
+    (_api_error(500, 'OCI runtime create failed: runc create failed'), RefusedError),
+    (_api_error(500, 'json: cannot unmarshal number into Go value of type string'),
+     RefusedError),
+    (requests.exceptions.SSLError('certificate verify failed: unable to get local issuer'),
+     InvalidInputError),
+    (docker.errors.InvalidArgument('bad mount'), RefusedError),
+    (FileNotFoundError(2, 'No such file'), RefusedError),
+    # Unclassified: a few retries, then permanent.
+    (_api_error(500, 'something nobody has seen'), UnclassifiedError),
 ])
-def test_classify(exc, kind):
+def test_the_classification_rule(exc, kind):
     assert type(classify(exc, 'act')) is kind
 
 
@@ -106,3 +152,69 @@ def test_ssl_failure_hidden_inside_a_docker_exception_is_permanent():
 def test_only_engine_errors_are_classified():
     with pytest.raises(TypeError):
         classify(ValueError('mine'), 'act')
+
+
+def test_messages_are_bounded_keeping_both_ends():
+    text = 'field: ' + 'x' * 300000 + ' THE END'
+    cut = bounded(text)
+    assert len(cut) <= MAX_MESSAGE and cut.startswith('field: ') and cut.endswith('THE END')
+    assert len(str(PluginError(text))) <= MAX_MESSAGE
+    assert len(str(InvalidInputError('f', 'y' * 10 ** 6))) <= MAX_MESSAGE
+
+
+class _SilentResponse:
+    """A response whose socket never sends: what a stalled registry looks like."""
+
+    def __init__(self):
+        self.server, self.client = socket.socketpair()
+        self.closed = False
+        fp = type('fp', (), {'raw': self.client})()
+        self.raw = type('raw', (), {'_fp': type('inner', (), {'fp': fp})()})()
+
+    def read_forever(self):
+        while True:
+            data = self.client.recv(1024)
+            if not data:
+                return
+            yield data
+
+    def close(self):
+        self.closed = True
+        self.client.close()
+        self.server.close()
+
+
+class _Api:
+    def _raise_for_status(self, response):
+        return None
+
+
+def test_guard_stops_a_silent_stream_at_its_deadline_and_closes_it():
+    response = _SilentResponse()
+    started = time.monotonic()
+    with pytest.raises(TimeoutExpired, match='pull x: not finished at its timeout'), \
+            guard(_Api(), response, 'pull x', time.monotonic() + 0.5):
+        list(response.read_forever())
+    assert 0.4 < time.monotonic() - started < 5
+    assert response.closed
+
+
+def test_guard_classifies_a_transport_error_while_reading():
+    response = _SilentResponse()
+    with pytest.raises(TransientError, match='push r/a:1: Docker engine unreachable'), \
+            guard(_Api(), response, 'push r/a:1', None):
+        raise urllib3.exceptions.ProtocolError('Connection broken')
+    assert response.closed
+
+
+def test_guard_closes_the_response_on_every_path():
+    for failure in (None, InvalidInputError('max_bytes', 'too big')):
+        response = _SilentResponse()
+        try:
+            with guard(_Api(), response, 'copy', time.monotonic() + 30):
+                if failure:
+                    raise failure
+        except PluginError:
+            pass
+        assert response.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith('Timer') and t.is_alive()]

@@ -1,0 +1,84 @@
+"""Drive a running container: the connector's action set (plain SDK code)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from docker_plugin.errors import engine_call
+from docker_plugin.resources.containers import short
+
+
+def pause(api: Any, container_id: str) -> None:
+    with engine_call(f'pause container {short(container_id)}'):
+        api.pause(container_id)
+
+
+def unpause(api: Any, container_id: str) -> None:
+    with engine_call(f'unpause container {short(container_id)}'):
+        api.unpause(container_id)
+
+
+def restart(api: Any, container_id: str, timeout: int | None) -> None:
+    with engine_call(f'restart container {short(container_id)}'):
+        api.restart(container_id, timeout=10 if timeout is None else timeout)
+
+
+def kill(api: Any, container_id: str, signal: str | int) -> None:
+    with engine_call(f'send {signal} to container {short(container_id)}'):
+        api.kill(container_id, signal=signal)
+
+
+def rename(api: Any, container_id: str, name: str) -> None:
+    with engine_call(f'rename container {short(container_id)} to {name}'):
+        api.rename(container_id, name)
+
+
+def stats(api: Any, container_id: str) -> dict[str, Any]:
+    """A one-shot resource snapshot: CPU %, memory, network and block IO, processes."""
+    with engine_call(f'read stats of container {short(container_id)}'):
+        raw = api.stats(container_id, stream=False)
+    cpu, pre = raw.get('cpu_stats') or {}, raw.get('precpu_stats') or {}
+    cpu_delta = (cpu.get('cpu_usage', {}).get('total_usage', 0)
+                 - pre.get('cpu_usage', {}).get('total_usage', 0))
+    system_delta = cpu.get('system_cpu_usage', 0) - pre.get('system_cpu_usage', 0)
+    cpus = cpu.get('online_cpus') or len(cpu.get('cpu_usage', {}).get('percpu_usage') or []) or 1
+    memory = raw.get('memory_stats') or {}
+    networks = raw.get('networks') or {}
+    blkio = (raw.get('blkio_stats') or {}).get('io_service_bytes_recursive') or []
+    return {
+        'cpu_percent': round(cpu_delta / system_delta * cpus * 100, 2) if system_delta > 0
+        else 0.0,
+        'memory_usage': memory.get('usage', 0),
+        'memory_limit': memory.get('limit', 0),
+        'network_rx_bytes': sum(n.get('rx_bytes', 0) for n in networks.values()),
+        'network_tx_bytes': sum(n.get('tx_bytes', 0) for n in networks.values()),
+        'block_read_bytes': sum(b.get('value', 0) for b in blkio if b.get('op') == 'Read'),
+        'block_write_bytes': sum(b.get('value', 0) for b in blkio if b.get('op') == 'Write'),
+        'pids': (raw.get('pids_stats') or {}).get('current', 0),
+    }
+
+
+def update(api: Any, container_id: str, options: Mapping[str, Any]) -> list[str]:
+    """Change resources and restart policy in place; the engine's warnings."""
+    with engine_call(f'update container {short(container_id)}'):
+        result = api.update_container(container_id, **options)
+    return list((result or {}).get('Warnings') or [])
+
+
+def list_containers(api: Any, filters: Mapping[str, Any] | None, all_states: bool,
+                    limit: int) -> list[dict[str, Any]]:
+    with engine_call('list containers'):
+        found = api.containers(all=all_states, filters=dict(filters or {}) or None)
+    return [{'id': c['Id'], 'name': (c.get('Names') or [''])[0].lstrip('/'),
+             'image': c.get('Image', ''), 'state': c.get('State', ''),
+             'status': c.get('Status', ''), 'labels': c.get('Labels') or {}}
+            for c in found[:limit]]
+
+
+def list_images(api: Any, name: str | None, filters: Mapping[str, Any] | None,
+                limit: int) -> list[dict[str, Any]]:
+    with engine_call('list images'):
+        found = api.images(name=name, filters=dict(filters or {}) or None)
+    return [{'id': i['Id'], 'tags': i.get('RepoTags') or [], 'size': i.get('Size', 0),
+             'created': i.get('Created', 0), 'labels': i.get('Labels') or {}}
+            for i in found[:limit]]

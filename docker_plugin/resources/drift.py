@@ -1,0 +1,133 @@
+"""Drift: where a Docker object differs from what its blueprint declares.
+
+One loop over an option table: for every option the blueprint set, the
+desired value is read from a view the SDK rendered (shaped like inspect
+data) and the actual value from inspect data, both at the option's
+``read`` path, brought to one form by its ``canon`` and compared by its
+``compare`` rule. Options the blueprint did not set are never compared, so
+defaults the engine fills in are not drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable, Mapping
+
+from docker_plugin import secrets
+from docker_plugin.options.base import Compare, Option, OptionTable, Update
+
+MISSING = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    option: str        # the blueprint option (or 'image', 'networks.<name>')
+    path: str          # where in inspect data
+    desired: Any
+    actual: Any
+    update: Update     # how it can be brought back
+
+    @property
+    def updatable(self) -> bool:
+        return self.update is not Update.RECREATE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {'option': self.option, 'path': self.path,
+                'desired': secrets.redact_all(self.desired),
+                'actual': secrets.redact_all(self.actual), 'updatable': self.updatable,
+                'fix': self.update.value}
+
+    def describe(self) -> str:
+        return (f'{self.option} ({self.path}): declared {_short(self.desired)}, found '
+                f'{_short(self.actual)}')
+
+
+def _short(value: Any) -> str:
+    text = secrets.redact(repr(value))
+    return text if len(text) <= 300 else text[:300] + '...'
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at a dotted path (``HostConfig.Memory``), or MISSING."""
+    for part in path.split('.'):
+        if not isinstance(data, Mapping) or part not in data:
+            return MISSING
+        data = data[part]
+    return data
+
+
+def _empty(value: Any) -> bool:
+    return value is MISSING or value in (None, '', [], {})
+
+
+def contains(desired: Any, actual: Any) -> bool:
+    """SUPERSET: everything declared is there (the engine may add more)."""
+    if _empty(desired):
+        return True
+    if isinstance(desired, Mapping):
+        return isinstance(actual, Mapping) and all(
+            _empty(value) or (key in actual and contains(value, actual[key]))
+            for key, value in desired.items())
+    if isinstance(desired, (list, tuple)):
+        items = list(actual) if isinstance(actual, (list, tuple)) else []
+        return all(any(contains(d, a) for a in items) for d in desired)
+    return desired == actual
+
+
+def matches(option: Option, desired: Any, actual: Any) -> bool:
+    if option.canon is not None:
+        desired, actual = option.canon(desired), option.canon(actual)
+    if option.compare is Compare.SUPERSET:
+        return contains(desired, actual)
+    if _empty(desired) and _empty(actual):
+        return True
+    if option.compare is Compare.SET and isinstance(desired, list) and isinstance(actual, list):
+        return sorted(map(repr, desired)) == sorted(map(repr, actual))
+    return desired == actual
+
+
+def _shown(option: Option, value: Any) -> Any:
+    """What a report may show: names only where the values are not to be shown."""
+    if value is MISSING:
+        return None
+    if option.show_values or option.secret:
+        return None if option.secret else value
+    if isinstance(value, list):
+        return sorted({str(item).split('=', 1)[0] for item in value})
+    if isinstance(value, Mapping):
+        return sorted(value)
+    return '(not shown)'
+
+
+def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, Any],
+                info: Mapping[str, Any], prefix: str = '') -> list[Difference]:
+    """Every declared option of ``table`` whose value ``info`` does not have.
+
+    Args:
+        table: the object's option table.
+        declared: names of the options the blueprint set.
+        view: the desired state, shaped like ``info``.
+        info: the object's inspect data (or the part the paths start from).
+        prefix: prepended to each reported path.
+    """
+    found = []
+    for name in declared:
+        option = table.options.get(name)
+        if option is None or option.read is None or option.compare is Compare.IGNORE:
+            continue
+        desired, actual = get_path(view, option.read), get_path(info, option.read)
+        if matches(option, desired, actual):
+            continue
+        if not option.show_values:
+            desired, actual = _missing_names(option, desired, actual)
+        found.append(Difference(option.name, prefix + option.read, _shown(option, desired),
+                                _shown(option, actual), option.update))
+    return found
+
+
+def _missing_names(option: Option, desired: Any, actual: Any) -> tuple[Any, Any]:
+    """For values shown by name: the declared items that are absent or differ."""
+    if isinstance(desired, list):
+        have = set(actual) if isinstance(actual, list) else set()
+        return [d for d in desired if d not in have], actual
+    return desired, actual

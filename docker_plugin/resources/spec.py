@@ -1,0 +1,152 @@
+"""What a container should be, and how that is written for the engine.
+
+``ContainerSpec`` is built by the task layer from everything that shapes a
+container (its option dicts, runtime environment, relationships, instance
+name); here it is rendered two ways by the docker SDK itself: as the create
+call's keyword arguments, and as an "engine view" shaped like inspect data
+(``Name``, ``Image``, ``Config``, ``HostConfig``), which drift compares with
+the real inspect data option by option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from docker_plugin.options.container import CONTAINER
+from docker_plugin.options.volume import MOUNT
+
+# Create-section options that are not keywords of the SDK's create_container_config.
+_NOT_IN_CONFIG = ('image', 'name', 'detach', 'secret_environment', 'platform',
+                  'networking_config')
+
+
+@dataclasses.dataclass
+class ContainerSpec:
+    """A container's desired shape.
+
+    Attributes:
+        image: the image reference to create from (None: use the one create made).
+        create: validated options of the create call's body.
+        host: validated HostConfig options (container_config's and container_start's,
+            with volume mounts from relationships).
+        networks: (network name, endpoint options) per connected network, in
+            blueprint order; the first is joined at creation, the rest right after.
+        name: the Docker name for this instance.
+        secret_names: environment variables whose values are secret.
+        named: the blueprint gave the name (rather than the instance's default).
+    """
+
+    image: str | None
+    create: dict[str, Any]
+    host: dict[str, Any]
+    networks: list[tuple[str, dict[str, Any]]]
+    name: str
+    secret_names: list[str] = dataclasses.field(default_factory=list)
+    named: bool = False
+
+    def declared(self) -> dict[str, Any]:
+        """Every option the blueprint set, by table name (what drift compares)."""
+        return {**self.create, **self.host, 'name': self.name}
+
+
+def build(config: Mapping[str, dict[str, Any]], start: Mapping[str, Any],
+          runtime_env: Mapping[str, str], mounts: list[dict[str, Any]],
+          networks: list[tuple[str, dict[str, Any]]], name: str) -> ContainerSpec:
+    """Merge validated parts into one spec.
+
+    Args:
+        config: ``CONTAINER.validate(container_config)``.
+        start: validated HostConfig options of ``container_start``.
+        runtime_env: ``docker_env_var`` (wins over the static environment).
+        mounts: engine mounts for the volumes the container mounts by relationship.
+        networks: (name, endpoint) for the networks it is connected to.
+        name: the instance's container name.
+    """
+    create = dict(config.get('create', {}))
+    host = {**config.get('host', {}), **start}
+    environment = dict(create.get('environment', {}))
+    environment.update(runtime_env)
+    hidden = create.pop('secret_environment', {})
+    environment.update(hidden)
+    if environment:
+        create['environment'] = environment
+    if mounts:
+        host['mounts'] = list(host.get('mounts', [])) + mounts
+    if networks and 'network_mode' not in host:
+        host['network_mode'] = networks[0][0]
+    named = create.pop('name', None) is not None
+    return ContainerSpec(image=create.pop('image', None), create=create, host=host,
+                         networks=networks, name=name, secret_names=sorted(hidden), named=named)
+
+
+def volume_mount(volume: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine mount for a named volume, from ``MOUNT`` options."""
+    mount: dict[str, Any] = {'Target': options['target'], 'Source': volume, 'Type': 'volume',
+                             'ReadOnly': bool(options.get('read_only'))}
+    volume_options = {}
+    if options.get('no_copy'):
+        volume_options['NoCopy'] = True
+    if options.get('subpath'):
+        volume_options['Subpath'] = options['subpath']
+    if volume_options:
+        mount['VolumeOptions'] = volume_options
+    return mount
+
+
+def check_engine_support(spec: ContainerSpec, api_version: str) -> None:
+    """Refuse options this engine would silently ignore (by each option's min_api)."""
+    CONTAINER.check_api(spec.create, api_version, 'container_config')
+    CONTAINER.check_api(spec.host, api_version, 'container_config')
+    for mount in spec.host.get('mounts') or []:
+        if (mount.get('VolumeOptions') or {}).get('Subpath'):
+            MOUNT.check_api({'subpath': True}, api_version, f'mount of {mount.get("Source")}')
+
+
+def _exposed(spec: ContainerSpec) -> list[Any]:
+    """Ports to expose: the user's plus every port that has a binding."""
+    ports = list(spec.create.get('ports') or [])
+    seen = {str(p) for p in ports}
+    for port in spec.host.get('port_bindings') or {}:
+        if str(port) not in seen:
+            ports.append(port)
+    return ports
+
+
+def host_config(api: Any, host: Mapping[str, Any]) -> dict[str, Any]:
+    """HostConfig body for the given host options (only what was asked for)."""
+    config = dict(api.create_host_config(**host))
+    if 'network_mode' not in host:
+        config.pop('NetworkMode', None)
+    return config
+
+
+def create_kwargs(api: Any, spec: ContainerSpec, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Keyword arguments of the SDK's ``create_container`` for this spec."""
+    kwargs = {k: v for k, v in spec.create.items() if k not in _NOT_IN_CONFIG}
+    kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
+    ports = _exposed(spec)
+    if ports:
+        kwargs['ports'] = ports
+    if spec.host:
+        kwargs['host_config'] = host_config(api, spec.host)
+    if spec.networks:
+        name, endpoint = spec.networks[0]
+        kwargs['networking_config'] = api.create_networking_config(
+            {name: api.create_endpoint_config(**endpoint)})
+    elif 'networking_config' in spec.create:
+        kwargs['networking_config'] = spec.create['networking_config']
+    if 'platform' in spec.create:
+        kwargs['platform'] = spec.create['platform']
+    return kwargs
+
+
+def engine_view(api: Any, spec: ContainerSpec) -> dict[str, Any]:
+    """The spec as the engine would show it in inspect data (for drift)."""
+    config = {k: v for k, v in spec.create.items() if k not in _NOT_IN_CONFIG}
+    body = dict(api.create_container_config(**{'image': spec.image or '', 'command': None,
+                                                **config}))
+    for key in ('HostConfig', 'NetworkingConfig'):
+        body.pop(key, None)
+    return {'Name': spec.name, 'Image': spec.image, 'Config': body,
+            'HostConfig': dict(api.create_host_config(**spec.host)) if spec.host else {}}

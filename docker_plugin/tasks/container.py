@@ -1,0 +1,217 @@
+"""The seed's lifecycle operations: create, configure, run, stop, delete.
+
+``plugin.yaml`` maps ``docker.docker_plugin.tasks.<name>``. Each operation
+reads its input dicts (falling back to the node's properties of the same
+name, which is how the typed ``cloudify.nodes.docker.Container`` feeds them),
+validates them against the option tables before touching the engine, calls
+resource code, and records what it made in runtime properties at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docker_plugin.adoption import Choice, decide
+from docker_plugin.errors import (
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    StateError,
+)
+from docker_plugin.resources import containers, images, logs, networks, reports
+from docker_plugin.resources import spec as specs
+from docker_plugin.tasks import image_sources
+from docker_plugin.tasks.context import (
+    daemon_config,
+    drop,
+    engine,
+    existing_flags,
+    is_mine,
+    learn_container_secrets,
+    log_lines,
+    persist,
+    resource_labels,
+)
+from docker_plugin.tasks.operation import operation
+from docker_plugin.tasks.specs import gather, shared_image, start_options
+from docker_plugin.tasks.waiting import wait_ready, wait_spec
+
+CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
+                   'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
+                   'secret_env_names', 'drift')
+# A start the engine refuses with these, on a container that never ran, is a
+# broken engine-side state (after the engine was killed): create it again.
+STALE_MARKERS = ('already exists',)
+
+
+@operation
+def create(ctx: Any, **kwargs: Any) -> None:
+    """Import, build or pull the image (``image_import`` / ``image_build`` /
+    ``image_pull`` / ``container_config.image``), or take it from a related
+    ``cloudify.nodes.docker.Image`` node."""
+    shared = shared_image(ctx)
+    if shared and not image_sources.has_source(ctx, kwargs):
+        node_id, image, image_id = shared
+        persist(ctx, image=image, image_id=image_id, image_source=f'node {node_id}',
+                image_created=False)
+        ctx.logger.info('Using image %s of node %s', image, node_id)
+        return
+    kind, values = image_sources.request(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        image_sources.obtain(ctx, client.api, kind, values)
+
+
+@operation
+def configure(ctx: Any, **kwargs: Any) -> None:
+    """Create (or adopt) the container, joined to its networks, mounting its volumes."""
+    spec = gather(ctx, kwargs)
+    flags = existing_flags(ctx, kwargs)
+    props = ctx.instance.runtime_properties
+    if flags['use_external_resource'] and not spec.named:
+        raise InvalidInputError('container_config.name',
+                                'required with use_external_resource: the container to use')
+    image = spec.image or props.get('image') or props.get('image_id')
+    if not image and not flags['use_external_resource']:
+        raise InvalidInputError('container_config.image',
+                                'no image: create made none and container_config names none')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        specs.check_engine_support(spec, api.api_version)
+        container_id = props.get('container_id')
+        if not (container_id and containers.inspect(api, container_id)):
+            container_id, adopted = _create_or_adopt(ctx, api, spec, image, flags)
+            persist(ctx, container_id=container_id, container_adopted=adopted,
+                    host_options_applied=bool(spec.host), secret_env_names=spec.secret_names)
+        else:
+            ctx.logger.info('Container %s already exists', container_id)
+        for network, endpoint in spec.networks[1:]:
+            networks.connect(api, container_id, network, endpoint)
+    persist(ctx, container_name=spec.name)
+    ctx.logger.info('Container %s ready to start (%s)', spec.name, container_id)
+
+
+def _create_or_adopt(ctx: Any, api: Any, spec: specs.ContainerSpec, image: str | None,
+                     flags: dict[str, bool]) -> tuple[str, bool]:
+    """Find the container this instance should use, or create it: (id, adopted?)."""
+    existing = containers.inspect(api, spec.name)
+    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
+    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
+                      flags['use_if_exists'], existing is not None, mine)
+    if decision.choice is None:
+        raise InvalidInputError('container_config.name',
+                                f'a container named {spec.name} {decision.problem}')
+    if decision.choice is not Choice.CREATE:
+        ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
+                        else 'Using the earlier made', existing['Id'])
+        return existing['Id'], decision.choice is Choice.ADOPT
+    if not image:
+        raise InvalidInputError('container_config.image', 'needed to create the container')
+    # create already made sure of the image it recorded; check only another one.
+    if spec.image and spec.image != ctx.instance.runtime_properties.get('image') and \
+            images.inspect_image(api, image) is None:
+        repository, tag = images.split_reference(image)
+        images.pull_as(api, repository, tag, 'missing', ctx.logger.info)
+    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
+                    ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
+    try:
+        return containers.create(api, image, spec, resource_labels(ctx)), False
+    except NotFoundError as exc:
+        raise InvalidInputError('container_config.image',
+                                f'image {image} is not available: {exc}') from None
+    except RefusedError as exc:
+        raise InvalidInputError('container_config', f'the engine refused the container: '
+                                                    f'{exc}') from None
+
+
+def _require_container(ctx: Any) -> str:
+    container_id = ctx.instance.runtime_properties.get('container_id')
+    if not container_id:
+        raise StateError('no container recorded for this instance: configure must run first')
+    return container_id
+
+
+@operation
+def run(ctx: Any, **kwargs: Any) -> Any:
+    """Start the container, log its id, networks, ports and processes, then wait
+    until it is ready as ``wait_for`` says (in this worker, or through retries)."""
+    start_opts = start_options(ctx, kwargs)
+    ready = wait_spec(ctx, kwargs)
+    container_id = _require_container(ctx)
+    props = ctx.instance.runtime_properties
+    config = daemon_config(ctx, kwargs)
+    if ready and ready.run_async and props.get('_start_deadline'):
+        # A retry of an asynchronous readiness wait: the container is started.
+        return wait_ready(ctx, config, container_id, ready, 'start')
+    with engine(ctx, kwargs, config) as client:
+        api = client.api
+        if props.get('replaced_container_id'):
+            containers.remove(api, props['replaced_container_id'], v=True, force=True)
+            drop(ctx, 'replaced_container_id')
+        if start_opts and not props.get('host_options_applied'):
+            container_id = _apply_start_options(ctx, api, container_id, start_opts)
+        container_id = _start(ctx, api, container_id)
+        info = containers.inspect(api, container_id)
+        if info is None:
+            raise StateError(f'container {container_id} disappeared right after start '
+                             '(auto_remove with a command that exits?)')
+        learn_container_secrets(ctx, info)
+        summary = reports.summarise(info)
+        persist(ctx, **summary)
+        table = containers.top(api, container_id) if summary['state'] == 'running' else None
+        tail = '' if table else logs.last_lines(api, container_id)
+    ctx.logger.info('Container %s (%s) is %s', summary['container_name'], container_id,
+                    summary['state'])
+    log_lines(ctx, 'Network interfaces:', reports.describe_networks(summary))
+    log_lines(ctx, 'Ports:', reports.describe_ports(summary))
+    if table:
+        ctx.logger.info('Processes:\n%s', reports.format_top(table))
+    elif summary['state'] == 'exited':
+        level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
+        level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
+              tail or '(none)')
+    if ready:
+        return wait_ready(ctx, config, container_id, ready, 'start')
+    return None
+
+
+def _apply_start_options(ctx: Any, api: Any, container_id: str, start_opts: dict) -> str:
+    info = containers.require(api, container_id)
+    if not containers.never_started(info):
+        ctx.logger.warning('container_start options ignored: container %s has already run, '
+                           'and the engine applies them only at creation', container_id)
+        return container_id
+    ctx.logger.info('Applying container_start options (%s) by creating the never-started '
+                    'container again with them', ', '.join(sorted(start_opts)))
+    return _recreate(ctx, api, info, start_opts)
+
+
+def _recreate(ctx: Any, api: Any, info: dict, host_options: dict) -> str:
+    def remember_new(new_id: str) -> None:
+        persist(ctx, container_id=new_id, replaced_container_id=info['Id'],
+                host_options_applied=True)
+
+    new_id = containers.recreate(api, info, host_options, remember_new)
+    drop(ctx, 'replaced_container_id')
+    return new_id
+
+
+def _start(ctx: Any, api: Any, container_id: str) -> str:
+    """Start; a never-run container the engine holds broken is created again, once."""
+    try:
+        containers.start(api, container_id)
+        return container_id
+    except NotFoundError:
+        raise StateError(f'container {container_id} no longer exists; run heal or reinstall '
+                         'this node') from None
+    except RefusedError as exc:
+        refusal = str(exc)
+    info = containers.inspect(api, container_id)
+    stale = any(m in refusal.lower() for m in STALE_MARKERS)
+    if not (stale and info is not None and containers.never_started(info)):
+        raise InvalidInputError('container_config', f'the engine could not start the '
+                                                    f'container: {refusal}')
+    ctx.logger.warning('The engine holds container %s in a broken state (%s); it never ran, '
+                       'so it is created again', container_id, refusal)
+    container_id = _recreate(ctx, api, info, {})
+    containers.start(api, container_id)
+    return container_id

@@ -1,0 +1,122 @@
+"""Getting an image: one validated request, then import, build or pull it.
+
+Shared by the container's ``create`` (seed style) and the Image node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from docker_plugin import registry
+from docker_plugin.errors import InvalidInputError, NotFoundError
+from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
+from docker_plugin.resources import images
+from docker_plugin.tasks.context import blueprint_path, persist, resolve_input, resource_labels
+
+SOURCES = {'image_import': IMAGE_IMPORT, 'image_build': IMAGE_BUILD, 'image_pull': IMAGE_PULL}
+IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
+
+
+def has_source(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
+    """Whether the inputs or properties name an image source of their own."""
+    config = resolve_input(ctx, kwargs, 'container_config')
+    return any(resolve_input(ctx, kwargs, kind) for kind in SOURCES) or \
+        bool(isinstance(config, dict) and config.get('image'))
+
+
+def request(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Which image source the inputs name, validated: (kind, values)."""
+    given = {}
+    for kind in SOURCES:
+        value = resolve_input(ctx, kwargs, kind)
+        if not isinstance(value, dict):
+            raise InvalidInputError(kind, f'expected a dictionary, got {type(value).__name__}')
+        if value:
+            given[kind] = value
+    if len(given) > 1:
+        raise InvalidInputError(' and '.join(sorted(given)),
+                                'give exactly one image source, not several')
+    if not given:
+        config = resolve_input(ctx, kwargs, 'container_config')
+        image = config.get('image') if isinstance(config, dict) else None
+        if image:
+            values = IMAGE_PULL.parse({'repository': image}, 'container_config.image')
+            return 'image_pull', _pull_values(values, 'container_config.image')
+        raise InvalidInputError(
+            'image_import/image_build', 'give exactly one image source: image_import.src (an '
+            'http(s) URL or a tarball path), image_build.path (a context directory), '
+            'image_pull.repository, or container_config.image')
+    kind, raw = next(iter(given.items()))
+    values = SOURCES[kind].parse(raw, kind)
+    if kind == 'image_pull':
+        values = _pull_values(values, kind)
+    return kind, values
+
+
+def _pull_values(values: dict[str, Any], field: str) -> dict[str, Any]:
+    if values.get('tag') is None:
+        values['repository'], values['tag'] = images.split_reference(values['repository'])
+    elif '@' in values['repository'] or ':' in values['repository'].rpartition('/')[2]:
+        raise InvalidInputError(f'{field}.tag', 'the repository already names a tag or digest')
+    name = images.reference(values['repository'], values['tag'])
+    values['auth'] = registry.auth_config(values.get('auth'), f'{field}.auth', name)
+    return values
+
+
+def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.ImageResult | None:
+    """Make the image exist as requested and record it in runtime properties.
+
+    Returns None when an earlier run already made it (nothing to do).
+    """
+    log = ctx.logger.info
+    props = ctx.instance.runtime_properties
+    if props.get('image_id') and images.inspect_image(api, props['image_id']):
+        log('Image %s already present (%s); nothing to do', props.get('image'), props['image_id'])
+        return None
+    labels = resource_labels(ctx)
+    if kind == 'image_import':
+        src = values['src']
+        if not images.is_url(src):
+            src = blueprint_path(ctx, src, 'image_import.src')
+            if not os.path.isfile(src):
+                raise InvalidInputError('image_import.src', f'{values["src"]!r} is neither an '
+                                                            'http(s) URL nor a readable file')
+        # Imported images carry the Cloudify labels too (as built ones do).
+        changes = list(values.get('changes') or []) + [
+            f'LABEL {key}={json.dumps(value)}' for key, value in labels.items()]
+        result = images.import_image(api, src, values.get('repository'), values.get('tag'),
+                                     changes, log, values['timeout'])
+        created = True
+    elif kind == 'image_build':
+        options = {k: v for k, v in values.items()
+                   if v is not None and IMAGE_BUILD.options[k].section == 'build'}
+        options['path'] = _context_dir(ctx, values)
+        result = images.build_image(api, options, labels, log, values['timeout'])
+        created = True
+    else:
+        try:
+            result, created = images.pull_as(api, values['repository'], values.get('tag'),
+                                             values['policy'], log, values.get('auth'),
+                                             values.get('platform'), values['timeout'])
+        except NotFoundError as exc:
+            name = images.reference(values['repository'], values.get('tag'))
+            field = 'image_pull.policy' if values['policy'] == 'never' else 'image_pull'
+            raise InvalidInputError(field, f'{name} not found in registry '
+                                           f'{registry.registry_of(name)}: {exc}') from None
+    persist(ctx, image_id=result.id, image=result.reference, image_source=result.source,
+            image_created=created, image_digest=result.digest)
+    log('Image %s ready: %s (%s)', result.reference, result.id, result.source)
+    return result
+
+
+def _context_dir(ctx: Any, values: Mapping[str, Any]) -> str:
+    path = blueprint_path(ctx, values['path'], 'image_build.path')
+    if not os.path.isdir(path):
+        raise InvalidInputError('image_build.path', f'{values["path"]!r} is not a directory')
+    dockerfile = values.get('dockerfile') or 'Dockerfile'
+    if os.path.isabs(dockerfile) or not os.path.isfile(os.path.join(path, dockerfile)):
+        raise InvalidInputError('image_build.dockerfile',
+                                f'no {dockerfile} in the context directory {values["path"]}')
+    return path

@@ -1,0 +1,71 @@
+"""What network and volume operations share: create-or-adopt, remove-or-keep, drift.
+
+Both follow the same rules: ``docker_plugin.adoption.decide`` says whether to
+create or adopt; what was adopted is never removed unless ``delete_adopted``
+is set; ``retain`` keeps even what the deployment made; objects this
+instance made but never recorded (a crash right after the engine answered)
+are found by their labels and removed too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.options.base import OptionTable
+from docker_plugin.resources import drift
+from docker_plugin.tasks.context import is_mine, persist
+
+Info = Mapping[str, Any]
+
+
+def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
+           create: Callable[[], Info]) -> tuple[Info, bool]:
+    """Create the object or adopt the existing one, as the flags say: (info, adopted?)."""
+    exists = existing is not None
+    mine = exists and is_mine(existing.get('Labels'), ctx)
+    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
+                      flags['use_if_exists'], exists, mine)
+    if decision.choice is None:
+        raise InvalidInputError('name', f'{kind} {name} {decision.problem}')
+    if decision.choice is Choice.CREATE:
+        ctx.logger.info('Creating %s %s', kind, name)
+        return create(), False
+    verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
+    ctx.logger.info('%s %s %s', verb, kind, name)
+    return existing, decision.choice is Choice.ADOPT
+
+
+def should_remove(ctx: Any, kind: str, name: str, adopted: bool,
+                  flags: Mapping[str, bool]) -> bool:
+    """Whether uninstall removes the object; logs why when it does not."""
+    remove, why = removes(adopted, flags['delete_adopted'], flags['retain'])
+    if not remove:
+        ctx.logger.info('Keeping %s %s: %s', kind, name, why)
+    return remove
+
+
+def differences(table: OptionTable, options: Mapping[str, Any],
+                info: Info) -> list[drift.Difference]:
+    """Drift of a network or volume: its declared options against its inspect data."""
+    view = {table.options[name].read: value for name, value in options.items()
+            if table.options[name].read}
+    return drift.differences(table, options, view, info)
+
+
+def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list[dict]:
+    listed = [d.as_dict() for d in found]
+    persist(ctx, drift=listed)
+    if listed:
+        ctx.logger.warning('Drift of the %s: %s', kind, '; '.join(d.describe() for d in found))
+    else:
+        ctx.logger.info('No drift: the %s has every declared option', kind)
+    return listed
+
+
+def require_recorded(ctx: Any, key: str, kind: str) -> str:
+    value = ctx.instance.runtime_properties.get(key)
+    if not value:
+        raise StateError(f'no {kind} recorded for this instance')
+    return value

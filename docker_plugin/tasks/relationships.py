@@ -1,0 +1,70 @@
+"""A node instance's relationships of a given type, with their properties.
+
+cloudify-common exposes a relationship's type but neither its type hierarchy
+(publicly) nor the properties the blueprint set on it; both are read from the
+node's plan entry, the same place cloudify-common itself reads the hierarchy
+from, and intrinsic functions in the properties are evaluated through the
+endpoint that evaluates operation inputs (locally and on a manager). These
+private objects are read in ``_plan_relationships`` and ``evaluate`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from docker_plugin.errors import InvalidInputError
+
+
+def related(ctx: Any, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
+    """This instance's relationships of ``type_name`` (or derived), with their properties."""
+    out = []
+    plan = _plan_relationships(ctx)
+    for rel in ctx.instance.relationships:
+        entry = next((r for r in plan if r.get('type') == rel.type
+                      and r.get('target_id') == rel.target.node.id), None)
+        hierarchy = (entry or {}).get('type_hierarchy') or [rel.type]
+        if type_name in hierarchy:
+            properties = dict((entry or {}).get('properties') or {})
+            out.append((rel, evaluate(ctx, properties, f'relationship to {rel.target.node.id}')))
+    return out
+
+
+def own_properties(ctx: Any, type_name: str) -> dict[str, Any]:
+    """In a relationship operation: the properties of this very relationship."""
+    source = ctx.source
+    plan = _plan_relationships(source)
+    entry = next((r for r in plan if r.get('target_id') == ctx.target.node.id
+                  and type_name in (r.get('type_hierarchy') or [r.get('type')])), None)
+    properties = dict((entry or {}).get('properties') or {})
+    return evaluate(ctx, properties, f'relationship to {ctx.target.node.id}')
+
+
+def evaluate(ctx: Any, properties: dict[str, Any], field: str) -> dict[str, Any]:
+    """Relationship properties with intrinsic functions (get_input, ...) resolved.
+
+    Raises:
+        InvalidInputError: naming the relationship when a function cannot be evaluated.
+    """
+    if not any(isinstance(v, (dict, list)) for v in properties.values()):
+        return properties
+    endpoint = getattr(ctx, '_endpoint', None)
+    if endpoint is None or not hasattr(endpoint, 'evaluate_functions'):
+        return properties
+    try:
+        return dict(endpoint.evaluate_functions(payload=properties))
+    except Exception as exc:  # noqa: BLE001 - the DSL evaluator raises many kinds
+        raise InvalidInputError(field, f'its properties could not be evaluated: '
+                                       f'{type(exc).__name__}: {exc}') from None
+
+
+def _plan_relationships(ctx: Any) -> list[Mapping[str, Any]]:
+    node = ctx.node
+    getter = getattr(node, '_get_node_if_needed', None)
+    if getter is None:
+        return []
+    getter()
+    plan_node = getattr(node, '_node', None)
+    rels = getattr(plan_node, 'relationships', None)
+    if rels is None and isinstance(plan_node, Mapping):
+        rels = plan_node.get('relationships')
+    return list(rels or [])

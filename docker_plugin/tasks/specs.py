@@ -1,0 +1,83 @@
+"""Gather a container's spec from everything in Cloudify that shapes it.
+
+``container_config`` and ``container_start`` (validated by the option table),
+``docker_env_var`` from runtime properties, the instance's name, and its
+relationships: the networks it is connected to (with aliases and addresses)
+and the volumes it mounts. ``resources.spec`` does the merging.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from docker_plugin.errors import InvalidInputError
+from docker_plugin.options.container import CONTAINER, START_SECTIONS
+from docker_plugin.options.container_values import ENVIRONMENT
+from docker_plugin.options.network import ENDPOINT
+from docker_plugin.options.volume import MOUNT
+from docker_plugin.resources import spec as specs
+from docker_plugin.tasks.context import default_name, instance_name, resolve_input
+from docker_plugin.tasks.relationships import related
+
+NETWORK_RELATIONSHIP = 'cloudify.relationships.docker.connected_to_network'
+VOLUME_RELATIONSHIP = 'cloudify.relationships.docker.mounts_volume'
+IMAGE_RELATIONSHIP = 'cloudify.relationships.docker.uses_image'
+# Properties every Cloudify relationship carries; not ours to validate.
+BASE_KEYS = ('connection_type',)
+
+
+def start_options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated HostConfig options of ``container_start``."""
+    return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_start'), 'container_start',
+                              sections=START_SECTIONS).get('host', {})
+
+
+def gather(ctx: Any, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
+    """The validated spec; raises InvalidInputError naming the field."""
+    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
+                                'container_config')
+    runtime_env = ctx.instance.runtime_properties.get('docker_env_var') or {}
+    runtime_env = ENVIRONMENT(runtime_env, 'runtime_properties.docker_env_var')
+    name = instance_name(ctx, config.get('create', {}).get('name')) or default_name(ctx)
+    return specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
+                       networks(ctx), name)
+
+
+def networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(network name, endpoint options) for each connected_to_network relationship."""
+    out = []
+    for rel, properties in related(ctx, NETWORK_RELATIONSHIP):
+        field = f'relationship to {rel.target.node.id}'
+        endpoint = ENDPOINT.validate(properties, field, extra=BASE_KEYS).get('endpoint', {})
+        name = rel.target.instance.runtime_properties.get('network_name')
+        if not name:
+            raise InvalidInputError(field, 'the target has no network_name: is it a '
+                                           'cloudify.nodes.docker.Network?')
+        out.append((name, endpoint))
+    return out
+
+
+def volume_mounts(ctx: Any) -> list[dict[str, Any]]:
+    """Engine mounts for each mounts_volume relationship."""
+    mounts = []
+    for rel, properties in related(ctx, VOLUME_RELATIONSHIP):
+        field = f'relationship to {rel.target.node.id}'
+        options = MOUNT.parse(properties, field, extra=BASE_KEYS)
+        volume = rel.target.instance.runtime_properties.get('volume_name')
+        if not volume:
+            raise InvalidInputError(field, 'the target has no volume_name: is it a '
+                                           'cloudify.nodes.docker.Volume?')
+        mounts.append(specs.volume_mount(volume, options))
+    return mounts
+
+
+def shared_image(ctx: Any) -> tuple[str, str, str | None] | None:
+    """(node id, image, image id) of a related cloudify.nodes.docker.Image, if any."""
+    for rel, _ in related(ctx, IMAGE_RELATIONSHIP):
+        props = rel.target.instance.runtime_properties
+        if not props.get('image'):
+            raise InvalidInputError(f'relationship to {rel.target.node.id}',
+                                    'the image node has no image: is it a '
+                                    'cloudify.nodes.docker.Image?')
+        return rel.target.node.id, props['image'], props.get('image_id')
+    return None

@@ -1,0 +1,78 @@
+"""The layers hold by test, not by convention.
+
+``tasks/`` is the only package that imports ``cloudify``; it reaches the SDK
+only through ``resources/`` (it never imports ``docker``); ``options/`` holds
+declarations and imports neither ``cloudify`` nor ``resources``; no module
+imports ``docker`` at load time (operations start faster: it is imported
+where it is used); and no module passes 300 lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / 'docker_plugin'
+MODULES = sorted(PACKAGE.rglob('*.py'))
+MAX_LINES = 300
+
+
+def _imports(path: Path, top_level_only: bool = False) -> set[str]:
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _layer(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else 'top'
+
+
+@pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_layers(path):
+    imports = _imports(path)
+    layer = _layer(path)
+    uses_cloudify = any(name == 'cloudify' or name.startswith('cloudify.') for name in imports)
+    uses_docker = any(name == 'docker' or name.startswith('docker.') for name in imports)
+    assert uses_cloudify == (layer == 'tasks' and uses_cloudify), 'only tasks/ imports cloudify'
+    if layer == 'tasks':
+        assert not uses_docker, 'tasks/ reaches the SDK only through resources/'
+    if layer == 'options':
+        assert not any(name.startswith(('docker_plugin.resources', 'docker_plugin.tasks'))
+                       for name in imports), 'options/ holds declarations only'
+    if layer == 'resources':
+        assert not any(name.startswith('docker_plugin.tasks') for name in imports)
+    if layer == 'top':
+        assert not any(name.startswith(('docker_plugin.resources', 'docker_plugin.tasks'))
+                       for name in imports), 'the top-level helpers sit below every layer'
+
+
+@pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_docker_at_load_time(path):
+    assert not any(name == 'docker' or name.startswith('docker.')
+                   for name in _imports(path, top_level_only=True))
+
+
+@pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_stay_small(path):
+    assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_importing_every_operation_does_not_load_the_sdk():
+    code = ('import sys, docker_plugin.tasks, docker_plugin.tasks.container_state, '
+            'docker_plugin.tasks.container_actions, docker_plugin.tasks.container_commands, '
+            'docker_plugin.tasks.image, docker_plugin.tasks.network, docker_plugin.tasks.volume; '
+            "print('docker' in sys.modules)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    assert out == 'False'
