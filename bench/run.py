@@ -53,7 +53,8 @@ from helpers.cloudify_local import LOCAL_TYPES, TYPES_URL, LocalRun  # noqa: E40
 IMAGE = 'docker-plugin/busybox:latest'
 COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done']
 BENCH_LABEL = 'docker-plugin-bench'
-OPERATIONS = ('create', 'configure', 'run', 'stop', 'delete')
+OPERATIONS = ('create', 'configure', 'run', 'stop', 'delete', 'check_drift')
+DRIFT = 'cloudify.interfaces.lifecycle.check_drift'
 
 
 def blueprint(n: int, directory: Path) -> Path:
@@ -120,7 +121,10 @@ class CpuMeter:
     @contextlib.contextmanager
     def measuring(self) -> Iterator[None]:
         from docker_plugin import tasks
-        originals = {name: getattr(tasks, name) for name in OPERATIONS}
+        from docker_plugin.tasks import container_state
+        modules = {name: container_state if name == 'check_drift' else tasks
+                   for name in OPERATIONS}
+        originals = {name: getattr(modules[name], name) for name in OPERATIONS}
 
         def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(func)
@@ -135,12 +139,12 @@ class CpuMeter:
             return timed
 
         for name, func in originals.items():
-            setattr(tasks, name, wrap(name, func))
+            setattr(modules[name], name, wrap(name, func))
         try:
             yield
         finally:
             for name, func in originals.items():
-                setattr(tasks, name, func)
+                setattr(modules[name], name, func)
 
     def per_operation_ms(self) -> dict[str, float]:
         return {name: round(1000 * self.seconds[name] / self.count[name], 2)
@@ -159,12 +163,18 @@ def run_local(n: int, threads: int, directory: Path) -> dict[str, Any]:
             run.env.execute('install', task_retries=0, task_retry_interval=0,
                             task_thread_pool_size=threads)
             installed = time.perf_counter()
+            run.env.execute('execute_operation', task_retries=0, task_retry_interval=0,
+                            task_thread_pool_size=threads,
+                            parameters={'operation': DRIFT, 'node_ids': ['c']})
+            drifted = time.perf_counter()
+            uninstall_started = time.perf_counter()
             run.env.execute('uninstall', task_retries=0, task_retry_interval=0,
                             task_thread_pool_size=threads)
             removed = time.perf_counter()
     finally:
         remove_labelled(docker.from_env(), {'cloudify.deployment': run.name})
-    return {'install': installed - started, 'uninstall': removed - installed,
+    return {'install': installed - started, 'uninstall': removed - uninstall_started,
+            'check_drift': drifted - installed,
             'api_calls': counter.total(), 'calls': dict(counter.calls),
             'cpu_ms_per_operation': cpu.per_operation_ms()}
 
@@ -300,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
           'shared: compare rows of one run, not runs.')
     print(table(results))
     for n, modes in results['sizes'].items():
+        if 'local' in modes and 'check_drift' in modes['local']['cpu_ms_per_operation']:
+            local = modes['local']
+            print(f"N={n}: check_drift over {n} containers: {local['check_drift']:.2f} s wall, "
+                  f"{local['cpu_ms_per_operation']['check_drift']} ms of plugin CPU a "
+                  'container (goal <= 10)')
         if 'local' in modes:
             print(f"N={n}: plugin CPU ms per operation {modes['local']['cpu_ms_per_operation']}; "
                   f"engine calls per container lifecycle: "

@@ -65,7 +65,7 @@ class Text(Check):
                  non_empty: bool = False, max_len: int = 65536, what: str = 'a string'):
         self.choices = tuple(choices)
         self.pattern = re.compile(pattern) if pattern else None
-        self.non_empty = non_empty or bool(self.pattern)
+        self.non_empty = non_empty or bool(self.pattern and not self.pattern.fullmatch(''))
         self.max_len = max_len
         self.expected = f'one of {", ".join(self.choices)}' if self.choices else what
 

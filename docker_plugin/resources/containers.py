@@ -39,8 +39,9 @@ def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
         return api.containers(all=True, filters=filters)
 
 
-def create(api: Any, image: str, spec: specs.ContainerSpec, labels: Mapping[str, str]) -> str:
-    """Create a container and return its id.
+def create(api: Any, image: str, spec: specs.ContainerSpec,
+           labels: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Create a container: its id, and the engine's warnings (options it discarded).
 
     Raises:
         RefusedError: the engine refused the options (the message says why).
@@ -49,7 +50,7 @@ def create(api: Any, image: str, spec: specs.ContainerSpec, labels: Mapping[str,
     kwargs = specs.create_kwargs(api, spec, labels)
     with engine_call(f'create container {spec.name} from {image}'):
         result = api.create_container(image=image, name=spec.name, **kwargs)
-    return result['Id']
+    return result['Id'], list(result.get('Warnings') or [])
 
 
 def never_started(info: Mapping[str, Any]) -> bool:

@@ -61,12 +61,16 @@ def _empty(value: Any) -> bool:
 
 
 def contains(desired: Any, actual: Any) -> bool:
-    """SUPERSET: everything declared is there (the engine may add more)."""
-    if _empty(desired):
+    """SUPERSET: everything declared is there (the engine may add more).
+
+    A key declared with no value (None) is not compared; one declared with an
+    empty value ({} in ExposedPorts, '' for a label) must be present.
+    """
+    if desired is MISSING or desired is None:
         return True
     if isinstance(desired, Mapping):
         return isinstance(actual, Mapping) and all(
-            _empty(value) or (key in actual and contains(value, actual[key]))
+            value is None or (key in actual and contains(value, actual[key]))
             for key, value in desired.items())
     if isinstance(desired, (list, tuple)):
         items = list(actual) if isinstance(actual, (list, tuple)) else []
@@ -81,6 +85,8 @@ def matches(option: Option, desired: Any, actual: Any) -> bool:
         return contains(desired, actual)
     if _empty(desired) and _empty(actual):
         return True
+    if desired is MISSING and not actual:
+        return True  # the SDK leaves out a false value: the engine's default
     if option.compare is Compare.SET and isinstance(desired, list) and isinstance(actual, list):
         return sorted(map(repr, desired)) == sorted(map(repr, actual))
     return desired == actual
@@ -118,6 +124,9 @@ def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, 
         desired, actual = get_path(view, option.read), get_path(info, option.read)
         if matches(option, desired, actual):
             continue
+        if option.canon is not None:
+            desired = desired if desired is MISSING else option.canon(desired)
+            actual = actual if actual is MISSING else option.canon(actual)
         if not option.show_values:
             desired, actual = _missing_names(option, desired, actual)
         found.append(Difference(option.name, prefix + option.read, _shown(option, desired),

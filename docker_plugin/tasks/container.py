@@ -114,13 +114,16 @@ def _create_or_adopt(ctx: Any, api: Any, spec: specs.ContainerSpec, image: str |
     ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
-        return containers.create(api, image, spec, resource_labels(ctx)), False
+        container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
     except NotFoundError as exc:
         raise InvalidInputError('container_config.image',
                                 f'image {image} is not available: {exc}') from None
     except RefusedError as exc:
         raise InvalidInputError('container_config', f'the engine refused the container: '
                                                     f'{exc}') from None
+    for warning in warnings:
+        ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
+    return container_id, False
 
 
 def _require_container(ctx: Any) -> str:

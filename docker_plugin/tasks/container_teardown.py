@@ -79,7 +79,9 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     with engine(ctx, kwargs) as client:
         api = client.api
         image = props.get('image_id')
-        found = [c['Id'] for c in containers.find_by_labels(api, instance_labels(ctx))]
+        # Nothing recorded: configure may have died right after the engine made it.
+        found = [] if container_id else [
+            c['Id'] for c in containers.find_by_labels(api, instance_labels(ctx))]
         for cid in dict.fromkeys([*filter(None, [container_id]), *found]):
             info = containers.inspect(api, cid)
             if info is None:

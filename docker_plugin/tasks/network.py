@@ -70,7 +70,8 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         return
     with engine(ctx, kwargs) as client:
         api = client.api
-        labelled = networks.find_by_labels(api, instance_labels(ctx))
+        # Nothing recorded: create may have died right after the engine made it.
+        labelled = [] if network_id else networks.find_by_labels(api, instance_labels(ctx))
         unrecorded = [(n['Id'], n['Name']) for n in labelled if n['Id'] != network_id]
         for net_id, net_name in [*([(network_id, name)] if network_id else []), *unrecorded]:
             if networks.remove(api, net_id, net_name):

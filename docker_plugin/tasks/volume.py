@@ -69,7 +69,9 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         return
     with engine(ctx, kwargs) as client:
         api = client.api
-        labelled = [v['Name'] for v in volumes.find_by_labels(api, instance_labels(ctx))]
+        # Nothing recorded: create may have died right after the engine made it.
+        labelled = [] if name else [
+            v['Name'] for v in volumes.find_by_labels(api, instance_labels(ctx))]
         for volume in dict.fromkeys([*([name] if name else []), *labelled]):
             if flags['retain'] and volume != name:
                 continue

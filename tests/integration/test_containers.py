@@ -22,7 +22,7 @@ def spec_of(raw: dict, name: str | None = None) -> specs.ContainerSpec:
 def make(api, raw: dict, labels: dict, name: str | None = None) -> str:
     spec = spec_of(raw, name)
     spec.name = name  # None: let the engine pick one
-    return containers.create(api, BASE, spec, labels)
+    return containers.create(api, BASE, spec, labels)[0]
 
 
 def test_start_options_are_applied_by_recreating_a_never_started_container(

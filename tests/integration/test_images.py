@@ -111,7 +111,7 @@ def test_remove_image_in_use_names_the_problem(api, unique, labelled, rootfs_tar
                                 [f'LABEL cloudify.deployment={unique}'], Recorder()).id
     spec = specs.build({'create': {'command': ['true']}}, {}, {}, [], [], '')
     spec.name = None
-    user = containers.create(api, image, spec, labelled)
+    user, _ = containers.create(api, image, spec, labelled)
     try:
         with pytest.raises(StateError) as failure:
             images.remove_image(api, image)

@@ -13,8 +13,8 @@ from cloudify.state import current_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
-from docker_plugin.tasks import container_state
 from docker_plugin.client import open_client, resolve_config
+from docker_plugin.tasks import container_state
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

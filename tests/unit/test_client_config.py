@@ -109,7 +109,7 @@ def test_pem_text_becomes_in_memory_files_and_never_shows(pem):
 
 
 def test_without_memfd_pem_goes_to_a_private_directory_removed_after(pem, monkeypatch):
-    cert, key = pem
+    _, key = pem
     monkeypatch.delattr(os, 'memfd_create')
     with pem_paths() as path_for:
         path = path_for(key, 'client_key')
