@@ -134,3 +134,17 @@ def test_the_container_drift_adds_image_and_networks(monkeypatch):
 ])
 def test_contains(desired, actual, same):
     assert drift.contains(desired, actual) is same
+
+
+@pytest.mark.parametrize(('engine', 'refused'), [('1.44', True), ('1.45', False),
+                                                 ('1.50', False)])
+def test_subpath_is_refused_by_an_engine_that_would_ignore_it(engine, refused):
+    from docker_plugin.errors import InvalidInputError
+    spec = specs.build({}, {}, {}, [specs.volume_mount('vol', {'target': '/x',
+                                                               'subpath': 'sub'})], [], 'n')
+    if refused:
+        with pytest.raises(InvalidInputError, match=r'subpath: needs Docker API 1\.45'):
+            specs.check_engine_support(spec, engine)
+    else:
+        specs.check_engine_support(spec, engine)
+    specs.check_engine_support(spec_of({'command': 'x'}), '1.24')  # nothing version-bound
