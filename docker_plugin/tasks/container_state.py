@@ -96,7 +96,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: pull the container's image again
-    (built or imported images are left as they are) and refresh the runtime
+    (an image that never came from a registry is left as it is) and refresh the runtime
     properties from the engine; a container running an older image than the
     one pulled shows as ``image`` drift."""
     container_id = _container_id(ctx)
@@ -104,7 +104,13 @@ def pull(ctx: Any, **kwargs: Any) -> None:
     pulled = None
     with engine(ctx, kwargs) as client:
         api = client.api
-        if props.get('image_source') in ('pull', 'existing') and props.get('image'):
+        local = images.inspect_image(api, props['image']) if props.get('image') else None
+        from_registry = props.get('image_source') == 'pull' or bool(
+            (local or {}).get('RepoDigests'))
+        if not from_registry:
+            ctx.logger.info('Image %s was not pulled from a registry: nothing to pull',
+                            props.get('image'))
+        else:
             repository, tag = images.split_reference(props['image'])
             kind, values = image_sources.request(ctx, kwargs) if image_sources.has_source(
                 ctx, kwargs) else ('image_pull', {})

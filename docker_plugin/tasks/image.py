@@ -166,7 +166,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Image %s is present', image_id)
 
 
-def image_drift(ctx: Any, api: Any) -> list[Difference]:
+def image_drift(ctx: Any, api: Any, kwargs: Mapping[str, Any]) -> list[Difference]:
     """Names that no longer point at the image, and (pulled images) a registry
     that now serves another digest for the name."""
     props = ctx.instance.runtime_properties
@@ -179,7 +179,9 @@ def image_drift(ctx: Any, api: Any) -> list[Difference]:
         if now != image_id:
             found.append(Difference('tags', name, image_id, now, drift.Update.RECREATE))
     if props.get('image_source') == 'pull' and '@' not in props['image']:
-        served = images.registry_digest(api, props['image'])
+        kind, values = image_sources.request(ctx, kwargs)
+        auth = values.get('auth') if kind == 'image_pull' else None
+        served = images.registry_digest(api, props['image'], auth)
         if served and props.get('image_digest') and served != props['image_digest']:
             found.append(Difference('image_pull', props['image'], served, props['image_digest'],
                                     drift.Update.RECREATE))
@@ -190,7 +192,7 @@ def image_drift(ctx: Any, api: Any) -> list[Difference]:
 def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the image differs from what was recorded (also kept in ``drift``)."""
     with engine(ctx, kwargs) as client:
-        found = [d.as_dict() for d in image_drift(ctx, client.api)]
+        found = [d.as_dict() for d in image_drift(ctx, client.api, kwargs)]
     persist(ctx, drift=found)
     for item in found:
         ctx.logger.warning('Drift: %s: %s now %s', item['option'], item['path'], item['actual'])
@@ -225,7 +227,7 @@ def refresh(ctx: Any, kwargs: Mapping[str, Any]) -> None:
         image_id = ctx.instance.runtime_properties['image_id']
         for repository, tag in _tags(node):
             images.tag(api, image_id, repository, tag)
-        found = [d.as_dict() for d in image_drift(ctx, api)]
+        found = [d.as_dict() for d in image_drift(ctx, api, kwargs)]
     persist(ctx, drift=found)
     ctx.logger.info('Image %s is %s (was %s)', ctx.instance.runtime_properties['image'],
                     image_id, previous.get('image_id'))
