@@ -113,6 +113,9 @@ PERMANENT_MARKERS = (
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
+# The runtime refusing to start a process: permanent, though it may say "not found".
+RUNTIME_MARKERS = ('oci runtime', 'executable file not found', 'starting container process',
+                   'exec format error', 'unable to find user')
 _TRANSIENT_STATUS = (408, 429, 502, 503, 504)
 
 
@@ -128,6 +131,9 @@ def classify_message(status: int | None, message: str, action: str,
     if status in _TRANSIENT_STATUS or any(m in lowered for m in TRANSIENT_MARKERS):
         return TransientError(f'{action}: {message}' if status is None
                               else f'{action}: engine answered {status}: {message}')
+    if status != 404 and any(m in lowered for m in RUNTIME_MARKERS):
+        return RefusedError(f'{action}: engine refused{f" ({status})" if status else ""}: '
+                            f'{message}')
     if status == 404 or any(m in lowered for m in NOT_FOUND_MARKERS):
         return NotFoundError(text)
     if status is not None and 400 <= status < 500:

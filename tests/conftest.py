@@ -128,3 +128,24 @@ def remote_tls_engine(docker_client, tmp_path_factory):
     over mutual TLS on tcp://10.250.N.2:2376, with the base image loaded."""
     with remote_engine(tmp_path_factory.mktemp('remote-engine'), BASE_IMAGE) as engine:
         yield engine
+
+
+_SESSION_STARTED = __import__('time').time()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz tier's outcomes by input, when it ran in this session."""
+    import json
+    report = REPO / '.cache' / 'fuzz-report.json'
+    if not report.exists() or report.stat().st_mtime < _SESSION_STARTED:
+        return
+    counts = json.loads(report.read_text())
+    terminalreporter.section('fuzz outcomes (examples per input and outcome)')
+    totals: dict[str, int] = {}
+    for name, outcomes in sorted(counts.items()):
+        terminalreporter.write_line(f'{name:<28} ' + ', '.join(
+            f'{outcome}: {n}' for outcome, n in sorted(outcomes.items())))
+        for outcome, n in outcomes.items():
+            totals[outcome] = totals.get(outcome, 0) + n
+    terminalreporter.write_line('total: ' + ', '.join(f'{k}: {v}' for k, v in sorted(
+        totals.items())))

@@ -203,12 +203,12 @@ def _start(ctx: Any, api: Any, container_id: str) -> str:
     try:
         containers.start(api, container_id)
         return container_id
-    except NotFoundError:
-        raise StateError(f'container {container_id} no longer exists; run heal or reinstall '
-                         'this node') from None
-    except RefusedError as exc:
+    except (NotFoundError, RefusedError) as exc:
         refusal = str(exc)
     info = containers.inspect(api, container_id)
+    if info is None:
+        raise StateError(f'container {container_id} no longer exists; run heal or reinstall '
+                         'this node')
     stale = any(m in refusal.lower() for m in STALE_MARKERS)
     if not (stale and info is not None and containers.never_started(info)):
         raise InvalidInputError('container_config', f'the engine could not start the '

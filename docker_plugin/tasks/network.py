@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, RefusedError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.resources import containers, networks
 from docker_plugin.tasks import objects
@@ -49,7 +49,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         def make() -> dict[str, Any]:
             try:
                 return networks.inspect(api, networks.create(api, name, options, labels))
-            except RefusedError as exc:
+            except (RefusedError, NotFoundError) as exc:
                 raise InvalidInputError('network_config', f'the engine refused the network: '
                                                           f'{exc}') from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, RefusedError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
 from docker_plugin.tasks import objects
@@ -48,7 +48,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         def make() -> dict[str, Any]:
             try:
                 return volumes.create(api, name, options, labels)
-            except RefusedError as exc:
+            except (RefusedError, NotFoundError) as exc:
                 raise InvalidInputError('volume_config', f'the engine refused the volume: '
                                                          f'{exc}') from None
 
