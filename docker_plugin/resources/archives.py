@@ -65,13 +65,14 @@ def copy_from(api: Any, container_id: str, source: str, destination: str, max_by
     links pointing out, devices) are refused. Returns the extracted paths.
     """
     action = f'copy {source} out of container {container_id[:12]}'
+    deadline = deadline or time.monotonic() + 3600
     with engine_call(action):
         response = open_stream(api, 'get', '/containers/{0}/archive', container_id,
-                               params={'path': source})
+                               params={'path': source}, deadline=deadline, action=action)
     parts: list[bytes] = []
     size = 0
     try:
-        with guard(api, response, action, deadline or time.monotonic() + 3600):
+        with guard(api, response, action, deadline):
             for chunk in response.iter_content(65536, False):
                 size += len(chunk)
                 if size > max_bytes:

@@ -56,7 +56,8 @@ def run(api: Any, container_id: str, command: list[str], deadline: float, user: 
                                   environment=env, privileged=privileged)['Id']
         response = open_stream(api, 'post', '/exec/{0}/start', exec_id,
                                body={'Tty': False, 'Detach': False},
-                               headers={'Connection': 'Upgrade', 'Upgrade': 'tcp'})
+                               headers={'Connection': 'Upgrade', 'Upgrade': 'tcp'},
+                               deadline=deadline, action=action)
     out, err = Tail(OUTPUT_BYTES), Tail(OUTPUT_BYTES)
     try:
         with guard(api, response, action, deadline):

@@ -71,15 +71,19 @@ def import_image(api: Any, src: str, repository: str | None, tag: str | None,
     with engine_call(action):
         if is_url(src):
             params['fromSrc'] = src
-            response = open_stream(api, 'post', '/images/create', params=params)
-            with guard(api, response, action, _deadline(timeout)):
+            deadline = _deadline(timeout)
+            response = open_stream(api, 'post', '/images/create', params=params,
+                                   deadline=deadline, action=action)
+            with guard(api, response, action, deadline):
                 consumer.consume(api._stream_helper(response, decode=False))
         else:
             params['fromSrc'] = '-'
+            deadline = _deadline(timeout)
             with open(src, 'rb') as handle:
                 response = open_stream(api, 'post', '/images/create', params=params, data=handle,
-                                       headers={'Content-Type': 'application/tar'})
-                with guard(api, response, action, _deadline(timeout)):
+                                       headers={'Content-Type': 'application/tar'},
+                                       deadline=deadline, action=action)
+                with guard(api, response, action, deadline):
                     consumer.consume(api._stream_helper(response, decode=False))
     image_id = next((s for s in reversed(consumer.statuses) if _IMAGE_ID.match(s)), None)
     if image_id is None:
@@ -98,10 +102,11 @@ def build_image(api: Any, options: Mapping[str, Any], labels: Mapping[str, str],
     opts.setdefault('forcerm', True)  # a failed step leaves no intermediate container
     action = f'build {opts.get("tag") or path}'
     consumer = StreamConsumer(action, log, failure=RefusedError)
+    deadline = _deadline(timeout)
     with engine_call(action):
         stream, response = sdk_stream(api, api.build, path=path, decode=False, timeout=None,
-                                      **opts)
-        with guard(api, response, action, _deadline(timeout)):
+                                      deadline=deadline, action=action, **opts)
+        with guard(api, response, action, deadline):
             consumer.consume(stream)
     image_id = next((a['ID'] for a in reversed(consumer.aux) if 'ID' in a), None)
     if image_id is None:
@@ -112,16 +117,28 @@ def build_image(api: Any, options: Mapping[str, Any], labels: Mapping[str, str],
 def pull_image(api: Any, repository: str, tag: str | None, log: Log,
                auth_config: Mapping[str, str] | None = None, platform: str | None = None,
                timeout: float | None = None) -> ImageResult:
-    """Pull ``repository:tag`` (or ``@digest``) and return its local id."""
+    """Pull ``repository:tag`` (or ``@digest``) and return its local id.
+
+    The request is made here rather than by the SDK's ``pull``, which waits
+    for the engine's answer without any limit: the engine answers only once
+    the registry has, and a silent registry would hold the operation forever.
+    """
+    from docker import auth
     ref = reference(repository, tag)
     action = f'pull {ref}'
     consumer = StreamConsumer(action, log)
+    deadline = _deadline(timeout)
+    params = {'tag': tag or 'latest', 'fromImage': repository}
+    if platform:
+        params['platform'] = platform
     with engine_call(action):
-        stream, response = sdk_stream(api, api.pull, repository, tag=tag or 'latest',
-                                      stream=True, decode=False, platform=platform,
-                                      auth_config=dict(auth_config) if auth_config else None)
-        with guard(api, response, action, _deadline(timeout)):
-            consumer.consume(stream)
+        header = auth.encode_header(dict(auth_config)) if auth_config else \
+            auth.get_config_header(api, auth.resolve_repository_name(repository)[0])
+        response = open_stream(api, 'post', '/images/create', params=params,
+                               headers={'X-Registry-Auth': header} if header else {},
+                               deadline=deadline, action=action)
+        with guard(api, response, action, deadline):
+            consumer.consume(api._stream_helper(response, decode=False))
         info = api.inspect_image(ref)
     return ImageResult(info['Id'], ref, 'pull', repo_digest(info, repository))
 
@@ -135,11 +152,13 @@ def push(api: Any, repository: str, tag_name: str, log: Log,
     """
     action = f'push {repository}:{tag_name}'
     consumer = StreamConsumer(action, log)
+    deadline = _deadline(timeout)
     with engine_call(action):
         stream, response = sdk_stream(api, api.push, repository, tag_name, stream=True,
                                       decode=False,
-                                      auth_config=dict(auth_config) if auth_config else None)
-        with guard(api, response, action, _deadline(timeout)):
+                                      auth_config=dict(auth_config) if auth_config else None,
+                                      deadline=deadline, action=action)
+        with guard(api, response, action, deadline):
             consumer.consume(stream)
     digest = next((a.get('Digest') for a in reversed(consumer.aux) if a.get('Digest')), None)
     if digest is None:

@@ -38,7 +38,8 @@ def read(api: Any, container_id: str, tail: int | str = 'all', since: float | No
     with engine_call(action):
         if tty is None:
             tty = bool((api.inspect_container(container_id).get('Config') or {}).get('Tty'))
-        response = open_stream(api, 'get', '/containers/{0}/logs', container_id, params=params)
+        response = open_stream(api, 'get', '/containers/{0}/logs', container_id, params=params,
+                               deadline=deadline, action=action)
     kept = Tail(max_bytes)
     with guard(api, response, action, deadline):
         chunks = (response.iter_content(65536, False) if tty

@@ -7,11 +7,12 @@ several in one chunk, or one split across chunks) and report failures
 logging one line per layer per status change. Logs, exec output and archives
 are byte streams: ``Tail`` keeps only their bounded end.
 
-Every stream is opened by ``open_stream`` without a read timeout (a registry
-may be silent for minutes while it finishes an upload) and read under
-``guard``: a watchdog that shuts the socket down when the operation's own
-deadline passes (so a silent stream cannot hang past it), turns transport
-errors into classified ones, and closes the response on every path.
+Every stream is opened by ``open_stream`` or ``sdk_stream``: the engine must
+start answering before the operation's deadline, and once it has, there is no
+read timeout (a registry may be silent for minutes while it finishes an
+upload). It is read under ``guard``: a watchdog that shuts the socket down
+when the deadline passes (so a silent stream cannot hang past it), turns
+transport errors into classified ones, and closes the response on every path.
 """
 
 from __future__ import annotations
@@ -201,21 +202,44 @@ class Tail:
 
 
 # ------------------------------------------------------------ open and guard
+def _header_timeout(deadline: float | None) -> float | None:
+    """How long the engine may take to answer at all: what is left of the deadline."""
+    return None if deadline is None else max(0.5, deadline - time.monotonic())
+
+
+@contextlib.contextmanager
+def _answer_within(deadline: float | None, action: str) -> Iterator[None]:
+    """A request that got no answer before the deadline ran past its timeout."""
+    try:
+        yield
+    except Exception as exc:
+        late = deadline is not None and time.monotonic() >= deadline - 0.5
+        if late and is_engine_error(exc) and 'timed out' in str(exc).lower():
+            raise TimeoutExpired(f'{action}: no answer from the engine before its timeout') \
+                from None
+        raise
+
+
 def open_stream(api: Any, method: str, path: str, *args: Any, body: Any = None,
-                **kwargs: Any) -> Any:
-    """A streaming request without a read timeout (``guard`` bounds it instead)."""
+                deadline: float | None = None, action: str = '', **kwargs: Any) -> Any:
+    """A streaming request: its answer must start before ``deadline``; what follows
+    has no read timeout (``guard`` bounds it)."""
     url = api._url(path, *args)
-    if body is not None:
-        return api._post_json(url, data=body, stream=True, timeout=None, **kwargs)
-    return getattr(api, f'_{method}')(url, stream=True, timeout=None, **kwargs)
+    timeout = _header_timeout(deadline)
+    with _answer_within(deadline, action or path):
+        if body is not None:
+            return api._post_json(url, data=body, stream=True, timeout=timeout, **kwargs)
+        return getattr(api, f'_{method}')(url, stream=True, timeout=timeout, **kwargs)
 
 
-def sdk_stream(api: Any, call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+def sdk_stream(api: Any, call: Callable[..., Any], *args: Any, deadline: float | None = None,
+               action: str = '', **kwargs: Any) -> tuple[Any, Any]:
     """Call an SDK method that answers with a stream: (the stream, its response).
 
     The SDK hides the response (so its socket cannot be bounded) and reads
     some streams under the client's read timeout; for the length of the call
-    the client has no read timeout and hands the response over.
+    the client waits for the answer only until ``deadline`` and hands the
+    response over.
     """
     captured: list[Any] = []
     helper, timeout = api._stream_helper, api.timeout
@@ -224,9 +248,12 @@ def sdk_stream(api: Any, call: Callable[..., Any], *args: Any, **kwargs: Any) ->
         captured.append(response)
         return helper(response, decode)
 
-    api._stream_helper, api.timeout = capture, None
+    api._stream_helper, api.timeout = capture, _header_timeout(deadline)
+    if 'timeout' in kwargs:  # a keyword of the call itself (build): the same bound
+        kwargs['timeout'] = api.timeout
     try:
-        stream = call(*args, **kwargs)
+        with _answer_within(deadline, action or getattr(call, '__name__', 'stream')):
+            stream = call(*args, **kwargs)
     finally:
         del api._stream_helper
         api.timeout = timeout
@@ -269,6 +296,8 @@ def guard(api: Any, response: Any, action: str, deadline: float | None) -> Itera
     try:
         try:
             api._raise_for_status(response)
+            with contextlib.suppress(Exception):
+                raw_socket(response).settimeout(None)  # the deadline bounds it now
             yield
         except PluginError:
             if fired.is_set():

@@ -74,6 +74,7 @@ class RemoteEngine:
 
     def start(self, wait: bool = True) -> None:
         """Start dockerd (again, on the same data root after a kill)."""
+        self._forget_dead_containerd()
         log = open(self.workdir / 'dockerd.log', 'a')
         # nsenter, not `ip netns exec`, which would hide the cgroup mounts.
         self.process = subprocess.Popen(
@@ -101,6 +102,22 @@ class RemoteEngine:
                 return
             time.sleep(0.3)
         raise RuntimeError(f'the remote dockerd did not answer within {timeout:g} s')
+
+    def _forget_dead_containerd(self) -> None:
+        """After a kill, the pid file of its containerd may name a dead (or zombie,
+        never reaped here) process: dockerd would wait for it to answer, forever."""
+        pidfile = self.workdir / 'exec' / 'containerd' / 'containerd.pid'
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            state = next((line.split()[1] for line in Path(f'/proc/{pid}/status').read_text()
+                          .splitlines() if line.startswith('State:')), 'Z')
+        except OSError:
+            state = 'gone'
+        if state in ('Z', 'X', 'gone'):
+            pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """SIGKILL dockerd, as a crash would (its containerd and containers live on)."""
