@@ -5,7 +5,7 @@ feeds), the check that validates and normalises it, the section of the
 engine call it goes into, where it is read back in inspect data (``read``),
 how the two compare (``compare``, with ``canon`` to bring both sides to one
 form), whether and how the engine changes it in place (``update``), the
-oldest Engine API that honours it (``min_api``), whether its value is secret
+range of Engine APIs that honour it (``min_api``, ``max_api``), whether its value is secret
 (``secret``) or only shown by name in reports (``show_values``), and one line
 of documentation. Validation, the create call, drift and
 update are loops over these tables.
@@ -46,6 +46,7 @@ class Option:
     canon: Callable[[Any], Any] | None = None
     update: Update = Update.RECREATE
     min_api: tuple[int, int] | None = None
+    max_api: tuple[int, int] | None = None
     secret: bool = False
     show_values: bool = True
     default: Any = None
@@ -167,11 +168,17 @@ class OptionTable:
         have = api_tuple(api_version)
         for name in values:
             option = self.options.get(name)
-            if option is not None and option.min_api and have < option.min_api:
+            if option is None:
+                continue
+            where = f'{field}.{name}' if field else name
+            if option.min_api and have < option.min_api:
                 need = '.'.join(map(str, option.min_api))
-                raise InvalidInputError(f'{field}.{name}' if field else name,
-                                        f'needs Docker API {need} or newer; this engine '
-                                        f'speaks {api_version}')
+                raise InvalidInputError(where, f'needs Docker API {need} or newer; this engine '
+                                               f'speaks {api_version}')
+            if option.max_api and have > option.max_api:
+                last = '.'.join(map(str, option.max_api))
+                raise InvalidInputError(where, f'engines after Docker API {last} no longer take '
+                                               f'it; this one speaks {api_version}')
 
 
 def option_secrets(option: Option, value: Any) -> list[str]:

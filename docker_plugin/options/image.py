@@ -111,14 +111,14 @@ IMAGE_PULL = OptionTable('image_pull', [
     Option('timeout', TIMEOUT, 'plugin', default=3600, doc='seconds for the whole pull'),
 ], aliases={'auth_config': 'auth'})
 
-PUSH_TARGET = Record({'repository': REFERENCE, 'tag': TAG, 'auth': AUTH},
-                     required=('repository',), what='{repository, tag, auth}')
+PUSH_TARGET = Record({'repository': REFERENCE, 'tag': TAG, 'auth': AUTH, 'timeout': TIMEOUT},
+                     required=('repository',), what='{repository, tag, auth, timeout}')
 
 IMAGE_NODE = OptionTable('image', [
     Option('tags', ListOf(REFERENCE), 'plugin', default=[],
            doc='extra names for the image, e.g. [registry:5000/app:1]'),
     Option('push', AnyOf(PUSH_TARGET, ListOf(PUSH_TARGET)), 'plugin', default={},
-           doc='where to push: {repository, tag, auth} or a list of them'),
+           doc='where to push: {repository, tag, auth, timeout} or a list of them'),
     Option('keep_locally', FLAG, 'plugin', default=False,
            doc='never remove the image on uninstall'),
     Option('force_remove', FLAG, 'plugin', default=False,

@@ -23,7 +23,7 @@ from docker_plugin.errors import (
     engine_call,
 )
 from docker_plugin.resources import containers
-from docker_plugin.resources.streams import guard, open_stream
+from docker_plugin.resources.deadlines import guard, open_stream
 
 
 def _tar_of(source: str) -> bytes:

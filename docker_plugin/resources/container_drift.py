@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from docker_plugin.errors import engine_call
 from docker_plugin.options.base import Update
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import containers, controls, drift, networks
@@ -20,7 +21,9 @@ from docker_plugin.resources import spec as specs
 def differences(api: Any, spec: specs.ContainerSpec, image: str | None,
                 info: Mapping[str, Any]) -> list[drift.Difference]:
     """Every way the container differs from ``spec`` (and ``image``, its reference)."""
-    found = drift.differences(CONTAINER, spec.declared(), specs.engine_view(api, spec), info)
+    with engine_call('render the declared options'):
+        view = specs.engine_view(api, spec)
+    found = drift.differences(CONTAINER, spec.declared(), view, info)
     if image:
         now = containers.image_id(api, image)
         if now != info.get('Image'):

@@ -47,8 +47,8 @@ def create(api: Any, image: str, spec: specs.ContainerSpec,
         RefusedError: the engine refused the options (the message says why).
         NotFoundError: the image does not exist locally.
     """
-    kwargs = specs.create_kwargs(api, spec, labels)
     with engine_call(f'create container {spec.name} from {image}'):
+        kwargs = specs.create_kwargs(api, spec, labels)  # the SDK may refuse, too
         result = api.create_container(image=image, name=spec.name, **kwargs)
     return result['Id'], list(result.get('Warnings') or [])
 

@@ -19,7 +19,8 @@ import uuid
 from typing import Any, Mapping
 
 from docker_plugin.errors import PluginError, TimeoutExpired, engine_call
-from docker_plugin.resources.streams import Tail, guard, open_stream, raw_socket
+from docker_plugin.resources.deadlines import guard, open_stream, raw_socket
+from docker_plugin.resources.streams import Tail
 
 MARKER = 'DOCKER_PLUGIN_EXEC_ID'
 OUTPUT_BYTES = 64000

@@ -19,7 +19,8 @@ from docker_plugin.errors import (
     StateError,
     engine_call,
 )
-from docker_plugin.resources.streams import Log, StreamConsumer, guard, open_stream, sdk_stream
+from docker_plugin.resources.deadlines import guard, open_stream, sdk_stream
+from docker_plugin.resources.streams import Log, StreamConsumer
 
 _IMAGE_ID = re.compile(r'^sha256:[0-9a-f]{64}$')
 

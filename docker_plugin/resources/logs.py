@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from docker_plugin.errors import NotFoundError, PluginError, engine_call
-from docker_plugin.resources.streams import Tail, guard, open_stream
+from docker_plugin.resources.deadlines import guard, open_stream
+from docker_plugin.resources.streams import Tail
 
 MESSAGE_BYTES = 4000   # what an error or a report quotes
 RESULT_BYTES = 64000   # what an action keeps

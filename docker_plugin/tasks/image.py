@@ -45,7 +45,8 @@ def _push_targets(values: Mapping[str, Any]) -> list[dict[str, Any]]:
         repository, tag = images.split_reference(item['repository'])
         tag = item.get('tag') or tag or 'latest'
         auth = registry.auth_config(item.get('auth'), f'{field}.auth', repository)
-        targets.append({'repository': repository, 'tag': tag, 'auth': auth})
+        targets.append({'repository': repository, 'tag': tag, 'auth': auth,
+                        'timeout': item.get('timeout', 3600)})
     return targets
 
 
@@ -92,7 +93,7 @@ def push(ctx: Any, **kwargs: Any) -> None:
                 tags.append(reference)
                 persist(ctx, image_tags=tags)
             digest = images.push(api, target['repository'], target['tag'], ctx.logger.info,
-                                 target['auth'])
+                                 target['auth'], target['timeout'])
             pushed = [p for p in pushed if p['reference'] != reference]
             pushed.append({'reference': reference, 'digest': digest,
                            'registry': registry.registry_of(reference)})

@@ -87,7 +87,8 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
-            return func(ctx, *args, **kwargs)
+            # Cloudify prints what an operation returns in its "succeeded" event.
+            return secrets.redact_all(func(ctx, *args, **kwargs))
         except OperationRetry:
             raise
         except (RecoverableError, NonRecoverableError) as exc:

@@ -58,16 +58,18 @@ class Sightings:
 def _files_holding(canary: str) -> list[str]:
     """Files in the temp directory (not the tests' own) that contain the canary."""
     found = []
-    root = Path(os.environ.get('TMPDIR', '/tmp'))
-    for path in root.rglob('*'):
-        text = str(path)
-        if 'pytest-of-' in text or not path.is_file() or path.is_symlink():
-            continue
-        try:
-            if path.stat().st_size < 10 ** 7 and canary.encode() in path.read_bytes():
-                found.append(text)
-        except OSError:
-            continue
+    root = os.environ.get('TMPDIR', '/tmp')
+    # os.walk ignores what vanishes meanwhile (other programs use the temp directory too).
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith('pytest-of-')]
+        for name in files:
+            path = Path(directory, name)
+            try:
+                if not path.is_symlink() and path.stat().st_size < 10 ** 7 and \
+                        canary.encode() in path.read_bytes():
+                    found.append(str(path))
+            except OSError:
+                continue
     return found
 
 

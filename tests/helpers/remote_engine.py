@@ -157,8 +157,18 @@ class RemoteEngine:
                        capture_output=True, timeout=120)
         save.wait(timeout=60)
 
+    def _unmount_all(self) -> None:
+        """Mounts a killed dockerd left under its roots (it mounts its data root on
+        itself, and network namespaces under its exec root), deepest first."""
+        root = str(self.workdir)
+        points = [line.split()[1] for line in Path('/proc/self/mounts').read_text().splitlines()
+                  if line.split()[1].startswith(root + '/')]
+        for point in sorted(set(points), key=len, reverse=True):
+            subprocess.run(['umount', '-l', point], capture_output=True, timeout=30)
+
     def clean(self) -> None:
         self.stop()
+        self._unmount_all()
         self.remove_host()
         for name in ('data', 'exec'):
             shutil.rmtree(self.workdir / name, ignore_errors=True)

@@ -24,7 +24,8 @@ from docker_plugin.errors import (
     bounded,
     classify,
 )
-from docker_plugin.resources.streams import StreamConsumer, Tail, decode, guard
+from docker_plugin.resources.deadlines import guard
+from docker_plugin.resources.streams import StreamConsumer, Tail, decode
 
 
 def test_decode_handles_any_chunking():
