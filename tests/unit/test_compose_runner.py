@@ -217,3 +217,18 @@ def test_the_override_labels_everything_the_project_owns():
 ])
 def test_default_project_names_are_valid_for_compose(deployment, instance, name):
     assert default_project_name(deployment, instance) == name
+
+
+def test_a_module_named_compose_elsewhere_does_not_hide_the_binary(tmp_path, monkeypatch):
+    (tmp_path / 'compose.py').write_text('# bench/compose.py, say\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv(compose_binary.ENV, raising=False)
+    found = compose_binary.find_binary()
+    assert found.endswith(os.path.join('compose', 'docker-compose'))
+    assert not compose_binary.is_wrapper(found)
+
+
+def test_long_compose_messages_are_bounded_keeping_their_end():
+    message = 'x' * 100000 + ' the real cause'
+    error = classify_compose(message, 'compose up', 'compose_files', model_known=True)
+    assert len(str(error)) <= 4000 and str(error).endswith('the real cause')
