@@ -63,7 +63,11 @@ class Compose:
         self.files = list(spec.files)
         if spec.definition:
             self.files = [engine.path_for(spec.definition, 'compose.yaml')]
-        self.directory = spec.directory or inline_directory(spec.name)
+        # No files: the project is found by its name (compose's labels), from an empty
+        # directory so that no compose.yaml there is read instead.
+        self.by_name = not self.files
+        self.directory = (spec.directory if not self.by_name else '') or \
+            inline_directory(spec.name)
         self._model: dict[str, Any] | None = None
         self._override: str | None = None
 
@@ -84,7 +88,7 @@ class Compose:
              on_line: Callable[[str, str], None] | None = None,
              ) -> tuple[compose_process.Outcome, Progress]:
         """Run one compose command; raise its failure classified."""
-        known = self._model is not None
+        known = self._model is not None or self.by_name
         argv = self.argv(command, override)
         progress = Progress(self.spec.name, self.emit)
 

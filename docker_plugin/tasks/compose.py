@@ -26,7 +26,6 @@ from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_project import (
     Compose,
     ProjectSpec,
-    inline_directory,
     open_project,
 )
 from docker_plugin.tasks.context import (
@@ -211,37 +210,45 @@ def _keeps(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[bool, str]:
     return not remove, why
 
 
+def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+    """A ``Compose`` that finds the project by its name alone (compose's labels): what
+    stop and down need, whatever became of the files."""
+    name = ctx.instance.runtime_properties.get('project_name') or opts['project_name'] or \
+        default_project_name(str(ctx.deployment.id), str(ctx.instance.id))
+    project_spec = ProjectSpec(name=name, binary=find_binary(opts['compose_binary']),
+                               timeout=float(opts['timeout']))
+    return open_project(project_spec, daemon_config(ctx, kwargs), emitter(ctx))
+
+
 @operation
 def stop(ctx: Any, **kwargs: Any) -> None:
-    """Stop the project's containers (kept as they are when retained or adopted)."""
+    """Stop the project's containers (left running when retained or adopted). In an
+    uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
     keep, why = _keeps(ctx, kwargs)
-    if keep or not ctx.instance.runtime_properties.get('project_name'):
-        if keep:
-            ctx.logger.info('Leaving the compose project running: %s', why)
+    if keep:
+        ctx.logger.info('Leaving the compose project running: %s', why)
+        return
+    if not ctx.instance.runtime_properties.get('project_name'):
+        return
+    if getattr(ctx, 'workflow_id', None) == 'uninstall':
+        ctx.logger.info('Stopping with delete: compose down stops and removes in one pass')
         return
     opts = options(ctx, kwargs)
-    with project(ctx, kwargs, opts) as compose:
+    with by_name(ctx, kwargs, opts) as compose:
         compose.stop(opts)
 
 
 @operation
 def delete(ctx: Any, **kwargs: Any) -> None:
-    """``down``: remove containers, networks, the images it built; volumes only with
-    ``remove_volumes``. A project whose files no longer read is removed by its name."""
+    """``down``, by the project's name: containers, networks and the images it built go;
+    volumes only with ``remove_volumes``. Works whatever became of the files."""
     keep, why = _keeps(ctx, kwargs)
     opts = options(ctx, kwargs)
-    project_spec = spec(ctx, opts)
     if keep:
-        ctx.logger.info('Keeping compose project %s: %s', project_spec.name, why)
+        ctx.logger.info('Keeping compose project %s: %s',
+                        ctx.instance.runtime_properties.get('project_name'), why)
     else:
-        with open_project(project_spec, daemon_config(ctx, kwargs), emitter(ctx)) as compose:
-            try:
-                compose.model()
-            except InvalidInputError as exc:
-                ctx.logger.warning('The project files no longer read (%s); removing project '
-                                   '%s by its name', exc, project_spec.name)
-                compose.files = []
+        with by_name(ctx, kwargs, opts) as compose:
             compose.down(opts)
-    if project_spec.definition:
-        shutil.rmtree(inline_directory(project_spec.name), ignore_errors=True)
+            shutil.rmtree(compose.directory, ignore_errors=True)
     drop(ctx, *PROPS)
