@@ -236,8 +236,11 @@ def engine_call(action: str) -> Iterator[None]:
 
 
 COMPOSE_UNREACHABLE = ('cannot connect to the docker daemon', 'is the docker daemon running',
-                       'error during connect', 'connection refused', 'no such host',
-                       'i/o timeout', 'tls handshake timeout', 'connection reset')
+                       'error during connect')
+# Network trouble between the engine and a registry (or anywhere else): passing.
+COMPOSE_NETWORK = ('connection refused', 'no such host', 'i/o timeout', 'tls handshake timeout',
+                   'connection reset', 'temporary failure in name resolution',
+                   'toomanyrequests', 'too many requests')
 COMPOSE_UNHEALTHY = ('is unhealthy', 'not healthy after', 'exited (', 'dependency failed')
 
 
@@ -256,6 +259,8 @@ def classify_compose(message: str, action: str, field: str,
     lowered = message.lower()
     if any(m in lowered for m in COMPOSE_UNREACHABLE):
         return TransientError(f'{action}: Docker engine unreachable: {message}')
+    if any(m in lowered for m in COMPOSE_NETWORK):
+        return TransientError(f'{action}: network trouble (retried): {message}')
     if 'x509' in lowered or 'certificate' in lowered:
         return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {message}')
     if not model_known:

@@ -58,8 +58,11 @@ class Progress:
             message = str(obj['msg'])
             self.emit('debug' if any(n in message for n in NOISE) else
                       'warning' if obj['level'] in ('warning', 'error') else 'info', message)
-        elif 'id' in obj and 'status' in obj:
-            self._status(str(obj['id']), str(obj['status']), obj)
+        elif 'id' in obj and ('status' in obj or 'text' in obj):
+            if str(obj.get('text', '')).lower() == 'error':  # {"text": "Error", "status": why}
+                self.errors.append(f'{obj["id"]}: {obj.get("status", "failed")}')
+                return
+            self._status(str(obj['id']), str(obj.get('status') or obj.get('text')), obj)
 
     # ------------------------------------------------------------------ statuses
     def service_of(self, container: str) -> str | None:
@@ -90,7 +93,8 @@ class Progress:
         if (status in QUIET and kind != 'Service') or (ident, status) in self.seen:
             return
         self.seen.add((ident, status))
-        self.emit('info', self.describe(kind, name, status, str(obj.get('text') or '')))
+        extra = str(obj.get('text') or '') if 'status' in obj else ''
+        self.emit('info', self.describe(kind, name, status, extra))
 
     def describe(self, kind: str, name: str, status: str, text: str = '') -> str:
         extra = f' ({text})' if text and text != status else ''

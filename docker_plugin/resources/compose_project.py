@@ -170,6 +170,7 @@ class Compose:
         return progress
 
     def pull(self, policy: str, services: Iterable[str] = ()) -> Progress:
+        """``pull`` (give the services: with none, compose pulls every one)."""
         command = ['pull', '--ignore-buildable', '--policy', policy, *services]
         _, progress = self.call('compose pull', command)
         return progress

@@ -99,6 +99,23 @@ def expected(model: Mapping[str, Any], selected: Iterable[str] = (),
     return counts
 
 
+def to_pull(api: Any, model: Mapping[str, Any], wanted: Iterable[str],
+            always: bool) -> list[str]:
+    """The services whose image is pulled (not built): every one, or those missing here.
+
+    ``compose pull --policy missing`` asks the registry even for an image that
+    is present (seen with 2.40.3 and an image that has no repo digest); this
+    asks the engine instead.
+    """
+    from docker_plugin.resources.images import inspect_image
+    services = model.get('services') or {}
+    pulled = [s for s in wanted if services.get(s, {}).get('image')
+              and not services[s].get('build')]
+    if always:
+        return pulled
+    return [s for s in pulled if inspect_image(api, services[s]['image']) is None]
+
+
 def jobs(model: Mapping[str, Any]) -> list[str]:
     """Services another one waits for to complete: exited 0 is their success."""
     found = set()
@@ -147,8 +164,10 @@ def drift(found: Iterable[Mapping[str, Any]], hashes: Mapping[str, str],
         name = ((container.get('Names') or ['?'])[0]).lstrip('/')
         seen[service] = seen.get(service, 0) + 1
         if service not in wanted:
-            out.append(Difference(f'services.{service}', f'containers.{name}', None,
-                                  'not in the files', Update.RECREATE))
+            why = 'not selected' if service in (model.get('services') or {}) else \
+                'not in the files'
+            out.append(Difference(f'services.{service}', f'containers.{name}', None, why,
+                                  Update.RECREATE))
         elif service in hashes and labels.get(HASH) != hashes[service]:
             out.append(Difference(f'services.{service}', f'containers.{name}.config_hash',
                                   hashes[service][:12], str(labels.get(HASH, ''))[:12],

@@ -84,5 +84,13 @@ def pull(ctx: Any, **kwargs: Any) -> None:
     opts = lifecycle.options(ctx, kwargs)
     if opts['pull'] != 'never':
         with lifecycle.project(ctx, kwargs, opts) as compose:
-            compose.pull('always' if opts['pull'] == 'always' else 'missing', opts['services'])
+            model = compose.model()
+            wanted = compose_state.expected(model, opts['services'], opts['scale'])
+            with engine(ctx, kwargs) as client:
+                services = compose_state.to_pull(client.api, model, wanted,
+                                                 opts['pull'] == 'always')
+            if services:
+                compose.pull('always', services)
+            else:
+                ctx.logger.info('Every image is here (pull: %s); nothing to pull', opts['pull'])
     lifecycle.report(ctx, lifecycle.refresh(ctx, kwargs, name))

@@ -9,6 +9,7 @@ volume, env interpolation with defaults, an env file and a file secret.
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -70,6 +71,13 @@ def test_the_project_runs_labelled_reachable_and_leaves_nothing(local_run, docke
     assert props['exec']['exit_code'] == 0 and props['exec']['data']['stdout'] == 'pw=******'
     assert [r['service'] for r in props['ps']['data']].count('worker') == 2
     assert props['logs']['data'].count(' ready') == 2  # one line from each worker
+    run.operation('cloudify.interfaces.lifecycle.pull')  # nothing to pull; properties again
+    assert set(run.props('app')['services']) == SERVICES
+    started = time.monotonic()
+    with pytest.raises(WorkflowFailed):  # an action's own timeout holds
+        run.operation('docker.interfaces.compose.exec', service='worker', index=2,
+                      command=['sleep', '30'], timeout=1)
+    assert time.monotonic() - started < 10
 
     run.uninstall()
     events = capsys.readouterr().out
@@ -81,7 +89,7 @@ def test_the_project_runs_labelled_reachable_and_leaves_nothing(local_run, docke
 
 
 def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker_client,
-                                                               unique):
+                                                               unique, capsys):
     run = _project(local_run, unique, remove_volumes=True)
     run.install()
     before = {c.name: c.id for c in docker_client.containers.list(
@@ -101,9 +109,11 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
 
     # Changed behind Cloudify's back: a worker removed, another stopped.
     docker_client.containers.get(f'{unique}-worker-2').remove(force=True)
-    docker_client.containers.get(f'{unique}-worker-1').stop(timeout=0)
+    docker_client.containers.get(f'{unique}-worker-1').stop(timeout=5)
     with pytest.raises(WorkflowFailed):
         run.operation('cloudify.interfaces.validation.check_status')
+    assert (f'is not healthy: worker: 1 of 2 containers exist; worker: container '
+            f'{unique}-worker-1 is exited (0)') in capsys.readouterr().out
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     assert run.props('app')['drift'] == [{
         'option': 'services.worker', 'path': 'containers', 'desired': 2, 'actual': 1,

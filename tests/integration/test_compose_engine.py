@@ -3,8 +3,11 @@ PEM text that never touches a disk, and waits that honour their timeouts."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 
@@ -15,7 +18,7 @@ from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
 from helpers.tls import make_pki, tls_engine_front
 
-from docker_plugin.resources import compose_process
+from docker_plugin.resources import compose_binary, compose_process
 from docker_plugin.tasks import compose, compose_state
 
 pytestmark = pytest.mark.engine
@@ -42,23 +45,29 @@ def make_ctx(unique, docker_client):
 
 
 def _files_holding(text: str, since: float, besides: str) -> list[str]:
-    """Files under the temporary directory (but not under ``besides``), changed since
-    ``since``, that hold ``text``."""
+    """Files the plugin or compose could have written (the temporary directory's own
+    files, the plugin's directories there, ~/.docker), changed since ``since``, that hold
+    ``text`` (``besides``: a directory left out). Other tests' directories are not read."""
+    tmp = tempfile.gettempdir()
+    roots = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith('docker-plugin')]
+    roots.append(os.path.expanduser('~/.docker'))
+    candidates = [os.path.join(tmp, n) for n in os.listdir(tmp)
+                  if os.path.isfile(os.path.join(tmp, n))]
+    for root in roots:
+        for directory, _, names in os.walk(root):
+            if not directory.startswith(besides):
+                candidates += [os.path.join(directory, n) for n in names]
     found = []
-    for root, _, names in os.walk(tempfile.gettempdir()):
-        if root.startswith(besides):
-            continue
-        for name in names:
-            path = os.path.join(root, name)
-            try:
-                if os.path.islink(path) or os.path.getmtime(path) < since or \
-                        os.path.getsize(path) > 10 ** 6:
-                    continue
-                with open(path, errors='replace') as handle:
-                    if text in handle.read():
-                        found.append(path)
-            except OSError:
+    for path in candidates:
+        try:
+            if os.path.islink(path) or os.path.getmtime(path) < since or \
+                    os.path.getsize(path) > 10 ** 6:
                 continue
+            with open(path, errors='replace') as handle:
+                if text in handle.read():
+                    found.append(path)
+        except OSError:
+            continue
     return found
 
 
@@ -128,3 +137,56 @@ def test_waits_honour_their_timeouts(make_ctx, docker_client, unique):
     assert time.monotonic() - started < 10
     compose.delete(ctx=ctx)
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+def test_a_secret_quoted_by_a_failing_up_is_masked_and_left_nowhere(make_ctx, caplog,
+                                                                     docker_client, unique):
+    canary = f'canary{unique[4:]}'  # a valid image tag, and a secret
+    since = time.time() - 1
+    caplog.set_level(logging.DEBUG)
+    ctx = make_ctx({'secret_environment': {'TAG': canary}, 'pull': 'never', 'definition': {
+        'services': {'app': {'image': 'docker-plugin/busybox:${TAG}', 'command': LOOP}}}})
+    compose.create(ctx=ctx)
+    with pytest.raises(NonRecoverableError) as failure:
+        compose.start(ctx=ctx)
+    assert 'docker-plugin/busybox:******' in str(failure.value)
+    assert canary not in str(failure.value)
+    logged = '\n'.join(r.getMessage() for r in caplog.records)
+    assert canary not in logged and canary not in repr(dict(ctx.instance.runtime_properties))
+    compose.delete(ctx=ctx)
+    assert _files_holding(canary, since, '/nonexistent') == []
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+def test_a_running_project_is_adopted_and_left_as_found(make_ctx, docker_client, unique):
+    definition = {'services': {'app': {'image': 'docker-plugin/busybox:latest',
+                                       'command': LOOP}}}
+    binary = compose_binary.find_binary()
+    env = {'PATH': os.environ['PATH'], 'HOME': os.environ.get('HOME', '/root')}
+    directory = tempfile.mkdtemp(prefix='dpt-compose-')
+    try:
+        with open(os.path.join(directory, 'compose.yaml'), 'w') as handle:
+            json.dump(definition, handle)
+        argv = [binary, '-p', unique, '--project-directory', directory, '-f',
+                os.path.join(directory, 'compose.yaml')]
+        subprocess.run([*argv, 'up', '-d', '--wait'], env=env, check=True, timeout=120,
+                       capture_output=True)
+        ctx = make_ctx({'definition': definition, 'project_name': unique})
+        with pytest.raises(NonRecoverableError, match=f'project_name: compose project {unique} '
+                                                      'already exists'):
+            compose.create(ctx=ctx)
+        ctx = make_ctx({'definition': definition, 'project_name': unique,
+                        'use_external_resource': True})
+        compose.create(ctx=ctx)
+        compose.start(ctx=ctx)
+        compose_state.check_status(ctx=ctx)
+        assert ctx.instance.runtime_properties['compose_adopted'] is True
+        (app,) = ctx.instance.runtime_properties['services']['app']
+        assert 'cloudify.deployment' not in docker_client.containers.get(app['id']).labels
+        compose.stop(ctx=ctx)
+        compose.delete(ctx=ctx)
+        assert docker_client.containers.get(app['id']).status == 'running'  # left as found
+    finally:
+        subprocess.run([*argv, 'down', '-t', '0'], env=env, timeout=120, capture_output=True,
+                       check=False)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -232,3 +232,17 @@ def test_long_compose_messages_are_bounded_keeping_their_end():
     message = 'x' * 100000 + ' the real cause'
     error = classify_compose(message, 'compose up', 'compose_files', model_known=True)
     assert len(str(error)) <= 4000 and str(error).endswith('the real cause')
+
+
+def test_pull_progress_in_its_text_form_is_read_too():
+    progress, said = _progress(
+        ('stderr', '{"id":"web","text":"Skipped - No image to be pulled"}'),
+        ('stderr', '{"id":"db","text":"Pulling"}'),
+        ('stderr', '{"id":"db","text":"Error","status":"Get \\"https://registry-1.docker.io'
+                   '/v2/\\": dial tcp: lookup registry-1.docker.io: no such host"}'))
+    assert [text for _, text in said] == ['web: image skipped - no image to be pulled']
+    assert progress.errors == ['db: Get "https://registry-1.docker.io/v2/": dial tcp: lookup '
+                               'registry-1.docker.io: no such host']
+    error = classify_compose(progress.failure_text(), 'compose pull', 'compose_files',
+                             model_known=True)
+    assert isinstance(error, TransientError) and 'network trouble' in str(error)
