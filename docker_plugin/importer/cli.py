@@ -34,7 +34,9 @@ def header(source: Source, result: Result) -> str:
              'Each service is a cloudify.nodes.docker.Container node; networks, volumes and',
              'builds are nodes of their own. Build contexts are relative to this blueprint;',
              'bind mounts, file secrets and configs to the project_directory input.',
-             'Secret-looking values are inputs without defaults.', '']
+             'Secret-looking values are inputs without defaults; other variables were',
+             'resolved where it was imported, except environment values made of one',
+             'variable, which are inputs.', '']
     if result.notes:
         lines.append('NOT MAPPED (review these; nothing else was left out):')
         lines += [f'  - {note}' for note in sorted(dict.fromkeys(result.notes))]
