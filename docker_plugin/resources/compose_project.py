@@ -99,13 +99,28 @@ class Compose:
                 on_line(stream, line)
 
         env = {**self.engine.environ, **self.spec.environment, 'COMPOSE_MENU': 'false'}
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        outcome = compose_process.run(argv, env, timeout or self.spec.timeout, action,
-                                      on_line=feed, keep=keep, pass_fds=self.engine.pass_fds)
+        with self._directory():
+            outcome = compose_process.run(argv, env, timeout or self.spec.timeout, action,
+                                          on_line=feed, keep=keep,
+                                          pass_fds=self.engine.pass_fds)
         if outcome.returncode != 0:
             text = progress.failure_text(outcome.tail('stderr') or outcome.tail('stdout'))
             raise classify_compose(text, action, self.spec.field, model_known=known)
         return outcome, progress
+
+    @contextlib.contextmanager
+    def _directory(self) -> Iterator[None]:
+        """The project directory for one command; a private empty one (inline
+        definitions, projects found by name) exists only while compose runs."""
+        made = not os.path.isdir(self.directory)
+        if made:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        try:
+            yield
+        finally:
+            if made:
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.directory)
 
     # ------------------------------------------------------------------ the model
     def model(self) -> dict[str, Any]:
@@ -180,8 +195,9 @@ class Compose:
         """A command whose output is for a person (logs, exec): (code, stdout, stderr) tails."""
         argv = self.argv(command)
         env = {**self.engine.environ, **self.spec.environment}
-        outcome = compose_process.run(argv, env, timeout, action, pass_fds=self.engine.pass_fds,
-                                      tail_chars=tail_chars)
+        with self._directory():
+            outcome = compose_process.run(argv, env, timeout, action,
+                                          pass_fds=self.engine.pass_fds, tail_chars=tail_chars)
         return outcome.returncode, outcome.tail('stdout'), outcome.tail('stderr')
 
     def ps(self, services: Iterable[str] = (), timeout: float | None = None) -> list[dict]:

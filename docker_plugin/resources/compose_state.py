@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from docker_plugin.errors import engine_call
 from docker_plugin.options.base import Update
 from docker_plugin.resources.drift import Difference
+from docker_plugin.resources.images import inspect_image
 
 PROJECT = 'com.docker.compose.project'
 SERVICE = 'com.docker.compose.service'
@@ -107,7 +108,6 @@ def to_pull(api: Any, model: Mapping[str, Any], wanted: Iterable[str],
     is present (seen with 2.40.3 and an image that has no repo digest); this
     asks the engine instead.
     """
-    from docker_plugin.resources.images import inspect_image
     services = model.get('services') or {}
     pulled = [s for s in wanted if services.get(s, {}).get('image')
               and not services[s].get('build')]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from typing import Any, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
@@ -250,5 +249,4 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     else:
         with by_name(ctx, kwargs, opts) as compose:
             compose.down(opts)
-            shutil.rmtree(compose.directory, ignore_errors=True)
     drop(ctx, *PROPS)

@@ -19,6 +19,7 @@ from helpers.cleanup import labelled_objects
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin.resources import compose_binary, compose_process
+from docker_plugin.resources.compose_project import inline_directory
 from docker_plugin.tasks import compose, compose_state
 
 pytestmark = pytest.mark.engine
@@ -113,6 +114,8 @@ def test_a_project_on_an_engine_behind_mutual_tls_with_pem_text(make_ctx, tmp_pa
             links.values()) for links in seen_links)
     assert not [p for p in os.listdir(tempfile.gettempdir())
                 if p.startswith('docker-plugin-certs-')]
+    # The inline definition's project directory existed only while compose ran.
+    assert not os.path.exists(inline_directory(f'{unique}-{unique}_app'))
     assert _files_holding(body, since, str(tmp_path / 'pki')) == []
     logged = '\n'.join(r.getMessage() for r in caplog.records)
     assert body not in logged and body not in repr(dict(ctx.instance.runtime_properties))
