@@ -239,3 +239,38 @@ def engine_call(action: str) -> Iterator[None]:
         if not is_engine_error(exc):
             raise
         raise classify(exc, action) from exc
+
+
+COMPOSE_UNREACHABLE = ('cannot connect to the docker daemon', 'is the docker daemon running',
+                       'error during connect')
+# Network trouble between the engine and a registry (or anywhere else): passing.
+COMPOSE_NETWORK = ('connection refused', 'no such host', 'i/o timeout', 'tls handshake timeout',
+                   'connection reset', 'temporary failure in name resolution',
+                   'toomanyrequests', 'too many requests')
+COMPOSE_UNHEALTHY = ('is unhealthy', 'not healthy after', 'exited (', 'dependency failed')
+
+
+def classify_compose(message: str, action: str, field: str,
+                     model_known: bool = False) -> PluginError:
+    """One failure of the compose binary (its ``{"error": true}`` messages).
+
+    Args:
+        message: what compose said (already joined).
+        action: what was being done, e.g. ``compose up``.
+        field: the input that holds the project (``compose_files`` or ``definition``).
+        model_known: the files were already read successfully. Before that
+            (``config``, which never calls the engine) every refusal is about
+            the files, and quotes compose.
+    """
+    lowered = message.lower()
+    if any(m in lowered for m in COMPOSE_UNREACHABLE):
+        return TransientError(f'{action}: Docker engine unreachable: {message}')
+    if any(m in lowered for m in COMPOSE_NETWORK):
+        return TransientError(f'{action}: network trouble (retried): {message}')
+    if 'x509' in lowered or 'certificate' in lowered:
+        return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {message}')
+    if not model_known:
+        return InvalidInputError(field, f'compose refused the project: {message}')
+    if any(m in lowered for m in COMPOSE_UNHEALTHY):
+        return StateError(f'{action}: {message}')
+    return classify_message(None, message, action)

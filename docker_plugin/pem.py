@@ -45,6 +45,8 @@ def pem_paths() -> Iterator[Callable[[str, str], str]]:
             handle.write(data)
         return path
 
+    # In-memory files a child process must inherit to open the paths (pass_fds).
+    path_for.descriptors = descriptors  # type: ignore[attr-defined]
     try:
         yield path_for
     finally:

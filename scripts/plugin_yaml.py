@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from docker_plugin import __version__  # noqa: E402
 from docker_plugin.options import checks  # noqa: E402
 from docker_plugin.options.base import OptionTable  # noqa: E402
+from docker_plugin.options.compose import COMPOSE_PROJECT  # noqa: E402
 from docker_plugin.options.daemon import DAEMON_CLIENT  # noqa: E402
 from docker_plugin.options.existing import EXISTING  # noqa: E402
 from docker_plugin.options.image import IMAGE_NODE  # noqa: E402
@@ -194,6 +195,39 @@ def node_types() -> dict[str, Any]:
     }
 
 
+COMPOSE_ACTIONS = {'logs': 'logs', 'ps': 'ps', 'exec': 'exec_command'}
+
+
+def compose_node_types() -> dict[str, Any]:
+    """``cloudify.nodes.docker.ComposeProject``: a whole compose project as one node."""
+    properties = {}
+    for option in COMPOSE_PROJECT:
+        entry: dict[str, Any] = {'description': option.doc}
+        kind = tosca_type(option.check)
+        if kind in ('boolean', 'integer', 'float', 'string'):
+            entry['type'] = kind
+        if option.default is None:
+            entry['required'] = False
+        else:
+            entry['default'] = option.default
+        properties[option.name] = entry
+    lifecycle = {'create': op('compose.create'), 'start': op('compose.start'),
+                 'stop': op('compose.stop'), 'delete': op('compose.delete'),
+                 **{name: op(f'compose_state.{name}') for name in ('check_drift', 'update',
+                                                                   'pull')}}
+    return {'cloudify.nodes.docker.ComposeProject': {
+        'derived_from': 'cloudify.nodes.docker.Base',
+        'properties': properties,
+        'interfaces': {
+            'cloudify.interfaces.lifecycle': lifecycle,
+            'cloudify.interfaces.validation': {
+                'check_status': op('compose_state.check_status')},
+            'docker.interfaces.compose': {name: op(f'compose_actions.{func}')
+                                          for name, func in COMPOSE_ACTIONS.items()},
+        },
+    }}
+
+
 def relationships() -> dict[str, Any]:
     return {
         'cloudify.relationships.docker.connected_to_network': {
@@ -244,7 +278,7 @@ def document() -> dict[str, Any]:
             '(unix:///var/run/docker.sock, or DOCKER_HOST and friends when set). ca_cert, '
             'client_cert and client_key take a file path or PEM text (e.g. {get_secret: '
             'docker_client_key}); they are never logged.')},
-        'node_types': node_types(),
+        'node_types': {**node_types(), **compose_node_types()},
         'relationships': relationships(),
         'workflows': workflows(),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from docker_plugin.options.base import Compare, Option, OptionTable, Update, option_secrets
+from docker_plugin.options.compose import secret_values as compose_secrets
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.image import IMAGE_NODE, IMAGE_PULL
@@ -30,4 +31,6 @@ SECRET_INPUTS: dict[str, Callable[[Any], list[str]]] = {
     'daemon_client': DAEMON_CLIENT.secret_values,
     'image_pull': IMAGE_PULL.secret_values,
     'push': _push_secrets,
+    # ComposeProject: interpolation variables whose values are secret.
+    'secret_environment': compose_secrets,
 }

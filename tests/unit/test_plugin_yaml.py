@@ -14,6 +14,7 @@ from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
 
 from docker_plugin import __version__
+from docker_plugin.options.compose import COMPOSE_PROJECT
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.options.network import ENDPOINT
@@ -71,6 +72,8 @@ def test_declared_properties_match_the_option_tables():
                ['properties']) == set(ENDPOINT.names())
     assert set(relationships['cloudify.relationships.docker.mounts_volume']['properties']) == \
         set(MOUNT.names())
+    compose = PLUGIN['node_types']['cloudify.nodes.docker.ComposeProject']['properties']
+    assert set(compose) == set(COMPOSE_PROJECT.names())
     base = PLUGIN['node_types']['cloudify.nodes.docker.Base']['properties']
     assert set(EXISTING.names()) | {'daemon_client'} == set(base)
     for name, node_type in PLUGIN['node_types'].items():

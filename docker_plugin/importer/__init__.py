@@ -1,0 +1,15 @@
+"""``compose-to-blueprint``: a compose file turned into a blueprint of the plugin's typed nodes.
+
+Compose itself normalises the project (``config --format json``: interpolation,
+override files, ``extends``, ``include``, profiles, short syntax to long);
+this package maps the result: every network and volume to a
+``cloudify.nodes.docker.Network`` / ``Volume`` node (``external: true`` to
+``use_external_resource``), every build to a ``cloudify.nodes.docker.Image``,
+every service to a ``cloudify.nodes.docker.Container`` (replicas to
+instances) with its relationships and readiness waits. What it cannot map is
+listed at the top of the blueprint and on stderr, never dropped silently.
+
+Layers: ``source`` runs compose; ``containers`` maps one service's options;
+``blueprint`` assembles the nodes; ``cli`` is the console script. None of it
+imports ``cloudify``.
+"""

@@ -1,0 +1,252 @@
+"""Lifecycle of ``cloudify.nodes.docker.ComposeProject``: a whole compose project as one node.
+
+``create`` reads the project with compose itself (``config``: an invalid file
+fails here, quoting compose) and decides whether to make it or adopt one
+that runs; ``start`` is ``up --detach --wait`` with per-service progress
+events; ``stop`` is ``stop``; ``delete`` is ``down`` (volumes kept unless
+``remove_volumes``). Runtime properties: ``project_name``, ``expected``
+(containers per service), ``jobs``, ``services`` (per service its
+containers with ids, state, health, addresses and ports), ``networks``,
+``volumes``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin.errors import InvalidInputError
+from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
+from docker_plugin.options.existing import EXISTING
+from docker_plugin.resources import compose_state
+from docker_plugin.resources.compose_binary import find_binary
+from docker_plugin.resources.compose_project import (
+    Compose,
+    ProjectSpec,
+    open_project,
+)
+from docker_plugin.tasks.context import (
+    blueprint_path,
+    daemon_config,
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    persist,
+    resource_labels,
+)
+from docker_plugin.tasks.operation import operation
+
+# Inputs every operation may get beside the project's own (see cloudify.nodes.docker.Base).
+BASE_INPUTS = ('daemon_client', *EXISTING.names())
+PROPS = ('project_name', 'expected', 'jobs', 'services', 'networks', 'volumes',
+         'compose_adopted', 'drift')
+
+
+def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every ComposeProject property, an operation input of the same name winning
+    (an input the node does not know is refused, with a hint)."""
+    raw = {k: v for k, v in kwargs.items() if k not in COMPOSE_PROJECT and v is not None}
+    for name in COMPOSE_PROJECT.names():
+        value = kwargs.get(name)
+        if value is None:
+            value = ctx.node.properties.get(name)
+        if value is not None:
+            raw[name] = value
+    return COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS)
+
+
+def _local(ctx: Any, path: str, field: str) -> str:
+    found = blueprint_path(ctx, path, field)
+    if not os.path.exists(found):
+        raise InvalidInputError(field, f'{path!r} not found')
+    return found
+
+
+def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
+    """Where the project's files are (resolved among the blueprint's resources), and how
+    compose reads them."""
+    files, definition = opts['compose_files'], opts['definition']
+    if bool(files) == bool(definition):
+        raise InvalidInputError('compose_files', 'give exactly one of compose_files and '
+                                                 'definition')
+    directory = opts['project_directory']
+    if directory:
+        directory = _local(ctx, directory, 'project_directory')
+    elif files:
+        directory = _local(ctx, os.path.dirname(files[0]) or '.', 'compose_files[0]')
+    paths = []
+    for index, path in enumerate(files):
+        near = os.path.join(directory, os.path.basename(path))
+        same_dir = not opts['project_directory'] and \
+            os.path.dirname(path) == os.path.dirname(files[0])
+        paths.append(near if same_dir and os.path.isfile(near) and not os.path.isabs(path)
+                     else _local(ctx, path, f'compose_files[{index}]'))
+    text = definition if isinstance(definition, str) else \
+        json.dumps(definition) if definition else ''
+    return ProjectSpec(
+        name=opts['project_name'] or default_project_name(str(ctx.deployment.id),
+                                                          str(ctx.instance.id)),
+        binary=find_binary(opts['compose_binary']), directory=directory or '',
+        files=tuple(paths), definition=text,
+        env_files=tuple(_local(ctx, p, f'env_files[{i}]') for i, p in
+                        enumerate(opts['env_files'])),
+        environment={**opts['environment'], **opts['secret_environment']},
+        profiles=tuple(opts['profiles']), labels=resource_labels(ctx),
+        timeout=float(opts['timeout']), field='definition' if definition else 'compose_files')
+
+
+def emitter(ctx: Any):
+    def emit(level: str, text: str) -> None:
+        getattr(ctx.logger, level if level in ('debug', 'warning') else 'info')('%s', text)
+    return emit
+
+
+def project(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+    """A ``Compose`` for a with-block (``open_project``)."""
+    return open_project(spec(ctx, opts), daemon_config(ctx, kwargs), emitter(ctx))
+
+
+def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+    known = set(model.get('services') or {})
+    for index, name in enumerate(opts['services']):
+        if name not in known:
+            raise InvalidInputError(f'services[{index}]', f'no service {name!r} in the project '
+                                    f'(it has {", ".join(sorted(known)) or "none"})')
+    for name in opts['scale']:
+        if name not in known:
+            raise InvalidInputError(f'scale.{name}', f'no service {name!r} in the project')
+
+
+def refresh(ctx: Any, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Read the project back from the engine into runtime properties."""
+    with engine(ctx, kwargs) as client:
+        found = compose_state.containers(client.api, name)
+        present = compose_state.objects(client.api, name)
+    summary = compose_state.by_service(found)
+    persist(ctx, services=summary, **present)
+    return summary
+
+
+def report(ctx: Any, summary: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    lines = []
+    for service, items in summary.items():
+        for item in items:
+            health = f' ({item["health"]})' if item['health'] else ''
+            ports = ', '.join(f'{port} -> {b["host_ip"] or "0.0.0.0"}:{b["host_port"]}'
+                              for port, bound in item['ports'].items() for b in bound)
+            lines.append(f'{service}: {item["name"]} {item["state"]}{health} '
+                         f'{item["ip"] or "-"}{f", ports {ports}" if ports else ""}')
+    ctx.logger.info('Compose project %s:\n  %s', ctx.instance.runtime_properties.get(
+        'project_name'), '\n  '.join(lines) or '(no containers)')
+
+
+def adopted(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
+    """An adopted project is left as found unless modify_external_resource is set."""
+    return bool(ctx.instance.runtime_properties.get('compose_adopted')) and \
+        not existing_flags(ctx, kwargs)['modify_external_resource']
+
+
+@operation
+def create(ctx: Any, **kwargs: Any) -> None:
+    """Read and check the project; decide whether to make it or adopt a running one."""
+    opts = options(ctx, kwargs)
+    with project(ctx, kwargs, opts) as compose:
+        model = compose.model()
+        name = compose.spec.name
+    check_selection(model, opts)
+    flags = existing_flags(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        found = compose_state.containers(client.api, name)
+    mine = bool(found) and all(
+        all((c.get('Labels') or {}).get(k) == v for k, v in instance_labels(ctx).items())
+        for c in found)
+    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
+                      flags['use_if_exists'], bool(found), mine)
+    if decision.choice is None:
+        raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
+    wanted = compose_state.expected(model, opts['services'], opts['scale'])
+    persist(ctx, project_name=name, expected=wanted, jobs=compose_state.jobs(model),
+            compose_adopted=decision.choice is Choice.ADOPT)
+    ctx.logger.info('Compose project %s (%s): services %s; networks %s; volumes %s',
+                    name, 'adopted' if decision.choice is Choice.ADOPT else 'to run',
+                    ', '.join(f'{s} x{n}' for s, n in wanted.items()) or '-',
+                    ', '.join(sorted(model.get('networks') or {})) or '-',
+                    ', '.join(sorted(model.get('volumes') or {})) or '-')
+
+
+def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+       compose: Compose) -> dict[str, Any]:
+    """``up`` (unless adopted), then the runtime properties; returns the summary."""
+    if not adopted(ctx, kwargs):
+        progress = compose.up(opts, opts['services'])
+        changed = sorted(progress.recreated | progress.created)
+        if changed:
+            ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
+    model = compose.model()
+    check_selection(model, opts)
+    persist(ctx, expected=compose_state.expected(model, opts['services'], opts['scale']),
+            jobs=compose_state.jobs(model))
+    summary = refresh(ctx, kwargs, compose.spec.name)
+    report(ctx, summary)
+    return summary
+
+
+@operation
+def start(ctx: Any, **kwargs: Any) -> None:
+    """``up --detach --wait``: make and start what is missing or changed, wait until ready."""
+    opts = options(ctx, kwargs)
+    with project(ctx, kwargs, opts) as compose:
+        up(ctx, kwargs, opts, compose)
+
+
+def _keeps(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[bool, str]:
+    flags = existing_flags(ctx, kwargs)
+    remove, why = removes(bool(ctx.instance.runtime_properties.get('compose_adopted')),
+                          flags['delete_adopted'], flags['retain'])
+    return not remove, why
+
+
+def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+    """A ``Compose`` that finds the project by its name alone (compose's labels): what
+    stop and down need, whatever became of the files."""
+    name = ctx.instance.runtime_properties.get('project_name') or opts['project_name'] or \
+        default_project_name(str(ctx.deployment.id), str(ctx.instance.id))
+    project_spec = ProjectSpec(name=name, binary=find_binary(opts['compose_binary']),
+                               timeout=float(opts['timeout']))
+    return open_project(project_spec, daemon_config(ctx, kwargs), emitter(ctx))
+
+
+@operation
+def stop(ctx: Any, **kwargs: Any) -> None:
+    """Stop the project's containers (left running when retained or adopted). In an
+    uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
+    keep, why = _keeps(ctx, kwargs)
+    if keep:
+        ctx.logger.info('Leaving the compose project running: %s', why)
+        return
+    if not ctx.instance.runtime_properties.get('project_name'):
+        return
+    if getattr(ctx, 'workflow_id', None) == 'uninstall':
+        ctx.logger.info('Stopping with delete: compose down stops and removes in one pass')
+        return
+    opts = options(ctx, kwargs)
+    with by_name(ctx, kwargs, opts) as compose:
+        compose.stop(opts)
+
+
+@operation
+def delete(ctx: Any, **kwargs: Any) -> None:
+    """``down``, by the project's name: containers, networks and the images it built go;
+    volumes only with ``remove_volumes``. Works whatever became of the files."""
+    keep, why = _keeps(ctx, kwargs)
+    opts = options(ctx, kwargs)
+    if keep:
+        ctx.logger.info('Keeping compose project %s: %s',
+                        ctx.instance.runtime_properties.get('project_name'), why)
+    else:
+        with by_name(ctx, kwargs, opts) as compose:
+            compose.down(opts)
+    drop(ctx, *PROPS)
