@@ -1,4 +1,5 @@
-"""Writes plugin.yaml from one source: this file and the option tables.
+"""Writes plugin.yaml (and its variants for DSL 1.4 and 1.5) from one source:
+this file and the option tables.
 
 Node types share ``cloudify.nodes.docker.Base`` (``daemon_client`` and the
 existing-resource flags); data types and relationship properties come from the
@@ -6,8 +7,8 @@ option tables (their checks give the types, their ``doc`` the descriptions);
 the convenience workflows are one loop. ``tests/unit/test_plugin_yaml.py``
 fails when the committed file differs from what this writes.
 
-    python scripts/plugin_yaml.py          # rewrite plugin.yaml
-    python scripts/plugin_yaml.py --check  # exit 1 if it is out of date
+    python scripts/plugin_yaml.py          # rewrite plugin.yaml and its DSL variants
+    python scripts/plugin_yaml.py --check  # exit 1 if one is out of date
 """
 
 from __future__ import annotations
@@ -247,10 +248,26 @@ def relationships() -> dict[str, Any]:
     }
 
 
-def workflows() -> dict[str, Any]:
+# The plugin yamls a manager may be given, and the DSL version each is written for.
+# They differ only in what their DSL version allows (tests/unit/test_plugin_yaml.py):
+# typed workflow parameters from 1_4, node and instance parameter types and
+# availability rules on the workflows from 1_5.
+VARIANTS = {'plugin.yaml': '1_3', 'v2_plugin.yaml': '1_4', 'plugin_1_4.yaml': '1_4',
+            'plugin_1_5.yaml': '1_5'}
+
+
+def _listed(dsl: str, item_type: str, default: Any) -> dict[str, Any]:
+    """A list parameter, typed as far as the DSL version allows."""
+    if dsl == '1_3':
+        return {'default': default}
+    return {'type': 'list', 'item_type': item_type if dsl == '1_5' else 'string',
+            'default': default}
+
+
+def workflows(dsl: str) -> dict[str, Any]:
     out = {}
     for action in WORKFLOW_ACTIONS:
-        out[f'docker_{action}'] = {
+        workflow: dict[str, Any] = {
             'mapping': 'default_workflows.cloudify.plugins.workflows.execute_operation',
             'parameters': {
                 'operation': {'default': f'docker.interfaces.container.{action}'},
@@ -258,15 +275,23 @@ def workflows() -> dict[str, Any]:
                                      '(see README.rst), e.g. {timeout: 30}'},
                 'allow_kwargs_override': {'default': True},
                 'run_by_dependency_order': {'default': False},
-                'type_names': {'default': ['cloudify.nodes.docker.Container']},
-                'node_ids': {'default': []},
-                'node_instance_ids': {'default': []},
+                'type_names': _listed(dsl, 'node_type', ['cloudify.nodes.docker.Container']),
+                'node_ids': _listed(dsl, 'node_id', []),
+                'node_instance_ids': _listed(dsl, 'node_instance', []),
             },
         }
+        if dsl != '1_3':
+            workflow['parameters']['operation_kwargs']['type'] = 'dict'
+            workflow['parameters']['run_by_dependency_order']['type'] = 'boolean'
+        if dsl == '1_5':
+            workflow['availability_rules'] = {
+                'node_types_required': ['cloudify.nodes.docker.Container'],
+                'node_instances_active': ['all', 'partial']}
+        out[f'docker_{action}'] = workflow
     return out
 
 
-def document() -> dict[str, Any]:
+def document(dsl: str = '1_3') -> dict[str, Any]:
     return {
         'plugins': {PLUGIN: {'executor': 'central_deployment_agent',
                              'package_name': 'cloudify-docker-plugin',
@@ -280,28 +305,32 @@ def document() -> dict[str, Any]:
             'docker_client_key}); they are never logged.')},
         'node_types': {**node_types(), **compose_node_types()},
         'relationships': relationships(),
-        'workflows': workflows(),
+        'workflows': workflows(dsl),
     }
 
 
-def render() -> str:
-    body = yaml.safe_dump(document(), sort_keys=False, width=100, default_flow_style=False)
-    return HEADER + '\n' + body
+def render(dsl: str = '1_3') -> str:
+    body = yaml.safe_dump(document(dsl), sort_keys=False, width=100, default_flow_style=False)
+    return (HEADER + f'# Written for cloudify_dsl_{dsl} blueprints (and newer).\n\n' + body)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true', help='exit 1 if plugin.yaml is stale')
+    parser.add_argument('--check', action='store_true',
+                        help='exit 1 if a plugin yaml is stale')
     args = parser.parse_args()
-    path = REPO / 'plugin.yaml'
-    text = render()
-    if args.check:
-        if path.read_text() != text:
-            print('plugin.yaml is out of date: run python scripts/plugin_yaml.py')
-            return 1
-        return 0
-    path.write_text(text)
-    print(f'wrote {path.relative_to(REPO)}')
+    stale = []
+    for name, dsl in VARIANTS.items():
+        path, text = REPO / name, render(dsl)
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+            continue
+        path.write_text(text)
+        print(f'wrote {name}')
+    if stale:
+        print(f'{", ".join(stale)} out of date: run python scripts/plugin_yaml.py')
+        return 1
     return 0
 
 

@@ -86,3 +86,71 @@ def test_every_blueprint_parses_offline(blueprint):
     resolver = DefaultImportResolver(rules=[{TYPES_URL: LOCAL_TYPES.as_uri()}])
     plan = dsl_parser.parse_from_path(str(REPO / 'blueprints' / blueprint), resolver=resolver)
     assert plan['nodes']
+
+
+VARIANTS = {'plugin.yaml': '1_3', 'v2_plugin.yaml': '1_4', 'plugin_1_4.yaml': '1_4',
+            'plugin_1_5.yaml': '1_5'}
+
+
+def _without_dsl_typing(document):
+    """A plugin yaml with what only a DSL version allows taken out."""
+    for workflow in document['workflows'].values():
+        workflow.pop('availability_rules', None)
+        for parameter in workflow['parameters'].values():
+            parameter.pop('type', None)
+            parameter.pop('item_type', None)
+    return document
+
+
+def test_the_variants_differ_only_where_their_dsl_allows():
+    base = _without_dsl_typing(yaml.safe_load((REPO / 'plugin.yaml').read_text()))
+    for name in VARIANTS:
+        variant = yaml.safe_load((REPO / name).read_text())
+        assert _without_dsl_typing(variant) == base, name
+    rules = yaml.safe_load((REPO / 'plugin_1_5.yaml').read_text())['workflows'][
+        'docker_logs']
+    assert rules['availability_rules']['node_types_required'] == [
+        'cloudify.nodes.docker.Container']
+    assert rules['parameters']['node_instance_ids']['item_type'] == 'node_instance'
+
+
+def _types_for(dsl, tmp_path):
+    """The offline types as a manager of that DSL version would have them."""
+    text = LOCAL_TYPES.read_text()
+    if dsl != '1_5':  # managers before 7 had no operation_name parameter type
+        text = text.replace('type: operation_name', 'type: string')
+        text = text.replace('cloudify_dsl_1_4', f'cloudify_dsl_{dsl}')
+    path = tmp_path / f'types-{dsl}.yaml'
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(('variant', 'dsl'), sorted(VARIANTS.items()))
+def test_every_variant_parses_in_a_blueprint_of_its_dsl(variant, dsl, tmp_path):
+    blueprint = tmp_path / 'bp.yaml'
+    blueprint.write_text(f"""tosca_definitions_version: cloudify_dsl_{dsl}
+imports:
+  - {_types_for(dsl, tmp_path).as_uri()}
+  - {(REPO / variant).as_uri()}
+node_templates:
+  net: {{type: cloudify.nodes.docker.Network}}
+  img: {{type: cloudify.nodes.docker.Image, properties: {{image_pull: {{repository: x}}}}}}
+  web:
+    type: cloudify.nodes.docker.Container
+    relationships:
+      - {{type: cloudify.relationships.docker.connected_to_network, target: net}}
+      - {{type: cloudify.relationships.docker.uses_image, target: img}}
+""")
+    plan = dsl_parser.parse_from_path(str(blueprint))
+    assert 'docker_logs' in plan['workflows']
+
+
+def test_the_offline_types_keep_the_real_ones_version_trap(tmp_path):
+    """Like Cloudify 7's types.yaml, the stand-in needs a cloudify_dsl_1_5 blueprint."""
+    from dsl_parser.exceptions import DSLParsingException
+    blueprint = tmp_path / 'bp.yaml'
+    blueprint.write_text(f'tosca_definitions_version: cloudify_dsl_1_4\nimports:\n'
+                         f'  - {LOCAL_TYPES.as_uri()}\n'
+                         'node_templates:\n  n: {type: cloudify.nodes.Root}\n')
+    with pytest.raises(DSLParsingException, match='operation_name'):
+        dsl_parser.parse_from_path(str(blueprint))
