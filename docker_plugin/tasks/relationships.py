@@ -5,7 +5,9 @@ cloudify-common exposes a relationship's type but neither its type hierarchy
 node's plan entry, the same place cloudify-common itself reads the hierarchy
 from, and intrinsic functions in the properties are evaluated through the
 endpoint that evaluates operation inputs (locally and on a manager). These
-private objects are read in ``_plan_relationships`` and ``evaluate`` only.
+private objects are read in ``_plan_relationships``, ``evaluate`` and
+``local_inputs`` only (``tests/unit/test_relationships.py`` pins them to
+cloudify-common 7.0.5).
 """
 
 from __future__ import annotations
@@ -51,10 +53,48 @@ def evaluate(ctx: Any, properties: dict[str, Any], field: str) -> dict[str, Any]
     if endpoint is None or not hasattr(endpoint, 'evaluate_functions'):
         return properties
     try:
+        properties = with_inputs(properties, local_inputs(ctx))
         return dict(endpoint.evaluate_functions(payload=properties))
     except Exception as exc:  # noqa: BLE001 - the DSL evaluator raises many kinds
         raise InvalidInputError(field, f'its properties could not be evaluated: '
                                        f'{type(exc).__name__}: {exc}') from None
+
+
+def local_inputs(ctx: Any) -> Mapping[str, Any] | None:
+    """In a local run, every deployment input with its value, defaults included.
+
+    cloudify-common's local storage (7.0.5) evaluates ``get_input`` against the
+    inputs given on the command line only, so an input left at its default
+    fails there; the deployment plan holds them all. On a manager (which
+    evaluates with every input itself) this is None.
+    """
+    storage = getattr(getattr(ctx, '_endpoint', None), 'storage', None)
+    plan = getattr(storage, 'plan', None)
+    inputs = plan.get('inputs') if isinstance(plan, Mapping) else None
+    return inputs if isinstance(inputs, Mapping) else None
+
+
+def with_inputs(payload: Any, inputs: Mapping[str, Any] | None) -> Any:
+    """``payload`` with every ``get_input`` of a known input replaced by its value."""
+    if inputs is None:
+        return payload
+    if isinstance(payload, list):
+        return [with_inputs(item, inputs) for item in payload]
+    if not isinstance(payload, Mapping):
+        return payload
+    if set(payload) == {'get_input'}:
+        reference = payload['get_input']
+        name, *path = reference if isinstance(reference, list) else [reference]
+        if isinstance(name, str) and name in inputs:
+            value = inputs[name]
+            for step in path:
+                try:
+                    value = value[step]
+                except (KeyError, IndexError, TypeError):
+                    return payload  # let the evaluator say what is wrong
+            return value
+        return payload
+    return {key: with_inputs(value, inputs) for key, value in payload.items()}
 
 
 def _plan_relationships(ctx: Any) -> list[Mapping[str, Any]]:
