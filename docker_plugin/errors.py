@@ -109,7 +109,8 @@ PERMANENT_MARKERS = (
     'cannot', 'must be', 'is not', 'exceeds', 'too long', 'out of range', 'bad ',
     'malformed', 'required', 'not allowed', 'forbidden', 'exec format error',
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
-    'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of',
+    'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
+    'was found but',
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')

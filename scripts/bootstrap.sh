@@ -273,6 +273,12 @@ else
     rm -rf "$work"
 fi
 
+# The same tarball beside the blueprints, for blueprints/inputs/seed-example.yaml
+# (a blueprint's resources travel with it; the cfy CLI copies them).
+if ! cmp -s "$ROOTFS_TAR" "$REPO/blueprints/resources/busybox-rootfs.tar" 2>/dev/null; then
+    cp "$ROOTFS_TAR" "$REPO/blueprints/resources/busybox-rootfs.tar"
+fi
+
 # ------------------------------------------------------------------ summary
 engine_version="$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || die "image $BASE_IMAGE is missing after the build"

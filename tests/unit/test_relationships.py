@@ -3,17 +3,14 @@ private objects (read in one module: docker_plugin.tasks.relationships)."""
 
 from __future__ import annotations
 
-import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 from cloudify.workflows import local
+from helpers.cloudify_local import resolver
 
 from docker_plugin.tasks.relationships import with_inputs
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers.cloudify_local import resolver  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
