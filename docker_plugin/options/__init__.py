@@ -5,32 +5,32 @@ where it goes in the Engine API call, where inspect data shows it back, how
 drift compares it, whether the engine can change it in place, and whether
 its value is secret. Validation, the create call, drift and update all loop
 over the tables; tasks never test option names one by one.
+
+Nothing is imported here: an operation loads only the tables it uses.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from typing import Any
 
-from docker_plugin.options.base import Compare, Option, OptionTable, Update, option_secrets
-from docker_plugin.options.compose import secret_values as compose_secrets
-from docker_plugin.options.container import CONTAINER
-from docker_plugin.options.daemon import DAEMON_CLIENT
-from docker_plugin.options.image import IMAGE_NODE, IMAGE_PULL
-
-__all__ = ['SECRET_INPUTS', 'Compare', 'Option', 'OptionTable', 'Update']
-
-
-def _push_secrets(value: Any) -> list[str]:
-    return option_secrets(IMAGE_NODE.options['push'], value)
-
-
-# Operation inputs and node properties that can hold secrets: name -> finder.
-SECRET_INPUTS: dict[str, Callable[[Any], list[str]]] = {
-    'container_config': CONTAINER.secret_values,
-    'container_start': CONTAINER.secret_values,
-    'daemon_client': DAEMON_CLIENT.secret_values,
-    'image_pull': IMAGE_PULL.secret_values,
-    'push': _push_secrets,
+# Operation inputs and node properties that can hold secrets, and the finder
+# (module, attribute path) that picks the secret values out of each.
+SECRET_INPUTS: dict[str, tuple[str, str]] = {
+    'container_config': ('docker_plugin.options.container', 'CONTAINER.secret_values'),
+    'container_start': ('docker_plugin.options.container', 'CONTAINER.secret_values'),
+    'daemon_client': ('docker_plugin.options.daemon', 'DAEMON_CLIENT.secret_values'),
+    'image_pull': ('docker_plugin.options.image', 'IMAGE_PULL.secret_values'),
+    'push': ('docker_plugin.options.image', 'push_secrets'),
     # ComposeProject: interpolation variables whose values are secret.
-    'secret_environment': compose_secrets,
+    'secret_environment': ('docker_plugin.options.compose', 'secret_values'),
 }
+
+
+def secret_values(name: str, value: Any) -> list[str]:
+    """The secret strings in the input or property ``name`` (never raises on bad input)."""
+    module, path = SECRET_INPUTS[name]
+    found: Any = importlib.import_module(module)
+    for part in path.split('.'):
+        found = getattr(found, part)
+    return found(value)

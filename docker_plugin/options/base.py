@@ -14,7 +14,6 @@ update are loops over these tables.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -145,6 +144,7 @@ class OptionTable:
         if option is not None:
             return f'not accepted here (it belongs in the {option.section} options)'
         known = sorted(extra | {o.name for o in self if allowed is None or o.section in allowed})
+        import difflib  # only when a key is wrong
         hint = difflib.get_close_matches(str(key), known, n=1)
         if hint:
             return f'unknown option (did you mean {hint[0]!r}?)'

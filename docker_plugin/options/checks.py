@@ -64,10 +64,18 @@ class Text(Check):
     def __init__(self, choices: Iterable[str] = (), pattern: str | None = None,
                  non_empty: bool = False, max_len: int = 65536, what: str = 'a string'):
         self.choices = tuple(choices)
-        self.pattern = re.compile(pattern) if pattern else None
-        self.non_empty = non_empty or bool(self.pattern and not self.pattern.fullmatch(''))
+        self.source = pattern
+        self._pattern: re.Pattern[str] | None = None
+        self.non_empty = non_empty  # a pattern that cannot match '' refuses it anyway
         self.max_len = max_len
         self.expected = f'one of {", ".join(self.choices)}' if self.choices else what
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """Compiled when first used: operations load tables they mostly do not use."""
+        if self._pattern is None and self.source:
+            self._pattern = re.compile(self.source)
+        return self._pattern
 
     def convert(self, value: str, path: str) -> str:
         if self.choices and value not in self.choices:

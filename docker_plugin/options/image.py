@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.options.base import Option, OptionTable
+from docker_plugin.options.base import Option, OptionTable, option_secrets
 from docker_plugin.options.checks import (
     FLAG,
     SCALAR_MAP,
@@ -128,3 +128,8 @@ IMAGE_NODE = OptionTable('image', [
     Option('in_use_timeout', Number(0, 10 ** 6), 'plugin', default=60,
            doc='seconds to wait with in_use: wait'),
 ])
+
+
+def push_secrets(value: Any) -> list[str]:
+    """The secret strings of a ``push`` property (for the operation wrapper)."""
+    return option_secrets(IMAGE_NODE.options['push'], value)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import tarfile
 import time
 from typing import Any
 
@@ -27,6 +26,7 @@ from docker_plugin.resources.deadlines import guard, open_stream
 
 
 def _tar_of(source: str) -> bytes:
+    import tarfile
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode='w') as tar:
         tar.add(source, arcname=os.path.basename(os.path.normpath(source)))
@@ -81,6 +81,7 @@ def copy_from(api: Any, container_id: str, source: str, destination: str, max_by
                 parts.append(chunk)
     except NotFoundError as exc:
         raise _missing(api, container_id, 'source', source, exc) from None
+    import tarfile
     os.makedirs(destination, exist_ok=True)
     root = os.path.realpath(destination)
     extracted = []
@@ -97,7 +98,7 @@ def copy_from(api: Any, container_id: str, source: str, destination: str, max_by
     return extracted
 
 
-def _check_member(member: tarfile.TarInfo, root: str) -> None:
+def _check_member(member: Any, root: str) -> None:
     name = member.name
     target = os.path.realpath(os.path.join(root, name))
     if posixpath.isabs(name) or not (target == root or target.startswith(root + os.sep)):

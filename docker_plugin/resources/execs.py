@@ -15,7 +15,6 @@ import dataclasses
 import os
 import signal
 import time
-import uuid
 from typing import Any, Mapping
 
 from docker_plugin.errors import PluginError, TimeoutExpired, engine_call
@@ -49,7 +48,7 @@ def run(api: Any, container_id: str, command: list[str], deadline: float, user: 
             stopped and what it printed last.
     """
     from docker.utils.socket import frames_iter
-    marker = uuid.uuid4().hex
+    marker = os.urandom(16).hex()
     action = f'exec {command!r} in container {container_id[:12]}'[:300]
     env = {**dict(environment or {}), MARKER: marker}
     with engine_call(action):

@@ -8,7 +8,19 @@ seed's names ``docker.docker_plugin.tasks.create / configure / run / stop /
 delete`` stay importable from here.
 """
 
-from docker_plugin.tasks.container import configure, create, run
-from docker_plugin.tasks.container_teardown import delete, stop
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ['configure', 'create', 'delete', 'run', 'stop']
+_SEED = {'create': 'container', 'configure': 'container', 'run': 'container',
+         'stop': 'container_teardown', 'delete': 'container_teardown'}
+
+
+def __getattr__(name: str) -> Any:
+    """The seed's names, imported when asked for: every operation module lives in
+    this package, so importing it must not load the container lifecycle for all."""
+    if name in _SEED:
+        import importlib
+        return getattr(importlib.import_module(f'{__name__}.{_SEED[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -32,13 +32,14 @@ from docker_plugin.tasks.context import (
     persist,
     resource_labels,
 )
+from docker_plugin.tasks.objects import TAGGED, tagged
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.specs import gather, shared_image, start_options
 from docker_plugin.tasks.waiting import wait_ready, wait_spec
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
-                   'secret_env_names', 'drift')
+                   'secret_env_names', 'drift', TAGGED)
 # A start the engine refuses with these, on a container that never ran, is a
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
@@ -81,7 +82,8 @@ def configure(ctx: Any, **kwargs: Any) -> None:
         if not (container_id and containers.inspect(api, container_id)):
             container_id, adopted = _create_or_adopt(ctx, api, spec, image, flags)
             persist(ctx, container_id=container_id, container_adopted=adopted,
-                    host_options_applied=bool(spec.host), secret_env_names=spec.secret_names)
+                    host_options_applied=bool(spec.host), secret_env_names=spec.secret_names,
+                    **tagged(adopted))
         else:
             ctx.logger.info('Container %s already exists', container_id)
         for network, endpoint in spec.networks[1:]:

@@ -19,12 +19,13 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.objects import TAGGED
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 from docker_plugin.tasks.specs import BASE_KEYS, NETWORK_RELATIONSHIP
 
 NETWORK_PROPS = ('network_id', 'network_name', 'driver', 'subnets', 'gateways', 'internal',
-                 'network_adopted', 'drift')
+                 'network_adopted', 'drift', TAGGED)
 
 
 def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
         info, adopted = objects.ensure(ctx, 'network', name, flags, networks.inspect(api, name),
                                        make)
-    persist(ctx, network_adopted=adopted, **networks.summarise(info))
+    persist(ctx, network_adopted=adopted, **objects.tagged(adopted), **networks.summarise(info))
 
 
 @operation
@@ -182,3 +183,15 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
         ctx.logger.info('Network %s created again with its declared options', info['Name'])
         _, remaining = _drift(ctx, kwargs, api)
     return objects.record_drift(ctx, 'network', remaining)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
+    name = objects.require_recorded(ctx, 'network_id', 'network')
+    with engine(ctx, kwargs) as client:
+        info = networks.inspect(client.api, name)
+    if info is None:
+        raise StateError(f'network {name[:64]} no longer exists')
+    persist(ctx, **networks.summarise(info))
+    ctx.logger.info('Network %s refreshed from the engine', name[:64])

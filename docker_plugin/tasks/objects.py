@@ -18,6 +18,13 @@ from docker_plugin.resources import drift
 from docker_plugin.tasks.context import is_mine, persist
 
 Info = Mapping[str, Any]
+# Cloudify's own mark of an adopted resource (cloudify-utilities-plugins-sdk).
+TAGGED = '__cloudify_tagged_external_resource'
+
+
+def tagged(adopted: bool) -> dict[str, bool]:
+    """The runtime property Cloudify's plugins set on what they adopted."""
+    return {TAGGED: True} if adopted else {}
 
 
 def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,

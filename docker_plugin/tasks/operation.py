@@ -31,7 +31,7 @@ from docker_plugin.errors import (
     classify,
     is_engine_error,
 )
-from docker_plugin.options import SECRET_INPUTS
+from docker_plugin.options import SECRET_INPUTS, secret_values
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
 secrets.guard_every_logger()
@@ -49,10 +49,10 @@ def learn_secrets(ctx: Any, kwargs: Mapping[str, Any]) -> None:
         except Exception:  # noqa: BLE001 - a node without properties has nothing to learn
             continue
     for source in sources:
-        for name, find in SECRET_INPUTS.items():
+        for name in SECRET_INPUTS:
             value = source.get(name) if isinstance(source, Mapping) else None
             if value:
-                secrets.remember(*find(value))
+                secrets.remember(*secret_values(name, value))
 
 
 def _failure(ctx: Any, exc: PluginError) -> Exception:

@@ -18,9 +18,10 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.objects import TAGGED
 from docker_plugin.tasks.operation import operation
 
-VOLUME_PROPS = ('volume_name', 'driver', 'mountpoint', 'volume_adopted', 'drift')
+VOLUME_PROPS = ('volume_name', 'driver', 'mountpoint', 'volume_adopted', 'drift', TAGGED)
 
 
 def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
         info, adopted = objects.ensure(ctx, 'volume', name, flags, volumes.inspect(api, name),
                                        make)
-    persist(ctx, volume_adopted=adopted, **volumes.summarise(info))
+    persist(ctx, volume_adopted=adopted, **objects.tagged(adopted), **volumes.summarise(info))
 
 
 @operation
@@ -117,3 +118,15 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
                          'cannot change in place and making it again would lose its data: '
                          'create a new volume node (or reinstall, if the data may go)')
     return objects.record_drift(ctx, 'volume', found)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
+    name = objects.require_recorded(ctx, 'volume_name', 'volume')
+    with engine(ctx, kwargs) as client:
+        info = volumes.inspect(client.api, name)
+    if info is None:
+        raise StateError(f'volume {name[:64]} no longer exists')
+    persist(ctx, **volumes.summarise(info))
+    ctx.logger.info('Volume %s refreshed from the engine', name[:64])

@@ -26,6 +26,9 @@ def test_connections_networks_and_volumes_drift_and_come_back(local_run, docker_
         run.operation(CHECK, [node])
         assert run.props(node)['drift'] == [], node
     run.execute('check_status')
+    run.execute('pull')  # every node type refreshes itself from the engine
+    assert run.props('private_net')['network_name'] == f'{unique}-net'
+    assert run.props('web')['state'] == 'running'
 
     # By hand: the web container loses its fixed address and one of its aliases.
     net.disconnect(web)

@@ -75,6 +75,10 @@ def test_second_deployment_adopts_and_leaves_network_and_volume(local_run, docke
                        name=f'{unique}-b')
     outputs = second.install()
     assert outputs['network_adopted'] is True and outputs['volume_adopted'] is True
+    # Cloudify's own mark of an adopted resource, beside the plugin's.
+    for node in ('existing_net', 'existing_data'):
+        props = second.props(node)
+        assert props['__cloudify_tagged_external_resource'] is True, node
     reader = docker_client.containers.get(f'{unique}-reader')
     logs = _wait_for_log(reader, 'adopted network', 'adopted volume')
     assert f'adopted network, alias www: token-{unique}' in logs

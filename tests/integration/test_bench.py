@@ -33,3 +33,22 @@ def test_one_container_three_ways(docker_client):
     text = bench.table(results)
     assert 'local' in text and 'cfy' in text and 'API calls/ctr' in text
     assert docker_client.containers.list(all=True, filters={'label': bench.BENCH_LABEL}) == []
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f'bench_{name}', REPO / 'bench' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_startup_benchmark_reaches_the_first_engine_request():
+    startup = _script('startup')
+    for name in startup.OPERATIONS:
+        found = startup.measure(str(REPO / '.venv' / 'bin' / 'python'), name)
+        assert found['first_request'] > 0 and found['plugin_import'] > 0, name
+
+
+def test_the_memory_benchmark_measures_growth():
+    memory = _script('memory')
+    assert memory.peak_growth(lambda: bytearray(30 * 2 ** 20)) >= 25

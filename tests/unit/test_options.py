@@ -10,7 +10,7 @@ from docker.api.container import ContainerApiMixin
 from docker.types import EndpointConfig, HostConfig
 
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.options import SECRET_INPUTS
+from docker_plugin.options import secret_values
 from docker_plugin.options.actions import ACTIONS
 from docker_plugin.options.base import Compare, Update, api_tuple
 from docker_plugin.options.container import CONTAINER, START_SECTIONS
@@ -196,14 +196,14 @@ def test_action_tables_accept_timeout_and_refuse_the_unknown():
 
 
 def test_secrets_are_found_by_the_tables():
-    assert SECRET_INPUTS['container_config']({'secret_environment': {'A': 'sv'},
+    assert secret_values('container_config', {'secret_environment': {'A': 'sv'},
                                               'environment': {'B': 'plain'}}) == ['sv']
-    assert SECRET_INPUTS['image_pull']({'auth_config': {'username': 'u', 'password': 'pw'}}) \
+    assert secret_values('image_pull', {'auth_config': {'username': 'u', 'password': 'pw'}}) \
         == ['pw']
-    assert SECRET_INPUTS['push']([{'repository': 'r', 'auth': {'identity_token': 'tok'}}]) \
+    assert secret_values('push', [{'repository': 'r', 'auth': {'identity_token': 'tok'}}]) \
         == ['tok']
-    assert 'k' in SECRET_INPUTS['daemon_client']({'tls': {'client_key': 'k'}})
-    assert SECRET_INPUTS['daemon_client']('not even a dict') == []
+    assert 'k' in secret_values('daemon_client', {'tls': {'client_key': 'k'}})
+    assert secret_values('daemon_client', 'not even a dict') == []
 
 
 def test_min_api_is_enforced_by_the_table():
