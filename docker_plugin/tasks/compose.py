@@ -17,7 +17,7 @@ import os
 from typing import Any, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError
+from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
@@ -191,6 +191,14 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
             jobs=compose_state.jobs(model))
     summary = refresh(ctx, kwargs, compose.spec.name)
     report(ctx, summary)
+    if opts.get('wait', True) and not adopted(ctx, kwargs):
+        # compose up --wait has been seen to end well at its timeout with a
+        # container still "starting": what the engine says is what counts.
+        problems = compose_state.problems(summary, ctx.instance.runtime_properties['expected'],
+                                           ctx.instance.runtime_properties.get('jobs') or [])
+        if problems:
+            raise StateError(f'compose up: application not healthy after '
+                             f'{int(opts.get("wait_timeout", 300))}s: {"; ".join(problems)}')
     return summary
 
 

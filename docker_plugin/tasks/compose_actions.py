@@ -18,8 +18,7 @@ from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
 from docker_plugin.results import result
 from docker_plugin.tasks import compose as lifecycle
-from docker_plugin.tasks import objects
-from docker_plugin.tasks.context import persist
+from docker_plugin.tasks.context import persist, recorded
 from docker_plugin.tasks.operation import operation
 
 NOT_INPUTS = ('daemon_client',)
@@ -54,7 +53,7 @@ def _compose_error(stderr: str) -> str | None:
 @operation
 def logs(ctx: Any, **kwargs: Any) -> str:
     """The last ``tail`` lines of each service (``services``; default all)."""
-    objects.require_recorded(ctx, 'project_name', 'compose project')
+    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_LOGS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
     command = ['logs', '--no-color', '--tail', str(inputs['tail'])]
@@ -74,7 +73,7 @@ def logs(ctx: Any, **kwargs: Any) -> str:
 @operation
 def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Every container of the project: service, name, id, state, health, exit code, ports."""
-    objects.require_recorded(ctx, 'project_name', 'compose project')
+    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_PS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
     with lifecycle.project(ctx, kwargs, opts) as compose:
@@ -95,7 +94,7 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def exec_command(ctx: Any, **kwargs: Any) -> dict[str, Any]:
     """``exec`` a command in a service's container (``index``: which one)."""
-    objects.require_recorded(ctx, 'project_name', 'compose project')
+    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_EXEC, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
     command = ['exec', '--no-tty', '--index', str(inputs['index'])]

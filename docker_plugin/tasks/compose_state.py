@@ -19,12 +19,12 @@ from docker_plugin.errors import StateError
 from docker_plugin.resources import compose_state
 from docker_plugin.tasks import compose as lifecycle
 from docker_plugin.tasks import objects
-from docker_plugin.tasks.context import engine, persist
+from docker_plugin.tasks.context import engine, persist, recorded
 from docker_plugin.tasks.operation import operation
 
 
 def _name(ctx: Any) -> str:
-    return objects.require_recorded(ctx, 'project_name', 'compose project')
+    return recorded(ctx, 'project_name', 'compose project')
 
 
 @operation

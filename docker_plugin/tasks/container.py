@@ -30,6 +30,7 @@ from docker_plugin.tasks.context import (
     learn_container_secrets,
     log_lines,
     persist,
+    recorded,
     resource_labels,
 )
 from docker_plugin.tasks.objects import TAGGED, tagged
@@ -128,20 +129,13 @@ def _create_or_adopt(ctx: Any, api: Any, spec: specs.ContainerSpec, image: str |
     return container_id, False
 
 
-def _require_container(ctx: Any) -> str:
-    container_id = ctx.instance.runtime_properties.get('container_id')
-    if not container_id:
-        raise StateError('no container recorded for this instance: configure must run first')
-    return container_id
-
-
 @operation
 def run(ctx: Any, **kwargs: Any) -> Any:
     """Start the container, log its id, networks, ports and processes, then wait
     until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = start_options(ctx, kwargs)
     ready = wait_spec(ctx, kwargs)
-    container_id = _require_container(ctx)
+    container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
     props = ctx.instance.runtime_properties
     config = daemon_config(ctx, kwargs)
     if ready and ready.run_async and props.get('_start_deadline'):

@@ -12,16 +12,10 @@ from docker_plugin.tasks.context import (
     existing_flags,
     learn_container_secrets,
     persist,
+    recorded,
 )
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.specs import gather
-
-
-def _container_id(ctx: Any) -> str:
-    container_id = ctx.instance.runtime_properties.get('container_id')
-    if not container_id:
-        raise StateError('no container recorded for this instance')
-    return container_id
 
 
 @operation
@@ -31,7 +25,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
     instance is reinstalled by ``heal``.
     """
-    container_id = _container_id(ctx)
+    container_id = recorded(ctx, 'container_id', 'container')
     with engine(ctx, kwargs) as client:
         info = containers.require(client.api, container_id)
     state = info['State']
@@ -43,7 +37,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any) -> tuple[Any, list]:
     spec = gather(ctx, kwargs)
-    info = containers.require(api, _container_id(ctx))
+    info = containers.require(api, recorded(ctx, 'container_id', 'container'))
     learn_container_secrets(ctx, info)
     image = spec.image or ctx.instance.runtime_properties.get('image')
     return spec, container_drift.differences(api, spec, image, info)
@@ -85,7 +79,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if fixed:
             raise StateError(f'{", ".join(fixed)} changed and cannot be applied to the '
                              'existing container: reinstall (or heal) this node')
-        container_id = _container_id(ctx)
+        container_id = recorded(ctx, 'container_id', 'container')
         for line in container_drift.apply(api, container_id, spec, found):
             ctx.logger.info('Container %s: %s', container_id[:12], line)
         _, remaining = _differences(ctx, kwargs, api)
@@ -99,7 +93,7 @@ def pull(ctx: Any, **kwargs: Any) -> None:
     (an image that never came from a registry is left as it is) and refresh the runtime
     properties from the engine; a container running an older image than the
     one pulled shows as ``image`` drift."""
-    container_id = _container_id(ctx)
+    container_id = recorded(ctx, 'container_id', 'container')
     props = ctx.instance.runtime_properties
     pulled = None
     with engine(ctx, kwargs) as client:

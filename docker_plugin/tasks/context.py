@@ -39,6 +39,15 @@ def persist(ctx: Any, **values: Any) -> None:
     ctx.instance.update()
 
 
+def recorded(ctx: Any, key: str, what: str, hint: str = '') -> str:
+    """A runtime property an operation cannot do without (raises StateError)."""
+    value = ctx.instance.runtime_properties.get(key)
+    if not value:
+        from docker_plugin.errors import StateError
+        raise StateError(f'no {what} recorded for this instance{hint}')
+    return value
+
+
 def drop(ctx: Any, *keys: str) -> None:
     """Remove runtime properties now."""
     props = ctx.instance.runtime_properties

@@ -21,7 +21,7 @@ from docker_plugin.options.image import IMAGE_NODE
 from docker_plugin.resources import drift, images
 from docker_plugin.resources.drift import Difference
 from docker_plugin.tasks import image_sources
-from docker_plugin.tasks.context import drop, engine, persist, resolve_input
+from docker_plugin.tasks.context import drop, engine, persist, recorded, resolve_input
 from docker_plugin.tasks.operation import operation
 
 IMAGE_PROPS = (*image_sources.IMAGE_PROPS, 'image_tags', 'pushed', 'drift')
@@ -82,7 +82,7 @@ def push(ctx: Any, **kwargs: Any) -> None:
     if not targets:
         return
     props = ctx.instance.runtime_properties
-    image_id = _require_image(ctx)
+    image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     pushed = list(props.get('pushed') or [])
     tags = list(props.get('image_tags') or [])
     with engine(ctx, kwargs) as client:
@@ -99,13 +99,6 @@ def push(ctx: Any, **kwargs: Any) -> None:
                            'registry': registry.registry_of(reference)})
             persist(ctx, pushed=pushed)
             ctx.logger.info('Pushed %s (%s)', reference, digest)
-
-
-def _require_image(ctx: Any) -> str:
-    image_id = ctx.instance.runtime_properties.get('image_id')
-    if not image_id:
-        raise StateError('no image recorded for this instance: create made none')
-    return image_id
 
 
 @operation
@@ -159,7 +152,7 @@ def _remove_when_unused(ctx: Any, api: Any, target: str, node: Mapping[str, Any]
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the recorded image still exists on the engine."""
-    image_id = _require_image(ctx)
+    image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     with engine(ctx, kwargs) as client:
         if images.inspect_image(client.api, image_id) is None:
             raise StateError(f'image {ctx.instance.runtime_properties.get("image")} '
@@ -171,7 +164,7 @@ def image_drift(ctx: Any, api: Any, kwargs: Mapping[str, Any]) -> list[Differenc
     """Names that no longer point at the image, and (pulled images) a registry
     that now serves another digest for the name."""
     props = ctx.instance.runtime_properties
-    image_id = _require_image(ctx)
+    image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     found = []
     for name in [props.get('image'), *(props.get('image_tags') or [])]:
         if not name or name == image_id or '@' in name:

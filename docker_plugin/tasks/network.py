@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
+from docker_plugin.errors import StateError
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.resources import containers, networks
 from docker_plugin.tasks import objects
@@ -16,6 +16,7 @@ from docker_plugin.tasks.context import (
     instance_labels,
     object_name,
     persist,
+    recorded,
     resolve_input,
     resource_labels,
 )
@@ -47,15 +48,9 @@ def create(ctx: Any, **kwargs: Any) -> None:
             return
         labels = resource_labels(ctx)
 
-        def make() -> dict[str, Any]:
-            try:
-                return networks.inspect(api, networks.create(api, name, options, labels))
-            except (RefusedError, NotFoundError) as exc:
-                raise InvalidInputError('network_config', f'the engine refused the network: '
-                                                          f'{exc}') from None
-
-        info, adopted = objects.ensure(ctx, 'network', name, flags, networks.inspect(api, name),
-                                       make)
+        info, adopted = objects.ensure(
+            ctx, 'network', name, flags, networks.inspect(api, name),
+            lambda: networks.inspect(api, networks.create(api, name, options, labels)))
     persist(ctx, network_adopted=adopted, **objects.tagged(adopted), **networks.summarise(info))
 
 
@@ -132,7 +127,7 @@ def reconnect(ctx: Any, **kwargs: Any) -> None:
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the recorded network still exists."""
-    network_id = objects.require_recorded(ctx, 'network_id', 'network')
+    network_id = recorded(ctx, 'network_id', 'network')
     with engine(ctx, kwargs) as client:
         if networks.inspect(client.api, network_id) is None:
             raise StateError(f'network {ctx.instance.runtime_properties.get("network_name")} '
@@ -141,7 +136,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
-    network_id = objects.require_recorded(ctx, 'network_id', 'network')
+    network_id = recorded(ctx, 'network_id', 'network')
     info = networks.inspect(api, network_id)
     if info is None:
         raise StateError(f'network {network_id[:12]} no longer exists')
@@ -188,7 +183,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    name = objects.require_recorded(ctx, 'network_id', 'network')
+    name = recorded(ctx, 'network_id', 'network')
     with engine(ctx, kwargs) as client:
         info = networks.inspect(client.api, name)
     if info is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.resources import drift
 from docker_plugin.tasks.context import is_mine, persist
@@ -29,7 +29,11 @@ def tagged(adopted: bool) -> dict[str, bool]:
 
 def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
            create: Callable[[], Info]) -> tuple[Info, bool]:
-    """Create the object or adopt the existing one, as the flags say: (info, adopted?)."""
+    """Create the object or adopt the existing one, as the flags say: (info, adopted?).
+
+    What the engine refuses to create (an unknown driver, bad options) is the
+    blueprint's ``<kind>_config``.
+    """
     exists = existing is not None
     mine = exists and is_mine(existing.get('Labels'), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
@@ -38,7 +42,11 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
         raise InvalidInputError('name', f'{kind} {name} {decision.problem}')
     if decision.choice is Choice.CREATE:
         ctx.logger.info('Creating %s %s', kind, name)
-        return create(), False
+        try:
+            return create(), False
+        except (RefusedError, NotFoundError) as exc:
+            raise InvalidInputError(f'{kind}_config', f'the engine refused the {kind}: '
+                                                      f'{exc}') from None
     verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
     ctx.logger.info('%s %s %s', verb, kind, name)
     return existing, decision.choice is Choice.ADOPT
@@ -69,10 +77,3 @@ def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list
     else:
         ctx.logger.info('No drift: the %s has every declared option', kind)
     return listed
-
-
-def require_recorded(ctx: Any, key: str, kind: str) -> str:
-    value = ctx.instance.runtime_properties.get(key)
-    if not value:
-        raise StateError(f'no {kind} recorded for this instance')
-    return value

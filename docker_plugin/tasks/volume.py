@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
+from docker_plugin.errors import StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
 from docker_plugin.tasks import objects
@@ -15,6 +15,7 @@ from docker_plugin.tasks.context import (
     instance_labels,
     object_name,
     persist,
+    recorded,
     resolve_input,
     resource_labels,
 )
@@ -46,15 +47,8 @@ def create(ctx: Any, **kwargs: Any) -> None:
             return
         labels = resource_labels(ctx)
 
-        def make() -> dict[str, Any]:
-            try:
-                return volumes.create(api, name, options, labels)
-            except (RefusedError, NotFoundError) as exc:
-                raise InvalidInputError('volume_config', f'the engine refused the volume: '
-                                                         f'{exc}') from None
-
         info, adopted = objects.ensure(ctx, 'volume', name, flags, volumes.inspect(api, name),
-                                       make)
+                                       lambda: volumes.create(api, name, options, labels))
     persist(ctx, volume_adopted=adopted, **objects.tagged(adopted), **volumes.summarise(info))
 
 
@@ -84,7 +78,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the recorded volume still exists."""
-    name = objects.require_recorded(ctx, 'volume_name', 'volume')
+    name = recorded(ctx, 'volume_name', 'volume')
     with engine(ctx, kwargs) as client:
         if volumes.inspect(client.api, name) is None:
             raise StateError(f'volume {name} no longer exists')
@@ -92,7 +86,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any) -> list:
-    name = objects.require_recorded(ctx, 'volume_name', 'volume')
+    name = recorded(ctx, 'volume_name', 'volume')
     info = volumes.inspect(api, name)
     if info is None:
         raise StateError(f'volume {name} no longer exists')
@@ -123,7 +117,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    name = objects.require_recorded(ctx, 'volume_name', 'volume')
+    name = recorded(ctx, 'volume_name', 'volume')
     with engine(ctx, kwargs) as client:
         info = volumes.inspect(client.api, name)
     if info is None:
