@@ -15,12 +15,18 @@ from docker_plugin.options.base import Compare, Option, OptionTable, Update, opt
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.image import IMAGE_NODE, IMAGE_PULL
+from docker_plugin.options.service import SERVICE
+from docker_plugin.options.swarm import member_secrets
 
 __all__ = ['SECRET_INPUTS', 'Compare', 'Option', 'OptionTable', 'Update']
 
 
 def _push_secrets(value: Any) -> list[str]:
     return option_secrets(IMAGE_NODE.options['push'], value)
+
+
+def _text(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else []
 
 
 # Operation inputs and node properties that can hold secrets: name -> finder.
@@ -30,4 +36,8 @@ SECRET_INPUTS: dict[str, Callable[[Any], list[str]]] = {
     'daemon_client': DAEMON_CLIENT.secret_values,
     'image_pull': IMAGE_PULL.secret_values,
     'push': _push_secrets,
+    'service_config': SERVICE.secret_values,
+    'managers': member_secrets,
+    'workers': member_secrets,
+    'data': _text,  # the value of a swarm secret or config
 }

@@ -1,0 +1,444 @@
+"""A real multi-engine Docker Swarm on one machine, for tests, the demo and the benchmark.
+
+Layout (see ``/work/shared/reference/swarm-on-one-machine.md``), for a lab
+``tag`` (20-219):
+
+* a *hub*: network namespace ``dpt-swarm-<tag>-hub`` holding a bridge; a
+  bridge in the main namespace would push engine-to-engine frames through
+  the host's iptables (FORWARD policy DROP);
+* one namespace per engine, ``dpt-swarm-<tag>-<i>``, joined to the hub by a
+  veth pair, at ``10.252.<tag>.<10+i>``, with its own UTS namespace (so each
+  swarm node has its own host name), its own ``dockerd`` listening on plain
+  TCP 2375 (``--tls=false``: otherwise dockerd 20.10 waits 15 s) and on a unix
+  socket, its own data root, exec root (``/run/dpt-swarm-<tag>-<i>``) and
+  cgroup parent;
+* one veth from the main namespace to the hub, at ``10.252.<tag>.1``, where a
+  registry (Debian's ``docker-registry``) listens on port 5000 for the
+  engines (``--insecure-registry``); a second registry process on
+  ``127.0.0.1:<free port>`` serves the same storage to the main engine, which
+  pushes the test images there (loopback registries need no configuration).
+
+Traffic stays among the namespaces and loopback. Every wait is bounded;
+``clean`` kills every process by PID (dockerd, its containerd and shims),
+unmounts what they left, removes namespaces, links, cgroups and data, and is
+also run first, so a crashed run never blocks the next.
+
+Command line (for scripts/swarm-demo.sh and the benchmark)::
+
+    python tests/helpers/swarm.py up   --dir DIR [--size 3] [--tag N] [--form]
+    python tests/helpers/swarm.py down --dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+BASE_IMAGE = 'docker-plugin/busybox:latest'
+LAB_LABEL = 'docker-plugin-swarm-lab'
+CGROUP_ROOT = Path('/sys/fs/cgroup')
+HEARTBEAT = '2s'  # dispatcher heartbeat: a killed engine is Down in ~5 s, not ~13 s
+
+
+def _run(*args: str, timeout: float = 60, check: bool = True,
+         stdin: int | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), check=check, capture_output=True, text=True,
+                          timeout=timeout, stdin=stdin)
+
+
+def _quiet(*args: str) -> None:
+    subprocess.run(list(args), capture_output=True, timeout=30, check=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def processes_under(*marks: str) -> list[int]:
+    """PIDs whose command line mentions any of ``marks``."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().decode(errors='replace')
+        except OSError:
+            continue
+        if any(mark in cmdline for mark in marks):
+            found.append(int(pid))
+    return found
+
+
+def kill_pids(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f'/proc/{p}').exists() for p in pids):
+        time.sleep(0.05)
+
+
+def unmount_under(*prefixes: str) -> None:
+    """Lazily unmount everything mounted below the prefixes, deepest first."""
+    mounts = []
+    with open('/proc/self/mounts') as handle:
+        for line in handle:
+            point = line.split()[1].replace('\\040', ' ')
+            if any(point == p or point.startswith(p.rstrip('/') + '/') for p in prefixes):
+                mounts.append(point)
+    for point in sorted(set(mounts), key=len, reverse=True):
+        _quiet('umount', '-l', point)
+
+
+def remove_cgroups(name: str) -> None:
+    """The engine's cgroup parent in every hierarchy, children first."""
+    if not CGROUP_ROOT.is_dir():
+        return
+    for hierarchy in CGROUP_ROOT.iterdir():
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        for _ in range(3):
+            for directory in sorted((p for p in top.rglob('*') if p.is_dir()),
+                                    key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            with contextlib.suppress(OSError):
+                top.rmdir()
+            if not top.exists():
+                break
+            time.sleep(0.2)
+
+
+@dataclasses.dataclass
+class SwarmEngine:
+    """One namespaced dockerd of the lab."""
+
+    lab_tag: int
+    index: int
+    workdir: Path
+    registry: str  # the address the engines pull from (ADDR:5000)
+    process: subprocess.Popen | None = None
+
+    @property
+    def name(self) -> str:
+        return f'dpt-swarm-{self.lab_tag}-{self.index}'
+
+    @property
+    def address(self) -> str:
+        return f'10.252.{self.lab_tag}.{10 + self.index}'
+
+    @property
+    def url(self) -> str:
+        return f'tcp://{self.address}:2375'
+
+    @property
+    def exec_root(self) -> str:
+        return f'/run/{self.name}'
+
+    @property
+    def data_root(self) -> Path:
+        return self.workdir / 'data'
+
+    def daemon_client(self) -> dict[str, str]:
+        return {'base_url': self.url, 'version': '1.41', 'timeout': 30}
+
+    def cli(self) -> list[str]:
+        return ['docker', '-H', self.url]
+
+    def docker(self, *args: str, timeout: float = 60, check: bool = True) -> str:
+        return _run(*self.cli(), *args, timeout=timeout, check=check).stdout.strip()
+
+    def start(self, wait: bool = True) -> None:
+        """Start dockerd (again, on the same data root after a kill)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.workdir / 'dockerd.log', 'a')
+        dockerd = ['dockerd', '--data-root', str(self.data_root),
+                   '--exec-root', self.exec_root, '--pidfile', f'{self.exec_root}.pid',
+                   '-H', f'unix://{self.exec_root}.sock', '-H', self.url, '--tls=false',
+                   '--bip', f'172.29.{10 + self.index}.1/24', '--cgroup-parent', f'/{self.name}',
+                   '--insecure-registry', self.registry, '--log-level', 'warn']
+        script = f'hostname {self.name} && exec "$@"'
+        # nsenter, not `ip netns exec`, which would hide the cgroup mounts; a UTS
+        # namespace of its own gives each node its own host name. Every step execs,
+        # so the Popen's PID is dockerd's.
+        self.process = subprocess.Popen(
+            ['nsenter', f'--net=/var/run/netns/{self.name}', 'unshare', '--uts', 'sh', '-c',
+             script, 'sh', *dockerd],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        log.close()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f'{self.name}: dockerd exited:\n'
+                                   + (self.workdir / 'dockerd.log').read_text()[-2000:])
+            if _run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f'{self.name}: dockerd did not answer within {timeout:g} s')
+
+    def kill(self) -> None:
+        """A crash of the whole machine: dockerd, containerd and every task, at once."""
+        pids = processes_under(self.exec_root)
+        if self.process is not None:
+            pids.append(self.process.pid)
+        kill_pids(pids)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+            self.process = None
+        unmount_under(self.exec_root)
+
+    def swarm_state(self) -> str:
+        return self.docker('info', '--format', '{{.Swarm.LocalNodeState}}', timeout=20,
+                           check=False)
+
+
+class SwarmLab:
+    """``size`` engines on a hub, and a registry they all reach."""
+
+    def __init__(self, workdir: Path, size: int = 3, tag: int | None = None):
+        self.workdir = Path(workdir)
+        self.tag = tag if tag is not None else os.getpid() % 200 + 20
+        self.prefix = f'dpt-swarm-{self.tag}'
+        self.gateway = f'10.252.{self.tag}.1'
+        self.registry = f'{self.gateway}:5000'
+        self.push_port = 0
+        self.engines = [SwarmEngine(self.tag, i, self.workdir / f'engine-{i}', self.registry)
+                        for i in range(size)]
+        self._registries: list[subprocess.Popen] = []
+
+    # ------------------------------------------------------------------ network
+    @property
+    def hub(self) -> str:
+        return f'{self.prefix}-hub'
+
+    def _hub(self, *command: str) -> None:
+        _run('ip', 'netns', 'exec', self.hub, *command)
+
+    def make_network(self) -> None:
+        _run('ip', 'netns', 'add', self.hub)
+        self._hub('ip', 'link', 'add', 'hub', 'type', 'bridge')
+        self._hub('ip', 'link', 'set', 'hub', 'up')
+        self._hub('ip', 'link', 'set', 'lo', 'up')
+        main, peer = f'dps{self.tag}m', f'dps{self.tag}mb'
+        _run('ip', 'link', 'add', main, 'type', 'veth', 'peer', 'name', peer)
+        _run('ip', 'link', 'set', peer, 'netns', self.hub)
+        self._hub('ip', 'link', 'set', peer, 'master', 'hub', 'up')
+        _run('ip', 'addr', 'add', f'{self.gateway}/24', 'dev', main)
+        _run('ip', 'link', 'set', main, 'up')
+        for engine in self.engines:
+            inner, outer = f'dps{self.tag}e{engine.index}', f'dps{self.tag}e{engine.index}b'
+            _run('ip', 'netns', 'add', engine.name)
+            _run('ip', 'link', 'add', inner, 'type', 'veth', 'peer', 'name', outer)
+            _run('ip', 'link', 'set', outer, 'netns', self.hub)
+            self._hub('ip', 'link', 'set', outer, 'master', 'hub', 'up')
+            _run('ip', 'link', 'set', inner, 'netns', engine.name)
+            for command in (['ip', 'link', 'set', inner, 'name', 'eth0'],
+                            ['ip', 'addr', 'add', f'{engine.address}/24', 'dev', 'eth0'],
+                            ['ip', 'link', 'set', 'eth0', 'up'],
+                            ['ip', 'link', 'set', 'lo', 'up'],
+                            ['ip', 'route', 'add', 'default', 'via', self.gateway]):
+                _run('ip', 'netns', 'exec', engine.name, *command)
+
+    # ----------------------------------------------------------------- registry
+    def start_registry(self) -> None:
+        storage = self.workdir / 'registry-data'
+        storage.mkdir(parents=True, exist_ok=True)
+        self.push_port = _free_port()
+        for name, address in (('engines', self.registry),
+                              ('push', f'127.0.0.1:{self.push_port}')):
+            config = self.workdir / f'registry-{name}.yml'
+            config.write_text('version: 0.1\nlog:\n  level: warn\n'
+                              f'storage:\n  filesystem:\n    rootdirectory: {storage}\n'
+                              '  delete:\n    enabled: true\n'
+                              f'http:\n  addr: {address}\n')
+            log = open(self.workdir / f'registry-{name}.log', 'w')
+            self._registries.append(subprocess.Popen(
+                ['docker-registry', 'serve', str(config)], stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
+            log.close()
+        deadline = time.monotonic() + 20
+        for address in (self.registry, f'127.0.0.1:{self.push_port}'):
+            while True:
+                try:
+                    with socket.create_connection(tuple(address.split(':')), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f'registry on {address} did not answer') from None
+                    time.sleep(0.1)
+
+    def push(self, repository: str, tag: str, source: str = BASE_IMAGE) -> str:
+        """Push ``source`` as ``<registry>/<repository>:<tag>``; return the digest."""
+        local = f'127.0.0.1:{self.push_port}/{repository}:{tag}'
+        _run('docker', 'tag', source, local)
+        try:
+            _run('docker', 'push', '-q', local, timeout=120)
+            digest = _run('docker', 'image', 'inspect', '--format',
+                          '{{range .RepoDigests}}{{println .}}{{end}}', local).stdout
+        finally:
+            _quiet('docker', 'rmi', local)
+        for line in digest.split():
+            if line.startswith(f'127.0.0.1:{self.push_port}/{repository}@'):
+                return line.split('@', 1)[1]
+        raise RuntimeError(f'no digest for {local}')
+
+    def build(self, tag: str, dockerfile: str) -> str:
+        """Build a test image on the main engine (labelled, so it is removed by label)."""
+        context = Path(tempfile.mkdtemp(dir=self.workdir))
+        (context / 'Dockerfile').write_text(
+            f'FROM {BASE_IMAGE}\n{dockerfile}\nLABEL {LAB_LABEL}={self.tag}\n')
+        image = f'{self.prefix}/{tag}'
+        _run('docker', 'build', '-q', '-t', image, str(context), timeout=120,
+             check=True).stdout.strip()
+        shutil.rmtree(context, ignore_errors=True)
+        return image
+
+    def image(self, repository: str, tag: str = 'latest', digest: str | None = None) -> str:
+        """The reference the engines use."""
+        if digest:
+            return f'{self.registry}/{repository}@{digest}'
+        return f'{self.registry}/{repository}:{tag}'
+
+    # ------------------------------------------------------------------- swarm
+    @property
+    def manager(self) -> SwarmEngine:
+        return self.engines[0]
+
+    def form(self) -> None:
+        """Engine 0 initialises a swarm; the others join as workers (by the CLI)."""
+        if self.manager.swarm_state() != 'active':
+            self.manager.docker('swarm', 'init', '--advertise-addr', self.manager.address,
+                                '--dispatcher-heartbeat', HEARTBEAT,
+                                '--default-addr-pool', f'10.253.{self.tag}.0/24',
+                                '--default-addr-pool-mask-length', '28')
+        token = self.manager.docker('swarm', 'join-token', '-q', 'worker')
+        for engine in self.engines[1:]:
+            if engine.swarm_state() != 'active':
+                engine.docker('swarm', 'join', '--token', token, '--advertise-addr',
+                              engine.address, f'{self.manager.address}:2377')
+        self.wait_nodes_ready(len(self.engines))
+
+    def dissolve(self) -> None:
+        """Every service, secret, config and swarm network gone; every engine out."""
+        if self.manager.swarm_state() == 'active':
+            for kind in ('service', 'secret', 'config'):
+                ids = self.manager.docker(kind, 'ls', '-q', check=False).split()
+                if ids:
+                    self.manager.docker(kind, 'rm', *ids, check=False)
+        for engine in reversed(self.engines):
+            if engine.process is not None and engine.swarm_state() != 'inactive':
+                engine.docker('swarm', 'leave', '--force', check=False, timeout=60)
+
+    def wait_nodes_ready(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = self.manager.docker('node', 'ls', '--format', '{{.Status}}',
+                                         check=False).split()
+            if states.count('Ready') >= count:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f'{count} swarm nodes were not Ready within {timeout:g} s')
+
+    # --------------------------------------------------------------- lifecycle
+    def up(self, images: bool = True) -> SwarmLab:
+        self.clean()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.make_network()
+        self.start_registry()
+        for engine in self.engines:
+            engine.start(wait=False)
+        for engine in self.engines:
+            engine.wait_ready()
+        self.save()
+        return self
+
+    def save(self) -> None:
+        (self.workdir / 'lab.json').write_text(json.dumps({
+            'tag': self.tag, 'size': len(self.engines), 'registry': self.registry,
+            'push_port': self.push_port,
+            'engines': [{'name': e.name, 'address': e.address, 'url': e.url,
+                         'pid': e.process.pid if e.process else None} for e in self.engines],
+            'registry_pids': [p.pid for p in self._registries]}, indent=2))
+
+    def clean(self) -> None:
+        """Leave nothing: processes, mounts, namespaces, links, cgroups, data, images."""
+        for registry in self._registries:
+            registry.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                registry.wait(timeout=10)
+        self._registries = []
+        roots = [e.exec_root for e in self.engines]
+        marks = [*roots, str(self.workdir / 'registry-')]
+        kill_pids(processes_under(*marks))
+        for engine in self.engines:
+            engine.process = None
+        unmount_under(*roots, *(str(e.data_root) for e in self.engines))
+        for engine in self.engines:
+            _quiet('ip', 'netns', 'del', engine.name)
+            remove_cgroups(engine.name)
+            shutil.rmtree(engine.exec_root, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.remove(f'{engine.exec_root}.pid')
+        _quiet('ip', 'netns', 'del', self.hub)
+        _quiet('ip', 'link', 'del', f'dps{self.tag}m')
+        shutil.rmtree(self.workdir / 'registry-data', ignore_errors=True)
+        for engine in self.engines:
+            shutil.rmtree(engine.workdir, ignore_errors=True)
+        images = _run('docker', 'images', '-q', '--filter', f'label={LAB_LABEL}={self.tag}',
+                      check=False).stdout.split()
+        if images:
+            _quiet('docker', 'rmi', '-f', *sorted(set(images)))
+
+
+@contextlib.contextmanager
+def swarm_lab(workdir: Path, size: int = 3, tag: int | None = None) -> Iterator[SwarmLab]:
+    lab = SwarmLab(workdir, size, tag)
+    try:
+        yield lab.up()
+    finally:
+        lab.clean()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description='a multi-engine swarm on this machine')
+    parser.add_argument('action', choices=('up', 'down'))
+    parser.add_argument('--dir', required=True, type=Path)
+    parser.add_argument('--size', type=int, default=3)
+    parser.add_argument('--tag', type=int)
+    parser.add_argument('--form', action='store_true', help='init and join by the CLI')
+    args = parser.parse_args()
+    state = args.dir / 'lab.json'
+    if args.action == 'down':
+        saved = json.loads(state.read_text()) if state.exists() else {}
+        SwarmLab(args.dir, saved.get('size', args.size), saved.get('tag', args.tag)).clean()
+        return 0
+    lab = SwarmLab(args.dir, args.size, args.tag).up()
+    if args.form:
+        lab.form()
+    print(state.read_text())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
