@@ -43,6 +43,25 @@ def _s(name: str, check: Any, read: str | None, doc: str, **extra: Any) -> Optio
                   doc=doc, **extra)
 
 
+def _no_zeros(value: Any) -> Any:
+    """Without the zero, false and empty fields the engine leaves out of its answer."""
+    if isinstance(value, dict):
+        out = {k: _no_zeros(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not _zero(v)}
+    if isinstance(value, list):
+        return [_no_zeros(v) for v in value]
+    return value
+
+
+def _zero(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and value == 0) or \
+        (isinstance(value, (str, list, dict)) and not value)
+
+
+def _flag(value: Any) -> bool:
+    return value is True
+
+
 def _sorted_list(value: Any) -> Any:
     return sorted(value, key=repr) if isinstance(value, list) else value
 
@@ -98,9 +117,9 @@ SERVICE = OptionTable('service', [
        'like {{.Task.Slot}} work)'),
     _s('hosts', hv.EXTRA_HOSTS, f'{CS}Hosts', 'extra /etc/hosts entries {host: ip}',
        compare=SET),
-    _s('tty', FLAG, f'{CS}TTY', 'allocate a TTY'),
-    _s('init', FLAG, f'{CS}Init', 'run an init process as PID 1'),
-    _s('read_only', FLAG, f'{CS}ReadOnly', 'read-only root file system'),
+    _s('tty', FLAG, f'{CS}TTY', 'allocate a TTY', canon=_flag),
+    _s('init', FLAG, f'{CS}Init', 'run an init process as PID 1', canon=_flag),
+    _s('read_only', FLAG, f'{CS}ReadOnly', 'read-only root file system', canon=_flag),
     _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task'),
     _s('stop_grace_period', DURATION, f'{CS}StopGracePeriod', "time before a stopping task is "
        "killed, e.g. '2s' (give one: busybox sh as PID 1 ignores SIGTERM)"),
@@ -113,7 +132,8 @@ SERVICE = OptionTable('service', [
     _s('ulimits', hv.ULIMITS, f'{CS}Ulimits', 'ulimits (API 1.41+)', min_api=(1, 41),
        canon=_sorted_list),
     _s('healthcheck', cv.HEALTHCHECK, f'{CS}HealthCheck',
-       'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET),
+       'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
+       canon=_no_zeros),
     _s('mounts', hv.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
        'read_only, ...}', canon=_mounts),
     _s('container_labels', cv.LABELS, f'{CS}Labels', 'labels of the task containers',
@@ -138,19 +158,20 @@ SERVICE = OptionTable('service', [
     _s('ports', sv.PORTS, 'EndpointSpec.Ports', "published ports: '8080:80' or {target, "
        'published, protocol, mode: ingress|host}', canon=_ports),
     _s('resources', sv.RESOURCES, 'TaskTemplate.Resources', 'limits {cpus, memory, pids} and '
-       'reservations {cpus, memory}', compare=SUPERSET),
+       'reservations {cpus, memory}', compare=SUPERSET, canon=_no_zeros),
     _s('placement', sv.PLACEMENT, 'TaskTemplate.Placement', 'constraints, preferences '
-       '(spread), max_replicas per node, platforms', compare=SUPERSET),
+       '(spread), max_replicas per node, platforms', compare=SUPERSET, canon=_no_zeros),
     _s('restart_policy', sv.RESTART, 'TaskTemplate.RestartPolicy', 'condition '
-       '(none|on-failure|any), delay, max_attempts, window', compare=SUPERSET),
+       '(none|on-failure|any), delay, max_attempts, window', compare=SUPERSET,
+       canon=_no_zeros),
     _s('log_driver', hv.LOG_CONFIG, 'TaskTemplate.LogDriver', 'logging driver {type, config}',
        canon=lambda v: {'Name': v.get('Name') or v.get('Type'), 'Options': v.get('Options') or
                         v.get('Config') or {}} if isinstance(v, dict) else v),
     _s('update_config', sv.UPDATE_CONFIG, 'UpdateConfig', 'rolling updates: parallelism, '
        'delay, failure_action (pause by default, sent explicitly), monitor, max_failure_ratio, '
-       'order'),
+       'order', canon=_no_zeros),
     _s('rollback_config', sv.ROLLBACK_CONFIG, 'RollbackConfig', 'rollbacks: parallelism, delay, '
-       'failure_action (continue|pause), monitor, max_failure_ratio, order'),
+       'failure_action (continue|pause), monitor, max_failure_ratio, order', canon=_no_zeros),
     _s('labels', cv.LABELS, 'Labels', 'service labels (the plugin adds its own)',
        compare=SUPERSET),
     _s('force_update', NON_NEGATIVE, 'TaskTemplate.ForceUpdate', 'change it to restart every '

@@ -45,6 +45,7 @@ class Look:
     rolling_back: bool = False
     problems: tuple[str, ...] = ()
     down_nodes: tuple[str, ...] = ()
+    update: tuple[str, str] = ('', '')  # (state, message) of this operation's update
 
     def describe(self) -> str:
         verb = 'complete' if self.mode.endswith('job') else 'running'
@@ -194,4 +195,4 @@ def look(service: Mapping[str, Any], tasks: list[Task], nodes: list[Mapping[str,
     converged = not failure and not rolling_back and done == wanted
     return Look(converged=converged, done=done, wanted=max(wanted, 0), mode=mode,
                 failure=failure, rolling_back=rolling_back, problems=found,
-                down_nodes=down_names)
+                down_nodes=down_names, update=(state, message))

@@ -42,6 +42,7 @@ class WaitState:
     expect_rollback: bool = False
     converged_at: float | None = None  # time.time() of the first converged look in a row
     max_failures: int | None = 0    # see convergence.look
+    cause: str = ''                 # why the engine paused or rolled back the update
     last: str = ''                  # the last progress line logged
     logged_at: float = 0.0
 
@@ -75,9 +76,17 @@ def poll(api: Any, service_id: str, state: WaitState, log: Log, lines: int = 20,
         log(f'Service {name}: {text}')
         state.logged_at = at
     state.last = text
+    update_state, message = look.update
+    if update_state in ('rollback_started', 'paused', 'rollback_paused') and message and \
+            not state.cause:
+        state.cause = message
+    rolled_back = look.update[0] == 'rollback_completed' and not state.expect_rollback
+    if look.failure and rolled_back and look.done != look.wanted and now() < state.deadline:
+        return Outcome(False, look, None)  # fail once the previous spec runs again
     if look.failure:
-        raise ConvergenceFailed(f'service {name}: {look.failure}\n'
-                                f'{report(api, service, lines)}')
+        cause = f' ({state.cause})' if state.cause and state.cause not in look.failure else ''
+        raise ConvergenceFailed(f'service {name}: {look.failure}{cause}\n'
+                                f'{report(api, service, lines, state.cause)}')
     if not look.converged:
         if state.converged_at is not None:
             log(f'Service {name}: a task failed while holding; waiting again')
@@ -109,20 +118,25 @@ def wait(api: Any, service_id: str, state: WaitState, log: Log, interval: float 
                          f'{state.last}')
 
 
-def report(api: Any, service: dict[str, Any], lines: int = 20) -> str:
-    """The failing tasks' errors and last log lines ('' when none can be read)."""
+def report(api: Any, service: dict[str, Any], lines: int = 20, cause: str = '') -> str:
+    """The failing tasks' errors and last log lines ('' when none can be read); a task
+    the engine named as the cause comes first."""
     try:
         found = services.ps(api, service['ID'], limit=50)
     except PluginError:
         return ''
-    failing = [t for t in found if t['error'] or t['state'] in ('failed', 'rejected')]
+    named = [t for t in found if t['id'] and t['id'] in cause]
+    failing = named + [t for t in found if t not in named and (
+        t['error'] or t['state'] in ('failed', 'rejected'))]
     if not failing:
         return ''
     out = ['failing tasks (newest first):']
     for task in failing[:REPORT_TASKS]:
-        code = f', exit code {task["exit_code"]}' if task['exit_code'] else ''
+        code = f', exit code {task["exit_code"]}' if task['exit_code'] is not None else ''
+        error = task['error'] or ('ended before it was stopped' if task['state'] == 'complete'
+                                  else '-')
         out.append(f'- task {task["id"][:12]} on {task["node"] or "no node"} (slot '
-                   f'{task["slot"]}): {task["state"]}{code}: {task["error"] or "-"}')
+                   f'{task["slot"]}): {task["state"]}{code}: {error}')
         if lines:
             text = service_logs.read(api, 'tasks', task['id'], lines, max_bytes=4000,
                                      timeout=10, quiet=True).text().rstrip()

@@ -210,10 +210,14 @@ def status(api: Any, service_id: str) -> dict[str, Any]:
 def wait_gone(api: Any, service_id: str, timeout: float = 60.0, interval: float = 0.25) -> bool:
     """After removal: until the service's tasks are gone (their containers too), so its
     networks, secrets and configs can go next. False when the time ran out."""
+    done = ('complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove')
+
     def left() -> bool:
-        # A removed service cannot be a task filter any more: all tasks, filtered here.
+        # A removed service cannot be a task filter any more: all tasks, filtered here;
+        # a task that ended has no container on a network any more.
         with engine_call('list swarm tasks'):
-            return any(t.get('ServiceID') == service_id for t in api.tasks())
+            return any(t.get('ServiceID') == service_id and
+                       (t.get('Status') or {}).get('State') not in done for t in api.tasks())
 
     deadline = time.monotonic() + timeout
     for _ in range(int(timeout / interval) + 1):

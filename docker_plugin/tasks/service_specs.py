@@ -46,6 +46,10 @@ def gather(ctx: Any, kwargs: Mapping[str, Any]) -> ServiceSpec:
     if values.get('mode') in ('global', 'global-job') and values.get('replicas') is not None:
         raise InvalidInputError(f'{FIELD}.replicas', f'a {values["mode"]} service runs one '
                                                      'task per node: replicas does not apply')
+    for name in ('update_config', 'rollback_config'):
+        if values.get(name) is not None and str(values.get('mode')).endswith('job'):
+            raise InvalidInputError(f'{FIELD}.{name}', 'a job runs to completion: it has no '
+                                                       'rolling updates')
     if values.get('max_concurrent') is not None and values.get('mode') != 'replicated-job':
         raise InvalidInputError(f'{FIELD}.max_concurrent', 'only a replicated-job has it')
     auth = registry.auth_config(values.get('registry_auth'), f'{FIELD}.registry_auth',

@@ -226,6 +226,8 @@ class SwarmLab:
         self.engines = [SwarmEngine(self.tag, i, self.workdir / f'engine-{i}', self.registry)
                         for i in range(size)]
         self._registries: list[subprocess.Popen] = []
+        self.digests: dict[str, str] = {}  # test image name -> digest in the registry
+        self.local: dict[str, str] = {}    # test image name -> its name on the main engine
 
     # ------------------------------------------------------------------ network
     @property
@@ -320,6 +322,32 @@ class SwarmLab:
             return f'{self.registry}/{repository}@{digest}'
         return f'{self.registry}/{repository}:{tag}'
 
+    def push_test_images(self) -> dict[str, str]:
+        """The images the tests deploy, by name: their digests (``self.digests``).
+
+        ``app:v1`` is the base image, ``app:v2`` differs by a label only, and
+        ``app:moving`` starts as v1 (tests move it); ``bad-exit`` exits 3 whatever
+        it is told to run; ``bad-health`` runs but its healthcheck always fails.
+        """
+        self.digests = {'app:v1': self.push('dpt/app', 'v1'),
+                        'app:moving': self.push('dpt/app', 'moving')}
+        self.local = {'app:v1': BASE_IMAGE, 'app:moving': BASE_IMAGE}
+        for name, dockerfile in (
+                ('app:v2', 'LABEL version=2'),
+                ('bad-exit:1', 'ENTRYPOINT ["sh", "-c", '
+                               '"echo bad image: giving up >&2; exit 3", "--"]'),
+                ('bad-health:1', 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 '
+                                 'CMD ["false"]')):
+            built = self.local[name] = self.build(name.replace(':', '-'), dockerfile)
+            repository, tag = name.split(':')
+            self.digests[name] = self.push(f'dpt/{repository}', tag, built)
+        return self.digests
+
+    def ref(self, name: str) -> str:
+        """``app:v1`` -> the reference the engines use (by tag)."""
+        repository, tag = name.split(':')
+        return self.image(f'dpt/{repository}', tag)
+
     # ------------------------------------------------------------------- swarm
     @property
     def manager(self) -> SwarmEngine:
@@ -338,6 +366,34 @@ class SwarmLab:
                 engine.docker('swarm', 'join', '--token', token, '--advertise-addr',
                               engine.address, f'{self.manager.address}:2377')
         self.wait_nodes_ready(len(self.engines))
+
+    def ensure_formed(self) -> None:
+        """Formed, with every engine running and every node ready."""
+        for engine in self.engines:
+            if engine.process is None or engine.process.poll() is not None:
+                engine.start()
+        if any(e.swarm_state() != 'active' for e in self.engines) or \
+                self.manager.docker('node', 'ls', '-q', check=False).count('\n') + 1 != \
+                len(self.engines):
+            self.dissolve()
+            self.form()
+        self.wait_nodes_ready(len(self.engines))
+
+    def ensure_unformed(self) -> None:
+        for engine in self.engines:
+            if engine.process is None or engine.process.poll() is not None:
+                engine.start()
+        self.dissolve()
+
+    def remove_labelled(self, labels: dict[str, str]) -> None:
+        """Services, secrets, configs and networks on the swarm carrying the labels."""
+        if self.manager.swarm_state() != 'active':
+            return
+        filters = [arg for k, v in labels.items() for arg in ('--filter', f'label={k}={v}')]
+        for kind in ('service', 'secret', 'config', 'network'):
+            ids = self.manager.docker(kind, 'ls', '-q', *filters, check=False).split()
+            if ids:
+                self.manager.docker(kind, 'rm', *ids, check=False)
 
     def dissolve(self) -> None:
         """Every service, secret, config and swarm network gone; every engine out."""
