@@ -131,7 +131,7 @@ SERVICE = OptionTable('service', [
        min_api=(1, 40)),
     _s('ulimits', hv.ULIMITS, f'{CS}Ulimits', 'ulimits (API 1.41+)', min_api=(1, 41),
        canon=_sorted_list),
-    _s('healthcheck', cv.HEALTHCHECK, f'{CS}HealthCheck',
+    _s('healthcheck', cv.HEALTHCHECK, f'{CS}Healthcheck',
        'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
        canon=_no_zeros),
     _s('mounts', hv.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '

@@ -23,7 +23,7 @@ _CONTAINER = {'image': 'Image', 'command': 'Args', 'entrypoint': 'Command', 'wor
               'tty': 'TTY', 'init': 'Init', 'read_only': 'ReadOnly', 'stop_signal': 'StopSignal',
               'stop_grace_period': 'StopGracePeriod', 'cap_add': 'CapabilityAdd',
               'cap_drop': 'CapabilityDrop', 'sysctls': 'Sysctls', 'ulimits': 'Ulimits',
-              'healthcheck': 'HealthCheck', 'mounts': 'Mounts', 'container_labels': 'Labels'}
+              'healthcheck': 'Healthcheck', 'mounts': 'Mounts', 'container_labels': 'Labels'}
 _TASK = {'resources': 'Resources', 'placement': 'Placement', 'restart_policy': 'RestartPolicy',
          'log_driver': 'LogDriver', 'force_update': 'ForceUpdate'}
 

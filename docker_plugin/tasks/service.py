@@ -68,10 +68,25 @@ def create(ctx: Any, **kwargs: Any) -> None:
                 raise InvalidInputError(FIELD, f'the engine refused the service: {exc}') \
                     from None
             persist(ctx, service_id=service_id, service_name=spec.name)
-            return services.require(api, service_id)
+            info = services.require(api, service_id)
+            _kept(ctx, spec, body, info)
+            return info
 
         info, adopted = objects.ensure(ctx, 'service', spec.name, flags, existing, make)
     persist(ctx, service_adopted=adopted, **services.summarise(info))
+
+
+def _kept(ctx: Any, spec: service_spec.ServiceSpec, body: dict[str, Any],
+          info: dict[str, Any]) -> None:
+    """Warn about declared options the engine did not keep (an older engine may
+    drop fields it does not know without a word)."""
+    image = body['TaskTemplate']['ContainerSpec']['Image']
+    found = drift.differences(SERVICE, service_spec.declared(spec.values),
+                              service_spec.desired_view(spec, image),
+                              service_spec.actual_view(info['Spec'], spec))
+    if found:
+        ctx.logger.warning('Service %s: the engine did not keep %s', spec.name,
+                           '; '.join(d.describe() for d in found))
 
 
 @operation
