@@ -15,7 +15,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from docker_plugin.options.service import SERVICE, SPEC_EXTRAS
-from docker_plugin.options.service_values import mode_spec
+from docker_plugin.options.service_values import ROLLBACK_CONFIG, UPDATE_CONFIG, mode_spec
 from docker_plugin.resources.convergence import mode_of
 
 _CONTAINER = {'image': 'Image', 'command': 'Args', 'entrypoint': 'Command', 'workdir': 'Dir',
@@ -82,9 +82,11 @@ def build(service: ServiceSpec, image: str) -> dict[str, Any]:
         'Mode': mode_spec(values.get('mode') or 'replicated', values.get('replicas'),
                           values.get('max_concurrent'), values.get('replicas')),
     }
-    for name, key in (('update_config', 'UpdateConfig'), ('rollback_config', 'RollbackConfig')):
-        if values.get(name) is not None:
-            spec[key] = dict(values[name])
+    if not str(values.get('mode')).endswith('job'):  # a job has no rolling updates
+        # Always in full: the engine's defaults, failure_action included, said out loud.
+        for name, key, check in (('update_config', 'UpdateConfig', UPDATE_CONFIG),
+                                 ('rollback_config', 'RollbackConfig', ROLLBACK_CONFIG)):
+            spec[key] = dict(values.get(name) or check({}, name))
     endpoint = {k: values[n] for n, k in (('endpoint_mode', 'Mode'), ('ports', 'Ports'))
                 if values.get(n) is not None}
     if endpoint:
