@@ -32,11 +32,12 @@ SERVICE_PROPS = ('service_id', 'service_name', 'image', 'service_version', 'port
                  service_waiting.STATE_KEY)
 
 
-def desired(api: Any, spec: service_spec.ServiceSpec) -> dict[str, Any]:
-    """The engine spec the blueprint asks for now: image pinned, names resolved."""
+def desired(api: Any, spec: service_spec.ServiceSpec, pinned: str | None = None) -> dict[str, Any]:
+    """The engine spec the blueprint asks for now: image pinned (or ``pinned``, when
+    this operation pinned it already), names resolved."""
     SERVICE.check_api(spec.values, api.api_version, FIELD)
-    image = spec.values['image']
-    if spec.values.get('resolve_image') != 'never':
+    image = pinned or spec.values['image']
+    if spec.values.get('resolve_image') != 'never' and not pinned:
         try:
             image = services.pin_image(api, image, spec.auth)
         except RefusedError as exc:
@@ -148,11 +149,12 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Service %s: %s', status['name'], line)
 
 
-def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any) -> tuple[Any, dict, list]:
+def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any,
+                 pinned: str | None = None) -> tuple[Any, dict, list]:
     service_id = objects.require_recorded(ctx, 'service_id', 'service')
     spec = gather(ctx, kwargs)
     info = services.require(api, service_id)
-    body = desired(api, spec)
+    body = desired(api, spec, pinned)
     view = service_spec.desired_view(spec, body['TaskTemplate']['ContainerSpec']['Image'])
     actual = service_spec.actual_view(info['Spec'], spec)
     return spec, body, drift.differences(SERVICE, service_spec.declared(spec.values), view,
@@ -199,6 +201,10 @@ def update(ctx: Any, **kwargs: Any) -> Any:
         outcome = service_waiting.converge(ctx, api, service_id, state, settings, 'update')
         if outcome is not None and not isinstance(outcome, Outcome):
             return outcome
-        persist(ctx, **services.summarise(services.require(api, service_id)))
-        _, _, remaining = _differences(ctx, kwargs, api)
+        info = services.require(api, service_id)
+        persist(ctx, **services.summarise(info))
+        # What was just rolled out was pinned a moment ago: not asked of the registry again.
+        pinned = ((info['Spec'].get('TaskTemplate') or {}).get('ContainerSpec') or {}).get(
+            'Image')
+        _, _, remaining = _differences(ctx, kwargs, api, pinned)
     return objects.record_drift(ctx, 'service', remaining)

@@ -124,6 +124,17 @@ def remove_cgroups(name: str) -> None:
             time.sleep(0.2)
 
 
+def _free_tag() -> int:
+    """A lab tag (20-219) no other lab on this machine uses now (from this PID on)."""
+    start = os.getpid() % 200
+    for offset in range(200):
+        tag = (start + offset) % 200 + 20
+        if not os.path.exists(f'/var/run/netns/dpt-swarm-{tag}-hub') and \
+                not os.path.exists(f'/run/dpt-swarm-{tag}-0'):
+            return tag
+    raise RuntimeError('no free swarm lab tag: remove stale dpt-swarm-* namespaces')
+
+
 @dataclasses.dataclass
 class SwarmEngine:
     """One namespaced dockerd of the lab."""
@@ -218,7 +229,7 @@ class SwarmLab:
 
     def __init__(self, workdir: Path, size: int = 3, tag: int | None = None):
         self.workdir = Path(workdir)
-        self.tag = tag if tag is not None else os.getpid() % 200 + 20
+        self.tag = tag if tag is not None else _free_tag()
         self.prefix = f'dpt-swarm-{self.tag}'
         self.gateway = f'10.252.{self.tag}.1'
         self.registry = f'{self.gateway}:5000'

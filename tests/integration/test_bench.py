@@ -33,3 +33,24 @@ def test_one_container_three_ways(docker_client):
     text = bench.table(results)
     assert 'local' in text and 'cfy' in text and 'API calls/ctr' in text
     assert docker_client.containers.list(all=True, filters={'label': bench.BENCH_LABEL}) == []
+
+
+def _swarm_bench():
+    spec = importlib.util.spec_from_file_location('bench_swarm', REPO / 'bench' / 'swarm.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_swarm_benchmark_runs_both_ways_on_one_swarm(swarm):
+    bench = _swarm_bench()
+    images = (swarm.ref('app:v1'), swarm.ref('app:v2'))
+    results = bench.benchmark(swarm, replicas=1, repeats=1, images=images,
+                              progress=lambda _: None, monitor=0.5)
+    for who in ('cli', 'plugin'):
+        assert set(results['best'][who]) == set(bench.STEPS)
+        for step in results['best'][who].values():
+            assert step['seconds'] > 0 and -5000 < step['lag_ms'] < 60000
+    text = bench.table(results)
+    assert 'create 1 to converged' in text and 'rolling update of 1' in text
+    assert swarm.manager.docker('service', 'ls', '-q') == ''  # both rounds cleaned up
