@@ -465,8 +465,9 @@ class SwarmLab:
             _quiet('ip', 'netns', 'del', engine.name)
             remove_cgroups(engine.name)
             shutil.rmtree(engine.exec_root, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                os.remove(f'{engine.exec_root}.pid')
+            for leftover in (f'{engine.exec_root}.pid', f'{engine.exec_root}.sock'):
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
         _quiet('ip', 'netns', 'del', self.hub)
         _quiet('ip', 'link', 'del', f'dps{self.tag}m')
         shutil.rmtree(self.workdir / 'registry-data', ignore_errors=True)

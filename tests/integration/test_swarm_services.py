@@ -67,12 +67,20 @@ def op(run, operation, **kwargs):
 
 
 def test_replicas_spread_over_the_engines_and_scale(local_run, swarm, manager, unique):
-    run = deploy(local_run, swarm, unique, replicas=6)
+    run = deploy(local_run, swarm, unique, replicas=6, hostname='{{.Node.Hostname}}',
+                 command=['sh', '-c', 'echo "task on $(hostname)"; ' + COMMAND[2]])
     outputs = run.install()
     assert outputs['image'].endswith('@' + swarm.digests['app:v1'])  # pinned at deploy
     spread = running(manager, unique)
     assert sorted(spread) == sorted(e.name for e in swarm.engines), spread
     assert sum(spread.values()) == 6 and all(n == 2 for n in spread.values())
+
+    # ps names each task's node; logs gather every task's output, from every engine.
+    rows = op(run, 'docker.interfaces.service.ps')['tasks']['data']
+    assert sorted(r['node'] for r in rows if r['state'] == 'running') == sorted(
+        e.name for e in swarm.engines for _ in range(2))
+    text = op(run, 'docker.interfaces.service.logs', tail=5)['logs']['data']['text']
+    assert all(f'task on {e.name}' in text for e in swarm.engines), text
 
     props = op(run, 'docker.interfaces.service.scale', replicas=9)
     assert props['replicas'] == 9 and props['converged']['data']['tasks'] == 9
