@@ -35,6 +35,7 @@ class Update(enum.Enum):
     RENAME = 'rename'                  # the engine's rename call
     RECONNECT = 'reconnect'            # disconnect and connect again
     SERVICE = 'update_service'         # a service update (a rolling update of its tasks)
+    SWARM = 'update_swarm'             # the swarm's settings, changed in place
     NEW_VERSION = 'new_version'        # an immutable object: a new one, users moved to it
 
 

@@ -28,7 +28,7 @@ from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.network import CIDR
 from docker_plugin.options.units import DURATION
 
-IN_PLACE = Update.SERVICE
+IN_PLACE = Update.SWARM
 ADDRESS = Text(pattern=r'[A-Za-z0-9._:\[\]%-]{1,255}',
                what="an address, address:port or interface like '10.0.0.5:2377' or 'eth0'")
 ROLES = ('manager', 'worker')
@@ -49,17 +49,18 @@ SWARM = OptionTable('swarm', [
     Option('force_new_cluster', FLAG, 'init', default=False,
            doc='force a new cluster from this manager\'s state (recovery only)'),
     Option('task_history_retention_limit', Integer(0, 10 ** 6), 'spec',
-           read='Orchestration.TaskHistoryRetentionLimit', doc='tasks kept per slot'),
+           read='Orchestration.TaskHistoryRetentionLimit', update=IN_PLACE,
+           doc='tasks kept per slot'),
     Option('dispatcher_heartbeat_period', DURATION, 'spec',
-           read='Dispatcher.HeartbeatPeriod',
+           read='Dispatcher.HeartbeatPeriod', update=IN_PLACE,
            doc="how often nodes report; a node is Down after about 3 missed (e.g. '2s')"),
     Option('snapshot_interval', Integer(1, 10 ** 9), 'spec', read='Raft.SnapshotInterval',
-           doc='Raft log entries between snapshots'),
+           update=IN_PLACE, doc='Raft log entries between snapshots'),
     Option('node_cert_expiry', DURATION, 'spec', read='CAConfig.NodeCertExpiry',
-           doc='validity of node certificates'),
+           update=IN_PLACE, doc='validity of node certificates'),
     Option('autolock_managers', FLAG, 'spec', read='EncryptionConfig.AutoLockManagers',
-           doc='lock managers at restart until unlocked with the unlock key'),
-    Option('labels', LABELS, 'spec', read='Labels', compare=Compare.SUPERSET,
+           update=IN_PLACE, doc='lock managers at restart until unlocked with the unlock key'),
+    Option('labels', LABELS, 'spec', read='Labels', compare=Compare.SUPERSET, update=IN_PLACE,
            doc='labels of the swarm'),
 ])
 

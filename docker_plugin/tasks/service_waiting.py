@@ -6,7 +6,9 @@ Secret or Config moving its services) hands the change's baseline to
 looks once per Cloudify retry, the wait's state (deadline, baseline, when
 convergence was first seen) kept in the ``_converge`` runtime property, so
 the timeout and the monitor hold survive retries and a retried operation
-never sends its change twice.
+never sends its change twice. A synchronous wait keeps it too: when the
+engine cannot be reached for a moment (a RecoverableError), the operation's
+retry resumes the same wait instead of finding nothing left to change.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime
 import time
 from typing import Any, Mapping
 
+from docker_plugin.errors import PluginError
 from docker_plugin.options.service import SERVICE_WAIT
 from docker_plugin.options.service_values import batches
 from docker_plugin.resources import convergence
@@ -41,7 +44,7 @@ def default_timeout(spec: Mapping[str, Any], replicas: int | None = None) -> flo
 
 
 def pending(ctx: Any, operation: str) -> WaitState | None:
-    """The wait a previous try of this very operation left (async retries)."""
+    """The wait a previous try of this very operation left (a retry)."""
     data = ctx.instance.runtime_properties.get(STATE_KEY)
     retry = getattr(getattr(ctx, 'operation', None), 'retry_number', 0) or 0
     if isinstance(data, dict) and data.get('operation') == operation and retry > 0:
@@ -57,7 +60,7 @@ def begin(ctx: Any, operation: str, before: Mapping[str, Any] | None, spec: Mapp
         (before.get('UpdateStatus') or {}).get('StartedAt') or '')
     state = WaitState(deadline=time.time() + float(timeout), baseline=baseline,
                       expect_rollback=expect_rollback)
-    if settings.get('async') and settings.get('wait'):
+    if settings.get('wait'):
         persist(ctx, **{STATE_KEY: {'operation': operation, **state.as_dict()}})
     return state
 
@@ -87,6 +90,10 @@ def converge(ctx: Any, api: Any, service_id: str, state: WaitState,
                     f'waiting for the service to converge: {state.last}',
                     retry_after=max(MIN_RETRY_AFTER, settings['interval'],
                                     remaining / RETRIES_FOR_TIMEOUT))
+    except PluginError as exc:
+        if exc.recoverable is not True:  # a passing fault: the retry resumes this wait
+            drop(ctx, STATE_KEY)
+        raise
     except BaseException:
         drop(ctx, STATE_KEY)
         raise

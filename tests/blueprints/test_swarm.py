@@ -135,5 +135,18 @@ def test_engines_join_through_relationships_and_leave(local_run, swarm_lab, uniq
     assert json.loads(labels) == {'zone': 'c'}
     tasks = first.docker('service', 'ps', f'{unique}-everywhere', '--format', '{{.Node}}')
     assert sorted(tasks.split()) == sorted(e.name for e in lab.engines)
+
+    # The swarm's own settings drift and change in place.
+    settings = {'advertise_addr': first.address, 'dispatcher_heartbeat_period': '2s',
+                'task_history_retention_limit': 7}
+    run.operation('cloudify.interfaces.lifecycle.check_drift', node_ids=['swarm'],
+                  swarm_config=settings)
+    assert [d['option'] for d in run.props('swarm')['drift']] == [
+        'task_history_retention_limit']
+    run.operation('cloudify.interfaces.lifecycle.update', node_ids=['swarm'],
+                  swarm_config=settings)
+    assert run.props('swarm')['drift'] == []
+    assert first.docker('info', '--format', '{{.Swarm.Cluster.Spec.Orchestration.'
+                        'TaskHistoryRetentionLimit}}') == '7'
     run.uninstall()
     assert [e.swarm_state() for e in lab.engines] == ['inactive'] * 3

@@ -232,3 +232,27 @@ def test_async_start_hands_back_to_cloudify_and_keeps_its_deadline(make_ctx):
         ctx = again
     props = again.instance.runtime_properties
     assert '_converge' not in props and props['converged']['data']['tasks'] == 1
+
+
+def test_a_wait_cut_by_a_passing_fault_is_resumed_not_sent_again(make_ctx):
+    api = fake_api()
+    api._url.side_effect = lambda path, *args: path.format(*args)
+    info = {'ID': 's1', 'Version': {'Index': 1}, 'UpdateStatus': {'StartedAt': 'old'},
+            'Spec': {'Name': 'web', 'Mode': {'Replicated': {'Replicas': 1}},
+                     'UpdateConfig': {'Monitor': 1}}}
+    api._result.return_value = info
+    api.nodes.return_value = []
+    api.tasks.side_effect = api_error(503, 'the manager is busy')
+    ctx = make_ctx(runtime={'service_id': 's1', 'replicas': 1})
+    with fake_engine(api), pytest.raises(RecoverableError):
+        service_actions.scale(ctx=ctx, replicas=1)
+    assert api._post_json.call_count == 1  # the scale was sent once
+    assert ctx.instance.runtime_properties['_converge']['baseline'] == 'old'
+    api.tasks.side_effect = None
+    api.tasks.return_value = [{'ID': 't', 'Slot': 1, 'NodeID': 'n', 'DesiredState': 'running',
+                               'Status': {'State': 'running'}}]
+    again = make_ctx(runtime=dict(ctx.instance.runtime_properties), retry=1)
+    with fake_engine(api):
+        service_actions.scale(ctx=again, replicas=1)
+    assert api._post_json.call_count == 1  # resumed: not sent again
+    assert '_converge' not in again.instance.runtime_properties
