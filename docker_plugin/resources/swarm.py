@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping
 from docker_plugin.errors import (
     NotFoundError,
     PluginError,
-    RefusedError,
     StateError,
     engine_call,
 )
@@ -168,7 +167,7 @@ def update_node(api: Any, node_id: str, role: str | None = None,
             with engine_call(f'update swarm node {node_id[:12]}'):
                 api.update_node(node_id, info['Version']['Index'], spec)
             return
-        except RefusedError as exc:
+        except PluginError as exc:
             if 'out of sequence' not in str(exc).lower() or attempt == attempts - 1:
                 raise
             time.sleep(0.2)

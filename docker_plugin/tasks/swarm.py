@@ -20,6 +20,7 @@ from docker_plugin.tasks.context import (
     drop,
     engine,
     existing_flags,
+    instance_labels,
     persist,
     resolve_input,
     resource_labels,
@@ -83,8 +84,10 @@ def start(ctx: Any, **kwargs: Any) -> None:
         for index, member in enumerate(_members(ctx, kwargs)):
             if any(j.get('index') == index for j in joined):
                 continue
-            node_id = join_member(ctx, client.api, member, f'{member["role"]}s')
-            joined.append({'index': index, 'role': member['role'], 'node_id': node_id})
+            node_id, before = join_member(ctx, client.api, member, f'{member["role"]}s',
+                                          instance_labels(ctx))
+            joined.append({'index': index, 'role': member['role'], 'node_id': node_id,
+                           'member_before': before})
             persist(ctx, joined=joined)
         nodes = swarm.describe_nodes(swarm.nodes(client.api))
     persist(ctx, nodes=nodes)
@@ -104,7 +107,8 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         for entry in reversed(joined):
             index = entry.get('index')
             member = listed[index] if isinstance(index, int) and index < len(listed) else None
-            leave_member(ctx, api, member, entry.get('node_id', ''), entry.get('role', ''))
+            if not entry.get('member_before'):  # engines found in the swarm stay in it
+                leave_member(ctx, api, member, entry.get('node_id', ''), entry.get('role', ''))
             joined.remove(entry)
             persist(ctx, joined=joined)
         if props.get('swarm_id') and objects.should_remove(

@@ -25,28 +25,38 @@ from docker_plugin.tasks.specs import BASE_KEYS
 MEMBER_RELATIONSHIP = 'cloudify.relationships.docker.member_of_swarm'
 
 
-def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str) -> str:
-    """Join one engine (``member``: MEMBER options) to the swarm ``api`` manages."""
+def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
+                labels: Mapping[str, str]) -> tuple[str, bool]:
+    """Join one engine (``member``: MEMBER options) to the swarm ``api`` manages.
+
+    Returns (its node id, whether it was a member already). The node gets
+    ``labels`` (the joining instance's), so a retried join after a crash knows
+    the engine was joined by this instance, not found in the swarm.
+    """
     config = resolve_config(member['daemon_client'])
     role = member['role']
     token = swarm.join_token(api, role, secrets.remember)
     addresses = swarm.manager_addresses(api)
+    before = False
     with engine(ctx, {}, config) as client:
         state = swarm.local_state(client.api)
         if state.get('LocalNodeState') == 'active':
             node_id = state.get('NodeID', '')
-            if swarm.node(api, node_id) is None:
+            node = swarm.node(api, node_id)
+            if node is None:
                 raise InvalidInputError(field, f'engine {config.base_url} is in another swarm')
-            ctx.logger.info('Engine %s is already in the swarm (node %s)', config.base_url,
-                            node_id[:12])
+            found = (node.get('Spec') or {}).get('Labels') or {}
+            before = not all(found.get(k) == v for k, v in labels.items())
+            ctx.logger.info('Engine %s is already in the swarm (node %s%s)', config.base_url,
+                            node_id[:12], '; kept there on uninstall' if before else '')
         else:
             node_id = swarm.join(client.api, addresses, token, member)
             ctx.logger.info('Engine %s joined the swarm as a %s (node %s)', config.base_url,
                             role, node_id[:12])
-    if member.get('availability') or member.get('node_labels'):
-        swarm.update_node(api, node_id, availability=member.get('availability'),
-                          labels=member.get('node_labels'))
-    return node_id
+    swarm.update_node(api, node_id, availability=member.get('availability'),
+                      labels={**(member.get('node_labels') or {}),
+                              **({} if before else dict(labels))})
+    return node_id, before
 
 
 def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: str,
@@ -87,11 +97,15 @@ def _member(ctx: Any) -> dict[str, Any]:
 def join(ctx: Any, **kwargs: Any) -> None:
     """Relationship establish (source side): the Engine node joins the Swarm node's swarm."""
     member = _member(ctx)
+    labels = {'cloudify.deployment': str(ctx.deployment.id or ''),
+              'cloudify.node-instance': str(ctx.source.instance.id or '')}
     with engine(ctx, kwargs, resolve_config(ctx.target.node.properties.get('daemon_client'))) \
             as client:
-        node_id = join_member(ctx, client.api, member, f'relationship to {ctx.target.node.id}')
+        node_id, before = join_member(ctx, client.api, member,
+                                      f'relationship to {ctx.target.node.id}', labels)
     props = ctx.source.instance.runtime_properties
-    props['swarm_node_id'], props['swarm_role'] = node_id, member['role']
+    if not before:  # an engine that was a member already stays one on uninstall
+        props['swarm_node_id'], props['swarm_role'] = node_id, member['role']
     ctx.source.instance.update()
 
 

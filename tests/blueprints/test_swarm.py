@@ -132,7 +132,8 @@ def test_engines_join_through_relationships_and_leave(local_run, swarm_lab, uniq
     assert nodes[second.name][1] == 'Reachable' and nodes[third.name] == ['Ready']
     labels = first.docker('node', 'inspect', outputs['third_node'], '--format',
                           '{{json .Spec.Labels}}')
-    assert json.loads(labels) == {'zone': 'c'}
+    labels = json.loads(labels)  # its own, and those saying which instance joined it
+    assert labels['zone'] == 'c' and labels['cloudify.node-instance'].startswith('third_')
     tasks = first.docker('service', 'ps', f'{unique}-everywhere', '--format', '{{.Node}}')
     assert sorted(tasks.split()) == sorted(e.name for e in lab.engines)
 
