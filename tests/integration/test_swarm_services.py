@@ -238,3 +238,39 @@ def test_secret_values_stay_secret(local_run, swarm, manager, unique, capsys):
     events = capsys.readouterr()
     for text in (props, events.out, events.err):
         assert secret not in text
+
+
+def test_options_apply_compare_clean_and_change_in_place(local_run, swarm, manager, unique):
+    """Apply, compare (no drift), change one option (exactly that drifts, then applies)."""
+    options = dict(
+        replicas=2, env={'MODE': 'one', 'EMPTY': ''}, secret_env={'TOKEN': 'tok-' + unique},
+        workdir='/tmp', user='0', hostname='{{.Service.Name}}-{{.Task.Slot}}',
+        hosts={'db.local': '10.9.9.9'}, init=True, read_only=False, stop_signal='SIGTERM',
+        mounts=[{'type': 'tmpfs', 'target': '/scratch', 'tmpfs_size': 1048576}],
+        container_labels={'tier': 'web'}, labels={'team': 'swarm'},
+        resources={'limits': {'cpus': 0.5, 'memory': '64m'},
+                   'reservations': {'memory': '8m'}},
+        placement={'constraints': ['node.role!=nonsense'],
+                   'preferences': ['node.labels.zone'], 'max_replicas': 2},
+        restart_policy={'condition': 'on-failure', 'delay': '1s', 'max_attempts': 3},
+        healthcheck={'test': ['CMD', 'true'], 'interval': '1s', 'retries': 2},
+        ports=[{'target': 80, 'published': 18000 + swarm.tag, 'mode': 'host'}],
+        log_driver={'type': 'json-file', 'config': {'max-size': '1m'}},
+        sysctls={'net.ipv4.ip_forward': '1'}, cap_drop=['NET_RAW'],
+        ulimits=[{'name': 'nofile', 'soft': 1024, 'hard': 2048}])
+    run = deploy(local_run, swarm, unique, **options)
+    run.install()
+    assert op(run, DRIFT)['drift'] == []
+    spec = manager.inspect_service(unique)['Spec']
+    container = spec['TaskTemplate']['ContainerSpec']
+    assert container['Hosts'] == ['10.9.9.9 db.local']
+    assert spec['TaskTemplate']['Resources']['Limits']['NanoCPUs'] == 500000000
+    assert spec['EndpointSpec']['Ports'][0]['PublishMode'] == 'host'
+    assert 'tok-' + unique not in json.dumps(run.props('svc'))
+
+    changed = config(swarm, **{**options, 'env': {'MODE': 'two', 'EMPTY': ''}})
+    drift = op(run, DRIFT, service_config=changed)['drift']
+    assert [(d['option'], d['actual']) for d in drift] == [('env', ['EMPTY', 'MODE'])]
+    assert op(run, UPDATE, service_config=changed)['drift'] == []
+    env = manager.inspect_service(unique)['Spec']['TaskTemplate']['ContainerSpec']['Env']
+    assert 'MODE=two' in env and f'TOKEN=tok-{unique}' in env
