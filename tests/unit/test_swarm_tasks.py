@@ -256,3 +256,62 @@ def test_a_wait_cut_by_a_passing_fault_is_resumed_not_sent_again(make_ctx):
         service_actions.scale(ctx=again, replicas=1)
     assert api._post_json.call_count == 1  # resumed: not sent again
     assert '_converge' not in again.instance.runtime_properties
+
+
+def _answers(api, by_path):
+    """Low-level GETs answered by path (the service, its tasks, ...)."""
+    api._url.side_effect = lambda path, *args: path.format(*args)
+    api._get.side_effect = lambda url, **kwargs: by_path[url]
+    api._result.side_effect = lambda response, json=False: response
+
+
+GLOBAL = {'ID': 's1', 'Version': {'Index': 2}, 'Spec': {'Name': 'web', 'Mode': {'Global': {}}}}
+
+
+def test_scaling_a_global_service_names_replicas(make_ctx):
+    api = fake_api()
+    _answers(api, {'/services/s1': GLOBAL})
+    with fake_engine(api), pytest.raises(NonRecoverableError,
+                                         match=r'^replicas: only a replicated service scales; '
+                                               r'this one is global'):
+        service_actions.scale(ctx=make_ctx(runtime={'service_id': 's1'}), replicas=3)
+    api._post_json.assert_not_called()
+
+
+def test_a_rollback_without_a_previous_spec_fails_at_once(make_ctx):
+    api = fake_api()
+    _answers(api, {'/services/s1': GLOBAL})
+    with fake_engine(api), pytest.raises(NonRecoverableError,
+                                         match='has no previous spec to roll back to'):
+        service_actions.rollback(ctx=make_ctx(runtime={'service_id': 's1'}))
+    api._post_json.assert_not_called()
+
+
+@pytest.mark.parametrize(('network', 'problem'), [
+    (None, 'no network app-net'),
+    ({'Id': 'n' * 64, 'Name': 'app-net', 'Driver': 'bridge', 'Scope': 'local'},
+     'network app-net is bridge (local scope): a service needs a swarm-scope (overlay) '
+     'network'),
+])
+def test_a_service_network_must_exist_and_span_the_swarm(make_ctx, network, problem):
+    api = fake_api()
+    _answers(api, {'/services/app': api_error(404, 'no such service', docker.errors.NotFound)})
+    api._get.side_effect = api_error(404, 'no such service', docker.errors.NotFound)
+    api.inspect_distribution.return_value = {'Descriptor': {'digest': DIGEST}}
+    if network is None:
+        api.inspect_network.side_effect = api_error(404, 'not found', docker.errors.NotFound)
+    else:
+        api.inspect_network.return_value = network
+    with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
+        service.create(ctx=make_ctx(), name='app',
+                       service_config={'image': IMAGE, 'networks': ['app-net']})
+    assert str(failure.value) == f'service_config.networks: {problem}'
+    api._post_json.assert_not_called()
+
+
+def test_a_worker_cannot_initialise_a_swarm(make_ctx):
+    api = fake_api()
+    api.info.return_value = {'Swarm': {'LocalNodeState': 'active', 'ControlAvailable': False}}
+    with fake_engine(api), pytest.raises(NonRecoverableError,
+                                         match=r'^daemon_client: the engine is a worker'):
+        swarm.create(ctx=make_ctx(node='swarm'))
