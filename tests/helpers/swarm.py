@@ -322,8 +322,10 @@ class SwarmLab:
         (context / 'Dockerfile').write_text(
             f'FROM {BASE_IMAGE}\n{dockerfile}\nLABEL {LAB_LABEL}={self.tag}\n')
         image = f'{self.prefix}/{tag}'
-        _run('docker', 'build', '-q', '-t', image, str(context), timeout=120,
-             check=True).stdout.strip()
+        # The classic builder works with every CLI/engine pairing here; nothing is pulled.
+        subprocess.run(['docker', 'build', '-q', '-t', image, str(context)], check=True,
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, 'DOCKER_BUILDKIT': '0'})
         shutil.rmtree(context, ignore_errors=True)
         return image
 
