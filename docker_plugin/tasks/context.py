@@ -10,6 +10,7 @@ from docker_plugin import secrets
 from docker_plugin.client import DaemonClientConfig, open_client, resolve_config
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
+from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.tasks.relationships import related
 
@@ -137,6 +138,7 @@ def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     if not raw and getattr(ctx.instance, 'relationships', None):
         for rel, _ in related(ctx, IN_SWARM):
             raw = rel.target.node.properties.get('daemon_client') or {}
+            secrets.remember(*DAEMON_CLIENT.secret_values(raw))  # not this node's to learn
             break
     return resolve_config(raw)
 
