@@ -21,7 +21,8 @@ Layout (see ``/work/shared/reference/swarm-on-one-machine.md``), for a lab
 Traffic stays among the namespaces and loopback. Every wait is bounded;
 ``clean`` kills every process by PID (dockerd, its containerd and shims),
 unmounts what they left, removes namespaces, links, cgroups and data, and is
-also run first, so a crashed run never blocks the next.
+also run first, so a crashed run never blocks the next; a lab whose owner
+process died without cleaning it is reaped by the next lab made.
 
 Command line (for scripts/swarm-demo.sh and the benchmark)::
 
@@ -33,11 +34,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -46,82 +45,40 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+
+from helpers.swarm_host import (
+    HEARTBEAT,
+    SwarmEngine,
+    alive,
+    free_port,
+    kill_pids,
+    owner_file,
+    processes_under,
+    quiet,
+    remove_cgroups,
+    run,
+    unmount_under,
+)
+
 BASE_IMAGE = 'docker-plugin/busybox:latest'
 LAB_LABEL = 'docker-plugin-swarm-lab'
-CGROUP_ROOT = Path('/sys/fs/cgroup')
-HEARTBEAT = '2s'  # dispatcher heartbeat: a killed engine is Down in ~5 s, not ~13 s
 
 
-def _run(*args: str, timeout: float = 60, check: bool = True,
-         stdin: int | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), check=check, capture_output=True, text=True,
-                          timeout=timeout, stdin=stdin)
-
-
-def _quiet(*args: str) -> None:
-    subprocess.run(list(args), capture_output=True, timeout=30, check=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def processes_under(*marks: str) -> list[int]:
-    """PIDs whose command line mentions any of ``marks``."""
-    found = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
+def reap_stale() -> list[int]:
+    """Clean labs whose owner died without cleaning them (a killed test run): their
+    engines, registries, mounts and namespaces would otherwise live on."""
+    reaped = []
+    for path in Path('/run').glob('dpt-swarm-*.owner.json'):
         try:
-            cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().decode(errors='replace')
-        except OSError:
+            owner = json.loads(path.read_text())
+        except (OSError, ValueError):
             continue
-        if any(mark in cmdline for mark in marks):
-            found.append(int(pid))
-    return found
-
-
-def kill_pids(pids: list[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f'/proc/{p}').exists() for p in pids):
-        time.sleep(0.05)
-
-
-def unmount_under(*prefixes: str) -> None:
-    """Lazily unmount everything mounted below the prefixes, deepest first."""
-    mounts = []
-    with open('/proc/self/mounts') as handle:
-        for line in handle:
-            point = line.split()[1].replace('\\040', ' ')
-            if any(point == p or point.startswith(p.rstrip('/') + '/') for p in prefixes):
-                mounts.append(point)
-    for point in sorted(set(mounts), key=len, reverse=True):
-        _quiet('umount', '-l', point)
-
-
-def remove_cgroups(name: str) -> None:
-    """The engine's cgroup parent in every hierarchy, children first."""
-    if not CGROUP_ROOT.is_dir():
-        return
-    for hierarchy in CGROUP_ROOT.iterdir():
-        top = hierarchy / name
-        if not top.is_dir():
+        if alive(int(owner.get('pid', 0))):
             continue
-        for _ in range(3):
-            for directory in sorted((p for p in top.rglob('*') if p.is_dir()),
-                                    key=lambda p: len(p.parts), reverse=True):
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
-            with contextlib.suppress(OSError):
-                top.rmdir()
-            if not top.exists():
-                break
-            time.sleep(0.2)
+        SwarmLab(Path(owner['workdir']), int(owner.get('size', 3)), int(owner['tag'])).clean()
+        reaped.append(int(owner['tag']))
+    return reaped
 
 
 def _free_tag() -> int:
@@ -135,101 +92,16 @@ def _free_tag() -> int:
     raise RuntimeError('no free swarm lab tag: remove stale dpt-swarm-* namespaces')
 
 
-@dataclasses.dataclass
-class SwarmEngine:
-    """One namespaced dockerd of the lab."""
-
-    lab_tag: int
-    index: int
-    workdir: Path
-    registry: str  # the address the engines pull from (ADDR:5000)
-    process: subprocess.Popen | None = None
-
-    @property
-    def name(self) -> str:
-        return f'dpt-swarm-{self.lab_tag}-{self.index}'
-
-    @property
-    def address(self) -> str:
-        return f'10.252.{self.lab_tag}.{10 + self.index}'
-
-    @property
-    def url(self) -> str:
-        return f'tcp://{self.address}:2375'
-
-    @property
-    def exec_root(self) -> str:
-        return f'/run/{self.name}'
-
-    @property
-    def data_root(self) -> Path:
-        return self.workdir / 'data'
-
-    def daemon_client(self) -> dict[str, str]:
-        return {'base_url': self.url, 'version': '1.41', 'timeout': 30}
-
-    def cli(self) -> list[str]:
-        return ['docker', '-H', self.url]
-
-    def docker(self, *args: str, timeout: float = 60, check: bool = True) -> str:
-        return _run(*self.cli(), *args, timeout=timeout, check=check).stdout.strip()
-
-    def start(self, wait: bool = True) -> None:
-        """Start dockerd (again, on the same data root after a kill)."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / 'dockerd.log', 'a')
-        dockerd = ['dockerd', '--data-root', str(self.data_root),
-                   '--exec-root', self.exec_root, '--pidfile', f'{self.exec_root}.pid',
-                   '-H', f'unix://{self.exec_root}.sock', '-H', self.url, '--tls=false',
-                   '--bip', f'172.29.{10 + self.index}.1/24', '--cgroup-parent', f'/{self.name}',
-                   '--insecure-registry', self.registry, '--log-level', 'warn']
-        script = f'hostname {self.name} && exec "$@"'
-        # nsenter, not `ip netns exec`, which would hide the cgroup mounts; a UTS
-        # namespace of its own gives each node its own host name. Every step execs,
-        # so the Popen's PID is dockerd's.
-        self.process = subprocess.Popen(
-            ['nsenter', f'--net=/var/run/netns/{self.name}', 'unshare', '--uts', 'sh', '-c',
-             script, 'sh', *dockerd],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        log.close()
-        if wait:
-            self.wait_ready()
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f'{self.name}: dockerd exited:\n'
-                                   + (self.workdir / 'dockerd.log').read_text()[-2000:])
-            if _run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f'{self.name}: dockerd did not answer within {timeout:g} s')
-
-    def kill(self) -> None:
-        """A crash of the whole machine: dockerd, containerd and every task, at once."""
-        pids = processes_under(self.exec_root)
-        if self.process is not None:
-            pids.append(self.process.pid)
-        kill_pids(pids)
-        if self.process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
-            self.process = None
-        unmount_under(self.exec_root)
-
-    def swarm_state(self) -> str:
-        return self.docker('info', '--format', '{{.Swarm.LocalNodeState}}', timeout=20,
-                           check=False)
-
-
 class SwarmLab:
     """``size`` engines on a hub, and a registry they all reach."""
 
-    def __init__(self, workdir: Path, size: int = 3, tag: int | None = None):
+    def __init__(self, workdir: Path, size: int = 3, tag: int | None = None,
+                 owner: int | None = None):
         self.workdir = Path(workdir)
+        if tag is None:
+            reap_stale()
         self.tag = tag if tag is not None else _free_tag()
+        self.owner = owner or os.getpid()  # the process whose death makes the lab stale
         self.prefix = f'dpt-swarm-{self.tag}'
         self.gateway = f'10.252.{self.tag}.1'
         self.registry = f'{self.gateway}:5000'
@@ -246,38 +118,38 @@ class SwarmLab:
         return f'{self.prefix}-hub'
 
     def _hub(self, *command: str) -> None:
-        _run('ip', 'netns', 'exec', self.hub, *command)
+        run('ip', 'netns', 'exec', self.hub, *command)
 
     def make_network(self) -> None:
-        _run('ip', 'netns', 'add', self.hub)
+        run('ip', 'netns', 'add', self.hub)
         self._hub('ip', 'link', 'add', 'hub', 'type', 'bridge')
         self._hub('ip', 'link', 'set', 'hub', 'up')
         self._hub('ip', 'link', 'set', 'lo', 'up')
         main, peer = f'dps{self.tag}m', f'dps{self.tag}mb'
-        _run('ip', 'link', 'add', main, 'type', 'veth', 'peer', 'name', peer)
-        _run('ip', 'link', 'set', peer, 'netns', self.hub)
+        run('ip', 'link', 'add', main, 'type', 'veth', 'peer', 'name', peer)
+        run('ip', 'link', 'set', peer, 'netns', self.hub)
         self._hub('ip', 'link', 'set', peer, 'master', 'hub', 'up')
-        _run('ip', 'addr', 'add', f'{self.gateway}/24', 'dev', main)
-        _run('ip', 'link', 'set', main, 'up')
+        run('ip', 'addr', 'add', f'{self.gateway}/24', 'dev', main)
+        run('ip', 'link', 'set', main, 'up')
         for engine in self.engines:
             inner, outer = f'dps{self.tag}e{engine.index}', f'dps{self.tag}e{engine.index}b'
-            _run('ip', 'netns', 'add', engine.name)
-            _run('ip', 'link', 'add', inner, 'type', 'veth', 'peer', 'name', outer)
-            _run('ip', 'link', 'set', outer, 'netns', self.hub)
+            run('ip', 'netns', 'add', engine.name)
+            run('ip', 'link', 'add', inner, 'type', 'veth', 'peer', 'name', outer)
+            run('ip', 'link', 'set', outer, 'netns', self.hub)
             self._hub('ip', 'link', 'set', outer, 'master', 'hub', 'up')
-            _run('ip', 'link', 'set', inner, 'netns', engine.name)
+            run('ip', 'link', 'set', inner, 'netns', engine.name)
             for command in (['ip', 'link', 'set', inner, 'name', 'eth0'],
                             ['ip', 'addr', 'add', f'{engine.address}/24', 'dev', 'eth0'],
                             ['ip', 'link', 'set', 'eth0', 'up'],
                             ['ip', 'link', 'set', 'lo', 'up'],
                             ['ip', 'route', 'add', 'default', 'via', self.gateway]):
-                _run('ip', 'netns', 'exec', engine.name, *command)
+                run('ip', 'netns', 'exec', engine.name, *command)
 
     # ----------------------------------------------------------------- registry
     def start_registry(self) -> None:
         storage = self.workdir / 'registry-data'
         storage.mkdir(parents=True, exist_ok=True)
-        self.push_port = _free_port()
+        self.push_port = free_port()
         for name, address in (('engines', self.registry),
                               ('push', f'127.0.0.1:{self.push_port}')):
             config = self.workdir / f'registry-{name}.yml'
@@ -304,13 +176,13 @@ class SwarmLab:
     def push(self, repository: str, tag: str, source: str = BASE_IMAGE) -> str:
         """Push ``source`` as ``<registry>/<repository>:<tag>``; return the digest."""
         local = f'127.0.0.1:{self.push_port}/{repository}:{tag}'
-        _run('docker', 'tag', source, local)
+        run('docker', 'tag', source, local)
         try:
-            _run('docker', 'push', '-q', local, timeout=120)
-            digest = _run('docker', 'image', 'inspect', '--format',
+            run('docker', 'push', '-q', local, timeout=120)
+            digest = run('docker', 'image', 'inspect', '--format',
                           '{{range .RepoDigests}}{{println .}}{{end}}', local).stdout
         finally:
-            _quiet('docker', 'rmi', local)
+            quiet('docker', 'rmi', local)
         for line in digest.split():
             if line.startswith(f'127.0.0.1:{self.push_port}/{repository}@'):
                 return line.split('@', 1)[1]
@@ -433,6 +305,9 @@ class SwarmLab:
     def up(self, images: bool = True) -> SwarmLab:
         self.clean()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        owner_file(self.tag).write_text(json.dumps({
+            'pid': self.owner, 'workdir': str(self.workdir), 'size': len(self.engines),
+            'tag': self.tag}))
         self.make_network()
         self.start_registry()
         for engine in self.engines:
@@ -464,21 +339,23 @@ class SwarmLab:
             engine.process = None
         unmount_under(*roots, *(str(e.data_root) for e in self.engines))
         for engine in self.engines:
-            _quiet('ip', 'netns', 'del', engine.name)
+            quiet('ip', 'netns', 'del', engine.name)
             remove_cgroups(engine.name)
             shutil.rmtree(engine.exec_root, ignore_errors=True)
             for leftover in (f'{engine.exec_root}.pid', f'{engine.exec_root}.sock'):
                 with contextlib.suppress(OSError):
                     os.remove(leftover)
-        _quiet('ip', 'netns', 'del', self.hub)
-        _quiet('ip', 'link', 'del', f'dps{self.tag}m')
+        quiet('ip', 'netns', 'del', self.hub)
+        quiet('ip', 'link', 'del', f'dps{self.tag}m')
         shutil.rmtree(self.workdir / 'registry-data', ignore_errors=True)
         for engine in self.engines:
             shutil.rmtree(engine.workdir, ignore_errors=True)
-        images = _run('docker', 'images', '-q', '--filter', f'label={LAB_LABEL}={self.tag}',
+        with contextlib.suppress(OSError):
+            owner_file(self.tag).unlink()
+        images = run('docker', 'images', '-q', '--filter', f'label={LAB_LABEL}={self.tag}',
                       check=False).stdout.split()
         if images:
-            _quiet('docker', 'rmi', '-f', *sorted(set(images)))
+            quiet('docker', 'rmi', '-f', *sorted(set(images)))
 
 
 @contextlib.contextmanager
@@ -503,7 +380,8 @@ def main() -> int:
         saved = json.loads(state.read_text()) if state.exists() else {}
         SwarmLab(args.dir, saved.get('size', args.size), saved.get('tag', args.tag)).clean()
         return 0
-    lab = SwarmLab(args.dir, args.size, args.tag).up()
+    # The lab outlives this process: it belongs to the script that called it.
+    lab = SwarmLab(args.dir, args.size, args.tag, owner=os.getppid()).up()
     if args.form:
         lab.form()
     print(state.read_text())
