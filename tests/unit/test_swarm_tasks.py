@@ -315,3 +315,15 @@ def test_a_worker_cannot_initialise_a_swarm(make_ctx):
     with fake_engine(api), pytest.raises(NonRecoverableError,
                                          match=r'^daemon_client: the engine is a worker'):
         swarm.create(ctx=make_ctx(node='swarm'))
+
+
+def test_a_worker_or_a_lone_engine_asked_for_swarm_objects_fails_at_once(make_ctx):
+    api = fake_api()
+    api._url.side_effect = lambda path, *args: path.format(*args)
+    api._get.side_effect = api_error(
+        503, 'This node is not a swarm manager. Worker nodes can\'t be used to view or modify '
+             'cluster state. Please run this command on a manager node or promote the current '
+             'node to a manager.')
+    with fake_engine(api), pytest.raises(NonRecoverableError,
+                                         match=r'daemon_client must be a manager of the swarm'):
+        service.check_status(ctx=make_ctx(runtime={'service_id': 's1'}))
