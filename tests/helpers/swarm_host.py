@@ -51,12 +51,21 @@ def processes_under(*marks: str) -> list[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    """Not gone and not a zombie (a killed child stays one until it is waited for)."""
+    try:
+        stat = Path(f'/proc/{pid}/stat').read_text()
+    except OSError:
+        return False
+    return stat.rpartition(')')[2].split()[0] != 'Z'
+
+
 def kill_pids(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f'/proc/{p}').exists() for p in pids):
+    while time.monotonic() < deadline and any(_running(p) for p in pids):
         time.sleep(0.05)
 
 
