@@ -117,6 +117,8 @@ TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
 # The runtime refusing to start a process: permanent, though it may say "not found".
 RUNTIME_MARKERS = ('oci runtime', 'executable file not found', 'starting container process',
                    'exec format error', 'unable to find user')
+# Answered with 503, yet no retry helps: the engine is not (a manager) in a swarm.
+SWARM_ROLE_MARKERS = ('not a swarm manager', 'not part of a swarm')
 _TRANSIENT_STATUS = (408, 429, 502, 503, 504)
 
 
@@ -127,6 +129,9 @@ def classify_message(status: int | None, message: str, action: str,
     text = f'{action}: {message}'
     if any(m in lowered for m in TRANSIENT_OVERRIDES):
         return TransientError(text)
+    if any(m in lowered for m in SWARM_ROLE_MARKERS):
+        return RefusedError(f'{action}: the engine cannot do this: {message} (daemon_client '
+                            'must be a manager of the swarm)')
     if any(m in lowered for m in AUTH_MARKERS):
         return RefusedError(f'{action}: access denied by the registry: {message}')
     if status in _TRANSIENT_STATUS or any(m in lowered for m in TRANSIENT_MARKERS):

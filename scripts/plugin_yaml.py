@@ -31,6 +31,8 @@ from docker_plugin.options.daemon import DAEMON_CLIENT  # noqa: E402
 from docker_plugin.options.existing import EXISTING  # noqa: E402
 from docker_plugin.options.image import IMAGE_NODE  # noqa: E402
 from docker_plugin.options.network import ENDPOINT  # noqa: E402
+from docker_plugin.options.service import FILE_USE  # noqa: E402
+from docker_plugin.options.swarm import CONFIG, MEMBER, SECRET  # noqa: E402
 from docker_plugin.options.volume import MOUNT  # noqa: E402
 
 PLUGIN = 'docker'
@@ -45,6 +47,7 @@ ACTIONS = ('inspect', 'list_containers', 'list_images', 'top', 'logs', 'stats', 
 COMMANDS = {'exec': 'exec_command', 'wait': 'wait', 'copy_to': 'copy_to',
             'copy_from': 'copy_from'}
 WORKFLOW_ACTIONS = ('inspect', 'logs', 'top', 'stats', 'pause', 'unpause', 'restart', 'exec')
+SERVICE_ACTIONS = {'scale': POLLING, 'rollback': POLLING, 'logs': {}, 'ps': {}}
 
 
 def tosca_type(check: checks.Check) -> str | None:
@@ -230,6 +233,100 @@ def compose_node_types() -> dict[str, Any]:
     }}
 
 
+def swarm_node_types() -> dict[str, Any]:
+    """Swarm, Engine, Service, Secret and Config."""
+    def lifecycle(module: str, **ops: Any) -> dict[str, Any]:
+        return {'cloudify.interfaces.lifecycle': {
+            'create': op(f'{module}.create'), **ops, 'delete': op(f'{module}.delete'),
+            'check_drift': op(f'{module}.check_drift'),
+            'update': op(f'{module}.update', **(POLLING if module == 'service' else {}))},
+            'cloudify.interfaces.validation': {'check_status': op(f'{module}.check_status')}}
+
+    def swarm_object(kind: str, table: OptionTable) -> dict[str, Any]:
+        return {
+            'derived_from': 'cloudify.nodes.docker.Base',
+            'properties': {
+                'name': described(f'the {kind}\'s name; the object is <name>-<fingerprint of '
+                                  'the value> (with use_external_resource: this exact name); '
+                                  'default <deployment>-<instance>', ''),
+                **table_properties(table)},
+            'interfaces': {
+                'cloudify.interfaces.lifecycle': {
+                    name: op(f'swarm_objects.{kind}_{name}')
+                    for name in ('create', 'delete', 'check_drift', 'update')},
+                'cloudify.interfaces.validation': {
+                    'check_status': op(f'swarm_objects.{kind}_check_status')}},
+        }
+
+    members = described('engines that join: [{daemon_client, advertise_addr, listen_addr, '
+                        'data_path_addr, availability, node_labels}]', [])
+    return {
+        'cloudify.nodes.docker.Swarm': {
+            'derived_from': 'cloudify.nodes.docker.Base',
+            'properties': {
+                'swarm_config': described('advertise_addr, listen_addr, data_path_addr, '
+                                          'data_path_port, default_addr_pool, subnet_size, '
+                                          'force_new_cluster, and the swarm settings '
+                                          'task_history_retention_limit, '
+                                          'dispatcher_heartbeat_period, snapshot_interval, '
+                                          'node_cert_expiry, autolock_managers, labels'),
+                'managers': members, 'workers': members},
+            'interfaces': lifecycle('swarm', start=op('swarm.start')),
+        },
+        'cloudify.nodes.docker.Engine': {
+            'derived_from': 'cloudify.nodes.docker.Base',
+            'interfaces': {
+                'cloudify.interfaces.lifecycle': {
+                    'create': op('swarm_members.describe_engine'),
+                    'delete': op('swarm_members.forget_engine')},
+                'cloudify.interfaces.validation': {
+                    'check_status': op('swarm_members.describe_engine')}},
+        },
+        'cloudify.nodes.docker.Service': {
+            'derived_from': 'cloudify.nodes.docker.Base',
+            'properties': {
+                'name': described('service name; default <deployment>-<instance>; per '
+                                  'instance when there are several', ''),
+                'service_config': described('image (required), command, env, secret_env, '
+                                            'mounts, networks, ports, mode, replicas, '
+                                            'resources, placement, restart_policy, '
+                                            'healthcheck, update_config, rollback_config, '
+                                            '... (see README.rst)'),
+                'converge': described('wait, timeout, interval, async, log_lines'),
+            },
+            'interfaces': {
+                **lifecycle('service', start=op('service.start', **POLLING)),
+                'docker.interfaces.service': {
+                    name: op(f'service_actions.{name}', **extra)
+                    for name, extra in SERVICE_ACTIONS.items()},
+            },
+        },
+        'cloudify.nodes.docker.Secret': swarm_object('secret', SECRET),
+        'cloudify.nodes.docker.Config': swarm_object('config', CONFIG),
+    }
+
+
+def swarm_relationships() -> dict[str, Any]:
+    member = OptionTable('member', [o for o in MEMBER if o.name != 'daemon_client'])
+    return {
+        'cloudify.relationships.docker.in_swarm': {
+            'derived_from': 'cloudify.relationships.depends_on'},
+        'cloudify.relationships.docker.member_of_swarm': {
+            'derived_from': 'cloudify.relationships.connected_to',
+            'properties': table_properties(member),
+            'source_interfaces': {'cloudify.interfaces.relationship_lifecycle': {
+                'establish': op('swarm_members.join'),
+                'unlink': op('swarm_members.leave')}},
+        },
+        'cloudify.relationships.docker.uses_secret': {
+            'derived_from': 'cloudify.relationships.depends_on',
+            'properties': table_properties(FILE_USE)},
+        'cloudify.relationships.docker.uses_config': {
+            'derived_from': 'cloudify.relationships.depends_on',
+            'properties': table_properties(FILE_USE)},
+    }
+
+
 def relationships() -> dict[str, Any]:
     return {
         'cloudify.relationships.docker.connected_to_network': {
@@ -265,30 +362,41 @@ def _listed(dsl: str, item_type: str, default: Any) -> dict[str, Any]:
             'default': default}
 
 
+def execute_operation(dsl: str, interface: str, action: str, node_type: str,
+                      example: str) -> dict[str, Any]:
+    """A convenience workflow: one operation on the instances of one node type."""
+    workflow: dict[str, Any] = {
+        'mapping': 'default_workflows.cloudify.plugins.workflows.execute_operation',
+        'parameters': {
+            'operation': {'default': f'{interface}.{action}'},
+            'operation_kwargs': {'default': {}, 'description': f'the inputs of {action} '
+                                 f'(see README.rst), e.g. {example}'},
+            'allow_kwargs_override': {'default': True},
+            'run_by_dependency_order': {'default': False},
+            'type_names': _listed(dsl, 'node_type', [node_type]),
+            'node_ids': _listed(dsl, 'node_id', []),
+            'node_instance_ids': _listed(dsl, 'node_instance', []),
+        },
+    }
+    if dsl != '1_3':
+        workflow['parameters']['operation_kwargs']['type'] = 'dict'
+        workflow['parameters']['run_by_dependency_order']['type'] = 'boolean'
+    if dsl == '1_5':
+        workflow['availability_rules'] = {'node_types_required': [node_type],
+                                          'node_instances_active': ['all', 'partial']}
+    return workflow
+
+
+SERVICE_EXAMPLES = {'scale': '{replicas: 5}', 'logs': '{tail: 50}'}
+
+
 def workflows(dsl: str) -> dict[str, Any]:
-    out = {}
-    for action in WORKFLOW_ACTIONS:
-        workflow: dict[str, Any] = {
-            'mapping': 'default_workflows.cloudify.plugins.workflows.execute_operation',
-            'parameters': {
-                'operation': {'default': f'docker.interfaces.container.{action}'},
-                'operation_kwargs': {'default': {}, 'description': f'the inputs of {action} '
-                                     '(see README.rst), e.g. {timeout: 30}'},
-                'allow_kwargs_override': {'default': True},
-                'run_by_dependency_order': {'default': False},
-                'type_names': _listed(dsl, 'node_type', ['cloudify.nodes.docker.Container']),
-                'node_ids': _listed(dsl, 'node_id', []),
-                'node_instance_ids': _listed(dsl, 'node_instance', []),
-            },
-        }
-        if dsl != '1_3':
-            workflow['parameters']['operation_kwargs']['type'] = 'dict'
-            workflow['parameters']['run_by_dependency_order']['type'] = 'boolean'
-        if dsl == '1_5':
-            workflow['availability_rules'] = {
-                'node_types_required': ['cloudify.nodes.docker.Container'],
-                'node_instances_active': ['all', 'partial']}
-        out[f'docker_{action}'] = workflow
+    out = {f'docker_{action}': execute_operation(
+        dsl, 'docker.interfaces.container', action, 'cloudify.nodes.docker.Container',
+        '{timeout: 30}') for action in WORKFLOW_ACTIONS}
+    out.update({f'docker_service_{action}': execute_operation(
+        dsl, 'docker.interfaces.service', action, 'cloudify.nodes.docker.Service',
+        SERVICE_EXAMPLES.get(action, '{}')) for action in SERVICE_ACTIONS})
     return out
 
 
@@ -304,8 +412,8 @@ def document(dsl: str = '1_3') -> dict[str, Any]:
             '(unix:///var/run/docker.sock, or DOCKER_HOST and friends when set). ca_cert, '
             'client_cert and client_key take a file path or PEM text (e.g. {get_secret: '
             'docker_client_key}); they are never logged.')},
-        'node_types': {**node_types(), **compose_node_types()},
-        'relationships': relationships(),
+        'node_types': {**node_types(), **compose_node_types(), **swarm_node_types()},
+        'relationships': {**relationships(), **swarm_relationships()},
         'workflows': workflows(dsl),
     }
 

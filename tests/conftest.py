@@ -23,6 +23,7 @@ from helpers.cloudify_local import LocalRun  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
 from helpers.registry import run_registry  # noqa: E402
 from helpers.remote_engine import remote_engine  # noqa: E402
+from helpers.swarm import SwarmLab  # noqa: E402
 
 BASE_IMAGE = 'docker-plugin/busybox:latest'
 ROOTFS_TAR = REPO / '.cache' / 'busybox-rootfs.tar'
@@ -149,3 +150,26 @@ def pytest_terminal_summary(terminalreporter):
             totals[outcome] = totals.get(outcome, 0) + n
     terminalreporter.write_line('total: ' + ', '.join(f'{k}: {v}' for k, v in sorted(
         totals.items())))
+
+
+@pytest.fixture(scope='session')
+def swarm_lab(docker_client, tmp_path_factory):
+    """Three engines, each in a network namespace of its own on a hub bridge, and a
+    registry they all reach (tests/helpers/swarm.py), with the test images pushed.
+    Not formed into a swarm: ``swarm`` forms it, Swarm-node tests form it themselves."""
+    lab = SwarmLab(tmp_path_factory.mktemp('swarm-lab'), size=3)
+    try:
+        lab.up()
+        lab.push_test_images()
+        yield lab
+    finally:
+        lab.clean()
+
+
+@pytest.fixture
+def swarm(swarm_lab, unique):
+    """The lab formed into a swarm (1 manager, 2 workers; by the CLI), every node
+    ready; what a test labels with its deployment is removed after it."""
+    swarm_lab.ensure_formed()
+    yield swarm_lab
+    swarm_lab.remove_labelled({'cloudify.deployment': unique})

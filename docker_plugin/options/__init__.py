@@ -24,6 +24,11 @@ SECRET_INPUTS: dict[str, tuple[str, str]] = {
     'push': ('docker_plugin.options.image', 'push_secrets'),
     # ComposeProject: interpolation variables whose values are secret.
     'secret_environment': ('docker_plugin.options.compose', 'secret_values'),
+    'service_config': ('docker_plugin.options.service', 'SERVICE.secret_values'),
+    'managers': ('docker_plugin.options.swarm', 'member_secrets'),
+    'workers': ('docker_plugin.options.swarm', 'member_secrets'),
+    # Secret and Config nodes: the value itself.
+    'data': ('docker_plugin.options.swarm', 'data_secrets'),
 }
 
 

@@ -33,6 +33,9 @@ class Update(enum.Enum):
     UPDATE_CALL = 'update_container'   # the engine's update call changes it in place
     RENAME = 'rename'                  # the engine's rename call
     RECONNECT = 'reconnect'            # disconnect and connect again
+    SERVICE = 'update_service'         # a service update (a rolling update of its tasks)
+    SWARM = 'update_swarm'             # the swarm's settings, changed in place
+    NEW_VERSION = 'new_version'        # an immutable object: a new one, users moved to it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from docker_plugin.errors import NotFoundError, RefusedError, StateError, engine_call
@@ -127,6 +128,8 @@ def remove(api: Any, network_id: str, name: str) -> bool:
     if info is None:
         return False
     attached = users(api, info)
+    if attached and info.get('Scope') == 'swarm':
+        attached = _tasks_stopping(api, info, attached)
     if attached:
         raise StateError(
             f'network {name} is still used by containers '
@@ -138,6 +141,24 @@ def remove(api: Any, network_id: str, name: str) -> bool:
     except NotFoundError:
         return False
     return True
+
+
+def _tasks_stopping(api: Any, info: Mapping[str, Any], attached: dict[str, str],
+                   timeout: float = 30.0) -> dict[str, str]:
+    """On a swarm network: wait (bounded) while the only attached containers are
+    tasks of removed services that the engine is still taking down."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.25) + 1):
+        if not attached:
+            return attached
+        with engine_call(f'list task containers on network {info["Name"]}'):
+            tasks = {c['Id'] for c in api.containers(all=True, filters={
+                'network': [info['Name']], 'label': ['com.docker.swarm.task.id']})}
+        if set(attached) - tasks or time.monotonic() >= deadline:
+            return attached
+        time.sleep(0.25)
+        attached = users(api, info)
+    return attached
 
 
 def summarise(info: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from docker_plugin import secrets
 from docker_plugin.client import DaemonClientConfig, open_client, resolve_config
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
+from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
+from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
@@ -135,9 +137,19 @@ def existing_flags(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, bool]:
     return out
 
 
+IN_SWARM = 'cloudify.relationships.docker.in_swarm'
+
+
 def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
-    """The engine to talk to (``daemon_client`` input or property)."""
-    return resolve_config(resolve_input(ctx, kwargs, 'daemon_client'))
+    """The engine to talk to: the ``daemon_client`` input or property; when both
+    are empty and the node is ``in_swarm``, the Swarm node's manager."""
+    raw = resolve_input(ctx, kwargs, 'daemon_client')
+    if not raw and getattr(ctx.instance, 'relationships', None):
+        for rel, _ in related(ctx, IN_SWARM):
+            raw = rel.target.node.properties.get('daemon_client') or {}
+            secrets.remember(*DAEMON_CLIENT.secret_values(raw))  # not this node's to learn
+            break
+    return resolve_config(raw)
 
 
 def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):

@@ -28,18 +28,19 @@ def tagged(adopted: bool) -> dict[str, bool]:
 
 
 def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
-           create: Callable[[], Info]) -> tuple[Info, bool]:
+           create: Callable[[], Info], field: str = 'name') -> tuple[Info, bool]:
     """Create the object or adopt the existing one, as the flags say: (info, adopted?).
 
-    What the engine refuses to create (an unknown driver, bad options) is the
-    blueprint's ``<kind>_config``.
+    ``field`` is what a wrong choice of the flags is blamed on; what the engine
+    refuses to create (an unknown driver, bad options) is the blueprint's
+    ``<kind>_config``.
     """
     exists = existing is not None
     mine = exists and is_mine(existing.get('Labels'), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
                       flags['use_if_exists'], exists, mine)
     if decision.choice is None:
-        raise InvalidInputError('name', f'{kind} {name} {decision.problem}')
+        raise InvalidInputError(field, f'{kind} {name} {decision.problem}')
     if decision.choice is Choice.CREATE:
         ctx.logger.info('Creating %s %s', kind, name)
         try:

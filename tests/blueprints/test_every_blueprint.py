@@ -1,10 +1,14 @@
 """Every blueprint in blueprints/ installs as a user would run it: ``cfy install``
 with its own defaults, or with the inputs file shipped beside it in
 ``blueprints/inputs/`` (and the script that starts what it needs, for the
-registry pipeline). Then ``cfy uninstall`` leaves nothing labelled behind."""
+registry pipeline). Then ``cfy uninstall`` leaves nothing labelled behind.
+``swarm.yaml`` needs engines to form a swarm: it gets the three-engine lab and
+the inputs ``scripts/swarm-demo.sh`` gives it (``tests/helpers/swarm.py
+inputs``), and every engine must have left the swarm after uninstall."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -17,6 +21,8 @@ BLUEPRINTS = sorted(p.stem for p in (REPO / 'blueprints').glob('*.yaml'))
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 # What a blueprint needs installed first (a deployment of another blueprint).
 NEEDS = {'stack-adopt': 'stack'}
+# Blueprints whose inputs depend on engines made for the run (see the docstring).
+LAB_INPUTS = {'swarm'}
 # What a blueprint keeps on uninstall by its own word: compose-project keeps its
 # data (remove_volumes is false by default); the seed's example, as written,
 # removes its container but not the image it imported (no remove_image).
@@ -38,8 +44,8 @@ def local_registry():
     subprocess.run(['bash', str(script), 'stop'], check=True, timeout=60)
 
 
-def _install(cfy: Cfy, name: str, blueprint_id: str) -> None:
-    inputs = REPO / 'blueprints' / 'inputs' / f'{name}.yaml'
+def _install(cfy: Cfy, name: str, blueprint_id: str, inputs: Path | None = None) -> None:
+    inputs = inputs or REPO / 'blueprints' / 'inputs' / f'{name}.yaml'
     args = ['install', str(REPO / 'blueprints' / f'{name}.yaml'), '-b', blueprint_id]
     if inputs.exists():
         args += ['-i', str(inputs)]
@@ -53,14 +59,21 @@ def _uninstall(cfy: Cfy, blueprint_id: str) -> None:
 
 
 @pytest.mark.parametrize('name', BLUEPRINTS)
-def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, request):
+def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, request,
+                                          tmp_path):
     if name == 'registry-pipeline':
         request.getfixturevalue('local_registry')
+    lab = inputs = None
+    if name in LAB_INPUTS:
+        lab = request.getfixturevalue('swarm_lab')
+        lab.ensure_unformed()
+        inputs = tmp_path / 'inputs.json'
+        inputs.write_text(json.dumps(lab.blueprint_inputs(prefix=unique)))
     installed: list[str] = []
     try:
         for step in [*([NEEDS[name]] if name in NEEDS else []), name]:
             installed.append(f'{unique}-{step}')  # even half installed, it is uninstalled
-            _install(cfy, step, f'{unique}-{step}')
+            _install(cfy, step, f'{unique}-{step}', inputs if step == name else None)
         for blueprint_id in reversed(installed):
             _uninstall(cfy, blueprint_id)
             installed.remove(blueprint_id)
@@ -76,6 +89,10 @@ def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, req
             remove_labelled(docker_client, {'cloudify.deployment': blueprint_id})
             left[kept] = []
         assert left == NOTHING
+    if lab is not None:
+        states = {e.name: e.docker('info', '--format', '{{.Swarm.LocalNodeState}}')
+                  for e in lab.engines}
+        assert set(states.values()) == {'inactive'}, states
 
 
 def test_every_blueprint_that_needs_inputs_ships_them():
@@ -84,7 +101,7 @@ def test_every_blueprint_that_needs_inputs_ships_them():
         text = (REPO / 'blueprints' / f'{name}.yaml').read_text()
         required = [k for k, v in (yaml.safe_load(text).get('inputs') or {}).items()
                     if not (isinstance(v, dict) and 'default' in v)]
-        if required:
+        if required and name not in LAB_INPUTS:
             given = yaml.safe_load((REPO / 'blueprints' / 'inputs' / f'{name}.yaml').read_text())
             assert set(required) <= set(given), name
     assert Path(REPO / 'scripts' / 'local-registry.sh').exists()

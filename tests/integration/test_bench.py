@@ -52,3 +52,17 @@ def test_the_startup_benchmark_reaches_the_first_engine_request():
 def test_the_memory_benchmark_measures_growth():
     memory = _script('memory')
     assert memory.peak_growth(lambda: bytearray(30 * 2 ** 20)) >= 25
+
+
+def test_the_swarm_benchmark_runs_both_ways_on_one_swarm(swarm):
+    bench = _script('swarm')
+    images = (swarm.ref('app:v1'), swarm.ref('app:v2'))
+    results = bench.benchmark(swarm, replicas=1, repeats=1, images=images,
+                              progress=lambda _: None, monitor=0.5)
+    for who in ('cli', 'plugin'):
+        assert set(results['best'][who]) == set(bench.STEPS)
+        for step in results['best'][who].values():
+            assert step['seconds'] > 0 and -5000 < step['lag_ms'] < 60000
+    text = bench.table(results)
+    assert 'create 1 to converged' in text and 'rolling update of 1' in text
+    assert swarm.manager.docker('service', 'ls', '-q') == ''  # both rounds cleaned up

@@ -75,7 +75,10 @@ def test_importing_every_operation_does_not_load_the_sdk():
             'docker_plugin.tasks.container_actions, docker_plugin.tasks.container_commands, '
             'docker_plugin.tasks.image, docker_plugin.tasks.network, docker_plugin.tasks.volume, '
             'docker_plugin.tasks.compose, docker_plugin.tasks.compose_state, '
-            'docker_plugin.tasks.compose_actions; '
+            'docker_plugin.tasks.compose_actions, '
+            'docker_plugin.tasks.swarm, docker_plugin.tasks.swarm_members, '
+            'docker_plugin.tasks.service, docker_plugin.tasks.service_actions, '
+            'docker_plugin.tasks.swarm_objects; '
             "print('docker' in sys.modules)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.strip()

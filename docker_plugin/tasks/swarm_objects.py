@@ -1,0 +1,252 @@
+"""Operations of ``cloudify.nodes.docker.Secret`` and ``cloudify.nodes.docker.Config``.
+
+The value comes from ``data`` (inline text, e.g. ``get_secret``) or ``file``
+(relative to the blueprint); it is remembered as a secret before anything
+is logged, and never kept. The object is named ``<name>-<fingerprint>``.
+Secrets and configs cannot change: ``update`` with a new value makes a new
+object, moves every service using the old one to it (a rolling update,
+waited for), then removes the old one. With ``use_external_resource`` the
+object named ``name`` exactly is used as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from typing import Any
+
+from docker_plugin import secrets
+from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.options.base import OptionTable, Update
+from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
+from docker_plugin.resources import drift, service_wait, services, swarm_objects
+from docker_plugin.tasks import objects, service_waiting
+from docker_plugin.tasks.context import (
+    blueprint_path,
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    object_name,
+    persist,
+    recorded,
+    resolve_input,
+    resource_labels,
+)
+from docker_plugin.tasks.operation import operation
+
+TABLES: dict[str, OptionTable] = {'secret': SECRET, 'config': CONFIG}
+
+
+def _props(kind: str) -> tuple[str, ...]:
+    return (f'{kind}_id', f'{kind}_name', 'base_name', 'labels', 'adopted', 'drift',
+            '_content_key')
+
+
+def _values(ctx: Any, kwargs: Any, kind: str) -> dict[str, Any]:
+    table = TABLES[kind]
+    raw = {o.name: resolve_input(ctx, kwargs, o.name, default='') for o in table}
+    return table.parse({k: v for k, v in raw.items() if v not in ('', {}, [])}, '')
+
+
+def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
+    if values.get('data') and values.get('file'):
+        raise InvalidInputError('file', 'give data or file, not both')
+    if values.get('file'):
+        path = blueprint_path(ctx, values['file'], 'file')
+        if os.path.getsize(path) > MAX_OBJECT_BYTES:
+            raise InvalidInputError('file', f'larger than the swarm\'s limit of '
+                                            f'{MAX_OBJECT_BYTES} bytes')
+        with open(path, 'rb') as handle:
+            data = handle.read()
+        secrets.remember(data.decode('utf-8', errors='replace'))
+        return data
+    if not values.get('data'):
+        raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
+    return values['data'].encode()
+
+
+def _key(ctx: Any) -> str:
+    key = ctx.instance.runtime_properties.get('_content_key')
+    if not key:
+        key = swarm_objects.new_key()
+        persist(ctx, _content_key=key)
+    return key
+
+
+def _create(ctx: Any, kwargs: Any, kind: str) -> None:
+    values = _values(ctx, kwargs, kind)
+    flags = existing_flags(ctx, kwargs)
+    base = object_name(ctx, kwargs)
+    props = ctx.instance.runtime_properties
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        TABLES[kind].check_api(values, api.api_version, '')
+        if props.get(f'{kind}_id') and swarm_objects.inspect(api, kind, props[f'{kind}_id']):
+            ctx.logger.info('%s %s already present; nothing to do', kind.capitalize(),
+                            props.get(f'{kind}_name'))
+            return
+        if flags['use_external_resource']:
+            found = swarm_objects.find(api, kind, base)
+            if found is None:
+                raise InvalidInputError('name', f'{kind} {base} does not exist, and '
+                                                'use_external_resource is set')
+            ctx.logger.info('Adopting existing %s %s', kind, base)
+            persist(ctx, adopted=True, base_name=base, **swarm_objects.summarise(kind, found))
+            return
+        data = _content(ctx, values, kind)
+        name = swarm_objects.versioned_name(base, data, _key(ctx))
+        labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
+        object_id = swarm_objects.create(api, kind, name, data, labels, values)
+        persist(ctx, adopted=False, base_name=base,
+                **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, object_id)))
+    ctx.logger.info('Created %s %s', kind, name)
+
+
+def _delete(ctx: Any, kwargs: Any, kind: str) -> None:
+    props = ctx.instance.runtime_properties
+    flags = existing_flags(ctx, kwargs)
+    name = props.get(f'{kind}_name', '')
+    if props.get(f'{kind}_id') and not objects.should_remove(
+            ctx, kind, name, props.get('adopted', False), flags):
+        drop(ctx, *_props(kind))
+        return
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        versions = [o['ID'] for o in swarm_objects.find_by_labels(api, kind, instance_labels(ctx))]
+        for object_id in dict.fromkeys([*filter(None, [props.get(f'{kind}_id')]), *versions]):
+            if swarm_objects.remove(api, kind, object_id):
+                ctx.logger.info('Removed %s %s', kind, object_id[:12])
+    drop(ctx, *_props(kind))
+
+
+def _status(ctx: Any, kwargs: Any, kind: str) -> None:
+    object_id = recorded(ctx, f'{kind}_id', kind)
+    with engine(ctx, kwargs) as client:
+        if swarm_objects.inspect(client.api, kind, object_id) is None:
+            raise StateError(f'{kind} {ctx.instance.runtime_properties.get(f"{kind}_name")} '
+                             'no longer exists')
+    ctx.logger.info('%s %s exists', kind.capitalize(),
+                    ctx.instance.runtime_properties.get(f'{kind}_name'))
+
+
+def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str, bytes]:
+    props = ctx.instance.runtime_properties
+    object_id = recorded(ctx, f'{kind}_id', kind)
+    info = swarm_objects.inspect(api, kind, object_id)
+    if info is None:
+        raise StateError(f'{kind} {props.get(f"{kind}_name")} no longer exists')
+    if props.get('adopted'):
+        return info, [], info['Spec']['Name'], b''
+    values = _values(ctx, kwargs, kind)
+    data = _content(ctx, values, kind)
+    name = swarm_objects.versioned_name(props.get('base_name') or object_name(ctx, kwargs),
+                                        data, _key(ctx))
+    found = []
+    if name != info['Spec']['Name']:
+        found.append(drift.Difference('data', 'Spec.Name', 'a new value', 'the value of '
+                                      f'{info["Spec"]["Name"]}', Update.NEW_VERSION))
+    declared = {'labels': values['labels']} if values.get('labels') else {}
+    found += drift.differences(TABLES[kind], declared, {'Spec': {'Labels': values.get(
+        'labels')}}, info)
+    return info, found, name, data
+
+
+def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        old, found, name, data = _drift(ctx, kwargs, api, kind)
+        if not found:
+            return objects.record_drift(ctx, kind, found)
+        values = _values(ctx, kwargs, kind)
+        labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
+        new_id = swarm_objects.create(api, kind, name, data, labels, values)
+        ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
+        for service in swarm_objects.users(api, kind, old['ID']):
+            _move(ctx, api, kind, service, old['ID'], new_id, name)
+        persist(ctx, **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, new_id)))
+        swarm_objects.remove(api, kind, old['ID'])
+        _, remaining, _, _ = _drift(ctx, kwargs, api, kind)
+    return objects.record_drift(ctx, kind, remaining)
+
+
+def _move(ctx: Any, api: Any, kind: str, service: str, old_id: str, new_id: str,
+          new_name: str) -> None:
+    """Point a service at the new version and wait for its rolling update."""
+    info = services.require(api, service)
+    spec = copy.deepcopy(info['Spec'])
+    key, title = ('Secrets', 'Secret') if kind == 'secret' else ('Configs', 'Config')
+    for ref in spec['TaskTemplate']['ContainerSpec'].get(key) or []:
+        if ref.get(f'{title}ID') == old_id:
+            ref[f'{title}ID'], ref[f'{title}Name'] = new_id, new_name
+    ctx.logger.info('Moving service %s to %s %s', spec.get('Name'), kind, new_name)
+    before = services.update(api, info['ID'], spec)
+    state = service_wait.WaitState(deadline=time.time() + service_waiting.default_timeout(spec),
+                                   baseline=(before.get('UpdateStatus') or {}).get(
+                                       'StartedAt') or '')
+    service_wait.wait(api, info['ID'], state, ctx.logger.info)
+
+
+@operation
+def secret_create(ctx: Any, **kwargs: Any) -> None:
+    """Secret node create: make the secret (or find it, or adopt one)."""
+    _create(ctx, kwargs, 'secret')
+
+
+@operation
+def secret_delete(ctx: Any, **kwargs: Any) -> None:
+    """Secret node delete: remove every version this instance made (unless adopted/retained)."""
+    _delete(ctx, kwargs, 'secret')
+
+
+@operation
+def secret_check_status(ctx: Any, **kwargs: Any) -> None:
+    """Secret node check_status: the recorded secret exists."""
+    _status(ctx, kwargs, 'secret')
+
+
+@operation
+def secret_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Secret node check_drift: a changed value or labels (never shown), kept in ``drift``."""
+    with engine(ctx, kwargs) as client:
+        _, found, _, _ = _drift(ctx, kwargs, client.api, 'secret')
+    return objects.record_drift(ctx, 'secret', found)
+
+
+@operation
+def secret_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Secret node update: a new version, its services moved to it, the old one removed."""
+    return _update(ctx, kwargs, 'secret')
+
+
+@operation
+def config_create(ctx: Any, **kwargs: Any) -> None:
+    """Config node create: make the config (or find it, or adopt one)."""
+    _create(ctx, kwargs, 'config')
+
+
+@operation
+def config_delete(ctx: Any, **kwargs: Any) -> None:
+    """Config node delete: remove every version this instance made (unless adopted/retained)."""
+    _delete(ctx, kwargs, 'config')
+
+
+@operation
+def config_check_status(ctx: Any, **kwargs: Any) -> None:
+    """Config node check_status: the recorded config exists."""
+    _status(ctx, kwargs, 'config')
+
+
+@operation
+def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Config node check_drift: a changed value or labels (never shown), kept in ``drift``."""
+    with engine(ctx, kwargs) as client:
+        _, found, _, _ = _drift(ctx, kwargs, client.api, 'config')
+    return objects.record_drift(ctx, 'config', found)
+
+
+@operation
+def config_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Config node update: a new version, its services moved to it, the old one removed."""
+    return _update(ctx, kwargs, 'config')
