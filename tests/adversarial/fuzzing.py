@@ -147,6 +147,12 @@ class Outcomes:
         return outcome
 
     def save(self) -> None:
+        """Add this module's counts to the session's report (several modules fuzz;
+        tests/conftest.py removes the last session's report when a session starts)."""
         REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(json.dumps({k: dict(v) for k, v in self.counts.items()}, indent=2,
-                                     sort_keys=True))
+        found = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+        for name, outcomes in self.counts.items():
+            merged = collections.Counter(found.get(name, {}))
+            merged.update(outcomes)
+            found[name] = dict(merged)
+        REPORT.write_text(json.dumps(found, indent=2, sort_keys=True))
