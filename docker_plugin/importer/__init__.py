@@ -9,7 +9,12 @@ every service to a ``cloudify.nodes.docker.Container`` (replicas to
 instances) with its relationships and readiness waits. What it cannot map is
 listed at the top of the blueprint and on stderr, never dropped silently.
 
+With ``--swarm`` (``stack``, ``stack_services``) the file is a stack: swarm
+Service, overlay Network, Secret and Config nodes.
+
 Layers: ``source`` runs compose; ``containers`` maps one service's options;
-``blueprint`` assembles the nodes; ``cli`` is the console script. None of it
+``blueprint`` assembles the nodes; ``stack`` and ``stack_services`` do the
+same for a swarm; ``values`` holds what both mappings convert alike; ``cli``
+is the console script. None of it
 imports ``cloudify``.
 """

@@ -13,6 +13,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from docker_plugin.errors import InvalidInputError
+from docker_plugin.importer import values
 from docker_plugin.options.units import DURATION
 
 # Keys ``blueprint`` maps (with the service's relationships and nodes).
@@ -97,14 +98,8 @@ class ServiceMapping:
 
     # ------------------------------------------------------------------ lifecycle
     def _healthcheck(self, value: Mapping[str, Any]) -> None:
-        if value.get('disable'):
-            self.config['healthcheck'] = {'test': ['NONE']}
-            return
-        check = {k: value[k] for k in ('test', 'interval', 'timeout', 'retries', 'start_period')
-                 if value.get(k) is not None}
-        for key in set(value) - {'test', 'interval', 'timeout', 'retries', 'start_period'}:
-            self.note(f'healthcheck.{key}', 'not mapped')
-        if check.get('test'):
+        check = values.healthcheck(value, self.note)
+        if check:
             self.config['healthcheck'] = check
 
     def _restart(self, value: str) -> None:
@@ -193,14 +188,10 @@ class ServiceMapping:
 
     # ------------------------------------------------------------------ the rest
     def _ulimits(self, value: Mapping[str, Any]) -> None:
-        self.config['ulimits'] = [
-            {'name': name, 'soft': limit, 'hard': limit} if isinstance(limit, int) else
-            {'name': name, **{k: limit[k] for k in ('soft', 'hard') if k in limit}}
-            for name, limit in value.items()]
+        self.config['ulimits'] = values.ulimits(value)
 
     def _logging(self, value: Mapping[str, Any]) -> None:
-        self.config['log_config'] = {'type': value.get('driver') or 'json-file',
-                                     'config': value.get('options') or {}}
+        self.config['log_config'] = values.logging(value)
 
     def _devices(self, value: list[Any]) -> None:
         self.config['devices'] = [
@@ -209,9 +200,7 @@ class ServiceMapping:
                                  item.get('permissions')) if p) for item in value]
 
     def _extra_hosts(self, value: Any) -> None:
-        pairs = value.items() if isinstance(value, dict) else \
-            (str(i).replace('=', ':', 1).split(':', 1) for i in value)
-        self.config['extra_hosts'] = {host: ip for host, ip in pairs}
+        self.config['extra_hosts'] = values.extra_hosts(value)
 
     def _dns(self, value: Any) -> None:
         self.config['dns'] = [value] if isinstance(value, str) else list(value)

@@ -1,0 +1,34 @@
+"""Compose values both mappings convert the same way (containers and swarm services)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+HEALTHCHECK_KEYS = ('test', 'interval', 'timeout', 'retries', 'start_period')
+
+
+def healthcheck(value: Mapping[str, Any], note: Callable[[str, str], None]) -> dict | None:
+    """The healthcheck option (None when compose gives no test)."""
+    if value.get('disable'):
+        return {'test': ['NONE']}
+    check = {k: value[k] for k in HEALTHCHECK_KEYS if value.get(k) is not None}
+    for key in sorted(set(value) - set(HEALTHCHECK_KEYS)):
+        note(f'healthcheck.{key}', 'not mapped')
+    return check if check.get('test') else None
+
+
+def ulimits(value: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{'name': name, 'soft': limit, 'hard': limit} if isinstance(limit, int) else
+            {'name': name, **{k: limit[k] for k in ('soft', 'hard') if k in limit}}
+            for name, limit in value.items()]
+
+
+def logging(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {'type': value.get('driver') or 'json-file', 'config': value.get('options') or {}}
+
+
+def extra_hosts(value: Any) -> dict[str, str]:
+    """``{host: ip}`` from compose's list (``host=ip`` or ``host:ip``) or mapping."""
+    pairs = value.items() if isinstance(value, dict) else \
+        (str(i).replace('=', ':', 1).split(':', 1) for i in value)
+    return {host: ip for host, ip in pairs}
