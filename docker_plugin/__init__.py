@@ -12,4 +12,4 @@ Layers, top to bottom:
   the one place engine errors are classified.
 """
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
