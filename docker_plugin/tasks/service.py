@@ -57,8 +57,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         if known and services.inspect(api, known):
             ctx.logger.info('Service %s already present; nothing to do', spec.name)
             return
-        found = services.inspect(api, spec.name)
-        existing = None if found is None else {'Labels': (found.get('Spec') or {}).get('Labels')}
+        existing = services.inspect(api, spec.name)
 
         def make() -> dict[str, Any]:
             body = desired(api, spec)

@@ -61,7 +61,6 @@ def create(ctx: Any, **kwargs: Any) -> None:
         if info is not None and info.get('ID') == known:
             ctx.logger.info('Swarm %s already present; nothing to do', known)
             return
-        existing = None if info is None else {'Labels': (info.get('Spec') or {}).get('Labels')}
         spec = swarm.spec_of(options.get('spec', {}))
         spec['Labels'] = {**(spec.get('Labels') or {}), **resource_labels(ctx)}
 
@@ -69,7 +68,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
             swarm.init(api, options.get('init', {}), spec)
             return swarm.inspect(api) or {}
 
-        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, existing, make,
+        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, info, make,
                                        field='daemon_client')
         state = swarm.local_state(api)
         persist(ctx, swarm_id=info.get('ID', ''), swarm_node_id=state.get('NodeID', ''),
