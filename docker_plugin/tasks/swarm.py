@@ -173,6 +173,23 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     return objects.record_drift(ctx, 'swarm', found)
 
 
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (nodes,
+    manager addresses, this engine's node id) from the manager."""
+    swarm_id = recorded(ctx, 'swarm_id', 'swarm')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info = swarm.inspect(api)
+        if info is None or info.get('ID') != swarm_id:
+            raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
+        state = swarm.local_state(api)
+        nodes = swarm.describe_nodes(swarm.nodes(api))
+        persist(ctx, swarm_node_id=state.get('NodeID', ''), nodes=nodes,
+                manager_addresses=swarm.manager_addresses(api))
+    ctx.logger.info('Swarm %s refreshed from the engine: %d nodes', swarm_id[:12], len(nodes))
+
+
 def _merge(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     out = dict(current)
     for key, value in wanted.items():

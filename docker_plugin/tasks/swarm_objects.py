@@ -131,6 +131,17 @@ def _status(ctx: Any, kwargs: Any, kind: str) -> None:
                     ctx.instance.runtime_properties.get(f'{kind}_name'))
 
 
+def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
+    object_id = recorded(ctx, f'{kind}_id', kind)
+    name = ctx.instance.runtime_properties.get(f'{kind}_name') or object_id[:25]
+    with engine(ctx, kwargs) as client:
+        info = swarm_objects.inspect(client.api, kind, object_id)
+    if info is None:
+        raise StateError(f'{kind} {name} no longer exists')
+    persist(ctx, **swarm_objects.summarise(kind, info))
+    ctx.logger.info('%s %s refreshed from the engine', kind.capitalize(), name)
+
+
 def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str, bytes]:
     props = ctx.instance.runtime_properties
     object_id = recorded(ctx, f'{kind}_id', kind)
@@ -221,6 +232,12 @@ def secret_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
+def secret_pull(ctx: Any, **kwargs: Any) -> None:
+    """Secret node ``pull``: refresh its name and labels from the engine (never the value)."""
+    _pull(ctx, kwargs, 'secret')
+
+
+@operation
 def config_create(ctx: Any, **kwargs: Any) -> None:
     """Config node create: make the config (or find it, or adopt one)."""
     _create(ctx, kwargs, 'config')
@@ -250,3 +267,9 @@ def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 def config_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Config node update: a new version, its services moved to it, the old one removed."""
     return _update(ctx, kwargs, 'config')
+
+
+@operation
+def config_pull(ctx: Any, **kwargs: Any) -> None:
+    """Config node ``pull``: refresh its name and labels from the engine (never the value)."""
+    _pull(ctx, kwargs, 'config')
