@@ -54,17 +54,28 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
     if values.get('file'):
-        path = blueprint_path(ctx, values['file'], 'file')
-        if os.path.getsize(path) > MAX_OBJECT_BYTES:
-            raise InvalidInputError('file', f'larger than the swarm\'s limit of '
-                                            f'{MAX_OBJECT_BYTES} bytes')
-        with open(path, 'rb') as handle:
-            data = handle.read()
+        data = _read(blueprint_path(ctx, values['file'], 'file'), values['file'])
         secrets.remember(data.decode('utf-8', errors='replace'))
         return data
     if not values.get('data'):
         raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
     return values['data'].encode()
+
+
+def _read(path: str, given: str) -> bytes:
+    """A regular file's bytes, at most the swarm's limit (a device or a file that grows
+    is never read without end); what cannot be read names ``file``."""
+    if not os.path.isfile(path):
+        raise InvalidInputError('file', f'{given!r} is not a readable file')
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(MAX_OBJECT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInputError('file', f'{given!r} cannot be read: {exc.strerror}') from None
+    if len(data) > MAX_OBJECT_BYTES:
+        raise InvalidInputError('file', f"larger than the swarm's limit of {MAX_OBJECT_BYTES} "
+                                        'bytes')
+    return data
 
 
 def _key(ctx: Any) -> str:

@@ -73,6 +73,9 @@ def make_ctx():
      'managers[0].daemon_client.base_url'),
     (swarm_objects.secret_create, {}, 'data'),
     (swarm_objects.secret_create, {'data': 'x', 'file': '/etc/hostname'}, 'file'),
+    (swarm_objects.secret_create, {'file': '/no/such/file'}, 'file'),
+    (swarm_objects.config_create, {'file': '/'}, 'file'),
+    (swarm_objects.secret_create, {'file': '/dev/zero'}, 'file'),  # never read without end
     (swarm_objects.config_create, {'data': 'x', 'templating': 'jinja'}, 'templating'),
 ])
 def test_bad_input_fails_before_the_engine_naming_the_field(make_ctx, op, kwargs, field):
