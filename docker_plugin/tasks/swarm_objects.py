@@ -12,24 +12,23 @@ object named ``name`` exactly is used as it is.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from typing import Any
 
 from docker_plugin import secrets
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift, service_wait, services, swarm_objects
 from docker_plugin.tasks import objects, service_waiting
 from docker_plugin.tasks.context import (
-    blueprint_path,
     drop,
     engine,
     existing_flags,
     instance_labels,
     object_name,
     persist,
+    read_file,
     recorded,
     resolve_input,
     resource_labels,
@@ -54,7 +53,7 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
     if values.get('file'):
-        data = _read(blueprint_path(ctx, values['file'], 'file'), values['file'])
+        data = read_file(ctx, values['file'], 'file', MAX_OBJECT_BYTES)
         secrets.remember(data.decode('utf-8', errors='replace'))
         return data
     if not values.get('data'):
@@ -62,20 +61,16 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
     return values['data'].encode()
 
 
-def _read(path: str, given: str) -> bytes:
-    """A regular file's bytes, at most the swarm's limit (a device or a file that grows
-    is never read without end); what cannot be read names ``file``."""
-    if not os.path.isfile(path):
-        raise InvalidInputError('file', f'{given!r} is not a readable file')
+def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
+          values: dict[str, Any]) -> str:
+    """Create the object; what the engine refuses names the options it judged (a driver
+    or templating it lacks, labels), else the name."""
     try:
-        with open(path, 'rb') as handle:
-            data = handle.read(MAX_OBJECT_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInputError('file', f'{given!r} cannot be read: {exc.strerror}') from None
-    if len(data) > MAX_OBJECT_BYTES:
-        raise InvalidInputError('file', f"larger than the swarm's limit of {MAX_OBJECT_BYTES} "
-                                        'bytes')
-    return data
+        return swarm_objects.create(api, kind, name, data, labels, values)
+    except (RefusedError, NotFoundError) as exc:  # a driver it lacks: 'plugin ... not found'
+        judged = [o for o in ('driver', 'templating', 'labels') if values.get(o)]
+        raise InvalidInputError(', '.join(judged) or 'name',
+                                f'the engine refused the {kind}: {exc}') from None
 
 
 def _key(ctx: Any) -> str:
@@ -109,7 +104,7 @@ def _create(ctx: Any, kwargs: Any, kind: str) -> None:
         data = _content(ctx, values, kind)
         name = swarm_objects.versioned_name(base, data, _key(ctx))
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
-        object_id = swarm_objects.create(api, kind, name, data, labels, values)
+        object_id = _make(api, kind, name, data, labels, values)
         persist(ctx, adopted=False, base_name=base,
                 **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, object_id)))
     ctx.logger.info('Created %s %s', kind, name)
@@ -183,7 +178,7 @@ def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
             return objects.record_drift(ctx, kind, found)
         values = _values(ctx, kwargs, kind)
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
-        new_id = swarm_objects.create(api, kind, name, data, labels, values)
+        new_id = _make(api, kind, name, data, labels, values)
         ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
         for service in swarm_objects.users(api, kind, old['ID']):
             _move(ctx, api, kind, service, old['ID'], new_id, name)
