@@ -57,6 +57,11 @@ def make_ctx():
         'constraints': ['node.role']}}}, 'service_config.placement.constraints[0]'),
     (service.create, {'service_config': {'image': IMAGE, 'resources': {
         'limits': {'memory': 'lots'}}}}, 'service_config.resources.limits.memory'),
+    # The swarm's floors: 4 MiB of memory, 0.001 CPUs (found by the fuzz tier).
+    (service.create, {'service_config': {'image': IMAGE, 'resources': {
+        'limits': {'memory': '1m'}}}}, 'service_config.resources.limits.memory'),
+    (service.create, {'service_config': {'image': IMAGE, 'resources': {
+        'reservations': {'cpus': 0.0001}}}}, 'service_config.resources.reservations.cpus'),
     (service.create, {'service_config': {'image': IMAGE, 'secret_env': ['A=b']}},
      'service_config.secret_env'),
     (service.create, {'service_config': {'image': IMAGE, 'mode': 'replicated-job',
