@@ -66,6 +66,21 @@ PORTS = ListOf(Custom((int, str, dict), _published,
                       'ingress|host}'), max_items=1000)
 
 
+def check_endpoint(endpoint_mode: Any, ports: Any, path: str) -> None:
+    """The swarm's rules across published ports: DNS round robin cannot publish through
+    the ingress routing mesh; a published port and protocol are given once."""
+    seen: set[tuple[int, str]] = set()
+    for index, port in enumerate(ports or []):
+        where = f'{path}.ports[{index}]'
+        if endpoint_mode == 'dnsrr' and port.get('PublishMode') == 'ingress':
+            raise InvalidInputError(where, 'endpoint_mode dnsrr cannot publish through the '
+                                           "ingress routing mesh: give mode: host")
+        key = (port.get('PublishedPort') or 0, port.get('Protocol') or 'tcp')
+        if key[0] and key in seen:
+            raise InvalidInputError(where, f'port {key[0]}/{key[1]} is published twice')
+        seen.add(key)
+
+
 # ----------------------------------------------------------------- resources
 def _cpus(value: Any, path: str) -> int:
     number = Number(0, 4096, above=True, what='CPUs')(value, path)

@@ -62,6 +62,12 @@ def make_ctx():
         'limits': {'memory': '1m'}}}}, 'service_config.resources.limits.memory'),
     (service.create, {'service_config': {'image': IMAGE, 'resources': {
         'reservations': {'cpus': 0.0001}}}}, 'service_config.resources.reservations.cpus'),
+    # The swarm's rules across ports (found by the fuzz tier).
+    (service.create, {'service_config': {'image': IMAGE, 'endpoint_mode': 'dnsrr',
+                                         'ports': [{'target': 80, 'mode': 'host'}, '8080:80']}},
+     'service_config.ports[1]'),
+    (service.create, {'service_config': {'image': IMAGE, 'ports': ['8080:80', '8080:81']}},
+     'service_config.ports[1]'),
     (service.create, {'service_config': {'image': IMAGE, 'secret_env': ['A=b']}},
      'service_config.secret_env'),
     (service.create, {'service_config': {'image': IMAGE, 'mode': 'replicated-job',
