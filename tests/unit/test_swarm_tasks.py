@@ -21,7 +21,7 @@ from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 
 from docker_plugin.options.service import SERVICE
-from docker_plugin.resources import service_spec, services
+from docker_plugin.resources import drift, service_spec, services
 from docker_plugin.tasks import service, service_actions, swarm, swarm_objects
 
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 1}
@@ -118,6 +118,24 @@ def test_the_spec_has_networks_in_the_task_template_and_every_update_setting():
     job = service_spec.build(_spec(mode='replicated-job', replicas=4), IMAGE)
     assert job['Mode'] == {'ReplicatedJob': {'MaxConcurrent': 4, 'TotalCompletions': 4}}
     assert 'UpdateConfig' not in job
+
+
+def test_a_failure_ratio_kept_as_a_32_bit_float_is_no_drift():
+    """The engine answers 0.47273043 for 0.472730426784998 (found by the fuzz tier)."""
+    spec = _spec(update_config={'max_failure_ratio': 0.472730426784998},
+                 rollback_config={'max_failure_ratio': 0.1})
+    body = service_spec.build(spec, f'{IMAGE}@{DIGEST}')
+    kept = {**body, 'UpdateConfig': {**body['UpdateConfig'], 'MaxFailureRatio': 0.47273043},
+            'RollbackConfig': {**body['RollbackConfig'], 'MaxFailureRatio': 0.1}}
+    found = drift.differences(SERVICE, service_spec.declared(spec.values),
+                              service_spec.desired_view(spec, f'{IMAGE}@{DIGEST}'),
+                              service_spec.actual_view(kept, spec))
+    assert found == []
+    kept['UpdateConfig']['MaxFailureRatio'] = 0.5
+    assert [d.option for d in drift.differences(
+        SERVICE, service_spec.declared(spec.values),
+        service_spec.desired_view(spec, f'{IMAGE}@{DIGEST}'),
+        service_spec.actual_view(kept, spec))] == ['update_config']
 
 
 def test_an_update_out_of_sequence_is_sent_again_with_the_new_version():
