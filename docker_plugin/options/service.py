@@ -62,11 +62,11 @@ def _rollout(value: Any) -> Any:
     """Update and rollback settings; the engine keeps MaxFailureRatio as a 32-bit float
     (0.472730426784998 comes back as 0.47273043), so both sides are compared at that
     precision."""
-    value = _no_zeros(value)
     if isinstance(value, dict) and isinstance(value.get('MaxFailureRatio'), (int, float)):
-        import struct
-        value['MaxFailureRatio'] = struct.unpack('f', struct.pack('f', value['MaxFailureRatio']))[0]
-    return value
+        import struct  # first: a ratio too small for 32 bits is kept as 0, left out
+        value = {**value, 'MaxFailureRatio': struct.unpack(
+            'f', struct.pack('f', value['MaxFailureRatio']))[0]}
+    return _no_zeros(value)
 
 
 def _flag(value: Any) -> bool:

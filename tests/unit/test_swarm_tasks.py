@@ -131,6 +131,13 @@ def test_a_failure_ratio_kept_as_a_32_bit_float_is_no_drift():
                               service_spec.desired_view(spec, f'{IMAGE}@{DIGEST}'),
                               service_spec.actual_view(kept, spec))
     assert found == []
+    tiny = _spec(update_config={'max_failure_ratio': 1e-50})  # kept as 0, left out
+    body = service_spec.build(tiny, f'{IMAGE}@{DIGEST}')
+    left_out = {**body, 'UpdateConfig': {k: v for k, v in body['UpdateConfig'].items()
+                                         if k != 'MaxFailureRatio'}}
+    assert drift.differences(SERVICE, service_spec.declared(tiny.values),
+                             service_spec.desired_view(tiny, f'{IMAGE}@{DIGEST}'),
+                             service_spec.actual_view(left_out, tiny)) == []
     kept['UpdateConfig']['MaxFailureRatio'] = 0.5
     assert [d.option for d in drift.differences(
         SERVICE, service_spec.declared(spec.values),
