@@ -239,7 +239,8 @@ def swarm_node_types() -> dict[str, Any]:
         return {'cloudify.interfaces.lifecycle': {
             'create': op(f'{module}.create'), **ops, 'delete': op(f'{module}.delete'),
             'check_drift': op(f'{module}.check_drift'),
-            'update': op(f'{module}.update', **(POLLING if module == 'service' else {}))},
+            'update': op(f'{module}.update', **(POLLING if module == 'service' else {})),
+            'pull': op(f'{module}.pull')},
             'cloudify.interfaces.validation': {'check_status': op(f'{module}.check_status')}}
 
     def swarm_object(kind: str, table: OptionTable) -> dict[str, Any]:
@@ -253,7 +254,7 @@ def swarm_node_types() -> dict[str, Any]:
             'interfaces': {
                 'cloudify.interfaces.lifecycle': {
                     name: op(f'swarm_objects.{kind}_{name}')
-                    for name in ('create', 'delete', 'check_drift', 'update')},
+                    for name in ('create', 'delete', 'check_drift', 'update', 'pull')},
                 'cloudify.interfaces.validation': {
                     'check_status': op(f'swarm_objects.{kind}_check_status')}},
         }
@@ -278,7 +279,8 @@ def swarm_node_types() -> dict[str, Any]:
             'interfaces': {
                 'cloudify.interfaces.lifecycle': {
                     'create': op('swarm_members.describe_engine'),
-                    'delete': op('swarm_members.forget_engine')},
+                    'delete': op('swarm_members.forget_engine'),
+                    'pull': op('swarm_members.describe_engine')},
                 'cloudify.interfaces.validation': {
                     'check_status': op('swarm_members.describe_engine')}},
         },

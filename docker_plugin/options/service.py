@@ -58,6 +58,17 @@ def _zero(value: Any) -> bool:
         (isinstance(value, (str, list, dict)) and not value)
 
 
+def _rollout(value: Any) -> Any:
+    """Update and rollback settings; the engine keeps MaxFailureRatio as a 32-bit float
+    (0.472730426784998 comes back as 0.47273043), so both sides are compared at that
+    precision."""
+    if isinstance(value, dict) and isinstance(value.get('MaxFailureRatio'), (int, float)):
+        import struct  # first: a ratio too small for 32 bits is kept as 0, left out
+        value = {**value, 'MaxFailureRatio': struct.unpack(
+            'f', struct.pack('f', value['MaxFailureRatio']))[0]}
+    return _no_zeros(value)
+
+
 def _flag(value: Any) -> bool:
     return value is True
 
@@ -169,9 +180,9 @@ SERVICE = OptionTable('service', [
                         v.get('Config') or {}} if isinstance(v, dict) else v),
     _s('update_config', sv.UPDATE_CONFIG, 'UpdateConfig', 'rolling updates: parallelism, '
        'delay, failure_action (pause by default, sent explicitly), monitor, max_failure_ratio, '
-       'order', canon=_no_zeros),
+       'order', canon=_rollout),
     _s('rollback_config', sv.ROLLBACK_CONFIG, 'RollbackConfig', 'rollbacks: parallelism, delay, '
-       'failure_action (continue|pause), monitor, max_failure_ratio, order', canon=_no_zeros),
+       'failure_action (continue|pause), monitor, max_failure_ratio, order', canon=_rollout),
     _s('labels', cv.LABELS, 'Labels', 'service labels (the plugin adds its own)',
        compare=SUPERSET),
     _s('force_update', NON_NEGATIVE, 'TaskTemplate.ForceUpdate', 'change it to restart every '

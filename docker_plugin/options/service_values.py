@@ -28,6 +28,8 @@ PROTOCOLS = ('tcp', 'udp', 'sctp')
 UINT32 = 2 ** 32 - 1
 UINT64 = 2 ** 63 - 1  # what JSON numbers and the engine's int64 fields hold safely
 MODE = Text(choices=MODES)
+MIN_MEMORY = 4 * 1024 * 1024  # the swarm refuses smaller memory limits and reservations
+MIN_NANO_CPUS = 10 ** 6       # and fewer than 0.001 CPUs
 
 
 # --------------------------------------------------------------------- ports
@@ -64,6 +66,21 @@ PORTS = ListOf(Custom((int, str, dict), _published,
                       'ingress|host}'), max_items=1000)
 
 
+def check_endpoint(endpoint_mode: Any, ports: Any, path: str) -> None:
+    """The swarm's rules across published ports: DNS round robin cannot publish through
+    the ingress routing mesh; a published port and protocol are given once."""
+    seen: set[tuple[int, str]] = set()
+    for index, port in enumerate(ports or []):
+        where = f'{path}.ports[{index}]'
+        if endpoint_mode == 'dnsrr' and port.get('PublishMode') == 'ingress':
+            raise InvalidInputError(where, 'endpoint_mode dnsrr cannot publish through the '
+                                           "ingress routing mesh: give mode: host")
+        key = (port.get('PublishedPort') or 0, port.get('Protocol') or 'tcp')
+        if key[0] and key in seen:
+            raise InvalidInputError(where, f'port {key[0]}/{key[1]} is published twice')
+        seen.add(key)
+
+
 # ----------------------------------------------------------------- resources
 def _cpus(value: Any, path: str) -> int:
     number = Number(0, 4096, above=True, what='CPUs')(value, path)
@@ -79,6 +96,13 @@ def _resources(value: Any, path: str) -> dict[str, Any]:
     reserve = Record({'cpus': CPUS, 'memory': SIZE}, aliases={'nano_cpus': 'cpus',
                                                               'memory_bytes': 'memory'})
     fields = Record({'limits': limit, 'reservations': reserve})(value, path)
+    for section, given in fields.items():
+        # The swarm's own floors (swarmkit's validateResources); 0 means none.
+        if 0 < given.get('cpus', 0) < MIN_NANO_CPUS:
+            raise InvalidInputError(f'{path}.{section}.cpus', 'expected at least 0.001 CPUs')
+        if 0 < given.get('memory', 0) < MIN_MEMORY:
+            raise InvalidInputError(f'{path}.{section}.memory', 'expected at least 4 MiB '
+                                                                '(4m), or 0 for none')
     keys = {'cpus': 'NanoCPUs', 'memory': 'MemoryBytes', 'pids': 'Pids'}
     return {section.capitalize(): {keys[k]: v for k, v in (fields.get(section) or {}).items()}
             for section in ('limits', 'reservations') if section in fields}

@@ -81,10 +81,10 @@ def contains(desired: Any, actual: Any) -> bool:
 def matches(option: Option, desired: Any, actual: Any) -> bool:
     if option.canon is not None:
         desired, actual = option.canon(desired), option.canon(actual)
+    if _empty(desired) and _empty(actual):
+        return True  # nothing declared, nothing there (the engine leaves out what is empty)
     if option.compare is Compare.SUPERSET:
         return contains(desired, actual)
-    if _empty(desired) and _empty(actual):
-        return True
     if desired is MISSING and not actual:
         return True  # the SDK leaves out a false value: the engine's default
     if option.compare is Compare.SET and isinstance(desired, list) and isinstance(actual, list):

@@ -187,6 +187,26 @@ def blueprint_path(ctx: Any, path: str, field: str) -> str:
                                        f'({type(exc).__name__})') from None
 
 
+def read_file(ctx: Any, path: str, field: str, limit: int) -> bytes:
+    """The bytes of a regular file given relative to the blueprint, at most ``limit``
+    (a device or a file that grows is never read without end).
+
+    Raises:
+        InvalidInputError: naming ``field``: not a regular file, unreadable, too large.
+    """
+    found = blueprint_path(ctx, path, field)
+    if not os.path.isfile(found):
+        raise InvalidInputError(field, f'{path!r} is not a readable file')
+    try:
+        with open(found, 'rb') as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInputError(field, f'{path!r} cannot be read: {exc.strerror}') from None
+    if len(data) > limit:
+        raise InvalidInputError(field, f'{path!r} is larger than {limit} bytes')
+    return data
+
+
 def learn_container_secrets(ctx: Any, info: Mapping[str, Any]) -> None:
     """Remember the values of the container's secret environment variables.
 

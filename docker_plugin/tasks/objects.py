@@ -31,12 +31,14 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
            create: Callable[[], Info], field: str = 'name') -> tuple[Info, bool]:
     """Create the object or adopt the existing one, as the flags say: (info, adopted?).
 
-    ``field`` is what a wrong choice of the flags is blamed on; what the engine
-    refuses to create (an unknown driver, bad options) is the blueprint's
-    ``<kind>_config``.
+    ``existing`` is the object's whole inspect data (what is adopted or reused is
+    recorded from it); its labels are at ``Labels``, or at ``Spec.Labels`` for
+    swarm objects. ``field`` is what a wrong choice of the flags is blamed on;
+    what the engine refuses to create (an unknown driver, bad options) is the
+    blueprint's ``<kind>_config``.
     """
     exists = existing is not None
-    mine = exists and is_mine(existing.get('Labels'), ctx)
+    mine = exists and is_mine(labels_of(existing), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
                       flags['use_if_exists'], exists, mine)
     if decision.choice is None:
@@ -51,6 +53,14 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
     verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
     ctx.logger.info('%s %s %s', verb, kind, name)
     return existing, decision.choice is Choice.ADOPT
+
+
+def labels_of(info: Info) -> Mapping[str, str] | None:
+    """An object's labels: top level (containers' Config aside: networks, volumes) or in
+    its ``Spec`` (swarms, services, secrets, configs)."""
+    if 'Labels' in info:
+        return info.get('Labels')
+    return (info.get('Spec') or {}).get('Labels')
 
 
 def should_remove(ctx: Any, kind: str, name: str, adopted: bool,

@@ -57,8 +57,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         if known and services.inspect(api, known):
             ctx.logger.info('Service %s already present; nothing to do', spec.name)
             return
-        found = services.inspect(api, spec.name)
-        existing = None if found is None else {'Labels': (found.get('Spec') or {}).get('Labels')}
+        existing = services.inspect(api, spec.name)
 
         def make() -> dict[str, Any]:
             body = desired(api, spec)
@@ -209,3 +208,18 @@ def update(ctx: Any, **kwargs: Any) -> Any:
             'Image')
         _, _, remaining = _differences(ctx, kwargs, api, pinned)
     return objects.record_drift(ctx, 'service', remaining)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (image,
+    version, ports, the tasks running against those wanted) from the manager."""
+    service_id = recorded(ctx, 'service_id', 'service')
+    name = ctx.instance.runtime_properties.get('service_name') or service_id[:25]
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info = services.inspect(api, service_id)
+        if info is None:
+            raise StateError(f'service {name} no longer exists')
+        persist(ctx, **services.summarise(info), status=services.status(api, service_id))
+    ctx.logger.info('Service %s refreshed from the engine', info['Spec'].get('Name', ''))

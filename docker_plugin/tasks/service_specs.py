@@ -16,7 +16,7 @@ from docker_plugin import registry
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.network import ENDPOINT
 from docker_plugin.options.service import FILE_USE, SERVICE, SERVICE_NAME
-from docker_plugin.options.service_values import file_use
+from docker_plugin.options.service_values import check_endpoint, file_use
 from docker_plugin.resources import networks as network_calls
 from docker_plugin.resources import swarm_objects
 from docker_plugin.resources.service_spec import ServiceSpec
@@ -52,6 +52,7 @@ def gather(ctx: Any, kwargs: Mapping[str, Any]) -> ServiceSpec:
                                                        'rolling updates')
     if values.get('max_concurrent') is not None and values.get('mode') != 'replicated-job':
         raise InvalidInputError(f'{FIELD}.max_concurrent', 'only a replicated-job has it')
+    check_endpoint(values.get('endpoint_mode'), values.get('ports'), FIELD)
     auth = registry.auth_config(values.get('registry_auth'), f'{FIELD}.registry_auth',
                                 values['image'])
     return ServiceSpec(name=service_name(ctx, kwargs), values=values,

@@ -61,7 +61,6 @@ def create(ctx: Any, **kwargs: Any) -> None:
         if info is not None and info.get('ID') == known:
             ctx.logger.info('Swarm %s already present; nothing to do', known)
             return
-        existing = None if info is None else {'Labels': (info.get('Spec') or {}).get('Labels')}
         spec = swarm.spec_of(options.get('spec', {}))
         spec['Labels'] = {**(spec.get('Labels') or {}), **resource_labels(ctx)}
 
@@ -69,7 +68,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
             swarm.init(api, options.get('init', {}), spec)
             return swarm.inspect(api) or {}
 
-        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, existing, make,
+        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, info, make,
                                        field='daemon_client')
         state = swarm.local_state(api)
         persist(ctx, swarm_id=info.get('ID', ''), swarm_node_id=state.get('NodeID', ''),
@@ -172,6 +171,23 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
             ctx.logger.info('Swarm settings updated: %s', ', '.join(d.option for d in found))
             _, found = _spec_drift(ctx, kwargs, api)
     return objects.record_drift(ctx, 'swarm', found)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (nodes,
+    manager addresses, this engine's node id) from the manager."""
+    swarm_id = recorded(ctx, 'swarm_id', 'swarm')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info = swarm.inspect(api)
+        if info is None or info.get('ID') != swarm_id:
+            raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
+        state = swarm.local_state(api)
+        nodes = swarm.describe_nodes(swarm.nodes(api))
+        persist(ctx, swarm_node_id=state.get('NodeID', ''), nodes=nodes,
+                manager_addresses=swarm.manager_addresses(api))
+    ctx.logger.info('Swarm %s refreshed from the engine: %d nodes', swarm_id[:12], len(nodes))
 
 
 def _merge(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -12,24 +12,23 @@ object named ``name`` exactly is used as it is.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from typing import Any
 
 from docker_plugin import secrets
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift, service_wait, services, swarm_objects
 from docker_plugin.tasks import objects, service_waiting
 from docker_plugin.tasks.context import (
-    blueprint_path,
     drop,
     engine,
     existing_flags,
     instance_labels,
     object_name,
     persist,
+    read_file,
     recorded,
     resolve_input,
     resource_labels,
@@ -54,17 +53,24 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
     if values.get('file'):
-        path = blueprint_path(ctx, values['file'], 'file')
-        if os.path.getsize(path) > MAX_OBJECT_BYTES:
-            raise InvalidInputError('file', f'larger than the swarm\'s limit of '
-                                            f'{MAX_OBJECT_BYTES} bytes')
-        with open(path, 'rb') as handle:
-            data = handle.read()
+        data = read_file(ctx, values['file'], 'file', MAX_OBJECT_BYTES)
         secrets.remember(data.decode('utf-8', errors='replace'))
         return data
     if not values.get('data'):
         raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
     return values['data'].encode()
+
+
+def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
+          values: dict[str, Any]) -> str:
+    """Create the object; what the engine refuses names the options it judged (a driver
+    or templating it lacks, labels), else the name."""
+    try:
+        return swarm_objects.create(api, kind, name, data, labels, values)
+    except (RefusedError, NotFoundError) as exc:  # a driver it lacks: 'plugin ... not found'
+        judged = [o for o in ('driver', 'templating', 'labels') if values.get(o)]
+        raise InvalidInputError(', '.join(judged) or 'name',
+                                f'the engine refused the {kind}: {exc}') from None
 
 
 def _key(ctx: Any) -> str:
@@ -98,7 +104,7 @@ def _create(ctx: Any, kwargs: Any, kind: str) -> None:
         data = _content(ctx, values, kind)
         name = swarm_objects.versioned_name(base, data, _key(ctx))
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
-        object_id = swarm_objects.create(api, kind, name, data, labels, values)
+        object_id = _make(api, kind, name, data, labels, values)
         persist(ctx, adopted=False, base_name=base,
                 **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, object_id)))
     ctx.logger.info('Created %s %s', kind, name)
@@ -131,6 +137,17 @@ def _status(ctx: Any, kwargs: Any, kind: str) -> None:
                     ctx.instance.runtime_properties.get(f'{kind}_name'))
 
 
+def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
+    object_id = recorded(ctx, f'{kind}_id', kind)
+    name = ctx.instance.runtime_properties.get(f'{kind}_name') or object_id[:25]
+    with engine(ctx, kwargs) as client:
+        info = swarm_objects.inspect(client.api, kind, object_id)
+    if info is None:
+        raise StateError(f'{kind} {name} no longer exists')
+    persist(ctx, **swarm_objects.summarise(kind, info))
+    ctx.logger.info('%s %s refreshed from the engine', kind.capitalize(), name)
+
+
 def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str, bytes]:
     props = ctx.instance.runtime_properties
     object_id = recorded(ctx, f'{kind}_id', kind)
@@ -161,7 +178,7 @@ def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
             return objects.record_drift(ctx, kind, found)
         values = _values(ctx, kwargs, kind)
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
-        new_id = swarm_objects.create(api, kind, name, data, labels, values)
+        new_id = _make(api, kind, name, data, labels, values)
         ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
         for service in swarm_objects.users(api, kind, old['ID']):
             _move(ctx, api, kind, service, old['ID'], new_id, name)
@@ -221,6 +238,12 @@ def secret_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
+def secret_pull(ctx: Any, **kwargs: Any) -> None:
+    """Secret node ``pull``: refresh its name and labels from the engine (never the value)."""
+    _pull(ctx, kwargs, 'secret')
+
+
+@operation
 def config_create(ctx: Any, **kwargs: Any) -> None:
     """Config node create: make the config (or find it, or adopt one)."""
     _create(ctx, kwargs, 'config')
@@ -250,3 +273,9 @@ def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 def config_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Config node update: a new version, its services moved to it, the old one removed."""
     return _update(ctx, kwargs, 'config')
+
+
+@operation
+def config_pull(ctx: Any, **kwargs: Any) -> None:
+    """Config node ``pull``: refresh its name and labels from the engine (never the value)."""
+    _pull(ctx, kwargs, 'config')

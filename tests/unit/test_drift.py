@@ -124,6 +124,18 @@ def test_the_container_drift_adds_image_and_networks(monkeypatch):
     assert [(d.option, d.updatable) for d in diffs] == [('image', False)]
 
 
+@pytest.mark.parametrize('compare', list(Compare))
+def test_declared_empty_and_left_out_by_the_engine_is_no_drift(compare):
+    """``container_labels: {}`` on a service: the engine answers no Labels at all
+    (found by the fuzz tier)."""
+    option = Option('x', TEXT, 's', read='X', compare=compare)
+    for empty in ({}, [], '', None):
+        assert drift.matches(option, empty, drift.MISSING)
+        assert drift.matches(option, empty, None)
+    assert not drift.matches(Option('x', TEXT, 's', read='X', compare=Compare.SUPERSET),
+                             {'a': '1'}, None)
+
+
 @pytest.mark.parametrize(('desired', 'actual', 'same'), [
     ({'a': None}, {}, True),
     ({'a': ''}, {}, False),

@@ -58,6 +58,17 @@ def test_every_operation_imports(mapping):
     assert callable(getattr(importlib.import_module(module), func))
 
 
+@pytest.mark.parametrize('node_type', sorted(PLUGIN['node_types']))
+def test_every_node_type_has_pull(node_type):
+    """The ``pull`` workflow refreshes every node of a deployment (Base itself has no
+    operations: it is never a node on its own)."""
+    interfaces = PLUGIN['node_types'][node_type].get('interfaces') or {}
+    if node_type == 'cloudify.nodes.docker.Base':
+        assert not interfaces
+        return
+    assert 'pull' in interfaces['cloudify.interfaces.lifecycle']
+
+
 def test_the_seed_names_stay_importable():
     from docker_plugin import tasks
     for name in ('create', 'configure', 'run', 'stop', 'delete'):

@@ -21,7 +21,7 @@ from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 
 from docker_plugin.options.service import SERVICE
-from docker_plugin.resources import service_spec, services
+from docker_plugin.resources import drift, service_spec, services
 from docker_plugin.tasks import service, service_actions, swarm, swarm_objects
 
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 1}
@@ -57,6 +57,17 @@ def make_ctx():
         'constraints': ['node.role']}}}, 'service_config.placement.constraints[0]'),
     (service.create, {'service_config': {'image': IMAGE, 'resources': {
         'limits': {'memory': 'lots'}}}}, 'service_config.resources.limits.memory'),
+    # The swarm's floors: 4 MiB of memory, 0.001 CPUs (found by the fuzz tier).
+    (service.create, {'service_config': {'image': IMAGE, 'resources': {
+        'limits': {'memory': '1m'}}}}, 'service_config.resources.limits.memory'),
+    (service.create, {'service_config': {'image': IMAGE, 'resources': {
+        'reservations': {'cpus': 0.0001}}}}, 'service_config.resources.reservations.cpus'),
+    # The swarm's rules across ports (found by the fuzz tier).
+    (service.create, {'service_config': {'image': IMAGE, 'endpoint_mode': 'dnsrr',
+                                         'ports': [{'target': 80, 'mode': 'host'}, '8080:80']}},
+     'service_config.ports[1]'),
+    (service.create, {'service_config': {'image': IMAGE, 'ports': ['8080:80', '8080:81']}},
+     'service_config.ports[1]'),
     (service.create, {'service_config': {'image': IMAGE, 'secret_env': ['A=b']}},
      'service_config.secret_env'),
     (service.create, {'service_config': {'image': IMAGE, 'mode': 'replicated-job',
@@ -73,6 +84,9 @@ def make_ctx():
      'managers[0].daemon_client.base_url'),
     (swarm_objects.secret_create, {}, 'data'),
     (swarm_objects.secret_create, {'data': 'x', 'file': '/etc/hostname'}, 'file'),
+    (swarm_objects.secret_create, {'file': '/no/such/file'}, 'file'),
+    (swarm_objects.config_create, {'file': '/'}, 'file'),
+    (swarm_objects.secret_create, {'file': '/dev/zero'}, 'file'),  # never read without end
     (swarm_objects.config_create, {'data': 'x', 'templating': 'jinja'}, 'templating'),
 ])
 def test_bad_input_fails_before_the_engine_naming_the_field(make_ctx, op, kwargs, field):
@@ -104,6 +118,31 @@ def test_the_spec_has_networks_in_the_task_template_and_every_update_setting():
     job = service_spec.build(_spec(mode='replicated-job', replicas=4), IMAGE)
     assert job['Mode'] == {'ReplicatedJob': {'MaxConcurrent': 4, 'TotalCompletions': 4}}
     assert 'UpdateConfig' not in job
+
+
+def test_a_failure_ratio_kept_as_a_32_bit_float_is_no_drift():
+    """The engine answers 0.47273043 for 0.472730426784998 (found by the fuzz tier)."""
+    spec = _spec(update_config={'max_failure_ratio': 0.472730426784998},
+                 rollback_config={'max_failure_ratio': 0.1})
+    body = service_spec.build(spec, f'{IMAGE}@{DIGEST}')
+    kept = {**body, 'UpdateConfig': {**body['UpdateConfig'], 'MaxFailureRatio': 0.47273043},
+            'RollbackConfig': {**body['RollbackConfig'], 'MaxFailureRatio': 0.1}}
+    found = drift.differences(SERVICE, service_spec.declared(spec.values),
+                              service_spec.desired_view(spec, f'{IMAGE}@{DIGEST}'),
+                              service_spec.actual_view(kept, spec))
+    assert found == []
+    tiny = _spec(update_config={'max_failure_ratio': 1e-50})  # kept as 0, left out
+    body = service_spec.build(tiny, f'{IMAGE}@{DIGEST}')
+    left_out = {**body, 'UpdateConfig': {k: v for k, v in body['UpdateConfig'].items()
+                                         if k != 'MaxFailureRatio'}}
+    assert drift.differences(SERVICE, service_spec.declared(tiny.values),
+                             service_spec.desired_view(tiny, f'{IMAGE}@{DIGEST}'),
+                             service_spec.actual_view(left_out, tiny)) == []
+    kept['UpdateConfig']['MaxFailureRatio'] = 0.5
+    assert [d.option for d in drift.differences(
+        SERVICE, service_spec.declared(spec.values),
+        service_spec.desired_view(spec, f'{IMAGE}@{DIGEST}'),
+        service_spec.actual_view(kept, spec))] == ['update_config']
 
 
 def test_an_update_out_of_sequence_is_sent_again_with_the_new_version():
