@@ -110,7 +110,7 @@ PERMANENT_MARKERS = (
     'malformed', 'required', 'not allowed', 'forbidden', 'exec format error',
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
-    'was found but',
+    'was found but', 'should always set',
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')

@@ -1,0 +1,52 @@
+"""What the compose adversarial tiers found, pinned without an engine.
+
+Each test is the smallest form of an example ``tests/adversarial/
+test_fuzz_compose.py`` (or a probe next to it) broke the invariant with: an
+input the option tables let through and compose or the process refused in
+words that named no field, a traceback, or a document that took compose
+minutes and gigabytes to read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from docker_plugin.errors import (
+    RefusedError,
+    classify_message,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
+# Nine aliases of nine aliases ... of nine: ten lines, 387 million nodes once expanded.
+BOMB = '\n'.join(['a: &a [x, x, x, x, x, x, x, x, x]'] + [
+    f'{chr(98 + i)}: &{chr(98 + i)} [' + ', '.join([f'*{chr(97 + i)}'] * 9) + ']'
+    for i in range(8)] + ['services: {app: {image: x, labels: [*i]}}'])
+
+
+# ------------------------------------------------------------------ inputs
+
+
+# ------------------------------------------------------------------ classification
+
+
+def test_the_memory_limit_a_swap_limit_needs_is_a_permanent_refusal():
+    # Found: memswap_limit without mem_limit: "compose up: engine error: ... (not a known
+    # failure: retry 1 of 3)".
+    message = ('container x-app-1: Error response from daemon: You should always set the '
+               'Memory limit when using Memoryswap limit, see usage')
+    assert isinstance(classify_message(None, message, 'compose up'), RefusedError)
+
+
+# ------------------------------------------------------------------ reading the project
+
+
+def _fake_compose(tmp_path: Path, script: str) -> str:
+    path = tmp_path / 'fake-compose'
+    path.write_text(f'#!/bin/sh\n{script}\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+# ------------------------------------------------------------------ the importer
