@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from docker_plugin.errors import (
+    InvalidInputError,
     RefusedError,
     classify_message,
 )
+from docker_plugin.options.compose import COMPOSE_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
@@ -26,6 +30,20 @@ BOMB = '\n'.join(['a: &a [x, x, x, x, x, x, x, x, x]'] + [
 
 
 # ------------------------------------------------------------------ inputs
+@pytest.mark.parametrize('since', ['10m', '1h30m', '-5m', '1.5h', '0', '1700000000',
+                                   '1700000000.5', '2024-01-02', '2024-01-02T10:00',
+                                   '2024-01-02T10:00:00Z', '2024-01-02T10:00:00.123+02:00', ''])
+def test_logs_since_takes_what_compose_takes(since):
+    assert COMPOSE_LOGS.parse({'since': since})['since'] == since
+
+
+@pytest.mark.parametrize('since', ['garbage', '2024-01-02 10:00', '1e3', '10M', '5d',
+                                   '2024-13-45', '2024-02-30', '٣m', '2562048h',
+                                   '2024-01-02T10:00:00+99:99'])
+def test_logs_since_that_compose_would_refuse_is_refused_naming_it(since):
+    # Found: "compose logs: engine refused: invalid value for "since": ..." named no input.
+    with pytest.raises(InvalidInputError, match=r'^since: '):
+        COMPOSE_LOGS.parse({'since': since})
 
 
 # ------------------------------------------------------------------ classification
