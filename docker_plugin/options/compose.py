@@ -36,6 +36,10 @@ PROJECT_NAME = r'[a-z0-9][a-z0-9_-]{0,62}'
 SERVICE = Text(pattern=r'[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}', what='a service name')
 PATH = Text(non_empty=True, max_len=4096, what='a path')
 SECONDS = Number(0, 10 ** 6, above=True, what='seconds')
+# Interpolation variables go into compose's environment: a name cannot hold '='.
+VARIABLES = MapOf(SCALAR_MAP.value, key=Text(pattern=r'[^=]+', max_len=4096,
+                                             what="a variable name (without '=')"),
+                  what='a dictionary of NAME: value')
 
 
 def _definition(value: Any, path: str) -> Any:
@@ -93,10 +97,10 @@ COMPOSE_PROJECT = OptionTable('compose_project', [
            doc='compose project name (default: <deployment>-<node instance>, lower case)'),
     Option('env_files', ListOf(PATH), 'project', default=[],
            doc='env files for interpolation, relative to the blueprint (--env-file)'),
-    Option('environment', SCALAR_MAP, 'project', default={},
+    Option('environment', VARIABLES, 'project', default={},
            doc='variables for interpolation (and compose settings such as COMPOSE_PARALLEL_'
                'LIMIT); they win over env files'),
-    Option('secret_environment', SCALAR_MAP, 'project', default={}, secret=True,
+    Option('secret_environment', VARIABLES, 'project', default={}, secret=True,
            doc='variables for interpolation whose values are secret (e.g. from get_secret): '
                'masked in every log, event, property and error'),
     Option('profiles', ListOf(Text(pattern=r'[a-zA-Z0-9*][a-zA-Z0-9_.-]*', what='a profile')),

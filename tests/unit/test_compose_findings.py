@@ -19,7 +19,7 @@ from docker_plugin.errors import (
     RefusedError,
     classify_message,
 )
-from docker_plugin.options.compose import COMPOSE_LOGS
+from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
@@ -44,6 +44,15 @@ def test_logs_since_that_compose_would_refuse_is_refused_naming_it(since):
     # Found: "compose logs: engine refused: invalid value for "since": ..." named no input.
     with pytest.raises(InvalidInputError, match=r'^since: '):
         COMPOSE_LOGS.parse({'since': since})
+
+
+@pytest.mark.parametrize('name', ['environment', 'secret_environment'])
+def test_interpolation_variable_names_cannot_hold_an_equals_sign(name):
+    # Found: "create failed: ValueError: illegal environment variable name" (a traceback's
+    # worth of nothing: the names go into compose's own environment).
+    with pytest.raises(InvalidInputError, match=rf"^{name} key 'A=B'"):
+        COMPOSE_PROJECT.parse({name: {'A=B': 'x'}})
+    assert COMPOSE_PROJECT.parse({name: {'A_B': 'x=y'}})[name] == {'A_B': 'x=y'}
 
 
 # ------------------------------------------------------------------ classification
