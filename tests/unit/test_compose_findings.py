@@ -18,8 +18,10 @@ from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
     classify_message,
+    exec_not_started,
 )
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
+from docker_plugin.options.container_values import COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
@@ -55,7 +57,38 @@ def test_interpolation_variable_names_cannot_hold_an_equals_sign(name):
     assert COMPOSE_PROJECT.parse({name: {'A_B': 'x=y'}})[name] == {'A_B': 'x=y'}
 
 
+def test_a_command_string_with_nul_is_refused():
+    # Found: compose exec with command '\x00': "exec_command failed: ValueError: embedded
+    # null byte" (a list item with NUL was refused already; a string was not).
+    with pytest.raises(InvalidInputError, match=r'^command: must not contain NUL'):
+        COMMAND('echo \x00', 'command')
+
+
 # ------------------------------------------------------------------ classification
+@pytest.mark.parametrize(('stdout', 'field'), [
+    ('OCI runtime exec failed: exec failed: unable to start container process: exec: '
+     '"nonexist": executable file not found in $PATH: unknown\r\n', 'command'),
+    ('unable to find user nobody2: no matching entries in passwd file\r\n', 'user'),
+    ('OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd '
+     '("/nonexist") set in config.json failed: no such file or directory: unknown', 'workdir'),
+])
+def test_an_exec_the_runtime_could_not_start_names_the_input(stdout, field):
+    # Found: compose exec said "app: true exited 126, expected 0; stderr: " (the runtime's
+    # reason is on stdout); a container's exec recorded 126 as a success.
+    refused = exec_not_started(126, stdout, '')
+    assert isinstance(refused, InvalidInputError) and refused.field == field
+    assert str(refused).startswith(f'{field}: the engine could not run the command: ')
+    assert stdout.strip() in str(refused)
+
+
+@pytest.mark.parametrize(('code', 'stdout', 'stderr'), [
+    (126, 'my script says: exec failed: nothing', 'but it ran'),
+    (3, 'OCI runtime exec failed: ...', ''),
+    (0, '', ''),
+    (127, 'sh: nonexist: not found', ''),
+])
+def test_a_command_that_ran_and_failed_is_not_a_refusal(code, stdout, stderr):
+    assert exec_not_started(code, stdout, stderr) is None
 
 
 def test_the_memory_limit_a_swap_limit_needs_is_a_permanent_refusal():
