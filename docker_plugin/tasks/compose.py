@@ -12,12 +12,13 @@ containers with ids, state, health, addresses and ports), ``networks``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
@@ -109,6 +110,17 @@ def project(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
     return open_project(spec(ctx, opts), daemon_config(ctx, kwargs), emitter(ctx))
 
 
+@contextlib.contextmanager
+def refusals_named(compose: Compose) -> Iterator[None]:
+    """What the engine or a registry refuses for good while compose makes the project
+    (up, pull) is about the files (or the definition): the error names them."""
+    try:
+        yield
+    except (RefusedError, NotFoundError) as exc:
+        raise InvalidInputError(compose.spec.field, f'the engine refused the project: {exc}'
+                                ) from None
+
+
 def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
     known = set(model.get('services') or {})
     for index, name in enumerate(opts['services']):
@@ -181,7 +193,8 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
        compose: Compose) -> dict[str, Any]:
     """``up`` (unless adopted), then the runtime properties; returns the summary."""
     if not adopted(ctx, kwargs):
-        progress = compose.up(opts, opts['services'])
+        with refusals_named(compose):
+            progress = compose.up(opts, opts['services'])
         changed = sorted(progress.recreated | progress.created)
         if changed:
             ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))

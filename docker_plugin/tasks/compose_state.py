@@ -90,7 +90,8 @@ def pull(ctx: Any, **kwargs: Any) -> None:
                 services = compose_state.to_pull(client.api, model, wanted,
                                                  opts['pull'] == 'always')
             if services:
-                compose.pull('always', services)
+                with lifecycle.refusals_named(compose):
+                    compose.pull('always', services)
             else:
                 ctx.logger.info('Every image is here (pull: %s); nothing to pull', opts['pull'])
     lifecycle.report(ctx, lifecycle.refresh(ctx, kwargs, name))

@@ -52,6 +52,15 @@ def project(docker_client, unique):
         remove_labelled(docker_client, {'cloudify.deployment': unique})
 
 
+def test_what_the_engine_refuses_in_up_names_the_definition(project):
+    # Found by the fuzz: "compose up: engine refused: ... invalid CapAdd" named no field.
+    ctx = project({'services': {'app': {**SERVICE, 'cap_add': ['NOPE']}}})
+    compose.create(ctx=ctx)
+    with pytest.raises(NonRecoverableError, match=r'^definition: the engine refused the '
+                                                  r'project: compose up: .*CAP_NOPE'):
+        compose.start(ctx=ctx)
+
+
 @pytest.fixture
 def running(project):
     ctx = project({'services': {'app': SERVICE, 'side': SERVICE}}, scale={'app': 2})
