@@ -121,8 +121,13 @@ def refusals_named(compose: Compose) -> Iterator[None]:
                                 ) from None
 
 
-def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any], field: str) -> None:
+    """The project has services to run, and every one ``services``/``scale`` names;
+    ``field`` holds the project (``compose_files`` or ``definition``)."""
     known = set(model.get('services') or {})
+    if not known:
+        raise InvalidInputError(field, 'the project has no service to run (none defined, or '
+                                       'none in the profiles given)')
     for index, name in enumerate(opts['services']):
         if name not in known:
             raise InvalidInputError(f'services[{index}]', f'no service {name!r} in the project '
@@ -168,7 +173,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     with project(ctx, kwargs, opts) as compose:
         model = compose.model()
         name = compose.spec.name
-    check_selection(model, opts)
+    check_selection(model, opts, compose.spec.field)
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
@@ -192,14 +197,14 @@ def create(ctx: Any, **kwargs: Any) -> None:
 def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
        compose: Compose) -> dict[str, Any]:
     """``up`` (unless adopted), then the runtime properties; returns the summary."""
+    model = compose.model()
+    check_selection(model, opts, compose.spec.field)
     if not adopted(ctx, kwargs):
         with refusals_named(compose):
             progress = compose.up(opts, opts['services'])
         changed = sorted(progress.recreated | progress.created)
         if changed:
             ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
-    model = compose.model()
-    check_selection(model, opts)
     persist(ctx, expected=compose_state.expected(model, opts['services'], opts['scale']),
             jobs=compose_state.jobs(model))
     summary = refresh(ctx, kwargs, compose.spec.name)

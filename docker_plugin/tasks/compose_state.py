@@ -44,7 +44,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
     model = compose.model()
-    lifecycle.check_selection(model, opts)
+    lifecycle.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
     with engine(ctx, kwargs) as client:

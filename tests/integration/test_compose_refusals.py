@@ -119,3 +119,12 @@ def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, la
                                             expected_exit_code=0)
     finally:
         tasks.delete(ctx=ctx)
+
+
+def test_a_project_with_no_service_is_refused_in_create(project):
+    # Found by the fuzz: 'services: {}' was accepted by create and retried by every up.
+    for definition in ('services: {}', {'services': {'a': {**SERVICE, 'profiles': ['p']}}}):
+        ctx = project(definition)
+        with pytest.raises(NonRecoverableError, match=r'^definition: the project has no '
+                                                      r'service to run'):
+            compose.create(ctx=ctx)

@@ -22,6 +22,7 @@ from docker_plugin.errors import (
 )
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 from docker_plugin.options.container_values import COMMAND
+from docker_plugin.tasks.compose import check_selection
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
@@ -62,6 +63,14 @@ def test_a_command_string_with_nul_is_refused():
     # null byte" (a list item with NUL was refused already; a string was not).
     with pytest.raises(InvalidInputError, match=r'^command: must not contain NUL'):
         COMMAND('echo \x00', 'command')
+
+
+def test_a_project_with_no_service_to_run_is_refused_naming_its_field():
+    # Found: definition 'services: {}' was created, then every up was "compose up: engine
+    # error: no service selected (not a known failure: retry 1 of 3)".
+    with pytest.raises(InvalidInputError, match=r'^definition: the project has no service'):
+        check_selection({'name': 'p', 'services': {}}, {'services': [], 'scale': {}},
+                        'definition')
 
 
 # ------------------------------------------------------------------ classification
