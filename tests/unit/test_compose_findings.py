@@ -10,6 +10,7 @@ minutes and gigabytes to read.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from docker_plugin.errors import (
 )
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 from docker_plugin.options.container_values import COMMAND
+from docker_plugin.resources import compose_process
 from docker_plugin.tasks.compose import check_selection
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +111,19 @@ def test_the_memory_limit_a_swap_limit_needs_is_a_permanent_refusal():
 
 
 # ------------------------------------------------------------------ reading the project
+def test_a_kept_answer_is_never_cut_at_the_line_limit():
+    # Found: a definition with a 200,000-character label: "compose config: the answer is
+    # not JSON" (the JSON line had been cut at 64 KB).
+    script = 'import json; print(json.dumps({"v": "x" * 200000}))'
+    outcome = compose_process.run([sys.executable, '-c', script], ENV, 30, 'compose config',
+                                  keep='stdout')
+    assert len(outcome.kept) == len('{"v": ""}') + 200000
+    with pytest.raises(RefusedError, match='printed more than 1000 characters'):
+        compose_process.run([sys.executable, '-c', script], ENV, 30, 'compose config',
+                            keep='stdout', max_keep=1000)
+    # A stream that is not kept still cuts its lines (its tail stays small).
+    outcome = compose_process.run([sys.executable, '-c', script], ENV, 30, 'compose up')
+    assert len(outcome.tail('stdout')) <= compose_process.TAIL_CHARS
 
 
 def _fake_compose(tmp_path: Path, script: str) -> str:
