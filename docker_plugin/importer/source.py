@@ -16,6 +16,7 @@ from docker_plugin.errors import InvalidInputError, PluginError
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_progress import Progress
+from docker_plugin.resources.compose_project import check_documents
 
 
 @dataclasses.dataclass
@@ -65,6 +66,7 @@ def read(files: Sequence[str], environ: Mapping[str, str], directory: str | None
         InvalidInputError: compose refused the files (its message is quoted).
     """
     binary = find_binary(binary)
+    check_documents('', files, 'compose file')
     base = _argv(binary, files, directory, name, env_files, profiles)
     model = json.loads(_run([*base, 'config', '--format', 'json'], environ, timeout))
     try:

@@ -18,13 +18,18 @@ import pytest
 from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
+    TimeoutExpired,
     classify_message,
     exec_not_started,
 )
+from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 from docker_plugin.options.container_values import COMMAND
 from docker_plugin.resources import compose_process
+from docker_plugin.resources.compose_engine import EngineEnv
+from docker_plugin.resources.compose_project import Compose, ProjectSpec
 from docker_plugin.tasks.compose import check_selection
+from docker_plugin.yaml_expansion import check_expansion, expanded_nodes
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
@@ -126,6 +131,20 @@ def test_a_kept_answer_is_never_cut_at_the_line_limit():
     assert len(outcome.tail('stdout')) <= compose_process.TAIL_CHARS
 
 
+def test_yaml_aliases_that_would_expand_to_millions_of_nodes_are_refused():
+    # Found: this definition kept compose config busy until the 120 s timeout (five million
+    # nodes took 2.6 GB and 112 s by hand).
+    assert expanded_nodes(BOMB) > 100_000
+    with pytest.raises(InvalidInputError, match=r'^definition: the YAML expands to more than'):
+        check_expansion(BOMB, 'definition')
+    with pytest.raises(InvalidInputError, match=r'^definition: the YAML is nested too deeply'):
+        check_expansion('[' * 5000 + ']' * 5000, 'definition')
+    webapp = (REPO / 'blueprints/resources/compose/webapp/compose.yaml').read_text()
+    assert expanded_nodes(webapp) < 1000
+    check_expansion(webapp, 'compose_files')
+    assert expanded_nodes('{') is None  # not YAML: compose says why
+
+
 def _fake_compose(tmp_path: Path, script: str) -> str:
     path = tmp_path / 'fake-compose'
     path.write_text(f'#!/bin/sh\n{script}\n')
@@ -133,4 +152,24 @@ def _fake_compose(tmp_path: Path, script: str) -> str:
     return str(path)
 
 
+def test_a_definition_compose_cannot_read_in_time_is_blamed_on_the_definition(tmp_path):
+    spec = ProjectSpec(name='p', binary=_fake_compose(tmp_path, 'sleep 30'),
+                       definition='services: {}', timeout=0.5, field='definition')
+    engine = EngineEnv(dict(ENV), lambda text, name: str(tmp_path / name))
+    compose = Compose(spec, engine, lambda level, text: None)
+    with pytest.raises(InvalidInputError, match=r'^definition: compose could not read the '
+                                                r'project in time: compose config: did not'):
+        compose.model()
+    compose._model = {'services': {'a': {}}}  # once read, a slow command is only slow
+    with pytest.raises(TimeoutExpired, match=r'^compose up: did not finish within 0.5 s'):
+        compose.call('compose up', ['up'])
+
+
 # ------------------------------------------------------------------ the importer
+
+
+def test_the_importer_refuses_an_alias_bomb_at_once(tmp_path, capsys):
+    (tmp_path / 'compose.yaml').write_text(BOMB)
+    code = cli.main(['-f', str(tmp_path / 'compose.yaml'), '-o', str(tmp_path / 'b.yaml')])
+    assert code == 2
+    assert 'compose file: the YAML expands to more than' in capsys.readouterr().err
