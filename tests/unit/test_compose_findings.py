@@ -25,7 +25,7 @@ from docker_plugin.errors import (
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 from docker_plugin.options.container_values import COMMAND
-from docker_plugin.resources import compose_process
+from docker_plugin.resources import compose_binary, compose_process
 from docker_plugin.resources.compose_engine import EngineEnv
 from docker_plugin.resources.compose_project import Compose, ProjectSpec
 from docker_plugin.tasks.compose import check_selection
@@ -163,6 +163,20 @@ def test_a_definition_compose_cannot_read_in_time_is_blamed_on_the_definition(tm
     compose._model = {'services': {'a': {}}}  # once read, a slow command is only slow
     with pytest.raises(TimeoutExpired, match=r'^compose up: did not finish within 0.5 s'):
         compose.call('compose up', ['up'])
+
+
+def test_a_compose_binary_that_is_not_compose_is_refused_naming_it(tmp_path):
+    # Found: compose_binary 'yes' or 'ls' failed blaming the definition ("compose refused
+    # the project: /usr/bin/ls: unrecognized option '--progress'"), /bin/true with
+    # "compose config: the answer is not JSON".
+    for binary in ('/bin/true', '/bin/false', 'ls', _fake_compose(tmp_path, 'yes 2.1')):
+        target = binary if binary.startswith('/') else f'/usr/bin/{binary}'
+        if not os.path.exists(target):
+            continue
+        with pytest.raises(InvalidInputError, match=r'^compose_binary: .* is not a Docker '
+                                                    r'Compose v2 binary'):
+            compose_binary.verify(target)
+    compose_binary.verify(compose_binary.find_binary())  # the real one answers v2.x
 
 
 # ------------------------------------------------------------------ the importer
