@@ -180,6 +180,23 @@ def test_a_compose_binary_that_is_not_compose_is_refused_naming_it(tmp_path):
 
 
 # ------------------------------------------------------------------ the importer
+def test_the_importer_says_compose_s_refusal_in_one_line(tmp_path, capsys):
+    # Found: a compose file '[]': compose's two-line message went to stderr as two lines.
+    (tmp_path / 'compose.yaml').write_text('[]\n')
+    code = cli.main(['-f', str(tmp_path / 'compose.yaml'), '-o', str(tmp_path / 'b.yaml')])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and '\n' not in error
+    assert error.startswith('compose-to-blueprint: compose file: compose refused the project')
+    assert 'cannot unmarshal' in error
+
+
+def test_the_importer_says_an_unwritable_output_in_one_line(tmp_path, capsys):
+    (tmp_path / 'compose.yaml').write_text('services: {app: {image: x}}\n')
+    code = cli.main(['-f', str(tmp_path / 'compose.yaml'), '-o',
+                     str(tmp_path / 'no' / 'such' / 'b.yaml')])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and error[-1].startswith('compose-to-blueprint: cannot write ')
+    assert 'Traceback' not in '\n'.join(error)
 
 
 def test_the_importer_refuses_an_alias_bomb_at_once(tmp_path, capsys):
