@@ -15,19 +15,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from typing import Any, Iterator, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
+from docker_plugin.errors import (
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    StateError,
+    TransientError,
+)
 from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
 from docker_plugin.resources.compose_binary import find_binary
-from docker_plugin.resources.compose_project import (
-    Compose,
-    ProjectSpec,
-    open_project,
-)
+from docker_plugin.resources.compose_project import Compose, ProjectSpec, open_project
 from docker_plugin.tasks.context import (
     blueprint_path,
     daemon_config,
@@ -42,6 +45,7 @@ from docker_plugin.tasks.operation import operation
 
 # Inputs every operation may get beside the project's own (see cloudify.nodes.docker.Base).
 BASE_INPUTS = ('daemon_client', *EXISTING.names())
+DOWN_PASSES = 3  # down again while a straggler container shows up (see take_down)
 PROPS = ('project_name', 'expected', 'jobs', 'services', 'networks', 'volumes',
          'compose_adopted', 'drift')
 
@@ -273,6 +277,21 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Keeping compose project %s: %s',
                         ctx.instance.runtime_properties.get('project_name'), why)
     else:
+        take_down(ctx, kwargs, opts)
+    drop(ctx, *PROPS)
+
+
+def take_down(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+    """``down`` until the engine shows none of the project's containers: one whose creation
+    was in flight when a failed ``up`` ended can appear after compose exited, and ``down``
+    would miss it (seen under load). A few passes a second apart; then a retry."""
+    for attempt in range(DOWN_PASSES):
+        time.sleep(1 if attempt else 0)
         with by_name(ctx, kwargs, opts) as compose:
             compose.down(opts)
-    drop(ctx, *PROPS)
+        with engine(ctx, kwargs) as client:
+            left = compose_state.containers(client.api, compose.spec.name)
+        if not left:
+            return
+    raise TransientError(f'compose down: {len(left)} containers of project '
+                         f'{compose.spec.name} appeared after it; down again')

@@ -18,6 +18,7 @@ from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects, remove_labelled
 
 from docker_plugin import tasks
+from docker_plugin.resources import compose_project
 from docker_plugin.tasks import compose, compose_actions, container_commands
 
 pytestmark = pytest.mark.engine
@@ -119,6 +120,32 @@ def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, la
                                             expected_exit_code=0)
     finally:
         tasks.delete(ctx=ctx)
+
+
+def test_delete_takes_down_a_container_that_appears_after_down(project, docker_client,
+                                                               unique, monkeypatch):
+    # Found by the fuzz, under load: after a failed up, a container compose had asked for
+    # was created by the engine after compose exited, and down (already done) missed it.
+    ctx = project({'services': {'app': SERVICE}})
+    compose.create(ctx=ctx)
+    compose.start(ctx=ctx)
+    name = ctx.instance.runtime_properties['project_name']
+    (app,) = ctx.instance.runtime_properties['services']['app']
+    labels = docker_client.containers.get(app['id']).labels  # as compose labels its own
+    original, stragglers = compose_project.Compose.down, []
+
+    def down_then_a_straggler(self, options):
+        progress = original(self, options)
+        if not stragglers:  # what the engine finishes creating just after down
+            stragglers.append(docker_client.containers.create(
+                BASE, LOOP, labels={**labels, 'com.docker.compose.container-number': '9'},
+                name=f'{name}-app-9'))
+        return progress
+
+    monkeypatch.setattr(compose_project.Compose, 'down', down_then_a_straggler)
+    compose.delete(ctx=ctx, remove_images='none')
+    assert stragglers
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
 def test_a_project_with_no_service_is_refused_in_create(project):
