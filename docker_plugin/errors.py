@@ -110,7 +110,7 @@ PERMANENT_MARKERS = (
     'malformed', 'required', 'not allowed', 'forbidden', 'exec format error',
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
-    'was found but',
+    'was found but', 'should always set',
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
@@ -280,3 +280,17 @@ def classify_compose(message: str, action: str, field: str,
     if any(m in lowered for m in COMPOSE_UNHEALTHY):
         return StateError(f'{action}: {message}')
     return classify_message(None, message, action)
+
+# An exec's process the runtime could not start (exit 126/127, its message the output), by
+# the input to blame: the first marker found wins.
+EXEC_NOT_STARTED = (('unable to find user', 'user'), ('chdir to cwd', 'workdir'),
+                    ('oci runtime exec failed', 'command'), ('exec failed:', 'command'))
+
+
+def exec_not_started(exit_code: Any, stdout: str, stderr: str) -> InvalidInputError | None:
+    """The input an exec's failure to start names (``user``, ``workdir``, ``command``)."""
+    text = (stderr or '').strip() or (stdout or '').strip()
+    last = text.splitlines()[-1].strip() if text and exit_code in (126, 127) else ''
+    field = next((f for marker, f in EXEC_NOT_STARTED if marker in last.lower()), None)
+    return InvalidInputError(field, f'the engine could not run the command: {last}') \
+        if field else None

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from docker_plugin.errors import PluginError
+from docker_plugin.errors import PluginError, bounded
 from docker_plugin.importer.blueprint import Builder, Result
 from docker_plugin.importer.source import Source, read
 from docker_plugin.importer.stack import StackBuilder
@@ -110,6 +110,13 @@ def parser() -> argparse.ArgumentParser:
     return parse
 
 
+def fail(message: str) -> int:
+    """One line on stderr (compose's own messages can span several); exit status 2."""
+    line = '; '.join(part.strip() for part in message.splitlines() if part.strip())
+    print(f'compose-to-blueprint: {bounded(line)}', file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     files = args.files or ['compose.yaml']
@@ -118,15 +125,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = read(files, os.environ, args.project_directory, args.project_name,
                       args.env_file, args.profile, args.compose_binary)
     except PluginError as exc:
-        print(f'compose-to-blueprint: {exc}', file=sys.stderr)
-        return 2
+        return fail(str(exc))
     builder = StackBuilder if args.swarm else Builder
     result = builder(source, out_dir, args.secrets, args.wait_timeout,
                      args.project_directory_default).build()
     text = render(source, result, args.plugin_yaml, args.swarm)
     if args.output:
-        with open(args.output, 'w', encoding='utf-8') as handle:
-            handle.write(text)
+        try:
+            with open(args.output, 'w', encoding='utf-8') as handle:
+                handle.write(text)
+        except OSError as exc:
+            return fail(f'cannot write {args.output}: {exc.strerror or exc}')
     else:
         sys.stdout.write(text)
     for note in sorted(dict.fromkeys(result.notes)):

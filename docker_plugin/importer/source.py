@@ -16,6 +16,7 @@ from docker_plugin.errors import InvalidInputError, PluginError
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_progress import Progress
+from docker_plugin.resources.compose_project import check_documents
 
 
 @dataclasses.dataclass
@@ -55,6 +56,17 @@ def _run(argv: list[str], environ: Mapping[str, str], timeout: float) -> str:
     return outcome.kept
 
 
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInputError('compose file', 'compose config did not answer with a project '
+                                                '(is the compose binary Docker Compose v2?)')
+    return value
+
+
 def read(files: Sequence[str], environ: Mapping[str, str], directory: str | None = None,
          name: str | None = None, env_files: Sequence[str] = (),
          profiles: Sequence[str] = (), binary: str | None = None,
@@ -65,11 +77,12 @@ def read(files: Sequence[str], environ: Mapping[str, str], directory: str | None
         InvalidInputError: compose refused the files (its message is quoted).
     """
     binary = find_binary(binary)
+    check_documents('', files, 'compose file')
     base = _argv(binary, files, directory, name, env_files, profiles)
-    model = json.loads(_run([*base, 'config', '--format', 'json'], environ, timeout))
+    model = _json(_run([*base, 'config', '--format', 'json'], environ, timeout))
     try:
-        raw = json.loads(_run([*base, 'config', '--no-interpolate', '--format', 'json'],
-                              environ, timeout))
+        raw = _json(_run([*base, 'config', '--no-interpolate', '--format', 'json'],
+                         environ, timeout))
     except (PluginError, ValueError):
         raw = {}  # only used to see which values were variables
     try:

@@ -10,6 +10,7 @@ node property; an operation input of the same name wins. ``COMPOSE_LOGS``,
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -28,12 +29,17 @@ from docker_plugin.options.checks import (
     kind,
 )
 from docker_plugin.options.container_values import COMMAND, ENVIRONMENT
+from docker_plugin.options.units import DURATION
 
 # Compose's own rule for project names (and what it accepts as service names).
 PROJECT_NAME = r'[a-z0-9][a-z0-9_-]{0,62}'
 SERVICE = Text(pattern=r'[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}', what='a service name')
 PATH = Text(non_empty=True, max_len=4096, what='a path')
 SECONDS = Number(0, 10 ** 6, above=True, what='seconds')
+# Interpolation variables go into compose's environment: a name cannot hold '='.
+VARIABLES = MapOf(SCALAR_MAP.value, key=Text(pattern=r'[^=]+', max_len=4096,
+                                             what="a variable name (without '=')"),
+                  what='a dictionary of NAME: value')
 
 
 def _definition(value: Any, path: str) -> Any:
@@ -43,6 +49,33 @@ def _definition(value: Any, path: str) -> Any:
     if isinstance(value, dict) and value and not isinstance(value.get('services', {}), dict):
         raise InvalidInputError(f'{path}.services', f'expected a dictionary of services, got '
                                                     f'{kind(value["services"])}')
+    return value
+
+
+# What ``compose logs --since`` takes: a Go duration, a Unix time, or an RFC 3339 time.
+_SINCE_DURATION = re.compile(r'-?(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+')
+_SINCE_UNIX = re.compile(r'[0-9]{1,12}(?:\.[0-9]{1,9})?')
+_SINCE_TIME = re.compile(r'([0-9]{4})-([0-9]{2})-([0-9]{2})'
+                         r'(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?)?'
+                         r'(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?')
+
+
+def _since(value: Any, path: str) -> str:
+    """``10m``, ``1700000000`` or ``2024-01-02T10:00:00Z`` (what compose would refuse, refused
+    here naming the input)."""
+    if _SINCE_DURATION.fullmatch(value):
+        DURATION(value.lstrip('-'), path)  # within what Go's durations hold
+        return value
+    if value == '' or _SINCE_UNIX.fullmatch(value):
+        return value
+    found = _SINCE_TIME.fullmatch(value)
+    try:
+        datetime.date(*(int(part) for part in found.groups()[:3])) if found else None
+    except ValueError:
+        found = None
+    if not found:
+        raise InvalidInputError(path, f'expected a duration like 10m, a Unix time or a date '
+                                      f'and time like 2024-01-02T10:00:00Z, got {value[:80]!r}')
     return value
 
 
@@ -64,10 +97,10 @@ COMPOSE_PROJECT = OptionTable('compose_project', [
            doc='compose project name (default: <deployment>-<node instance>, lower case)'),
     Option('env_files', ListOf(PATH), 'project', default=[],
            doc='env files for interpolation, relative to the blueprint (--env-file)'),
-    Option('environment', SCALAR_MAP, 'project', default={},
+    Option('environment', VARIABLES, 'project', default={},
            doc='variables for interpolation (and compose settings such as COMPOSE_PARALLEL_'
                'LIMIT); they win over env files'),
-    Option('secret_environment', SCALAR_MAP, 'project', default={}, secret=True,
+    Option('secret_environment', VARIABLES, 'project', default={}, secret=True,
            doc='variables for interpolation whose values are secret (e.g. from get_secret): '
                'masked in every log, event, property and error'),
     Option('profiles', ListOf(Text(pattern=r'[a-zA-Z0-9*][a-zA-Z0-9_.-]*', what='a profile')),
@@ -110,7 +143,8 @@ ACTION_TIMEOUT = Option('timeout', SECONDS, 'action', default=60.0,
 COMPOSE_LOGS = OptionTable('logs', [
     Option('services', ListOf(SERVICE), 'action', default=[], doc='services (default all)'),
     Option('tail', TAIL, 'action', default=100, doc="lines per container, or 'all'"),
-    Option('since', Text(max_len=64), 'action', doc='since a time or a duration like 10m'),
+    Option('since', Custom((str,), _since, 'a time or a duration like 10m'), 'action',
+           doc='since a time or a duration like 10m'),
     Option('timestamps', FLAG, 'action', default=False, doc='show timestamps'),
     ACTION_TIMEOUT,
 ])

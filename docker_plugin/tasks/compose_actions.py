@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from docker_plugin.errors import StateError, classify_compose
+from docker_plugin.errors import InvalidInputError, StateError, classify_compose, exec_not_started
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
 from docker_plugin.results import result
@@ -35,6 +35,17 @@ def _record(ctx: Any, name: str, exit_code: int, message: str, data: Any) -> Any
     persist(ctx, **{name: recorded})
     ctx.logger.info('%s: %s', name, message)
     return recorded['data']
+
+
+def _check_services(compose: Any, names: list[str], field: str = 'services') -> None:
+    """Services the project does not have are refused naming the input (compose itself
+    would say so too late, and in its own words)."""
+    known = set(compose.model().get('services') or {})
+    for index, name in enumerate(names):
+        if name not in known:
+            where = f'{field}[{index}]' if field == 'services' else field
+            raise InvalidInputError(where, f'no service {name!r} in the project (it has '
+                                           f'{", ".join(sorted(known)) or "none"})')
 
 
 def _compose_error(stderr: str) -> str | None:
@@ -60,6 +71,7 @@ def logs(ctx: Any, **kwargs: Any) -> str:
     command += ['--timestamps'] if inputs['timestamps'] else []
     command += ['--since', inputs['since']] if inputs['since'] else []
     with lifecycle.project(ctx, kwargs, opts) as compose:
+        _check_services(compose, inputs['services'])
         code, out, err = compose.text('compose logs', [*command, *inputs['services']],
                                       inputs['timeout'])
     failure = _compose_error(err)
@@ -77,6 +89,7 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     inputs = _inputs(COMPOSE_PS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
     with lifecycle.project(ctx, kwargs, opts) as compose:
+        _check_services(compose, inputs['services'])
         rows = compose.ps(inputs['services'], timeout=inputs['timeout'])
     table = [{'service': r.get('Service', ''), 'name': r.get('Name', ''),
               'id': r.get('ID', ''), 'state': r.get('State', ''), 'health': r.get('Health', ''),
@@ -106,16 +119,28 @@ def exec_command(ctx: Any, **kwargs: Any) -> dict[str, Any]:
         command.append('--privileged')
     for key, value in (inputs['environment'] or {}).items():
         command += ['--env', f'{key}={value}']
+    service = inputs['service']
     with lifecycle.project(ctx, kwargs, opts) as compose:
-        code, out, err = compose.text('compose exec', [*command, inputs['service'],
-                                                       *inputs['command']], inputs['timeout'])
+        _check_services(compose, [service], 'service')
+        code, out, err = compose.text('compose exec', [*command, service, *inputs['command']],
+                                      inputs['timeout'])
     failure = _compose_error(err)
+    if failure and 'is not running container #' in failure:
+        if inputs['index'] > 1:
+            raise InvalidInputError('index', f'compose exec in {service}: {failure}')
+        raise StateError(f'compose exec in {service}: {failure}')
     if failure:
-        raise StateError(f'compose exec in {inputs["service"]}: {failure}')
+        raise classify_compose(failure, f'compose exec in {service}', 'service',
+                               model_known=True)
     expected = inputs['expected_exit_code']
-    message = f'{inputs["service"]}: {" ".join(inputs["command"])} exited {code}'
+    message = f'{service}: {" ".join(inputs["command"])} exited {code}'
     data = _record(ctx, 'exec', code, message, {'exit_code': code, 'stdout': out,
                                                  'stderr': err})
+    refused = exec_not_started(code, out, err)
+    if refused is not None:
+        raise refused
     if expected != -1 and code != expected:
-        raise StateError(f'{message}, expected {expected}; stderr: {err.strip()[-1000:]}')
+        said = (err.strip() and f'stderr: {err.strip()[-1000:]}') or \
+            (out.strip() and f'stdout: {out.strip()[-1000:]}') or 'it printed nothing'
+        raise InvalidInputError('expected_exit_code', f'{message}, expected {expected}; {said}')
     return data

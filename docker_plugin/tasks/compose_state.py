@@ -44,7 +44,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
     model = compose.model()
-    lifecycle.check_selection(model, opts)
+    lifecycle.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
     with engine(ctx, kwargs) as client:
@@ -90,7 +90,8 @@ def pull(ctx: Any, **kwargs: Any) -> None:
                 services = compose_state.to_pull(client.api, model, wanted,
                                                  opts['pull'] == 'always')
             if services:
-                compose.pull('always', services)
+                with lifecycle.refusals_named(compose):
+                    compose.pull('always', services)
             else:
                 ctx.logger.info('Every image is here (pull: %s); nothing to pull', opts['pull'])
     lifecycle.report(ctx, lifecycle.refresh(ctx, kwargs, name))

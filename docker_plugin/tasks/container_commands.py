@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired
+from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired, exec_not_started
 from docker_plugin.resources import archives, execs
 from docker_plugin.resources.probes import WaitSpec
 from docker_plugin.results import result
@@ -40,11 +40,15 @@ def exec_command(ctx: Any, **kwargs: Any) -> None:
             'exit_code': done.exit_code, 'stdout': done.stdout, 'stderr': done.stderr}
 
     data = action.run(body)
+    refused = exec_not_started(data['exit_code'], data['stdout'], data['stderr'])
+    if refused is not None:
+        raise refused
     expected = given['expected_exit_code']
     if expected is not None and data['exit_code'] != expected:
+        stream = 'stderr' if data['stderr'].strip() or not data['stdout'].strip() else 'stdout'
         raise InvalidInputError('expected_exit_code', f'{command!r} exited with code '
-                                f"{data['exit_code']}, expected {expected}; stderr: "
-                                f"{data['stderr'][-500:]!r}")
+                                f"{data['exit_code']}, expected {expected}; {stream}: "
+                                f"{data[stream][-500:]!r}")
 
 
 @operation
