@@ -183,10 +183,4 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    name = recorded(ctx, 'network_id', 'network')
-    with engine(ctx, kwargs) as client:
-        info = networks.inspect(client.api, name)
-    if info is None:
-        raise StateError(f'network {name[:64]} no longer exists')
-    persist(ctx, **networks.summarise(info))
-    ctx.logger.info('Network %s refreshed from the engine', name[:64])
+    objects.refresh(ctx, kwargs, 'network', 'network_id', networks.inspect, networks.summarise)

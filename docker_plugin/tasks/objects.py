@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.resources import drift
-from docker_plugin.tasks.context import is_mine, persist
+from docker_plugin.tasks.context import engine, is_mine, persist, recorded
 
 Info = Mapping[str, Any]
 # Cloudify's own mark of an adopted resource (cloudify-utilities-plugins-sdk).
@@ -88,3 +88,22 @@ def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list
     else:
         ctx.logger.info('No drift: the %s has every declared option', kind)
     return listed
+
+
+def refresh(ctx: Any, kwargs: Mapping[str, Any], kind: str, key: str,
+            inspect: Callable[[Any, str], Info | None],
+            summarise: Callable[[Info], Mapping[str, Any]]) -> None:
+    """``pull``: the object's runtime properties again from the engine's inspect.
+
+    ``key`` is the runtime property holding the object's id or name;
+    ``inspect(api, id)`` answers None when the object is gone (a ``StateError``
+    here), ``summarise(info)`` what is recorded of it.
+    """
+    ident = recorded(ctx, key, kind)
+    shown = str(ctx.instance.runtime_properties.get(f'{kind}_name') or ident)[:64]
+    with engine(ctx, kwargs) as client:
+        info = inspect(client.api, ident)
+    if info is None:
+        raise StateError(f'{kind} {shown} no longer exists')
+    persist(ctx, **summarise(info))
+    ctx.logger.info('%s %s refreshed from the engine', kind.capitalize(), shown)

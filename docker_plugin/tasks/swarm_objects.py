@@ -138,14 +138,9 @@ def _status(ctx: Any, kwargs: Any, kind: str) -> None:
 
 
 def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
-    object_id = recorded(ctx, f'{kind}_id', kind)
-    name = ctx.instance.runtime_properties.get(f'{kind}_name') or object_id[:25]
-    with engine(ctx, kwargs) as client:
-        info = swarm_objects.inspect(client.api, kind, object_id)
-    if info is None:
-        raise StateError(f'{kind} {name} no longer exists')
-    persist(ctx, **swarm_objects.summarise(kind, info))
-    ctx.logger.info('%s %s refreshed from the engine', kind.capitalize(), name)
+    objects.refresh(ctx, kwargs, kind, f'{kind}_id',
+                    lambda api, ident: swarm_objects.inspect(api, kind, ident),
+                    lambda info: swarm_objects.summarise(kind, info))
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str, bytes]:

@@ -117,10 +117,4 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    name = recorded(ctx, 'volume_name', 'volume')
-    with engine(ctx, kwargs) as client:
-        info = volumes.inspect(client.api, name)
-    if info is None:
-        raise StateError(f'volume {name[:64]} no longer exists')
-    persist(ctx, **volumes.summarise(info))
-    ctx.logger.info('Volume %s refreshed from the engine', name[:64])
+    objects.refresh(ctx, kwargs, 'volume', 'volume_name', volumes.inspect, volumes.summarise)
