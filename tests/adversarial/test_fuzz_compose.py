@@ -284,7 +284,7 @@ def test_action_inputs_on_the_engine(running_project, name, data):
 
 
 # ----------------------------------------------------------------- compose-to-blueprint
-def _import(directory: str, text: str) -> tuple[int, str, str]:
+def _import(directory: str, text: str, swarm: bool = False) -> tuple[int, str, str]:
     """Run the importer in this process on one compose file; (status, blueprint, stderr)."""
     path = os.path.join(directory, 'compose.yaml')
     with open(path, 'w', encoding='utf-8') as handle:
@@ -293,7 +293,8 @@ def _import(directory: str, text: str) -> tuple[int, str, str]:
     stderr, stdout = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
         try:
-            code = cli.main(['-f', path, '-o', out, '--plugin-yaml', str(REPO / 'plugin.yaml')])
+            code = cli.main(['-f', path, '-o', out, '--plugin-yaml', str(REPO / 'plugin.yaml'),
+                             *(['--swarm'] if swarm else [])])
         except Exception as exc:  # a traceback for the user: the invariant is broken
             raise AssertionError(f'compose-to-blueprint raised {type(exc).__name__}: '
                                  f'{str(exc)[:300]}\n{text[:500]}') from exc
@@ -301,10 +302,15 @@ def _import(directory: str, text: str) -> tuple[int, str, str]:
     return code, blueprint, stderr.getvalue()
 
 
+_TYPES = set(yaml.safe_load((REPO / 'plugin.yaml').read_text())['node_types'])
+
+
 def _judge_import(code: int, blueprint: str, stderr: str, text: str) -> str:
     if code == 0:
         document = yaml.safe_load(blueprint)
         assert isinstance(document, dict) and 'node_templates' in document, blueprint[:500]
+        unknown = {node.get('type') for node in document['node_templates'].values()} - _TYPES
+        assert not unknown, f'node types plugin.yaml lacks: {unknown}\n{text[:300]}'
         return 'blueprint written'
     error = stderr.strip()
     assert code == 2, f'exit status {code}: {stderr[-500:]}'
@@ -319,13 +325,14 @@ def _as_text(document: Any) -> str:
                                                                       allow_unicode=True)
 
 
+@pytest.mark.parametrize('swarm', [False, True], ids=['containers', 'stack'])
 @SETTINGS
 @given(document=st.one_of(projects(engine_safe=False), garbage_definitions()))
-def test_compose_to_blueprint(document):
+def test_compose_to_blueprint(swarm, document):
     text = _as_text(document)
     with tempfile.TemporaryDirectory(prefix='dpt-import-') as directory:
-        outcome = _judge_import(*_import(directory, text), text)
-    OUTCOMES.counts['compose-to-blueprint'][outcome] += 1
+        outcome = _judge_import(*_import(directory, text, swarm), text)
+    OUTCOMES.counts['compose-to-blueprint' + (' --swarm' if swarm else '')][outcome] += 1
 
 
 @pytest.mark.parametrize('text', ['services: {app: {image: x, ports: ["x:y"]}}', '{',
