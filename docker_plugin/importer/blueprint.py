@@ -107,50 +107,33 @@ class Builder:
 
     def _networks(self) -> dict[str, str]:
         used = {n for s in self.services.values() for n in (s.get('networks') or {})}
-        out = {}
-        for key, item in sorted((self.model.get('networks') or {}).items()):
-            item = item or {}
-            if key not in used:
-                self.notes.append(f'networks.{key}: declared but no imported service uses it')
-                continue
-            out[key] = node = node_id('network_', key)
-            properties: dict[str, Any] = {'name': self.scoped('network', key, item)}
-            if item.get('external'):
-                properties['use_external_resource'] = True
-            else:
-                config = {k: item[k] for k in ('driver', 'internal', 'attachable',
-                                               'enable_ipv6', 'labels') if item.get(k)}
-                if item.get('driver_opts'):
-                    config['options'] = item['driver_opts']
-                ipam = {k: v for k, v in (item.get('ipam') or {}).items() if v}
-                if ipam:
-                    config['ipam'] = ipam
-                if config:
-                    properties['network_config'] = config
-            for extra in set(item) - NETWORK_KEYS:
-                self.notes.append(f'networks.{key}.{extra}: not mapped')
-            self.nodes[node] = {'type': 'cloudify.nodes.docker.Network',
-                                'properties': properties}
-        return out
+        return self._top_level('network', used, 'no imported service uses it', NETWORK_KEYS,
+                             _network_config)
 
     def _volumes(self, used: set[str]) -> dict[str, str]:
+        return self._top_level('volume', used, 'no imported service mounts it', VOLUME_KEYS,
+                             lambda item: {k: item[k] for k in ('driver', 'driver_opts',
+                                                                'labels') if item.get(k)})
+
+    def _top_level(self, kind: str, used: set[str], unused: str, keys: set[str],
+                 config_of: Any) -> dict[str, str]:
+        """Network or Volume nodes for the compose file's top-level ``networks``/``volumes``
+        that services use: (compose key -> node id)."""
         out = {}
-        for key, item in sorted((self.model.get('volumes') or {}).items()):
+        for key, item in sorted((self.model.get(f'{kind}s') or {}).items()):
             item = item or {}
             if key not in used:
-                self.notes.append(f'volumes.{key}: declared but no imported service mounts it')
+                self.notes.append(f'{kind}s.{key}: declared but {unused}')
                 continue
-            out[key] = node = node_id('volume_', key)
-            properties: dict[str, Any] = {'name': self.scoped('volume', key, item)}
+            out[key] = node = node_id(f'{kind}_', key)
+            properties: dict[str, Any] = {'name': self.scoped(kind, key, item)}
             if item.get('external'):
                 properties['use_external_resource'] = True
-            else:
-                config = {k: item[k] for k in ('driver', 'driver_opts', 'labels') if item.get(k)}
-                if config:
-                    properties['volume_config'] = config
-            for extra in set(item) - VOLUME_KEYS:
-                self.notes.append(f'volumes.{key}.{extra}: not mapped')
-            self.nodes[node] = {'type': 'cloudify.nodes.docker.Volume',
+            elif config := config_of(item):
+                properties[f'{kind}_config'] = config
+            for extra in set(item) - keys:
+                self.notes.append(f'{kind}s.{key}.{extra}: not mapped')
+            self.nodes[node] = {'type': f'cloudify.nodes.docker.{kind.capitalize()}',
                                 'properties': properties}
         return out
 
@@ -212,3 +195,15 @@ class Result:
     outputs: dict[str, Any]
     notes: list[str]
     secret_values: dict[str, str]
+
+
+def _network_config(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A compose network's settings as ``network_config``."""
+    config = {k: item[k] for k in ('driver', 'internal', 'attachable', 'enable_ipv6', 'labels')
+              if item.get(k)}
+    if item.get('driver_opts'):
+        config['options'] = item['driver_opts']
+    ipam = {k: v for k, v in (item.get('ipam') or {}).items() if v}
+    if ipam:
+        config['ipam'] = ipam
+    return config
