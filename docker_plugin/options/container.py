@@ -57,7 +57,8 @@ def _cap(value: Any) -> Any:
     return value
 
 
-def _mounts(value: Any) -> Any:
+def mounts_canon(value: Any) -> Any:
+    """Mounts as inspect shows them, comparable: (target, source, type, read-only), sorted."""
     if isinstance(value, list):
         return sorted((m.get('Target'), m.get('Source') or '', m.get('Type') or 'volume',
                        bool(m.get('ReadOnly'))) for m in value if isinstance(m, dict))
@@ -141,7 +142,7 @@ CONTAINER = OptionTable('container', [
     _h('binds', h.BINDS, 'Binds', "bind mounts: {host: {bind, mode}} or ['host:ctr:ro']",
        compare=SET),
     _h('mounts', h.MOUNTS, 'Mounts', 'mounts: target, source, type, read_only, ...',
-       canon=_mounts, min_api=(1, 30)),
+       canon=mounts_canon, min_api=(1, 30)),
     _h('volumes_from', ListOf(Text(non_empty=True)), 'VolumesFrom',
        'containers whose volumes to mount', compare=SET),
     _h('volume_driver', Text(max_len=255), 'VolumeDriver', 'volume driver'),

@@ -28,6 +28,7 @@ from docker_plugin.options.checks import (
     Number,
     Text,
 )
+from docker_plugin.options.container import mounts_canon
 from docker_plugin.options.image import AUTH, REFERENCE
 from docker_plugin.options.units import DURATION
 
@@ -92,13 +93,6 @@ def _networks(value: Any) -> Any:
     return value
 
 
-def _mounts(value: Any) -> Any:
-    if isinstance(value, list):
-        return sorted((m.get('Target'), m.get('Source') or '', m.get('Type') or 'volume',
-                       bool(m.get('ReadOnly'))) for m in value if isinstance(m, dict))
-    return value
-
-
 def _files(value: Any) -> Any:
     """Secret and config references: by name and file (the ids change with versions)."""
     if isinstance(value, list):
@@ -146,7 +140,7 @@ SERVICE = OptionTable('service', [
        'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
        canon=_no_zeros),
     _s('mounts', hv.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
-       'read_only, ...}', canon=_mounts),
+       'read_only, ...}', canon=mounts_canon),
     _s('container_labels', cv.LABELS, f'{CS}Labels', 'labels of the task containers',
        compare=SUPERSET),
     _s('secrets', ListOf(sv.file_reference('secret')), f'{CS}Secrets', 'secrets by swarm name '
