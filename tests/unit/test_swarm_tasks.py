@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import time
 from unittest import mock
 
 import docker.errors
@@ -169,6 +170,43 @@ def test_a_manual_rollback_asks_for_the_previous_spec():
     assert call.args[0] == '/services/s1/update'
     assert call.kwargs['params'] == {'version': 3, 'rollback': 'previous'}
     assert call.kwargs['data'] == {'Name': 'web', 'Mode': {}}
+
+
+def test_delete_does_not_wait_for_tasks_on_a_down_node_and_names_them(make_ctx, caplog):
+    """Found by the fault tier: a worker down made delete wait its whole minute for a
+    task the manager cannot see end, then say nothing about it."""
+    api = fake_api()
+    api.services.return_value = []
+    api.tasks.return_value = [
+        {'ID': 'task-on-lost-node', 'ServiceID': 's1', 'NodeID': 'n2',
+         'Status': {'State': 'running'}},
+        {'ID': 'task-that-ended', 'ServiceID': 's1', 'NodeID': 'n1',
+         'Status': {'State': 'shutdown'}}]
+    api.nodes.return_value = [
+        {'ID': 'n1', 'Description': {'Hostname': 'alive'}, 'Status': {'State': 'ready'}},
+        {'ID': 'n2', 'Description': {'Hostname': 'lost'}, 'Status': {'State': 'down'}}]
+    ctx = make_ctx(runtime={'service_id': 's1', 'service_name': 'web'})
+    caplog.set_level(logging.INFO)
+    with fake_engine(api):
+        started = time.monotonic()
+        service.delete(ctx=ctx, daemon_client=DOWN)
+    assert time.monotonic() - started < 2
+    api.remove_service.assert_called_once_with('s1')
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and 'task-on-lost on lost (down)' in warned[0], warned
+    assert 'service_id' not in ctx.instance.runtime_properties
+
+
+def test_wait_gone_is_bounded_and_says_what_still_runs():
+    api = fake_api()
+    api.tasks.return_value = [{'ID': 'stuck-task-id', 'ServiceID': 's1', 'NodeID': 'n1',
+                               'Status': {'State': 'running'}}]
+    api.nodes.return_value = [{'ID': 'n1', 'Description': {'Hostname': 'a'},
+                               'Status': {'State': 'ready'}}]
+    assert services.wait_gone(api, 's1', timeout=0.3, interval=0.1) == [
+        'stuck-task-i on a (still running)']
+    api.tasks.return_value = []
+    assert services.wait_gone(api, 's1', timeout=0.3, interval=0.1) == []
 
 
 def test_an_unknown_image_names_the_image_field(make_ctx):
