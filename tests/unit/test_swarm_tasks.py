@@ -19,7 +19,7 @@ import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
-from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.fakes import FakeStreamResponse, api_error, fake_api, fake_engine, streaming_api
 
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift, service_spec, services
@@ -248,6 +248,28 @@ def test_join_tokens_never_reach_logs_errors_or_properties(make_ctx, caplog):
     assert token not in str(failure.value) and '******' in str(failure.value)
     assert token not in caplog.text
     assert token not in repr(dict(ctx.instance.runtime_properties))
+
+
+def test_a_service_masks_what_the_secrets_it_uses_hold(caplog):
+    """Found by the swarm canary tier: the service logs action (and a failed update
+    quoting its tasks' logs) showed a Secret's value its tasks printed."""
+    from helpers.mock_ctx import Related, node_ctx
+    value, config_value = 'canary-secret-' + 'q' * 20, 'plain-config-text-' + 'p' * 10
+    related = [Related('cloudify.relationships.docker.uses_secret', 'tok', {'secret_id': 'x'},
+                       {'target': 'tok'}, {'data': value}),
+               Related('cloudify.relationships.docker.uses_config', 'page', {'config_id': 'y'},
+                       {}, {'data': config_value})]
+    ctx = node_ctx('dep', runtime={'service_id': 's1'}, related=related, node='svc')
+    api = streaming_api(FakeStreamResponse([
+        f'file={value}\nconfig={config_value}\n'.encode()], ))
+    api._result.return_value = {'ID': 's1', 'Spec': {'Name': 'web', 'TaskTemplate': {
+        'ContainerSpec': {'TTY': True}}}}
+    caplog.set_level(logging.DEBUG)
+    with fake_engine(api):
+        text = service_actions.logs(ctx=ctx)
+    assert value not in text and 'file=******' in text
+    assert f'config={config_value}' in text  # a Config's value is not secret
+    assert value not in caplog.text and value not in repr(dict(ctx.instance.runtime_properties))
 
 
 @contextlib.contextmanager
