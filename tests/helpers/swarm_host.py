@@ -183,8 +183,11 @@ class SwarmEngine:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f'{self.name}: dockerd exited:\n'
                                    + (self.workdir / 'dockerd.log').read_text()[-2000:])
-            if run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
-                return
+            try:
+                if run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:  # still starting (e.g. rejoining its swarm)
+                pass
             time.sleep(0.2)
         raise RuntimeError(f'{self.name}: dockerd did not answer within {timeout:g} s')
 
