@@ -13,7 +13,9 @@
   timeout, as a RecoverableError, and nothing is created; after SIGCONT the
   retried create works.
 * A worker engine is down while a Service is deleted: the delete is bounded,
-  removes the service and says which tasks it could not see go.
+  removes the service and says which tasks it could not see end; and while the
+  Swarm is deleted: the engines that can leave do, the lost one is named and
+  its node removed by the manager, and the first engine leaves last.
 
 Every wait is bounded by time and by count.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -204,3 +207,40 @@ def test_delete_while_a_worker_is_down(swarm, unique, manager_api, caplog):
     while lost.docker('ps', '-aq', '--filter', f'label=com.docker.swarm.service.name={unique}'):
         assert time.monotonic() < deadline, 'the returned worker kept the task'
         time.sleep(1)
+
+
+def test_swarm_delete_while_a_worker_is_down(swarm_lab, unique, caplog):
+    """The joined engines leave; the one that is down cannot, so it is named and a
+    manager removes its node; then the first engine leaves. Bounded, no retry loop."""
+    from docker_plugin.tasks import swarm as swarm_tasks
+    lab = swarm_lab
+    lab.ensure_unformed()
+    first, *others = lab.engines
+    lost = others[-1]
+    ctx = node_ctx(unique, node='swarm', properties={
+        'daemon_client': first.daemon_client(),
+        'swarm_config': {'advertise_addr': first.address, 'subnet_size': 28,
+                         'default_addr_pool': [f'10.253.{lab.tag}.0/24'],
+                         'dispatcher_heartbeat_period': '2s'},
+        'workers': [{'daemon_client': e.daemon_client(), 'advertise_addr': e.address}
+                    for e in others]})
+    try:
+        swarm_tasks.create(ctx=ctx)
+        swarm_tasks.start(ctx=ctx)
+        assert len(ctx.instance.runtime_properties['joined']) == 2
+        lost.kill()
+        caplog.clear()
+        started = time.monotonic()
+        swarm_tasks.delete(ctx=ctx)
+        took = time.monotonic() - started
+        assert took < 30, f'delete took {took:.0f} s'
+        warned = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
+        assert len(warned) == 1 and lost.url in warned[0] and 'cannot be reached' in warned[0]
+        assert {first.swarm_state(), others[0].swarm_state()} == {'inactive'}
+        assert 'joined' not in ctx.instance.runtime_properties
+    finally:
+        if lost.process is None:
+            # Its machine is rebuilt: it would otherwise look for its gone swarm at start.
+            shutil.rmtree(lost.data_root / 'swarm', ignore_errors=True)
+            lost.start()
+    assert lost.swarm_state() == 'inactive'
