@@ -15,6 +15,8 @@ the four modes, and stricter where the CLI is lenient:
   only the update this operation started counts (``baseline`` is the
   ``UpdateStatus.StartedAt`` seen before it), so an old failure does not
   fail a later scale;
+* tasks that keep failing end a create or scale early, and so do tasks that
+  ended under a restart policy of condition ``none`` (nothing starts others);
 * the hold for the update's monitor window is the waiter's (this is one look).
 """
 
@@ -106,6 +108,18 @@ def _complete(task: Task) -> bool:
     return (task.get('Status') or {}).get('State') == 'complete'
 
 
+def _ended_for_good(spec: Mapping[str, Any], tasks: list[Task], wanted: int) -> int:
+    """How many of the slots 1..wanted have a task that ended (failed, rejected or
+    complete) under a restart policy of condition ``none``, which starts no other:
+    the service cannot converge when any has."""
+    policy = ((spec.get('TaskTemplate') or {}).get('RestartPolicy') or {}).get('Condition')
+    if policy != 'none':
+        return 0
+    return sum(isinstance(slot, int) and 1 <= slot <= wanted and
+               (t.get('Status') or {}).get('State') in ('failed', 'rejected', 'complete')
+               for slot, t in _pick(tasks, 'Slot').items())
+
+
 def problems(tasks: Iterable[Task], names: Mapping[str, str]) -> tuple[str, ...]:
     """Task errors worth a user's eye: '<node> slot N: failed: <error>'."""
     found = []
@@ -192,6 +206,10 @@ def look(service: Mapping[str, Any], tasks: list[Task], nodes: list[Mapping[str,
     budget = max(5, 2 * wanted) if max_failures == 0 else max_failures
     if not failure and not state and budget is not None and done == 0 and failed >= budget:
         failure = f'{failed} tasks failed and none runs: {found[0] if found else "?"}'
+    ended = _ended_for_good(spec, live, wanted) if mode == 'replicated' else 0
+    if not failure and not state and budget is not None and ended:
+        failure = (f'{ended} of {wanted} tasks ended and the restart policy (condition '
+                   f'none) starts no other: {found[0] if found else "?"}')
     converged = not failure and not rolling_back and done == wanted
     return Look(converged=converged, done=done, wanted=max(wanted, 0), mode=mode,
                 failure=failure, rolling_back=rolling_back, problems=found,

@@ -207,23 +207,39 @@ def status(api: Any, service_id: str) -> dict[str, Any]:
             'running': len(counted), 'by_node': by_node, 'down_nodes': lost}
 
 
-def wait_gone(api: Any, service_id: str, timeout: float = 60.0, interval: float = 0.25) -> bool:
+def wait_gone(api: Any, service_id: str, timeout: float = 60.0,
+              interval: float = 0.25) -> list[str]:
     """After removal: until the service's tasks are gone (their containers too), so its
-    networks, secrets and configs can go next. False when the time ran out."""
+    networks, secrets and configs can go next.
+
+    A task on a node that is down is not waited for: the manager cannot see it
+    end (its node removes it when it comes back). Returns the tasks not seen to
+    end ('<task id> on <node> (down)', or '... (still <state>)' when the time
+    ran out); empty when every task ended."""
     done = ('complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove')
 
-    def left() -> bool:
+    def left() -> tuple[list[str], list[str]]:
         # A removed service cannot be a task filter any more: all tasks, filtered here;
         # a task that ended has no container on a network any more.
         with engine_call('list swarm tasks'):
-            return any(t.get('ServiceID') == service_id and
-                       (t.get('Status') or {}).get('State') not in done for t in api.tasks())
+            found = [t for t in api.tasks() if t.get('ServiceID') == service_id and
+                     (t.get('Status') or {}).get('State') not in done]
+        if not found:
+            return [], []
+        listed = nodes(api)
+        names = node_names(listed)
+        down = {n.get('ID') for n in listed if (n.get('Status') or {}).get('State') == 'down'}
+        unseen = [f'{t.get("ID", "")[:12]} on {names.get(t.get("NodeID") or "", "?")} (down)'
+                  for t in found if t.get('NodeID') in down]
+        waiting = [f'{t.get("ID", "")[:12]} on {names.get(t.get("NodeID") or "", "no node")} '
+                   f'(still {(t.get("Status") or {}).get("State")})'
+                   for t in found if t.get('NodeID') not in down]
+        return unseen, waiting
 
     deadline = time.monotonic() + timeout
     for _ in range(int(timeout / interval) + 1):
-        if not left():
-            return True
-        if time.monotonic() >= deadline:
-            break
+        unseen, waiting = left()
+        if not waiting or time.monotonic() >= deadline:
+            return unseen + waiting
         time.sleep(interval)
-    return False
+    return unseen + waiting

@@ -1,7 +1,8 @@
 """The operation wrapper every task goes through.
 
 Before the task's first line it learns the operation's secrets (every value
-the option tables mark secret, in the inputs and in the node's properties)
+the option tables mark secret, in the inputs, in the node's properties and in
+those of the nodes it relates to: the Secrets a Service uses)
 and puts a redacting, bounding filter on ``ctx.logger``; after it, whatever
 went wrong becomes exactly one Cloudify error with a short, redacted,
 one-line-first message:
@@ -34,6 +35,7 @@ from docker_plugin.errors import (
 from docker_plugin.options import SECRET_INPUTS, secret_values
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
+SECRET_USE = 'uses_secret'  # the relationship through which a service reads a Secret
 secrets.guard_every_logger()
 
 
@@ -48,11 +50,35 @@ def learn_secrets(ctx: Any, kwargs: Mapping[str, Any]) -> None:
             sources.append(holder.node.properties)
         except Exception:  # noqa: BLE001 - a node without properties has nothing to learn
             continue
+    if kind == 'node-instance':
+        sources += _related_properties(ctx)
     for source in sources:
         for name in SECRET_INPUTS:
             value = source.get(name) if isinstance(source, Mapping) else None
             if value:
                 secrets.remember(*secret_values(name, value))
+
+
+def _related_properties(ctx: Any) -> list[Mapping[str, Any]]:
+    """The properties of the nodes this instance's relationships point at, as far as
+    they hold secrets for it: a Service's tasks can print what its Secrets hold
+    (a Config's ``data`` is not secret, so only a uses_secret target's counts)."""
+    found: list[Mapping[str, Any]] = []
+    try:
+        related = list(ctx.instance.relationships or [])
+    except Exception:  # noqa: BLE001 - no relationships to learn from
+        return found
+    for relationship in related:
+        try:
+            properties = dict(relationship.target.node.properties)
+            types = [relationship.type or '']
+            types += list(getattr(relationship, 'type_hierarchy', None) or [])
+        except Exception:  # noqa: BLE001 - a target that cannot be read has nothing to give
+            continue
+        if not any(str(t).endswith(SECRET_USE) for t in types):
+            properties.pop('data', None)
+        found.append(properties)
+    return found
 
 
 def _failure(ctx: Any, exc: PluginError) -> Exception:

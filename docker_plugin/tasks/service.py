@@ -125,7 +125,11 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         for found in dict.fromkeys([*([service_id] if service_id else []), *labelled]):
             if services.remove(api, found):
                 ctx.logger.info('Removed service %s', name or found[:12])
-            services.wait_gone(api, found)
+            left = services.wait_gone(api, found)
+            if left:
+                ctx.logger.warning('Service %s: %d of its tasks not seen to end (their '
+                                   'nodes remove them when they answer again): %s',
+                                   name or found[:12], len(left), ', '.join(left[:10]))
     drop(ctx, *SERVICE_PROPS)
 
 

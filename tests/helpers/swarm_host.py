@@ -157,6 +157,7 @@ class SwarmEngine:
     def start(self, wait: bool = True) -> None:
         """Start dockerd (again, on the same data root after a kill)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_containerd()
         log = open(self.workdir / 'dockerd.log', 'a')
         dockerd = ['dockerd', '--data-root', str(self.data_root),
                    '--exec-root', self.exec_root, '--pidfile', f'{self.exec_root}.pid',
@@ -182,10 +183,24 @@ class SwarmEngine:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f'{self.name}: dockerd exited:\n'
                                    + (self.workdir / 'dockerd.log').read_text()[-2000:])
-            if run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
-                return
+            try:
+                if run(*self.cli(), 'version', timeout=10, check=False).returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:  # still starting (e.g. rejoining its swarm)
+                pass
             time.sleep(0.2)
         raise RuntimeError(f'{self.name}: dockerd did not answer within {timeout:g} s')
+
+    def _forget_dead_containerd(self) -> None:
+        """After a kill, the pid file of its containerd may name a dead (or zombie,
+        never reaped here) process: dockerd would wait for it to answer, then give up."""
+        pidfile = Path(self.exec_root, 'containerd', 'containerd.pid')
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if not _running(pid):
+            pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """A crash of the whole machine: dockerd, containerd and every task, at once."""

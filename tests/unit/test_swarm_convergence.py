@@ -114,6 +114,23 @@ def test_tasks_that_keep_failing_end_a_create_early_with_their_error():
     assert convergence.look(service(), failed, NODES, max_failures=None).failure == ''
 
 
+def test_tasks_that_ended_under_restart_condition_none_fail_at_once():
+    """Found by the swarm bounded tier: such a service waited its whole timeout."""
+    never = service()
+    never['Spec']['TaskTemplate'] = {'RestartPolicy': {'Condition': 'none'}}
+    ended = [task(1, 'failed', 'shutdown', err='exit (3)'), task(2, node='n1')]
+    look = convergence.look(never, ended, NODES, max_failures=0)
+    assert look.failure.startswith('1 of 2 tasks ended and the restart policy (condition '
+                                   'none) starts no other: host0 slot 1: failed: exit (3)')
+    both = [task(1, 'failed', 'shutdown', err='x'), task(2, 'failed', 'shutdown', node='n1')]
+    assert convergence.look(never, both, NODES, max_failures=0).failure.startswith('2 of 2')
+    # A slot scaled away, restarts allowed, or a rolling update: keep waiting.
+    gone = [task(3, 'complete', 'shutdown'), task(1), task(2, node='n1')]
+    assert convergence.look(never, gone, NODES, max_failures=0).converged
+    assert convergence.look(service(), ended, NODES, max_failures=0).failure == ''
+    assert convergence.look(never, ended, NODES, max_failures=None).failure == ''
+
+
 class Clock:
     def __init__(self):
         self.now = 1000.0

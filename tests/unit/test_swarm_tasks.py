@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import time
 from unittest import mock
 
 import docker.errors
@@ -18,7 +19,7 @@ import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
-from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.fakes import FakeStreamResponse, api_error, fake_api, fake_engine, streaming_api
 
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift, service_spec, services
@@ -171,6 +172,43 @@ def test_a_manual_rollback_asks_for_the_previous_spec():
     assert call.kwargs['data'] == {'Name': 'web', 'Mode': {}}
 
 
+def test_delete_does_not_wait_for_tasks_on_a_down_node_and_names_them(make_ctx, caplog):
+    """Found by the fault tier: a worker down made delete wait its whole minute for a
+    task the manager cannot see end, then say nothing about it."""
+    api = fake_api()
+    api.services.return_value = []
+    api.tasks.return_value = [
+        {'ID': 'task-on-lost-node', 'ServiceID': 's1', 'NodeID': 'n2',
+         'Status': {'State': 'running'}},
+        {'ID': 'task-that-ended', 'ServiceID': 's1', 'NodeID': 'n1',
+         'Status': {'State': 'shutdown'}}]
+    api.nodes.return_value = [
+        {'ID': 'n1', 'Description': {'Hostname': 'alive'}, 'Status': {'State': 'ready'}},
+        {'ID': 'n2', 'Description': {'Hostname': 'lost'}, 'Status': {'State': 'down'}}]
+    ctx = make_ctx(runtime={'service_id': 's1', 'service_name': 'web'})
+    caplog.set_level(logging.INFO)
+    with fake_engine(api):
+        started = time.monotonic()
+        service.delete(ctx=ctx, daemon_client=DOWN)
+    assert time.monotonic() - started < 2
+    api.remove_service.assert_called_once_with('s1')
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and 'task-on-lost on lost (down)' in warned[0], warned
+    assert 'service_id' not in ctx.instance.runtime_properties
+
+
+def test_wait_gone_is_bounded_and_says_what_still_runs():
+    api = fake_api()
+    api.tasks.return_value = [{'ID': 'stuck-task-id', 'ServiceID': 's1', 'NodeID': 'n1',
+                               'Status': {'State': 'running'}}]
+    api.nodes.return_value = [{'ID': 'n1', 'Description': {'Hostname': 'a'},
+                               'Status': {'State': 'ready'}}]
+    assert services.wait_gone(api, 's1', timeout=0.3, interval=0.1) == [
+        'stuck-task-i on a (still running)']
+    api.tasks.return_value = []
+    assert services.wait_gone(api, 's1', timeout=0.3, interval=0.1) == []
+
+
 def test_an_unknown_image_names_the_image_field(make_ctx):
     api = fake_api()
     api._url.side_effect = lambda path, *args: path.format(*args)
@@ -210,6 +248,28 @@ def test_join_tokens_never_reach_logs_errors_or_properties(make_ctx, caplog):
     assert token not in str(failure.value) and '******' in str(failure.value)
     assert token not in caplog.text
     assert token not in repr(dict(ctx.instance.runtime_properties))
+
+
+def test_a_service_masks_what_the_secrets_it_uses_hold(caplog):
+    """Found by the swarm canary tier: the service logs action (and a failed update
+    quoting its tasks' logs) showed a Secret's value its tasks printed."""
+    from helpers.mock_ctx import Related, node_ctx
+    value, config_value = 'canary-secret-' + 'q' * 20, 'plain-config-text-' + 'p' * 10
+    related = [Related('cloudify.relationships.docker.uses_secret', 'tok', {'secret_id': 'x'},
+                       {'target': 'tok'}, {'data': value}),
+               Related('cloudify.relationships.docker.uses_config', 'page', {'config_id': 'y'},
+                       {}, {'data': config_value})]
+    ctx = node_ctx('dep', runtime={'service_id': 's1'}, related=related, node='svc')
+    api = streaming_api(FakeStreamResponse([
+        f'file={value}\nconfig={config_value}\n'.encode()], ))
+    api._result.return_value = {'ID': 's1', 'Spec': {'Name': 'web', 'TaskTemplate': {
+        'ContainerSpec': {'TTY': True}}}}
+    caplog.set_level(logging.DEBUG)
+    with fake_engine(api):
+        text = service_actions.logs(ctx=ctx)
+    assert value not in text and 'file=******' in text
+    assert f'config={config_value}' in text  # a Config's value is not secret
+    assert value not in caplog.text and value not in repr(dict(ctx.instance.runtime_properties))
 
 
 @contextlib.contextmanager

@@ -1,0 +1,254 @@
+"""Secret canaries through the swarm: values that must never be seen, put in every
+swarm input that holds one, through every swarm operation and action.
+
+* the swarm's join tokens (read from the lab once the plugin formed it),
+* a Secret's ``data`` (and the new value a deployment update gives it), which
+  the service's tasks print from ``/run/secrets`` (the old value is checked up to
+  the update: after it, it is known nowhere, and the logs of tasks that ran
+  before can show it),
+* a Service's ``secret_env`` value, which its tasks print too,
+* a remote engine's TLS client key (a single-node swarm on the TLS engine).
+
+Every log record at every level (the SDK's and urllib3's too), everything
+the mock context printed (what a workflow's events show), every runtime
+property, every exception text and every file left in the test's temp
+directory, the temp directory and the repository's ``.cache`` is searched:
+zero hits. Failures that would naturally quote the secret (an update whose
+tasks print it and exit, a broken TLS key) are among the operations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudify.exceptions import NonRecoverableError, RecoverableError
+from helpers.mock_ctx import Related, node_ctx
+
+from docker_plugin.tasks import service, service_actions, swarm_objects
+from docker_plugin.tasks import swarm as swarm_tasks
+
+pytestmark = [pytest.mark.engine, pytest.mark.canary]
+REPO = Path(__file__).resolve().parents[2]
+BASE = 'docker-plugin/busybox:latest'
+SECRET_REL = 'cloudify.relationships.docker.uses_secret'
+LOOP = 'trap "exit 0" TERM; while true; do sleep 1; done'
+PRINTS = 'echo "key=$API_KEY"; echo "file=$(cat /run/secrets/tok)"'
+
+
+class Sightings:
+    """Everything the plugin wrote, to be searched for canaries."""
+
+    def __init__(self, caplog: Any, capsys: Any, skip: list[Path]):
+        self.caplog, self.capsys, self.skip = caplog, capsys, skip
+        self.texts: list[str] = []
+
+    def error(self, call: Any, *args: Any, **kwargs: Any) -> str:
+        """Run a call that must fail; keep its message."""
+        with pytest.raises((NonRecoverableError, RecoverableError)) as failure:
+            call(*args, **kwargs)
+        self.texts.append(str(failure.value))
+        return str(failure.value)
+
+    def props(self, *contexts: Any) -> None:
+        for ctx in contexts:
+            self.texts.append(json.dumps(dict(ctx.instance.runtime_properties), default=str))
+
+    def assert_unseen(self, canaries: list[str], roots: list[Path]) -> None:
+        records = [f'{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ""}'
+                   for r in self.caplog.records]
+        printed = self.capsys.readouterr()
+        self.texts += [printed.out, printed.err]
+        everything = '\n'.join(records + self.texts)
+        assert len(self.caplog.records) > 20, 'little was logged: the search would prove nothing'
+        assert any(r.name.startswith('urllib3') for r in self.caplog.records)
+        for canary in canaries:
+            for piece in {canary, canary[:24], canary[-24:]}:
+                assert piece not in everything, f'{piece!r} leaked'
+            assert not _files_holding(canary, roots, self.skip), 'a file holds a secret'
+
+
+def _files_holding(canary: str, roots: list[Path], skip: list[Path]) -> list[str]:
+    """Files under ``roots`` (not under ``skip``: pytest's other temp dirs, the lab's
+    engines, whose data roots hold the swarm's own state) that contain the canary."""
+    found = []
+    skipped = {str(p) for p in skip}
+    for root in roots:
+        for directory, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith('pytest-of-') and
+                       os.path.join(directory, d) not in skipped]
+            for name in files:
+                path = Path(directory, name)
+                try:
+                    if not path.is_symlink() and path.stat().st_size < 10 ** 7 and \
+                            canary.encode() in path.read_bytes():
+                        found.append(str(path))
+                except OSError:
+                    continue
+    return found
+
+
+@pytest.fixture
+def sightings(caplog, capsys, tmp_path, tmp_path_factory):
+    caplog.set_level(logging.DEBUG)
+    for name in ('urllib3', 'docker', 'requests'):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    base = tmp_path_factory.getbasetemp()
+    skip = [p for p in base.iterdir() if p != tmp_path.parent] if base.is_dir() else []
+    yield Sightings(caplog, capsys, [*skip, base])
+    for name in ('urllib3', 'docker', 'requests'):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def _roots(tmp_path: Path) -> list[Path]:
+    return [tmp_path, REPO / '.cache', Path(os.environ.get('TMPDIR', '/tmp'))]
+
+
+def _canary(kind: str) -> str:
+    return f'canary-{kind}-{uuid.uuid4().hex}'
+
+
+def test_tokens_secrets_and_secret_env_through_every_swarm_operation(
+        swarm_lab, unique, sightings, tmp_path):
+    lab = swarm_lab
+    lab.ensure_unformed()
+    first, *others = lab.engines
+    daemon = first.daemon_client()
+    secret_value, new_secret_value, env_value = (_canary('data'), _canary('data2'),
+                                                 _canary('env'))
+    the_swarm = node_ctx(unique, node='swarm', properties={
+        'daemon_client': daemon,
+        'swarm_config': {'advertise_addr': first.address, 'subnet_size': 28,
+                         'default_addr_pool': [f'10.253.{lab.tag}.0/24'],
+                         'dispatcher_heartbeat_period': '2s'},
+        'workers': [{'daemon_client': e.daemon_client(), 'advertise_addr': e.address}
+                    for e in others]})
+    made: list[Any] = []
+    tokens: list[str] = []
+    try:
+        swarm_tasks.create(ctx=the_swarm)
+        swarm_tasks.start(ctx=the_swarm)
+        tokens = [first.docker('swarm', 'join-token', '-q', role) for role in
+                  ('worker', 'manager')]
+        assert all(t.startswith('SWMTKN-') for t in tokens)
+        swarm_tasks.check_status(ctx=the_swarm)
+        swarm_tasks.check_drift(ctx=the_swarm)
+        swarm_tasks.pull(ctx=the_swarm)
+
+        secret = node_ctx(unique, node='tok', properties={
+            'daemon_client': daemon, 'name': f'{unique}-tok', 'data': secret_value})
+        config = node_ctx(unique, node='page', properties={
+            'daemon_client': daemon, 'name': f'{unique}-page', 'data': 'not secret'})
+        made += [secret, config]
+        swarm_objects.secret_create(ctx=secret)
+        swarm_objects.config_create(ctx=config)
+        swarm_objects.secret_check_status(ctx=secret)
+        swarm_objects.secret_check_drift(ctx=secret)
+        swarm_objects.secret_pull(ctx=secret)
+
+        def service_config(**extra: Any) -> dict[str, Any]:
+            return {'image': lab.ref('app:v1'), 'command': ['sh', '-c', f'{PRINTS}; {LOOP}'],
+                    'endpoint_mode': 'dnsrr', 'stop_grace_period': '1s', 'replicas': 2,
+                    'secret_env': {'API_KEY': env_value},
+                    'update_config': {'parallelism': 2, 'monitor': '1s',
+                                      'failure_action': 'rollback'},
+                    'rollback_config': {'parallelism': 2, 'monitor': '1s'}, **extra}
+
+        related = [Related(SECRET_REL, 'tok', dict(secret.instance.runtime_properties),
+                           {'target': 'tok'}, dict(secret.node.properties))]
+        svc = node_ctx(unique, node='svc', related=related, properties={
+            'daemon_client': daemon, 'name': unique, 'service_config': service_config(),
+            'converge': {'timeout': 90}})
+        made.insert(0, svc)
+        service.create(ctx=svc)
+        service.start(ctx=svc)
+        service.check_status(ctx=svc)
+        service.check_drift(ctx=svc)
+        service.pull(ctx=svc)
+        text = service_actions.logs(ctx=svc, tail=1000)
+        assert 'key=******' in text and 'file=' in text, text  # printed, and masked
+        service_actions.ps(ctx=svc)
+        service_actions.scale(ctx=svc, replicas=3)
+        service.update(ctx=svc, service_config=service_config(image=lab.ref('app:v2')))
+        service_actions.rollback(ctx=svc)
+        # An update whose tasks print both secrets and exit: the failure quotes their logs.
+        failing = service_config(command=['sh', '-c', f'{PRINTS}; exit 3'])
+        message = sightings.error(service.update, ctx=svc, service_config=failing)
+        assert 'key=******' in message, message
+        sightings.props(svc)
+        # Everything so far knew the secret's value. Once it is replaced, the value is
+        # known nowhere (never kept): the logs of tasks that ran before can still show it.
+        sightings.props(the_swarm, secret, config, svc)
+        sightings.assert_unseen([secret_value], _roots(tmp_path))
+        # A new value for the secret, as a deployment update gives it: a new version of
+        # the secret, the service moved to it (and its tasks print the new value).
+        made.remove(secret)
+        secret = node_ctx(unique, node='tok', runtime=dict(secret.instance.runtime_properties),
+                          properties={**secret.node.properties, 'data': new_secret_value})
+        made.append(secret)
+        swarm_objects.secret_update(ctx=secret)
+        swarm_objects.config_update(ctx=config, data='still not secret')
+        made.remove(svc)
+        related = [Related(SECRET_REL, 'tok', dict(secret.instance.runtime_properties),
+                           {'target': 'tok'}, dict(secret.node.properties))]
+        svc = node_ctx(unique, node='svc', related=related, runtime=dict(
+            svc.instance.runtime_properties), properties=dict(svc.node.properties))
+        made.insert(0, svc)
+        text = service_actions.logs(ctx=svc, tail=1000)
+        assert 'file=******' in text, text
+        sightings.props(the_swarm, secret, config, svc)
+    finally:
+        for ctx in made:
+            from cloudify.state import current_ctx
+            current_ctx.set(ctx)
+            {'svc': service.delete, 'tok': swarm_objects.secret_delete,
+             'page': swarm_objects.config_delete}[ctx.node.name](ctx=ctx)
+        swarm_tasks.delete(ctx=the_swarm)
+    sightings.props(the_swarm, *made)
+    assert {e.swarm_state() for e in lab.engines} == {'inactive'}
+    sightings.assert_unseen([*tokens, new_secret_value, env_value],
+                            _roots(tmp_path))
+
+
+def test_tls_keys_of_a_remote_engine_through_a_swarm(remote_tls_engine, unique, sightings,
+                                                     tmp_path):
+    engine = remote_tls_engine
+    daemon = engine.daemon_client()
+    key_lines = [line for line in daemon['client_key'].splitlines() if '-----' not in line]
+    the_swarm = node_ctx(unique, node='swarm', properties={
+        'daemon_client': daemon,
+        'swarm_config': {'advertise_addr': engine.address, 'subnet_size': 28,
+                         'default_addr_pool': [f'10.254.{engine.tag}.0/24']}})
+    svc = node_ctx(unique, node='svc', properties={
+        'daemon_client': daemon, 'name': unique, 'converge': {'timeout': 60},
+        'service_config': {'image': BASE, 'resolve_image': 'never', 'endpoint_mode': 'dnsrr',
+                           'command': ['sh', '-c', LOOP], 'stop_grace_period': '1s'}})
+    try:
+        swarm_tasks.create(ctx=the_swarm)
+        swarm_tasks.start(ctx=the_swarm)
+        swarm_tasks.check_status(ctx=the_swarm)
+        service.create(ctx=svc)
+        service.start(ctx=svc)
+        service_actions.logs(ctx=svc)
+        service_actions.ps(ctx=svc)
+        broken = {**daemon, 'client_key': daemon['client_key'].replace(key_lines[3],
+                                                                        key_lines[4])}
+        sightings.error(service.check_status, ctx=svc, daemon_client=broken)
+        sightings.error(swarm_tasks.check_drift, ctx=the_swarm, daemon_client=broken)
+        sightings.props(the_swarm, svc)
+    finally:
+        from cloudify.state import current_ctx
+        current_ctx.set(svc)
+        service.delete(ctx=svc)
+        current_ctx.set(the_swarm)
+        swarm_tasks.delete(ctx=the_swarm)
+        import subprocess
+        subprocess.run([*engine.cli(), 'swarm', 'leave', '--force'], capture_output=True,
+                       timeout=60)
+    sightings.props(the_swarm, svc)
+    sightings.assert_unseen(key_lines[1:-1], _roots(tmp_path))
