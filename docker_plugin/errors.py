@@ -253,6 +253,8 @@ COMPOSE_UNREACHABLE = ('cannot connect to the docker daemon', 'is the docker dae
 COMPOSE_NETWORK = ('connection refused', 'no such host', 'i/o timeout', 'tls handshake timeout',
                    'connection reset', 'temporary failure in name resolution',
                    'toomanyrequests', 'too many requests')
+# The client's own TLS material is wrong (compose reads it before any call): daemon_client.
+COMPOSE_TLS = ('x509', 'certificate', 'context tls info', 'private key')
 COMPOSE_UNHEALTHY = ('is unhealthy', 'not healthy after', 'exited (', 'dependency failed')
 
 
@@ -273,7 +275,7 @@ def classify_compose(message: str, action: str, field: str,
         return TransientError(f'{action}: Docker engine unreachable: {message}')
     if any(m in lowered for m in COMPOSE_NETWORK):
         return TransientError(f'{action}: network trouble (retried): {message}')
-    if 'x509' in lowered or 'certificate' in lowered:
+    if any(m in lowered for m in COMPOSE_TLS):
         return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {message}')
     if not model_known:
         return InvalidInputError(field, f'compose refused the project: {message}')

@@ -174,6 +174,11 @@ def test_errors_are_kept_with_the_failed_build_output():
     ('invalid containerPort: 80800', InvalidInputError, 'definition'),
     ('tls: failed to verify certificate: x509: certificate signed by unknown authority',
      InvalidInputError, 'daemon_client'),
+    # A client key compose cannot use: found by the canary tier, once blamed on the files.
+    ('Failed to initialize: failed to retrieve context tls info: tls: failed to parse private '
+     'key', InvalidInputError, 'daemon_client'),
+    ('Failed to initialize: failed to retrieve context tls info: tls: private key does not '
+     'match public key', InvalidInputError, 'daemon_client'),
 ])
 def test_compose_failures_are_classified(message, kind, field):
     # Before the files were read, everything but the engine is about the files.
