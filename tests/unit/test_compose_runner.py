@@ -66,9 +66,23 @@ def test_memory_does_not_grow_with_the_output():
         tracemalloc.stop()
     # 40 MB of text went by; the runner kept tails and cut long lines.
     assert outcome.returncode == 0 and len(lines) == 200020
-    assert max(lines) == compose_process.MAX_LINE
+    assert compose_process.MAX_LINE <= max(lines) < compose_process.MAX_LINE + 100
     assert len(outcome.tail('stdout')) <= compose_process.TAIL_CHARS
     assert peak < 8 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize('size', [compose_process.MAX_LINE + 1, 3_000_000])
+def test_a_cut_line_keeps_its_start_and_its_end(size):
+    # Found by the compose bounded tier: a cut line used to lose its end, where a failing
+    # command says what went wrong.
+    lines = []
+    outcome = compose_process.run(
+        _sh(f'printf start; head -c {size} /dev/zero | tr "\\0" x; echo the-end; echo next'),
+        ENV, 30, 'exec', on_line=lambda stream, line: lines.append(line))
+    assert lines[-1] == 'next' and len(lines) == 2
+    assert lines[0].startswith('startxxx') and lines[0].endswith('xxxthe-end')
+    assert f'[... {size + 5 + 7 - compose_process.MAX_LINE} bytes cut ...]' in lines[0]
+    assert outcome.tail('stdout').endswith('the-end\nnext')
 
 
 def test_a_kept_stream_is_whole_but_bounded():
@@ -251,3 +265,4 @@ def test_pull_progress_in_its_text_form_is_read_too():
     error = classify_compose(progress.failure_text(), 'compose pull', 'compose_files',
                              model_known=True)
     assert isinstance(error, TransientError) and 'network trouble' in str(error)
+
