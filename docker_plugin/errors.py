@@ -111,6 +111,8 @@ PERMANENT_MARKERS = (
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
     'was found but', 'should always set',
+    # A BuildKit build step that failed (the classic builder's 'returned a non-zero code').
+    'executor failed running', 'did not complete successfully',
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')

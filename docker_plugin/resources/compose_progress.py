@@ -25,6 +25,7 @@ NOISE = ('configured to build using Bake', 'COMPOSE_BAKE')
 _STEP = re.compile(r'Step \d+/\d+ : ')
 _VERTEX = re.compile(r'\[(?P<service>[^\] ]+)(?: (?P<step>[^\]]+))?\] (?P<what>.*)')
 BUILD_TAIL_LINES = 40
+BUILDKIT_OBJECTS = ('{"vertexes"', '{"logs"', '{"statuses"', '{"warnings"')
 
 
 class Progress:
@@ -111,6 +112,8 @@ class Progress:
 
     # ------------------------------------------------------------------ builds
     def _build(self, obj: dict | None, text: str) -> None:
+        if obj is None and text.startswith(BUILDKIT_OBJECTS):
+            return  # a BuildKit object too long for one line, cut by the runner: not text
         if obj is None:  # the classic builder (or any other text)
             self._keep_build(text)
             if _STEP.match(text):
@@ -130,7 +133,9 @@ class Progress:
                     self.emit('info', f'{match["service"]}: build{step} {match["what"]}')
         for log in obj.get('logs') or []:
             try:
-                data = base64.b64decode(str(log.get('data', ''))).decode('utf-8', 'replace')
+                # Strictly: a cut line can still parse, its data holding the runner's mark.
+                data = base64.b64decode(str(log.get('data', '')), validate=True).decode(
+                    'utf-8', 'replace')
             except (binascii.Error, ValueError):
                 continue
             for piece in data.splitlines():

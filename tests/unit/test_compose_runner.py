@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from docker_plugin import errors
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -266,3 +267,17 @@ def test_pull_progress_in_its_text_form_is_read_too():
                              model_known=True)
     assert isinstance(error, TransientError) and 'network trouble' in str(error)
 
+
+def test_a_failed_buildkit_step_is_the_projects_fault_and_quotes_no_cut_json():
+    # Found by the compose bounded tier: BuildKit's failure was retried as unclassified, and
+    # its log objects too long for one line (cut by the runner) were quoted as raw JSON.
+    progress, _ = _progress(
+        ('stdout', '{"logs":[{"vertex":"sha256:1","stream":1,"data":"eHh4 [... 9 bytes cut'),
+        ('stdout', 'step output'),
+        ('stderr', '{"error":true,"message":"failed to solve: executor failed running '
+                   '[/bin/sh -c exit 7]: exit code: 7"}'))
+    assert progress.build_tail == ['step output']
+    error = classify_compose(progress.failure_text(), 'compose up', 'definition',
+                             model_known=True)
+    assert isinstance(error, RefusedError) and str(error).endswith('step output')
+    assert 'did not complete successfully' in errors.PERMANENT_MARKERS
