@@ -201,9 +201,13 @@ def _expired(process: subprocess.Popen, streams: dict[str, _Stream], timeout: fl
              action: str) -> None:
     _kill(process)
     last = (streams['stderr'].tail.text() or streams['stdout'].tail.text()).strip()
-    last = '\n'.join(last.splitlines()[-5:])
-    raise TimeoutExpired(f'{action}: did not finish within {timeout:g} s and was killed'
-                         + (f'; it printed last:\n{last}' if last else ''))
+    raise TimeoutExpired(expired_message(action, timeout, '\n'.join(last.splitlines()[-5:])))
+
+
+def expired_message(action: str, timeout: float, last: str = '') -> str:
+    """What a command killed at its deadline says (``last``: what it printed last)."""
+    return (f'{action}: did not finish within {timeout:g} s and was killed'
+            + (f'; it printed last:\n{last}' if last else ''))
 
 
 def _kill(process: subprocess.Popen) -> None:

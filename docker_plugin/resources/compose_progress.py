@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import json
 import re
 from typing import Callable
@@ -33,7 +34,13 @@ class Progress:
 
     def __init__(self, project: str, emit: Emit):
         self.project = project
-        self.emit = emit
+        self.recent: collections.deque[str] = collections.deque(maxlen=3)  # for a timeout
+
+        def say(level: str, text: str) -> None:
+            if level != 'debug':
+                self.recent.append(text)
+            emit(level, text)
+        self.emit = say
         self.errors: list[str] = []
         self.notices: list[str] = []
         self.build_tail: list[str] = []
@@ -92,6 +99,7 @@ class Progress:
         if status.lower().startswith('error'):
             self.errors.append(f'{kind.lower()} {name}: {status}')
         if (status in QUIET and kind != 'Service') or (ident, status) in self.seen:
+            self.recent.append(self.describe(kind, name, status))  # "app: image pulling"
             return
         self.seen.add((ident, status))
         extra = str(obj.get('text') or '') if 'status' in obj else ''
@@ -146,6 +154,10 @@ class Progress:
         del self.build_tail[:-BUILD_TAIL_LINES]
 
     # ------------------------------------------------------------------ outcome
+    def last_words(self) -> str:
+        """The last few things compose said, in words (raw JSON never)."""
+        return '\n'.join(dict.fromkeys(self.recent))
+
     def failure_text(self, fallback: str = '') -> str:
         """What went wrong, in compose's words (and a failed build's last lines)."""
         parts = list(dict.fromkeys(self.errors)) or [fallback.strip() or 'compose failed']

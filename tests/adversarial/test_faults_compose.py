@@ -240,7 +240,8 @@ def test_a_stalling_registry_bounds_pull_and_up(stalling_registry, unique, docke
         message = str(failure.value)
         assert f'compose {operation}: did not finish within {timeout} s and was killed' \
             in message, message
-        assert len(message) < 4000
+        assert len(message) < 4000 and '{' not in message  # in words, never raw JSON
+        assert 'app: image pulling' in message, message
         assert compose_processes(project) == []
         compose.delete(ctx=ctx)
         assert labelled_on(['docker'], unique) == NOTHING

@@ -281,3 +281,15 @@ def test_a_failed_buildkit_step_is_the_projects_fault_and_quotes_no_cut_json():
                              model_known=True)
     assert isinstance(error, RefusedError) and str(error).endswith('step output')
     assert 'did not complete successfully' in errors.PERMANENT_MARKERS
+
+
+def test_a_timeout_says_what_compose_was_doing_in_words():
+    # Found by the compose fault tier: a pull killed at its deadline quoted compose's raw
+    # JSON ({"id":"app","text":"Pulling"}); a quiet status counts as what it was doing.
+    progress, said = _progress(('stderr', '{"id":"app","text":"Pulling"}'),
+                               ('stderr', 'plain words from compose'))
+    assert progress.last_words() == 'app: image pulling\nplain words from compose'
+    assert said == [('info', 'plain words from compose')]
+    message = compose_process.expired_message('compose pull', 6, progress.last_words())
+    assert message == ('compose pull: did not finish within 6 s and was killed; it printed '
+                       'last:\napp: image pulling\nplain words from compose')
