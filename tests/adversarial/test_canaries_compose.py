@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudify.exceptions import NonRecoverableError, RecoverableError
+from cloudify.exceptions import NonRecoverableError, RecoverableError, WorkflowFailed
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.cloudify_local import TYPES_URL, LocalRun
 from helpers.tls import make_pki
 
 from docker_plugin.resources import compose_process
@@ -36,6 +37,7 @@ from docker_plugin.resources.compose_project import inline_directory
 from docker_plugin.tasks import compose, compose_actions, compose_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
+REPO = Path(__file__).resolve().parents[2]
 BASE = 'docker-plugin/busybox:latest'
 LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done"
 
@@ -222,3 +224,49 @@ def test_the_tls_key_of_a_remote_engine(sightings, cert_dirs, unique, remote_tls
     assert not [n for n in os.listdir(tempfile.gettempdir())
                 if n.startswith('docker-plugin-certs-')]
     sightings.assert_unseen(*key_lines[1:-1])
+
+
+def test_events_of_a_whole_blueprint(sightings, unique, tmp_path, capsys, docker_client):
+    """install, the actions and uninstall through local workflows: every event printed."""
+    canary = f'canary-bp-{uuid.uuid4().hex}'
+    blueprint = tmp_path / 'canary.yaml'
+    blueprint.write_text(f"""tosca_definitions_version: cloudify_dsl_1_5
+imports:
+  - {TYPES_URL}
+  - {REPO / 'plugin.yaml'}
+inputs:
+  token: {{type: string}}
+node_templates:
+  app:
+    type: cloudify.nodes.docker.ComposeProject
+    properties:
+      stop_timeout: 0
+      secret_environment: {{TOKEN: {{get_input: token}}}}
+      definition:
+        services:
+          app:
+            image: {BASE}
+            environment: {{TOKEN: '${{TOKEN}}'}}
+            command: {json.dumps(['sh', '-c', f'echo "token=$$TOKEN"; {LOOP}'])}
+""")
+    run = LocalRun(blueprint, unique, {'token': canary})
+    try:
+        run.install()
+        run.operation('docker.interfaces.compose.logs', tail='all')
+        run.operation('docker.interfaces.compose.exec', service='app',
+                      command=['sh', '-c', 'echo "said $TOKEN"'])
+        with pytest.raises(WorkflowFailed) as failure:
+            run.operation('docker.interfaces.compose.exec', service='app', expected_exit_code=0,
+                          command=['sh', '-c', 'echo "failed $TOKEN" >&2; exit 5'])
+        sightings.texts.append(str(failure.value))
+        sightings.texts.append(json.dumps([dict(i.runtime_properties)
+                                           for i in run.instances('app')], default=str))
+        run.uninstall()
+    finally:
+        run.teardown()
+    events = capsys.readouterr().out
+    sightings.texts.append(events)
+    assert 'token=******' in events and 'said ******' in events and 'failed ******' in events
+    assert docker_client.containers.list(
+        all=True, filters={'label': f'cloudify.deployment={unique}'}) == []
+    sightings.assert_unseen(canary)
