@@ -111,6 +111,8 @@ PERMANENT_MARKERS = (
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
     'was found but', 'should always set',
+    # A BuildKit build step that failed (the classic builder's 'returned a non-zero code').
+    'executor failed running', 'did not complete successfully',
 )
 # Messages that look permanent by the markers above but are known to pass.
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
@@ -253,6 +255,8 @@ COMPOSE_UNREACHABLE = ('cannot connect to the docker daemon', 'is the docker dae
 COMPOSE_NETWORK = ('connection refused', 'no such host', 'i/o timeout', 'tls handshake timeout',
                    'connection reset', 'temporary failure in name resolution',
                    'toomanyrequests', 'too many requests')
+# The client's own TLS material is wrong (compose reads it before any call): daemon_client.
+COMPOSE_TLS = ('x509', 'certificate', 'context tls info', 'private key')
 COMPOSE_UNHEALTHY = ('is unhealthy', 'not healthy after', 'exited (', 'dependency failed')
 
 
@@ -273,7 +277,7 @@ def classify_compose(message: str, action: str, field: str,
         return TransientError(f'{action}: Docker engine unreachable: {message}')
     if any(m in lowered for m in COMPOSE_NETWORK):
         return TransientError(f'{action}: network trouble (retried): {message}')
-    if 'x509' in lowered or 'certificate' in lowered:
+    if any(m in lowered for m in COMPOSE_TLS):
         return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {message}')
     if not model_known:
         return InvalidInputError(field, f'compose refused the project: {message}')

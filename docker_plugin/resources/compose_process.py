@@ -3,7 +3,8 @@
 Both pipes are read as they fill (no deadlock on a chatty child); each
 complete line goes to a callback, and only a bounded tail of each stream is
 kept, so memory does not grow with the output. A line longer than
-``MAX_LINE`` is cut. ``keep`` keeps one stream whole instead (a JSON answer,
+``MAX_LINE`` is cut in its middle: its start and its end are kept (the end
+is what a failing command says last). ``keep`` keeps one stream whole instead (a JSON answer,
 whose lines are never cut), up to ``max_keep`` characters. Past the deadline
 the whole process group is killed and ``TimeoutExpired`` says what the
 command printed last.
@@ -42,7 +43,7 @@ class Outcome:
 
 
 class _Tail:
-    """The last ``limit`` characters of a stream, as whole lines where possible."""
+    """The last ``limit`` characters of a stream (its oldest line cut at the front)."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -53,7 +54,12 @@ class _Tail:
         self.lines.append(line)
         self.size += len(line) + 1
         while self.size > self.limit and len(self.lines) > 1:
-            self.size -= len(self.lines.popleft()) + 1
+            excess, first = self.size - self.limit, self.lines[0]
+            if len(first) + 1 <= excess:
+                self.size -= len(self.lines.popleft()) + 1
+            else:  # keep the end of a long line before a short one
+                self.lines[0] = first[excess:]
+                self.size -= excess
 
     def text(self) -> str:
         return '\n'.join(self.lines)[-self.limit:]
@@ -66,7 +72,8 @@ class _Stream:
         # A kept stream is an answer (JSON): its lines are never cut, only bounded as a whole.
         self.max_line = max_keep if keep else MAX_LINE
         self.partial = bytearray()  # grows in place: a long line is not copied per chunk
-        self.skipping = False  # inside a line already cut: drop until its end
+        self.cut_head: bytes | None = None  # the start of a line being cut
+        self.cut_bytes = 0  # how much of it was dropped so far
         self.kept: list[str] = []
         self.kept_size = 0
         self.tail = _Tail(tail_chars)
@@ -78,21 +85,35 @@ class _Stream:
             complete = [bytes(self.partial), *rest.split(b'\n')]
             self.partial = bytearray(complete.pop())
             for raw in complete:
-                if self.skipping:  # the end of a line that was cut
-                    self.skipping = False
-                    continue
-                self._line(raw[:self.max_line].decode('utf-8', 'replace').rstrip('\r'))
+                self._raw_line(raw)
         if len(self.partial) > self.max_line:  # a line without end yet: cut it here
             if self.keep:
                 self._too_much()
-            if not self.skipping:
-                self._line(self.partial[:self.max_line].decode('utf-8', 'replace'))
-            self.skipping = True
-            self.partial = bytearray()
+            half = self.max_line // 2
+            if self.cut_head is None:
+                self.cut_head = bytes(self.partial[:half])
+                self.cut_bytes -= half
+            # Only the last half is kept as the line goes on: the end survives.
+            self.cut_bytes += len(self.partial) - half
+            del self.partial[:-half]
+
+    def _raw_line(self, raw: bytes) -> None:
+        if self.cut_head is not None:  # the end of a line that was cut
+            self.cut_bytes += max(len(raw) - self.max_line // 2, 0)
+            self._line(_decode(self.cut_head) + f' [... {self.cut_bytes} bytes cut ...] '
+                       + _decode(raw[-(self.max_line // 2):]))
+            self.cut_head, self.cut_bytes = None, 0
+        elif len(raw) > self.max_line:  # a whole long line within one read
+            if self.keep:
+                self._too_much()
+            self.cut_head, self.cut_bytes = raw[:self.max_line // 2], -(self.max_line // 2)
+            self._raw_line(raw)  # as the end of a cut line: its last half is kept
+        else:
+            self._line(_decode(raw))
 
     def close(self) -> None:
-        if self.partial and not self.skipping:
-            self._line(self.partial[:self.max_line].decode('utf-8', 'replace'))
+        if self.partial or self.cut_head is not None:
+            self._raw_line(bytes(self.partial))
             self.partial = bytearray()
 
     def _too_much(self) -> None:
@@ -107,6 +128,10 @@ class _Stream:
         self.tail.add(line)
         if self.on_line is not None:
             self.on_line(self.name, line)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode('utf-8', 'replace').rstrip('\r')
 
 
 def run(argv: list[str], env: Mapping[str, str], timeout: float, action: str,
@@ -176,9 +201,13 @@ def _expired(process: subprocess.Popen, streams: dict[str, _Stream], timeout: fl
              action: str) -> None:
     _kill(process)
     last = (streams['stderr'].tail.text() or streams['stdout'].tail.text()).strip()
-    last = '\n'.join(last.splitlines()[-5:])
-    raise TimeoutExpired(f'{action}: did not finish within {timeout:g} s and was killed'
-                         + (f'; it printed last:\n{last}' if last else ''))
+    raise TimeoutExpired(expired_message(action, timeout, '\n'.join(last.splitlines()[-5:])))
+
+
+def expired_message(action: str, timeout: float, last: str = '') -> str:
+    """What a command killed at its deadline says (``last``: what it printed last)."""
+    return (f'{action}: did not finish within {timeout:g} s and was killed'
+            + (f'; it printed last:\n{last}' if last else ''))
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import json
 import re
 from typing import Callable
@@ -25,6 +26,7 @@ NOISE = ('configured to build using Bake', 'COMPOSE_BAKE')
 _STEP = re.compile(r'Step \d+/\d+ : ')
 _VERTEX = re.compile(r'\[(?P<service>[^\] ]+)(?: (?P<step>[^\]]+))?\] (?P<what>.*)')
 BUILD_TAIL_LINES = 40
+BUILDKIT_OBJECTS = ('{"vertexes"', '{"logs"', '{"statuses"', '{"warnings"')
 
 
 class Progress:
@@ -32,7 +34,13 @@ class Progress:
 
     def __init__(self, project: str, emit: Emit):
         self.project = project
-        self.emit = emit
+        self.recent: collections.deque[str] = collections.deque(maxlen=3)  # for a timeout
+
+        def say(level: str, text: str) -> None:
+            if level != 'debug':
+                self.recent.append(text)
+            emit(level, text)
+        self.emit = say
         self.errors: list[str] = []
         self.notices: list[str] = []
         self.build_tail: list[str] = []
@@ -91,6 +99,7 @@ class Progress:
         if status.lower().startswith('error'):
             self.errors.append(f'{kind.lower()} {name}: {status}')
         if (status in QUIET and kind != 'Service') or (ident, status) in self.seen:
+            self.recent.append(self.describe(kind, name, status))  # "app: image pulling"
             return
         self.seen.add((ident, status))
         extra = str(obj.get('text') or '') if 'status' in obj else ''
@@ -111,6 +120,8 @@ class Progress:
 
     # ------------------------------------------------------------------ builds
     def _build(self, obj: dict | None, text: str) -> None:
+        if obj is None and text.startswith(BUILDKIT_OBJECTS):
+            return  # a BuildKit object too long for one line, cut by the runner: not text
         if obj is None:  # the classic builder (or any other text)
             self._keep_build(text)
             if _STEP.match(text):
@@ -130,7 +141,9 @@ class Progress:
                     self.emit('info', f'{match["service"]}: build{step} {match["what"]}')
         for log in obj.get('logs') or []:
             try:
-                data = base64.b64decode(str(log.get('data', ''))).decode('utf-8', 'replace')
+                # Strictly: a cut line can still parse, its data holding the runner's mark.
+                data = base64.b64decode(str(log.get('data', '')), validate=True).decode(
+                    'utf-8', 'replace')
             except (binascii.Error, ValueError):
                 continue
             for piece in data.splitlines():
@@ -141,6 +154,10 @@ class Progress:
         del self.build_tail[:-BUILD_TAIL_LINES]
 
     # ------------------------------------------------------------------ outcome
+    def last_words(self) -> str:
+        """The last few things compose said, in words (raw JSON never)."""
+        return '\n'.join(dict.fromkeys(self.recent))
+
     def failure_text(self, fallback: str = '') -> str:
         """What went wrong, in compose's words (and a failed build's last lines)."""
         parts = list(dict.fromkeys(self.errors)) or [fallback.strip() or 'compose failed']

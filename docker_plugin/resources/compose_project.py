@@ -108,8 +108,9 @@ class Compose:
                                               on_line=feed, keep=keep,
                                               pass_fds=self.engine.pass_fds)
             except TimeoutExpired as exc:
-                if known:
-                    raise
+                if known:  # what compose was doing, in words (its raw lines are JSON)
+                    raise TimeoutExpired(compose_process.expired_message(
+                        action, timeout or self.spec.timeout, progress.last_words())) from None
                 # Reading the files never calls the engine: they are what took so long.
                 raise InvalidInputError(self.spec.field, f'compose could not read the project '
                                                          f'in time: {exc}') from None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from docker_plugin import errors
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -66,9 +67,23 @@ def test_memory_does_not_grow_with_the_output():
         tracemalloc.stop()
     # 40 MB of text went by; the runner kept tails and cut long lines.
     assert outcome.returncode == 0 and len(lines) == 200020
-    assert max(lines) == compose_process.MAX_LINE
+    assert compose_process.MAX_LINE <= max(lines) < compose_process.MAX_LINE + 100
     assert len(outcome.tail('stdout')) <= compose_process.TAIL_CHARS
     assert peak < 8 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize('size', [compose_process.MAX_LINE + 1, 3_000_000])
+def test_a_cut_line_keeps_its_start_and_its_end(size):
+    # Found by the compose bounded tier: a cut line used to lose its end, where a failing
+    # command says what went wrong.
+    lines = []
+    outcome = compose_process.run(
+        _sh(f'printf start; head -c {size} /dev/zero | tr "\\0" x; echo the-end; echo next'),
+        ENV, 30, 'exec', on_line=lambda stream, line: lines.append(line))
+    assert lines[-1] == 'next' and len(lines) == 2
+    assert lines[0].startswith('startxxx') and lines[0].endswith('xxxthe-end')
+    assert f'[... {size + 5 + 7 - compose_process.MAX_LINE} bytes cut ...]' in lines[0]
+    assert outcome.tail('stdout').endswith('the-end\nnext')
 
 
 def test_a_kept_stream_is_whole_but_bounded():
@@ -174,6 +189,11 @@ def test_errors_are_kept_with_the_failed_build_output():
     ('invalid containerPort: 80800', InvalidInputError, 'definition'),
     ('tls: failed to verify certificate: x509: certificate signed by unknown authority',
      InvalidInputError, 'daemon_client'),
+    # A client key compose cannot use: found by the canary tier, once blamed on the files.
+    ('Failed to initialize: failed to retrieve context tls info: tls: failed to parse private '
+     'key', InvalidInputError, 'daemon_client'),
+    ('Failed to initialize: failed to retrieve context tls info: tls: private key does not '
+     'match public key', InvalidInputError, 'daemon_client'),
 ])
 def test_compose_failures_are_classified(message, kind, field):
     # Before the files were read, everything but the engine is about the files.
@@ -246,3 +266,30 @@ def test_pull_progress_in_its_text_form_is_read_too():
     error = classify_compose(progress.failure_text(), 'compose pull', 'compose_files',
                              model_known=True)
     assert isinstance(error, TransientError) and 'network trouble' in str(error)
+
+
+def test_a_failed_buildkit_step_is_the_projects_fault_and_quotes_no_cut_json():
+    # Found by the compose bounded tier: BuildKit's failure was retried as unclassified, and
+    # its log objects too long for one line (cut by the runner) were quoted as raw JSON.
+    progress, _ = _progress(
+        ('stdout', '{"logs":[{"vertex":"sha256:1","stream":1,"data":"eHh4 [... 9 bytes cut'),
+        ('stdout', 'step output'),
+        ('stderr', '{"error":true,"message":"failed to solve: executor failed running '
+                   '[/bin/sh -c exit 7]: exit code: 7"}'))
+    assert progress.build_tail == ['step output']
+    error = classify_compose(progress.failure_text(), 'compose up', 'definition',
+                             model_known=True)
+    assert isinstance(error, RefusedError) and str(error).endswith('step output')
+    assert 'did not complete successfully' in errors.PERMANENT_MARKERS
+
+
+def test_a_timeout_says_what_compose_was_doing_in_words():
+    # Found by the compose fault tier: a pull killed at its deadline quoted compose's raw
+    # JSON ({"id":"app","text":"Pulling"}); a quiet status counts as what it was doing.
+    progress, said = _progress(('stderr', '{"id":"app","text":"Pulling"}'),
+                               ('stderr', 'plain words from compose'))
+    assert progress.last_words() == 'app: image pulling\nplain words from compose'
+    assert said == [('info', 'plain words from compose')]
+    message = compose_process.expired_message('compose pull', 6, progress.last_words())
+    assert message == ('compose pull: did not finish within 6 s and was killed; it printed '
+                       'last:\napp: image pulling\nplain words from compose')
