@@ -164,7 +164,8 @@ def test_changes_by_hand_are_seen_and_put_back(make_ctx, docker_client, unique, 
                                                tmp_path):
     """A rename, a disconnected network and a moved tag, all made behind Cloudify's back."""
     (tmp_path / 'Dockerfile').write_text(f'FROM {BASE}\nLABEL moved=yes\n')
-    moved, _ = docker_client.images.build(path=str(tmp_path), labels=labelled)
+    moved, _ = docker_client.images.build(path=str(tmp_path), labels=labelled,
+                                          rm=True)
     tag = f'docker-plugin-test/{unique}:1'
     docker_client.images.get(BASE).tag(tag)
     ctx = make_ctx({'image': tag, 'command': SLEEP, 'name': f'{unique}-byhand',
