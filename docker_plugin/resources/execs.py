@@ -67,9 +67,21 @@ def run(api: Any, container_id: str, command: list[str], deadline: float, user: 
         how = stop(api, container_id, exec_id, marker, local_engine)
         raise TimeoutExpired(f'{action}: still running at its timeout; {how}; output so far: '
                              f'{out.text()[-500:]!r}') from None
-    with engine_call(action):
-        code = api.exec_inspect(exec_id).get('ExitCode')
-    return ExecResult(code, out.text(), err.text())
+    return ExecResult(exit_code(api, exec_id, action, deadline), out.text(), err.text())
+
+
+def exit_code(api: Any, exec_id: str, action: str, deadline: float,
+              settle: float = 5.0) -> int | None:
+    """The exec's exit code. The engine can answer the inspect that follows the end of
+    the output with ``Running`` still true and no code (seen under load): ask again
+    for a few seconds (never past the deadline); None if it never says."""
+    until = min(deadline, time.monotonic() + settle)
+    while True:
+        with engine_call(action):
+            info = api.exec_inspect(exec_id)
+        if not info.get('Running') or time.monotonic() >= until:
+            return info.get('ExitCode')
+        time.sleep(0.05)
 
 
 def stop(api: Any, container_id: str, exec_id: str, marker: str, local_engine: bool) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import secrets
 import shutil
 import socket
 import subprocess
@@ -40,8 +41,10 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def run_registry(workdir: Path, tls: bool = False, username: str = 'alice',
-                 password: str = 'registry-s3cret-Pa55') -> Iterator[Registry]:
-    """Start a registry; stop it and remove its trust entry afterwards."""
+                 password: str | None = None) -> Iterator[Registry]:
+    """Start a registry; stop it and remove its trust entry afterwards. The password is
+    new for each registry (no source file holds it: the canary tests look for it)."""
+    password = password or f'registry-{secrets.token_hex(8)}-Pa55'
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     address = f'127.0.0.1:{port}'
