@@ -30,6 +30,7 @@ from cloudify.exceptions import NonRecoverableError, RecoverableError, WorkflowF
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cloudify_local import TYPES_URL, LocalRun
+from helpers.leftovers import files_holding
 from helpers.tls import make_pki
 
 from docker_plugin.resources import compose_process
@@ -74,20 +75,8 @@ class Sightings:
 
     def files_holding(self, canary: str) -> list[str]:
         """Files in the temporary directory and ~/.docker (not the tests' own) holding it."""
-        found = []
-        for root in (tempfile.gettempdir(), os.path.expanduser('~/.docker')):
-            for directory, dirs, files in os.walk(root):
-                dirs[:] = [d for d in dirs if not d.startswith('pytest-of-') and
-                           Path(directory, d) != self.own]
-                for name in files:
-                    path = Path(directory, name)
-                    try:
-                        if not path.is_symlink() and path.stat().st_size < 10 ** 7 and \
-                                canary.encode() in path.read_bytes():
-                            found.append(str(path))
-                    except OSError:
-                        continue
-        return found
+        return files_holding(canary, (tempfile.gettempdir(), os.path.expanduser('~/.docker')),
+                             skip=[self.own])
 
 
 @pytest.fixture

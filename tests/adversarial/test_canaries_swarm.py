@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
+from helpers.leftovers import files_holding
 from helpers.mock_ctx import Related, node_ctx
 
 from docker_plugin.tasks import service, service_actions, swarm_objects
@@ -70,27 +71,7 @@ class Sightings:
         for canary in canaries:
             for piece in {canary, canary[:24], canary[-24:]}:
                 assert piece not in everything, f'{piece!r} leaked'
-            assert not _files_holding(canary, roots, self.skip), 'a file holds a secret'
-
-
-def _files_holding(canary: str, roots: list[Path], skip: list[Path]) -> list[str]:
-    """Files under ``roots`` (not under ``skip``: pytest's other temp dirs, the lab's
-    engines, whose data roots hold the swarm's own state) that contain the canary."""
-    found = []
-    skipped = {str(p) for p in skip}
-    for root in roots:
-        for directory, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith('pytest-of-') and
-                       os.path.join(directory, d) not in skipped]
-            for name in files:
-                path = Path(directory, name)
-                try:
-                    if not path.is_symlink() and path.stat().st_size < 10 ** 7 and \
-                            canary.encode() in path.read_bytes():
-                        found.append(str(path))
-                except OSError:
-                    continue
-    return found
+            assert not files_holding(canary, roots, self.skip), 'a file holds a secret'
 
 
 @pytest.fixture

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
-from pathlib import Path
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.leftovers import files_holding
 
 from docker_plugin import tasks
 from docker_plugin.tasks import container_actions, container_commands, container_state
@@ -52,25 +51,7 @@ class Sightings:
             for piece in {canary, canary[:24], canary[-24:]}:
                 assert piece not in everything, f'{piece!r} leaked'
         for canary in canaries:
-            assert not _files_holding(canary), 'a file left behind holds a secret'
-
-
-def _files_holding(canary: str) -> list[str]:
-    """Files in the temp directory (not the tests' own) that contain the canary."""
-    found = []
-    root = os.environ.get('TMPDIR', '/tmp')
-    # os.walk ignores what vanishes meanwhile (other programs use the temp directory too).
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith('pytest-of-')]
-        for name in files:
-            path = Path(directory, name)
-            try:
-                if not path.is_symlink() and path.stat().st_size < 10 ** 7 and \
-                        canary.encode() in path.read_bytes():
-                    found.append(str(path))
-            except OSError:
-                continue
-    return found
+            assert not files_holding(canary), 'a file left behind holds a secret'
 
 
 @pytest.fixture
