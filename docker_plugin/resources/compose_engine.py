@@ -34,6 +34,8 @@ CERT_FILES = (('ca_cert', 'ca.pem'), ('client_cert', 'cert.pem'), ('client_key',
 class EngineEnv:
     environ: dict[str, str]
     path_for: Callable[[str, str], str]  # more in-memory files, alive for the same block
+    # Why the engine does not answer a ping now (None: it answers); see ``silence``.
+    silence: Callable[[], str | None] = lambda: None
 
     @property
     def pass_fds(self) -> tuple[int, ...]:
@@ -65,7 +67,23 @@ def engine_environment(config: DaemonClientConfig,
                         os.symlink(target, os.path.join(directory, name))
                 environ['DOCKER_CERT_PATH'] = directory
                 environ['DOCKER_TLS' if not config.tls_verify else 'DOCKER_TLS_VERIFY'] = '1'
-            yield EngineEnv(environ, path_for)
+            yield EngineEnv(environ, path_for, lambda: silence(config))
         finally:
             if directory:
                 shutil.rmtree(directory, ignore_errors=True)
+
+
+def silence(config: DaemonClientConfig) -> str | None:
+    """Why the engine does not answer a ping within ``daemon_client.timeout``; None when
+    it answers (even with an error: then it is there). A compose command that ran past
+    its deadline while the engine was silent met passing trouble, not a slow project."""
+    from docker_plugin.client import open_client
+    from docker_plugin.errors import PluginError, TransientError, engine_call
+    try:
+        with open_client(config) as client, engine_call('ping the engine'):
+            client.api.ping()
+    except TransientError as exc:
+        return str(exc)
+    except PluginError:
+        return None
+    return None

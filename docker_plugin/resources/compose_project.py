@@ -25,7 +25,13 @@ import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.client import DaemonClientConfig
-from docker_plugin.errors import InvalidInputError, RefusedError, TimeoutExpired, classify_compose
+from docker_plugin.errors import (
+    InvalidInputError,
+    RefusedError,
+    TimeoutExpired,
+    TransientError,
+    classify_compose,
+)
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_engine import EngineEnv, engine_environment
 from docker_plugin.resources.compose_progress import Emit, Progress
@@ -109,8 +115,13 @@ class Compose:
                                               pass_fds=self.engine.pass_fds)
             except TimeoutExpired as exc:
                 if known:  # what compose was doing, in words (its raw lines are JSON)
-                    raise TimeoutExpired(compose_process.expired_message(
-                        action, timeout or self.spec.timeout, progress.last_words())) from None
+                    message = compose_process.expired_message(
+                        action, timeout or self.spec.timeout, progress.last_words())
+                    why = self.engine.silence()
+                    if why:  # a silent engine held it: retried, as any unreachable engine
+                        raise TransientError(f'{message}; the engine does not answer either: '
+                                             f'{why}') from None
+                    raise TimeoutExpired(message) from None
                 # Reading the files never calls the engine: they are what took so long.
                 raise InvalidInputError(self.spec.field, f'compose could not read the project '
                                                          f'in time: {exc}') from None

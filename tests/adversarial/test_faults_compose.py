@@ -7,7 +7,9 @@ mutual TLS, so killing it disturbs nothing else. It is SIGKILLed the moment
 the project's container is up and still ``health: starting``: ``start`` must
 end in a ``RecoverableError`` (engine unreachable) well within its timeout,
 with no compose process left behind; once the engine is back the same
-``start`` converges, and ``delete`` leaves nothing labelled. The stalling
+``start`` converges, and ``delete`` leaves nothing labelled. Frozen instead
+(alive, silent), the engine holds compose until the plugin's deadline; a
+ping then finds it silent, so the operation is retried too. The stalling
 registry accepts connections and never answers: each operation ends at its
 own timeout, its compose process killed, with an error saying so.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -114,7 +117,7 @@ def _retried(call: Any, ctx: Any, attempts: int = 10, **kwargs: Any) -> int:
 
 
 @contextlib.contextmanager
-def killed_when_starting(engine: Any, deployment: str, how: str) -> Iterator[list[float]]:
+def killed_when_starting(engine: Any, deployment: str, how: Any) -> Iterator[list[float]]:
     """Kill (SIGKILL, a crash) or stop (SIGTERM, then its containerd and containers) the
     engine once the project's container runs but is not healthy yet."""
     killed: list[float] = []
@@ -127,7 +130,7 @@ def killed_when_starting(engine: Any, deployment: str, how: str) -> Iterator[lis
                                   f'label=cloudify.deployment={deployment}'],
                                  capture_output=True, text=True, timeout=20).stdout
             if 'health: starting' in out:
-                getattr(engine, how)()
+                how() if callable(how) else getattr(engine, how)()
                 killed.append(time.monotonic())
                 return
             time.sleep(0.2)
@@ -171,6 +174,51 @@ def test_the_engine_killed_while_up_waits(engine, unique, how):
         assert compose_processes(project) == []
     finally:
         engine.wait_ready(timeout=60) if engine.process else engine.start()
+        current_ctx.set(ctx)
+        with contextlib.suppress(NonRecoverableError, RecoverableError):
+            compose.delete(ctx=ctx)
+
+
+def test_an_engine_that_stops_answering_while_up_waits_is_retried(engine, unique):
+    """The engine frozen (SIGSTOP: alive, silent): compose can only run to the plugin's
+    deadline; a ping then tells passing trouble from a slow project, so the operation is
+    retried, and converges once the engine answers again."""
+    timeout = 12
+    daemon = {**engine.daemon_client(), 'timeout': 3}
+    ctx = _ctx(unique, {'daemon_client': daemon, 'definition': SLOW_HEALTH,
+                        'timeout': timeout, 'wait_timeout': 60, 'stop_timeout': 0,
+                        'remove_volumes': True})
+    pid = engine.process.pid
+    frozen: list[bool] = []
+
+    def freeze() -> None:
+        os.kill(pid, signal.SIGSTOP)
+        frozen.append(True)
+
+    try:
+        compose.create(ctx=ctx)
+        project = ctx.instance.runtime_properties['project_name']
+        started = time.monotonic()
+        with killed_when_starting(engine, unique, freeze) as injected:
+            with pytest.raises(RecoverableError) as failure:
+                compose.start(ctx=ctx)
+        took = time.monotonic() - started
+        assert injected and frozen, 'the fault was never injected'
+        message = str(failure.value)
+        assert f'did not finish within {timeout} s' in message, message
+        assert 'the engine does not answer either' in message, message
+        assert took < timeout + 15 and len(message) < 4000
+        assert compose_processes(project) == []
+        os.kill(pid, signal.SIGCONT)
+        frozen.clear()
+        _retried(compose.start, ctx)
+        compose_state.check_status(ctx=ctx)
+        assert len(labelled_on(engine.cli(), unique)['containers']) == 1
+        _retried(compose.delete, ctx)
+        assert labelled_on(engine.cli(), unique) == NOTHING
+    finally:
+        if frozen:
+            os.kill(pid, signal.SIGCONT)
         current_ctx.set(ctx)
         with contextlib.suppress(NonRecoverableError, RecoverableError):
             compose.delete(ctx=ctx)

@@ -204,3 +204,29 @@ def test_the_importer_refuses_an_alias_bomb_at_once(tmp_path, capsys):
     code = cli.main(['-f', str(tmp_path / 'compose.yaml'), '-o', str(tmp_path / 'b.yaml')])
     assert code == 2
     assert 'compose file: the YAML expands to more than' in capsys.readouterr().err
+
+
+def test_a_silent_or_absent_engine_is_named(tmp_path):
+    """compose_engine.silence says why an engine does not answer (the fault tier shows
+    None for one that does, and the retry it leads to)."""
+    import socket
+    import threading
+
+    from docker_plugin.client import resolve_config
+    from docker_plugin.resources.compose_engine import silence
+
+    absent = resolve_config({'docker_host': f'unix://{tmp_path}/no.sock', 'timeout': 1})
+    assert 'unreachable' in silence(absent).lower()
+
+    mute = socket.socket(socket.AF_UNIX)  # accepts, never answers
+    mute.bind(str(tmp_path / 'mute.sock'))
+    mute.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(mute.accept()[0]), daemon=True).start()
+    try:
+        silent = resolve_config({'docker_host': f'unix://{tmp_path}/mute.sock', 'timeout': 1})
+        assert silence(silent)
+    finally:
+        mute.close()
+        for conn in held:
+            conn.close()
