@@ -11,6 +11,7 @@ import pytest
 from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.memory import peak_rss, peak_rss_reset
 
 from docker_plugin import tasks
 from docker_plugin.errors import MAX_MESSAGE
@@ -24,18 +25,6 @@ PRINTERS = {
     'one line': f"head -c {MB50} /dev/zero | tr '\\0' x",
 }
 RESULT_LIMIT = 20000  # a recorded result, serialised, with its envelope
-
-
-def peak_rss_reset() -> None:
-    with open('/proc/self/clear_refs', 'w') as handle:
-        handle.write('5')
-
-
-def peak_rss() -> int:
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
-            return int(line.split()[1]) * 1024
-    raise AssertionError('no VmHWM')
 
 
 @pytest.fixture

@@ -27,10 +27,9 @@ from typing import Any
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError, WorkflowFailed
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
 from helpers.cloudify_local import TYPES_URL, LocalRun
 from helpers.leftovers import files_holding
+from helpers.mock_ctx import node_ctx
 from helpers.tls import make_pki
 
 from docker_plugin.resources import compose_process
@@ -106,12 +105,7 @@ def cert_dirs(monkeypatch):
 
 
 def _ctx(unique: str, properties: dict[str, Any]) -> Any:
-    ctx = MockCloudifyContext(
-        node_id=f'app_{uuid.uuid4().hex[:6]}', node_name='app', deployment_id=unique,
-        blueprint_id='bp', properties=properties, runtime_properties={},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(unique, properties, node='app')
 
 
 def _gone(directories: list[str]) -> None:

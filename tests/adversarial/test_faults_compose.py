@@ -24,14 +24,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 from helpers.remote_engine import remote_engine
 
 from docker_plugin.tasks import compose, compose_state
@@ -56,12 +55,7 @@ def engine(tmp_path_factory):
 
 
 def _ctx(unique: str, properties: dict[str, Any]) -> Any:
-    ctx = MockCloudifyContext(
-        node_id=f'app_{uuid.uuid4().hex[:6]}', node_name='app', deployment_id=unique,
-        blueprint_id='bp', properties=properties, runtime_properties={},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(unique, properties, node='app')
 
 
 def compose_processes(project: str) -> list[str]:
