@@ -10,11 +10,14 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).resolve().parent
-VERSION = re.search(r"__version__ = '([^']+)'",
-                    (HERE / 'docker_plugin' / '__init__.py').read_text()).group(1)
+# Said once, in docker_plugin/__init__.py (read, not imported: setup.py must not need
+# the plugin's requirements).
+_INIT = (HERE / 'docker_plugin' / '__init__.py').read_text()
+NAME = re.search(r"^PACKAGE_NAME = '([^']+)'", _INIT, re.M).group(1)
+VERSION = re.search(r"^__version__ = '([^']+)'", _INIT, re.M).group(1)
 
 setup(
-    name='cloudify-docker-plugin',
+    name=NAME,
     version=VERSION,
     description='Cloudify plugin that orchestrates Docker engines from TOSCA blueprints',
     long_description=(HERE / 'README.rst').read_text(encoding='utf-8'),

@@ -23,7 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from docker_plugin import __version__  # noqa: E402
+from docker_plugin import PACKAGE_NAME, __version__  # noqa: E402
 from docker_plugin.options import checks  # noqa: E402
 from docker_plugin.options.base import OptionTable  # noqa: E402
 from docker_plugin.options.compose import COMPOSE_PROJECT  # noqa: E402
@@ -405,7 +405,7 @@ def workflows(dsl: str) -> dict[str, Any]:
 def document(dsl: str = '1_3') -> dict[str, Any]:
     return {
         'plugins': {PLUGIN: {'executor': 'central_deployment_agent',
-                             'package_name': 'cloudify-docker-plugin',
+                             'package_name': PACKAGE_NAME,
                              'package_version': __version__}},
         'blueprint_labels': {'obj-type': {'values': ['docker']}},
         'labels': {'obj-type': {'values': ['docker']}},

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from helpers.cleanup import labelled_objects, remove_labelled
 
+from docker_plugin import PACKAGE_NAME, __version__
+
 pytestmark = [pytest.mark.packaging, pytest.mark.engine]
 REPO = Path(__file__).resolve().parents[2]
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
@@ -43,7 +45,9 @@ def test_the_wagon_builds_installs_and_imports_every_module(wagon_run, cleaned):
     out, result, _ = wagon_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (wagon,) = out.glob('*.wgn')
-    assert wagon.name.startswith('cloudify_docker_plugin-') and 'linux_x86_64' in wagon.name
+    # the manager files it under setup.py's name and version, the plugin yamls' too
+    assert wagon.name.startswith(f"{PACKAGE_NAME.replace('-', '_')}-{__version__}-")
+    assert 'linux_x86_64' in wagon.name
     assert 'operations import from' in result.stdout
     assert 'other packages: cloudify, docker, requests, urllib3, yaml and the stdlib' \
         in result.stdout
