@@ -253,6 +253,7 @@ def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
 def stop(ctx: Any, **kwargs: Any) -> None:
     """Stop the project's containers (left running when retained or adopted). In an
     uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
+    opts = options(ctx, kwargs)
     keep, why = _keeps(ctx, kwargs)
     if keep:
         ctx.logger.info('Leaving the compose project running: %s', why)
@@ -262,7 +263,6 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     if getattr(ctx, 'workflow_id', None) == 'uninstall':
         ctx.logger.info('Stopping with delete: compose down stops and removes in one pass')
         return
-    opts = options(ctx, kwargs)
     with by_name(ctx, kwargs, opts) as compose:
         compose.stop(opts)
 

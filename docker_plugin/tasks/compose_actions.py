@@ -64,9 +64,9 @@ def _compose_error(stderr: str) -> str | None:
 @operation
 def logs(ctx: Any, **kwargs: Any) -> str:
     """The last ``tail`` lines of each service (``services``; default all)."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_LOGS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     command = ['logs', '--no-color', '--tail', str(inputs['tail'])]
     command += ['--timestamps'] if inputs['timestamps'] else []
     command += ['--since', inputs['since']] if inputs['since'] else []
@@ -85,9 +85,9 @@ def logs(ctx: Any, **kwargs: Any) -> str:
 @operation
 def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Every container of the project: service, name, id, state, health, exit code, ports."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_PS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     with lifecycle.project(ctx, kwargs, opts) as compose:
         _check_services(compose, inputs['services'])
         rows = compose.ps(inputs['services'], timeout=inputs['timeout'])
@@ -107,9 +107,9 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def exec_command(ctx: Any, **kwargs: Any) -> dict[str, Any]:
     """``exec`` a command in a service's container (``index``: which one)."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_EXEC, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     command = ['exec', '--no-tty', '--index', str(inputs['index'])]
     if inputs['user']:
         command += ['--user', inputs['user']]

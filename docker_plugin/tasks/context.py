@@ -152,6 +152,16 @@ def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     return resolve_config(raw)
 
 
+def check_common_inputs(ctx: Any, kwargs: Mapping[str, Any]) -> None:
+    """The inputs every node type has (``cloudify.nodes.docker.Base``: ``daemon_client``
+    and the existing-resource flags), validated before an operation looks at what its
+    instance recorded: a bad one is reported as itself, never as missing state."""
+    if getattr(ctx, 'type', None) != 'node-instance':
+        return  # a relationship operation's inputs are its relationship's
+    existing_flags(ctx, kwargs)
+    daemon_config(ctx, kwargs)
+
+
 def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
     """A client of the operation's engine, for a ``with`` block."""
     config = config or daemon_config(ctx, kwargs)

@@ -33,8 +33,8 @@ def scale(ctx: Any, **kwargs: Any) -> Any:
     """Set the number of tasks of a replicated service (input ``replicas``) and wait;
     the count is kept (``replicas``) and wins over the blueprint's from then on."""
     wanted = SCALE.parse({'replicas': kwargs.get('replicas')})['replicas']
-    service_id = recorded(ctx, 'service_id', 'service')
     settings = service_waiting.options(ctx, kwargs)
+    service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         api = client.api
         state = service_waiting.pending(ctx, 'scale')
@@ -57,8 +57,8 @@ def scale(ctx: Any, **kwargs: Any) -> Any:
 @operation
 def rollback(ctx: Any, **kwargs: Any) -> Any:
     """Go back to the service's previous spec and wait for it to converge."""
-    service_id = recorded(ctx, 'service_id', 'service')
     settings = service_waiting.options(ctx, kwargs)
+    service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         api = client.api
         state = service_waiting.pending(ctx, 'rollback')
