@@ -163,7 +163,9 @@ def extra_hosts(value: Any, path: str) -> list[str]:
 EXTRA_HOSTS = Custom((dict, list), extra_hosts, "{host: ip} or ['host:ip']")
 
 
-def links(value: Any, path: str) -> list[str]:
+def links(value: Any, path: str) -> list[list[str]]:
+    """Legacy links as [container, alias] pairs (what the SDK's create call takes:
+    it spells them ``container:alias`` itself), sorted."""
     pairs = value.items() if isinstance(value, dict) else [
         (item.partition(':')[0], item.partition(':')[2] or item.partition(':')[0])
         if isinstance(item, str) else (None, None) for item in value]
@@ -173,7 +175,7 @@ def links(value: Any, path: str) -> list[str]:
         if not isinstance(name, str) or not name or not isinstance(alias, str) or not alias:
             raise InvalidInputError(sub[:200], "expected {container: alias} or "
                                                "['container:alias']")
-        out.append(f'{name}:{alias}')
+        out.append([name, alias])
     return sorted(out)
 
 

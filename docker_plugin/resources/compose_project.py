@@ -5,7 +5,7 @@ environment (``compose_engine``), an inline definition and the label
 override as in-memory files, and one method per compose command. Every
 command runs under the spec's deadline with ``--progress json``; progress is
 emitted as readable events (``compose_progress``) and a failure is raised
-classified (``errors.classify_compose``) with compose's own message.
+classified (``command_failures.classify_compose``) with compose's own message.
 
 Labels: compose has no ``--label``. After reading the project
 (``config --format json``), an override file is generated that adds the
@@ -25,12 +25,12 @@ import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.client import DaemonClientConfig
+from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
     TimeoutExpired,
     TransientError,
-    classify_compose,
 )
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_engine import EngineEnv, engine_environment

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Mapping
 
-from docker_plugin.errors import NotFoundError, RefusedError, StateError, engine_call
+from docker_plugin.errors import NotFoundError, PluginError, RefusedError, StateError, engine_call
 from docker_plugin.resources import spec as specs
 
 NEVER = '0001-01-01T00:00:00Z'
@@ -101,8 +102,15 @@ def recreate(api: Any, info: Mapping[str, Any], host_options: Mapping[str, Any],
     aside = f'{name}-replaced-{old_id[:8]}'
     with engine_call(f'rename container {name} aside'):
         api.rename(old_id, aside)
-    with engine_call(f'create container {name} again'):
-        new_id = api.create_container_from_config(config, name)['Id']
+    try:
+        with engine_call(f'create container {name} again'):
+            new_id = api.create_container_from_config(config, name)['Id']
+    except PluginError:
+        # Refused (or the engine went away): the old one gets its name back, so that the
+        # instance's container keeps its name whatever the next attempt does.
+        with contextlib.suppress(PluginError), engine_call(f'rename container {name} back'):
+            api.rename(old_id, name)
+        raise
     on_created(new_id)
     remove(api, old_id, v=True, force=True)  # it never ran: its anonymous volumes are empty
     return new_id

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from docker_plugin.errors import InvalidInputError, StateError, classify_compose, exec_not_started
+from docker_plugin.command_failures import classify_compose, exec_not_started
+from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
 from docker_plugin.results import result

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired, exec_not_started
+from docker_plugin.command_failures import exec_not_started
+from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired
 from docker_plugin.resources import archives, execs
 from docker_plugin.resources.probes import WaitSpec
 from docker_plugin.results import result

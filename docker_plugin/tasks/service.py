@@ -66,8 +66,10 @@ def create(ctx: Any, **kwargs: Any) -> None:
             try:
                 service_id = services.create(api, body, spec.auth)
             except RefusedError as exc:
-                raise InvalidInputError(FIELD, f'the engine refused the service: {exc}') \
-                    from None
+                given = {name: value for name, value in spec.values.items()
+                         if value is not None}
+                raise objects.refused(exc, 'the engine refused the service', SERVICE,
+                                      {FIELD: given}, FIELD) from None
             persist(ctx, service_id=service_id, service_name=spec.name)
             info = services.require(api, service_id)
             _kept(ctx, spec, body, info)

@@ -63,14 +63,14 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
 
 def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
           values: dict[str, Any]) -> str:
-    """Create the object; what the engine refuses names the options it judged (a driver
-    or templating it lacks, labels), else the name."""
+    """Create the object; what the engine refuses names the option it is about (a
+    driver or templating it lacks: 'plugin ... not found'), else the name."""
     try:
         return swarm_objects.create(api, kind, name, data, labels, values)
-    except (RefusedError, NotFoundError) as exc:  # a driver it lacks: 'plugin ... not found'
-        judged = [o for o in ('driver', 'templating', 'labels') if values.get(o)]
-        raise InvalidInputError(', '.join(judged) or 'name',
-                                f'the engine refused the {kind}: {exc}') from None
+    except (RefusedError, NotFoundError) as exc:
+        given = {k: v for k, v in values.items() if k != 'data' and v not in (None, '', {}, [])}
+        raise objects.refused(exc, f'the engine refused the {kind}', TABLES[kind], {'': given},
+                              'name') from None
 
 
 def _key(ctx: Any) -> str:

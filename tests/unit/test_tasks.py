@@ -34,8 +34,8 @@ def make_ctx():
 
 @pytest.mark.parametrize(('op', 'inputs', 'field'), [
     ('create', {'image_import': {'src': 'x'}, 'image_build': {'path': '.'}},
-     'image_build and image_import'),
-    ('create', {}, 'image_import/image_build'),
+     'image_build'),
+    ('create', {}, 'container_config.image'),
     ('create', {'image_import': {'repository': 'r'}}, 'image_import.src'),
     ('create', {'image_import': {'src': 'x', 'bogus': 1}}, 'image_import.bogus'),
     ('create', {'image_build': {'rm': True}}, 'image_build.path'),
