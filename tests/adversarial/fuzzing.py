@@ -117,6 +117,27 @@ def anything_but_a_dict() -> st.SearchStrategy:
     return st.one_of(SCALARS, st.lists(SCALARS, max_size=3))
 
 
+SEPARATORS = (':', '.', '[', ' key ')  # field: / field.sub / field[0] / field key 'k'
+
+
+def fields_of(name: str, raw: Any, table: OptionTable | None = None) -> tuple[str, ...]:
+    """The fields an error about input ``name`` given ``raw`` may name: a key it was
+    given (``name.key``, or deeper) or a required option of ``table`` it lacks; the
+    input itself when ``raw`` is not a dict (``name`` '' for operation inputs, which
+    are their own fields)."""
+    if not isinstance(raw, dict):
+        return (name,)
+    keys = [*raw, *(o.name for o in table or () if o.required and o.name not in raw)]
+    return tuple(f'{name}.{key}' if name else str(key) for key in keys) or (name,)
+
+
+def names_a_field(message: str, fields: tuple[str, ...]) -> bool:
+    """``message`` opens with one of ``fields``, whole (``field:``, ``field.sub``,
+    ``field[0]``, ``field key 'k'``): ``container_config.cap_add`` does not name
+    ``container_config.cap``."""
+    return any(message.startswith(f'{field}{sep}') for field in fields for sep in SEPARATORS)
+
+
 class Outcomes:
     """Counts by input and outcome, written to .cache/fuzz-report.json for the summary."""
 
@@ -132,7 +153,8 @@ class Outcomes:
         except NonRecoverableError as exc:
             message = str(exc)
             assert len(message) <= 4096, f'{len(message)} characters'
-            assert message.startswith(fields), f'does not name {fields}: {message[:300]}'
+            assert names_a_field(message, fields), \
+                f'does not name one of {fields}: {message[:300]}'
             outcome = 'refused by the engine' if 'the engine' in message[:160] \
                 else 'refused before the engine'
         except RecoverableError as exc:

@@ -15,7 +15,15 @@ import uuid
 import pytest
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
-from fuzzing import GARBAGE, SETTINGS, Outcomes, anything_but_a_dict, table_dicts
+from fuzzing import (
+    GARBAGE,
+    SETTINGS,
+    Outcomes,
+    anything_but_a_dict,
+    fields_of,
+    names_a_field,
+    table_dicts,
+)
 from helpers.cleanup import labelled_objects, remove_labelled
 from hypothesis import given
 from hypothesis import strategies as st
@@ -61,6 +69,19 @@ def _leaves_nothing(docker_client, deployment):
         remove_labelled(docker_client, {'cloudify.deployment': deployment})
 
 
+def test_the_invariant_wants_the_very_field():
+    """What every example below is held to: an error names one of the keys it was given
+    (or a required one it lacks), whole; naming only the input does not do."""
+    fields = fields_of('container_config', {'cap_add': ['X'], 'image': 'i'}, CONTAINER)
+    assert names_a_field('container_config.cap_add: the engine refused it', fields)
+    assert names_a_field("container_config.cap_add[0]: expected a capability", fields)
+    assert not names_a_field('container_config: the engine refused the container', fields)
+    assert not names_a_field('container_config.image_x: unknown option', fields)
+    assert not names_a_field('container_config.image is wrong', fields)
+    assert fields_of('image_build', {}, IMAGE_BUILD) == ('image_build.path',)
+    assert fields_of('wait_for', 'garbage') == ('wait_for',)
+
+
 # ----------------------------------------------------------------- containers
 BASELINE = {'image': BASE, 'command': ['sleep', '60']}
 
@@ -74,7 +95,7 @@ def test_container_config(docker_client, raw):
     config = {**BASELINE, **raw, 'image': BASE} if isinstance(raw, dict) else raw
     ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
                                        'container_remove': {'force': True, 'v': True}})
-    fields = ('container_config', 'runtime_properties')
+    fields = fields_of('container_config', raw)
 
     def lifecycle():
         try:
@@ -100,7 +121,7 @@ def test_container_start(docker_client, raw):
             tasks.run(ctx=ctx, container_start=raw)
         finally:
             tasks.delete(ctx=ctx)
-    OUTCOMES.check('container_start', ('container_start', 'container_config'), lifecycle)
+    OUTCOMES.check('container_start', fields_of('container_start', raw), lifecycle)
     _leaves_nothing(docker_client, deployment)
 
 
@@ -109,10 +130,10 @@ def test_container_start(docker_client, raw):
        remove=st.one_of(table_dicts(REMOVE), anything_but_a_dict()))
 def test_container_stop_and_remove(stop, remove):
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('container_stop', ('container_stop',),
+    OUTCOMES.check('container_stop', fields_of('container_stop', stop),
                    lambda: tasks.stop(ctx=ctx, daemon_client=DOWN, container_stop=stop),
                    engine_down=True)
-    OUTCOMES.check('container_remove', ('container_stop', 'container_remove'),
+    OUTCOMES.check('container_remove', fields_of('container_remove', remove),
                    lambda: tasks.delete(ctx=ctx, daemon_client=DOWN, container_remove=remove),
                    engine_down=True)
 
@@ -125,8 +146,10 @@ def test_image_sources(kind, data):
              'image_pull': IMAGE_PULL}[kind]
     raw = data.draw(st.one_of(table_dicts(table), anything_but_a_dict()))
     ctx = _ctx('fuzz-down')
-    fields = (kind, 'image_import/image_build', 'container_config')
-    OUTCOMES.check(kind, fields, lambda: tasks.create(ctx=ctx, daemon_client=DOWN, **{kind: raw}),
+    # An empty source is no source: the container then needs container_config.image.
+    fields = fields_of(kind, raw, table) + (('container_config.image',) if not raw else ())
+    OUTCOMES.check(kind, fields,
+                   lambda: tasks.create(ctx=ctx, daemon_client=DOWN, **{kind: raw}),
                    engine_down=True)
 
 
@@ -164,7 +187,11 @@ def test_daemon_client(raw):
     if isinstance(raw, dict) and not any(k in raw for k in ('base_url', 'host', 'docker_host')):
         raw = {**raw, 'base_url': 'tcp://127.0.0.1:9'}  # never the real engine by default
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('daemon_client', ('daemon_client', 'DOCKER_HOST'),
+    fields = fields_of('daemon_client', raw)
+    if isinstance(raw, dict) and {'client_cert', 'client_key'} & set(raw):
+        # one of the pair given: the error names the one that is missing
+        fields += ('daemon_client.client_cert', 'daemon_client.client_key')
+    OUTCOMES.check('daemon_client', fields,
                    lambda: tasks.stop(ctx=ctx, daemon_client=raw, container_stop={}),
                    engine_down=True)
 
@@ -174,7 +201,7 @@ def test_daemon_client(raw):
 @given(raw=st.one_of(table_dicts(WAIT_FOR), anything_but_a_dict()))
 def test_wait_for(raw):
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('wait_for', ('wait_for',),
+    OUTCOMES.check('wait_for', fields_of('wait_for', raw),
                    lambda: tasks.run(ctx=ctx, daemon_client=DOWN, wait_for=raw),
                    engine_down=True)
 
@@ -185,8 +212,7 @@ def test_action_inputs(name, data):
     # Operation inputs are keyword arguments: their names are always strings.
     raw = {str(k): v for k, v in data.draw(table_dicts(ACTIONS[name])).items()}
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    fields = (*ACTIONS[name].names(), *map(str, raw), 'resources')
-    OUTCOMES.check(f'action {name}', tuple(fields),
+    OUTCOMES.check(f'action {name}', fields_of('', raw, ACTIONS[name]),
                    lambda: ACTION_OPS[name](ctx=ctx, daemon_client=DOWN, **raw),
                    engine_down=True)
 
@@ -209,7 +235,12 @@ def test_network_config(docker_client, raw):
         finally:
             if not daemon:
                 network.delete(ctx=ctx)
-    OUTCOMES.check('network_config', ('network_config', 'name'), lifecycle,
+    fields = fields_of('network_config', raw)
+    if isinstance(raw, dict) and (raw.get('scope') in ('global', 'swarm') or raw.get('ingress')
+                                  or raw.get('driver') == 'overlay'):
+        # asks a swarm of a lone engine: the error says daemon_client must be a manager
+        fields += ('daemon_client',)
+    OUTCOMES.check('network_config', fields, lifecycle,
                    engine_down=bool(daemon))
     _leaves_nothing(docker_client, deployment)
 
@@ -225,7 +256,7 @@ def test_volume_config(docker_client, raw):
             volume.create(ctx=ctx, volume_config=raw)
         finally:
             volume.delete(ctx=ctx)
-    OUTCOMES.check('volume_config', ('volume_config', 'name'), lifecycle)
+    OUTCOMES.check('volume_config', fields_of('volume_config', raw), lifecycle)
     _leaves_nothing(docker_client, deployment)
 
 
@@ -241,5 +272,5 @@ def test_relationship_properties(endpoint, mount):
             except InvalidInputError as exc:
                 from cloudify.exceptions import NonRecoverableError
                 raise NonRecoverableError(str(exc)) from None
-        OUTCOMES.check(name, ('relationship to x',), validate)
+        OUTCOMES.check(name, fields_of('relationship to x', raw, table), validate)
 
