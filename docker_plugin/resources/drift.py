@@ -32,9 +32,10 @@ class Difference:
         return self.update is not Update.RECREATE
 
     def as_dict(self) -> dict[str, Any]:
-        return {'option': self.option, 'path': self.path,
-                'desired': secrets.redact_all(self.desired),
-                'actual': secrets.redact_all(self.actual), 'updatable': self.updatable,
+        # Data (Cloudify stores it as the instance's configuration drift): never masked;
+        # secret options hold no values here in the first place (see _shown).
+        return {'option': self.option, 'path': self.path, 'desired': self.desired,
+                'actual': self.actual, 'updatable': self.updatable,
                 'fix': self.update.value}
 
     def describe(self) -> str:

@@ -20,8 +20,13 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import containers, controls, reports
 from docker_plugin.resources import logs as container_logs
 from docker_plugin.resources.probes import WaitSpec
-from docker_plugin.results import result
-from docker_plugin.tasks.context import daemon_config, engine, learn_container_secrets, persist
+from docker_plugin.tasks.context import (
+    daemon_config,
+    engine,
+    learn_container_secrets,
+    persist,
+    record_result,
+)
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.waiting import wait_ready
 
@@ -57,6 +62,8 @@ class ActionRun:
                 persist(self.ctx, **reports.summarise(self._inspect(api)))
         exit_code = data.get('exit_code', 0) if isinstance(data, dict) else 0
         self.record(exit_code or 0, message, data)
+        # The raw data, for the operation's own decisions (an exit code, a marker in
+        # stderr); what a person sees is what record kept (bounded, output masked).
         return data
 
     def _inspect(self, api: Any) -> dict[str, Any]:
@@ -65,9 +72,11 @@ class ActionRun:
             raise StateError(f'container {self.container_id} no longer exists')
         return info
 
-    def record(self, exit_code: int, message: str, data: Any) -> None:
-        persist(self.ctx, **{self.name: result(exit_code, message, data)})
+    def record(self, exit_code: int, message: str, data: Any) -> Any:
+        """Keep the result; returns its data as kept (bounded, output masked)."""
+        kept = record_result(self.ctx, self.name, exit_code, message, data)
         self.ctx.logger.info('%s: %s', self.name, message)
+        return kept
 
 
 def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:

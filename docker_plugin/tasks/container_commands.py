@@ -11,9 +11,8 @@ from typing import Any
 from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired, exec_not_started
 from docker_plugin.resources import archives, execs
 from docker_plugin.resources.probes import WaitSpec
-from docker_plugin.results import result
 from docker_plugin.tasks.container_actions import ActionRun
-from docker_plugin.tasks.context import blueprint_path, is_local, persist
+from docker_plugin.tasks.context import blueprint_path, is_local, record_result
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.waiting import wait_ready
 
@@ -34,7 +33,7 @@ def exec_command(ctx: Any, **kwargs: Any) -> None:
                              workdir=given['workdir'], environment=given['environment'],
                              privileged=given['privileged'], local_engine=is_local(action.config))
         except TimeoutExpired as exc:
-            persist(ctx, exec=result(-1, str(exc), {'exit_code': None, 'timed_out': True}))
+            record_result(ctx, 'exec', -1, str(exc), {'exit_code': None, 'timed_out': True})
             raise
         return f'{command!r} exited with code {done.exit_code}', {
             'exit_code': done.exit_code, 'stdout': done.stdout, 'stderr': done.stderr}

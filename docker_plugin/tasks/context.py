@@ -12,6 +12,7 @@ from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
+from docker_plugin.results import result
 from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
@@ -34,11 +35,29 @@ def parse(ctx: Any, kwargs: Mapping[str, Any], name: str, table: OptionTable) ->
 
 
 def persist(ctx: Any, **values: Any) -> None:
-    """Write runtime properties now (not only when the operation ends), redacted."""
+    """Write runtime properties now (not only when the operation ends).
+
+    Runtime properties are data the plugin reads back (names, ids, references,
+    recorded specs): they are stored exactly as given, never masked. Callers
+    keep secret values out of them in the first place (secret inputs are
+    recorded by name); masking is for text a person reads (``secrets.redact``).
+    """
     props = ctx.instance.runtime_properties
     for key, value in values.items():
-        props[key] = secrets.redact_all(value)
+        props[key] = value
     ctx.instance.update()
+
+
+def record_result(ctx: Any, name: str, exit_code: int, message: str, data: Any = None) -> Any:
+    """Keep an action's result under ``name``; returns its data as kept.
+
+    An action's output (an exec's stdout, log lines, task errors) is text a
+    person reads and nothing reads back: ``results.result`` bounds it and masks
+    the operation's secrets in it. Return what this returns, never the raw output.
+    """
+    kept = result(exit_code, message, data)
+    persist(ctx, **{name: kept})
+    return kept['data']
 
 
 def recorded(ctx: Any, key: str, what: str, hint: str = '') -> str:

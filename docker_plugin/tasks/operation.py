@@ -113,8 +113,10 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
-            # Cloudify prints what an operation returns in its "succeeded" event.
-            return secrets.redact_all(func(ctx, *args, **kwargs))
+            # What an operation returns is data (drift lists that Cloudify stores and
+            # reads back, action results already masked where they quote output):
+            # returned as it is, never masked.
+            return func(ctx, *args, **kwargs)
         except OperationRetry:
             raise
         except (RecoverableError, NonRecoverableError) as exc:

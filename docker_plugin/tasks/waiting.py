@@ -9,8 +9,14 @@ from docker_plugin.client import DaemonClientConfig
 from docker_plugin.errors import TimeoutExpired
 from docker_plugin.options.lifecycle import wait_for
 from docker_plugin.resources import probes
-from docker_plugin.results import result
-from docker_plugin.tasks.context import drop, engine, is_local, persist, resolve_input
+from docker_plugin.tasks.context import (
+    drop,
+    engine,
+    is_local,
+    persist,
+    record_result,
+    resolve_input,
+)
 
 
 def wait_spec(ctx: Any, kwargs: dict[str, Any], field: str = 'wait_for') -> probes.WaitSpec | None:
@@ -53,6 +59,6 @@ def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
     if spec.condition == 'exited':
         data.update(exit_code=seen.exit_code, logs=seen.logs)
         persist(ctx, state='exited', exit_code=seen.exit_code)
-    persist(ctx, **{record_key: result(0, f'ready: {seen.seen}', data)})
+    record_result(ctx, record_key, 0, f'ready: {seen.seen}', data)
     ctx.logger.info('Container %s is ready: %s', container_id[:12], seen.seen)
     return None
