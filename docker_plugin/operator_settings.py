@@ -2,8 +2,8 @@
 
 A blueprint can never give these: they come from a settings file the
 operator owns (``/etc/cloudify/docker-plugin.yaml``, or the file
-``DOCKER_PLUGIN_SETTINGS`` names; read by ``docker_plugin.tasks.confine``,
-which honours it only when root owns it and nobody else may write it) and
+``DOCKER_PLUGIN_SETTINGS`` names; honoured only when root owns it and nobody
+else may write it) and
 from the worker's environment (on a manager: ``mgmtworker.extra_env`` in
 its ``config.yaml``, or the ``cloudify_agent.env`` of its bootstrap
 context):
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from typing import Any, Mapping
 
 SETTING_KEYS = ('allow_engines', 'allow_read', 'allow_write')
@@ -34,6 +35,9 @@ ENV_ENGINES = 'DOCKER_PLUGIN_ALLOW_ENGINES'
 ENV_READ = 'DOCKER_PLUGIN_ALLOW_READ'
 ENV_WRITE = 'DOCKER_PLUGIN_ALLOW_WRITE'
 ENGINE_SCHEMES = ('unix://', 'tcp://', 'http://', 'https://')
+SETTINGS_FILE = '/etc/cloudify/docker-plugin.yaml'
+SETTINGS_ENV = 'DOCKER_PLUGIN_SETTINGS'  # another settings file (the worker's environment)
+MAX_SETTINGS = 64 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +48,55 @@ class Settings:
     read: tuple[str, ...] = ()  # host directories blueprints may read from
     write: tuple[str, ...] = ()  # host directories copy_from may write into
     problem: str = ''  # why settings were ignored, told with every refusal
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """The operator's settings: the settings file (honoured only when root owns it and
+    nobody else may write it) and the worker's environment."""
+    path = environ.get(SETTINGS_ENV) or SETTINGS_FILE
+    data, problem = None, ''
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0) | os.O_NONBLOCK)
+    except FileNotFoundError:
+        fd = None
+    except OSError as exc:
+        fd, problem = None, f'{path} was ignored: {exc.strerror or exc}'
+    if fd is not None:
+        try:  # what was opened is what is judged (no race with a rename)
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                problem = f'{path} was ignored: not a regular file'
+            elif info.st_uid != 0 or info.st_mode & 0o022:
+                problem = f'{path} was ignored: root must own it and nobody else write it'
+            else:
+                data, problem = _parse_settings(_read_all(fd, MAX_SETTINGS + 1), path)
+        finally:
+            os.close(fd)
+    found = settings_from(data, path, environ)
+    joined = '; '.join(filter(None, [problem, found.problem]))
+    return dataclasses.replace(found, problem=joined)
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b''.join(chunks)
+
+
+def _parse_settings(text: bytes, path: str) -> tuple[Any, str]:
+    if len(text) > MAX_SETTINGS:
+        return None, f'{path} was ignored: larger than {MAX_SETTINGS} bytes'
+    try:
+        import yaml
+        data = yaml.safe_load(text.decode('utf-8'))
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is ignored, and said
+        return None, f'{path} was ignored: not YAML ({type(exc).__name__})'
+    return ({} if data is None else data), ''
 
 
 def settings_from(data: Any, source: str, environ: Mapping[str, str]) -> Settings:
