@@ -31,6 +31,7 @@ from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
 from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_project import Compose, ProjectSpec, open_project
+from docker_plugin.tasks import confine_compose
 from docker_plugin.tasks.confine import existing
 from docker_plugin.tasks.context import (
     daemon_config,
@@ -60,7 +61,7 @@ def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
             value = ctx.node.properties.get(name)
         if value is not None:
             raw[name] = value
-    return COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS)
+    return confine_compose.options(ctx, COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS))
 
 
 def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
@@ -84,7 +85,7 @@ def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
                      else existing(ctx, path, f'compose_files[{index}]'))
     text = definition if isinstance(definition, str) else \
         json.dumps(definition) if definition else ''
-    return ProjectSpec(
+    return confine_compose.project(ctx, ProjectSpec(
         name=opts['project_name'] or default_project_name(str(ctx.deployment.id),
                                                           str(ctx.instance.id)),
         binary=find_binary(opts['compose_binary']), directory=directory or '',
@@ -93,7 +94,7 @@ def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
                         enumerate(opts['env_files'])),
         environment={**opts['environment'], **opts['secret_environment']},
         profiles=tuple(opts['profiles']), labels=resource_labels(ctx),
-        timeout=float(opts['timeout']), field='definition' if definition else 'compose_files')
+        timeout=float(opts['timeout']), field='definition' if definition else 'compose_files'))
 
 
 def emitter(ctx: Any):
