@@ -123,6 +123,8 @@ class Policy:
         if not self.confined:
             return joined
         given = relative if given is None else given
+        if '\x00' in relative:
+            raise self.refuse(field, 'contains a NUL character')
         if os.path.isabs(relative):
             raise self.refuse(field, f'{given!r} must be relative to {what}; {READ_HINT}')
         real = self.realpath(joined)
@@ -130,6 +132,15 @@ class Policy:
             raise self.refuse(field, f'{given!r} leads out of {what} (through ".." or a '
                                      f'symbolic link); {READ_HINT}')
         return real
+
+    def clean(self, given: str, field: str, what: str) -> str:
+        """``given`` as a clean path relative to ``what``, which it may not leave (written
+        alone: where ``what`` is cannot be looked at yet). Unconfined, ``given``."""
+        if not self.confined:
+            return given
+        if _absolute(given, field, self, 'read'):
+            raise self.refuse(field, f'{given!r} must be relative to {what}; {READ_HINT}')
+        return _relative(given, field, self, READ_HINT, what)
 
     def readable(self, real: str, roots: Iterable[str]) -> bool:
         """Whether a real path lies inside ``roots`` or a directory the operator allows."""
@@ -164,7 +175,10 @@ class Policy:
         """Refuse an engine of the manager's own host, unless the operator allows it."""
         if not self.confined or self.allowed_engine(url):
             return
-        key = engine_key(url, self.realpath)
+        try:
+            key = engine_key(url, self.realpath)
+        except ValueError as exc:
+            raise self.refuse(field, f'not an engine address: {exc}') from None
         if key[0] == 'unix':
             raise self.refuse(field, f"{url}{origin} is a socket on the manager's own host "
                                      f'(its Docker engine); {ENGINE_HINT}')
@@ -257,6 +271,8 @@ def engine_key(url: str, realpath: Callable[[str], str] = os.path.realpath) -> t
     scheme, sep, rest = url.partition('://')
     if not sep:
         raise ValueError(f'not an engine URL: {url[:80]!r}')
+    if '\x00' in url:
+        raise ValueError('contains a NUL character')
     if scheme == 'unix':
         return ('unix', realpath('/' + rest.lstrip('/')))
     parts = urllib.parse.urlsplit(f'tcp://{rest}')

@@ -168,9 +168,17 @@ def existing(ctx: Any, given: str, field: str) -> str:
     return found
 
 
-def check_read(ctx: Any, given: str, field: str) -> None:
-    """Refuse, before any engine call, what the policy would refuse to read."""
-    policy(ctx).read(given, field)
+def check_read(ctx: Any, given: str, field: str, inner: str | None = None,
+               inner_field: str = '', what: str = '') -> None:
+    """Refuse, before any engine call, what the policy would refuse to read (and ``inner``,
+    a path relative to it that may not leave it, named ``inner_field``)."""
+    rules = policy(ctx)
+    found = rules.read(given, field)
+    if inner is not None:
+        if os.path.isabs(found):
+            rules.within(found, inner, inner_field, what=what)
+        else:
+            rules.clean(inner, inner_field, what)
 
 
 def read_file(ctx: Any, path: str, field: str, limit: int) -> bytes:

@@ -132,7 +132,7 @@ def _audit(rules: Policy, roots: list[str],
         """Refuse a project whose build or run reads files outside the blueprint."""
         directory = spec.directory or inline_directory(spec.name)
         for where, path in compose_paths.model_reads(model, directory):
-            if not rules.readable(rules.realpath(path), roots):
+            if '\x00' in path or not rules.readable(rules.realpath(path), roots):
                 raise rules.refuse(spec.field, f"{where}: {path!r} is outside the blueprint "
                                                f"(a path on the manager's own host); "
                                                f'{READ_HINT}')

@@ -54,7 +54,8 @@ def request(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     if kind == 'image_pull':
         values = _pull_values(values, kind)
     elif kind == 'image_build':
-        check_read(ctx, values['path'], 'image_build.path')
+        check_read(ctx, values['path'], 'image_build.path', values.get('dockerfile'),
+                   'image_build.dockerfile', 'the build context')
     elif not images.is_url(values['src']):
         check_read(ctx, values['src'], 'image_import.src')
     return kind, values
