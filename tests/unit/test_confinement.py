@@ -159,6 +159,18 @@ def test_a_dockerfile_may_not_leave_its_build_context(tree):
              'image_build.dockerfile', 'must be relative')
 
 
+def test_a_dockerfile_is_checked_before_its_context_is_fetched():
+    rules = Policy(Mode.MANAGER)
+    assert rules.clean('docker/./Dockerfile', 'image_build.dockerfile', 'the build context') == \
+        'docker/Dockerfile'
+    for given, why in (('../secret.txt', 'leads out of the build context'),
+                       ('/etc/passwd', 'must be relative'), ('~/x', 'home directory')):
+        _refused(lambda given=given: rules.clean(given, 'image_build.dockerfile',
+                                                 'the build context'),
+                 'image_build.dockerfile', why)
+    assert Policy(Mode.LOCAL).clean('../x', 'f', 'w') == '../x'
+
+
 # ------------------------------------------------------------------ manager: writing
 def test_copy_from_writes_inside_the_deployment_work_directory(tree):
     work = tree[1]
