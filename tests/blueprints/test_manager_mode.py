@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -215,3 +216,33 @@ def test_the_allowed_forms_work_against_the_engine(worker, docker_client, unique
     worker.ok('box', f'{LIFECYCLE}.delete')
     worker.ok('built', f'{LIFECYCLE}.delete')
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+def test_a_remote_engine_over_tls_is_the_manager_way(worker, remote_tls_engine, unique):
+    """No settings at all: an engine of another host, its certificates as PEM text (from
+    secrets, in a real blueprint) or as files of the blueprint; never files of the host."""
+    daemon = remote_tls_engine.daemon_client()
+    (worker.resources / 'tls').mkdir()
+    (worker.resources / 'tls' / 'ca.pem').write_text(daemon['ca_cert'])
+    on_host = str(remote_tls_engine.pki.ca_cert)
+    # (the value itself is masked: certificate settings are secrets)
+    worker.refused('box', f'{LIFECYCLE}.create', 'daemon_client.ca_cert',
+                   "is a path on the manager's own host", 'give the PEM text',
+                   daemon_client={**daemon, 'ca_cert': on_host})
+    try:
+        worker.ok('box', f'{LIFECYCLE}.create', daemon_client=daemon)
+        worker.ok('box', f'{LIFECYCLE}.configure',
+                  daemon_client={**daemon, 'ca_cert': 'tls/ca.pem'})
+        worker.ok('box', f'{LIFECYCLE}.start', daemon_client=daemon)
+        listed = subprocess.run([*remote_tls_engine.cli(), 'ps', '-q', '--filter',
+                                 f'label=cloudify.deployment={unique}'],
+                                capture_output=True, text=True, timeout=60, check=True)
+        assert len(listed.stdout.split()) == 1
+        worker.ok('box', f'{LIFECYCLE}.delete', daemon_client=daemon)
+    finally:
+        left = subprocess.run([*remote_tls_engine.cli(), 'ps', '-aq', '--filter',
+                               f'label=cloudify.deployment={unique}'],
+                              capture_output=True, text=True, timeout=60).stdout.split()
+        if left:
+            subprocess.run([*remote_tls_engine.cli(), 'rm', '-f', *left], timeout=60)
+    assert not left
