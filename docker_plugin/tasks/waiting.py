@@ -9,6 +9,7 @@ from docker_plugin.client import DaemonClientConfig
 from docker_plugin.errors import TimeoutExpired
 from docker_plugin.options.lifecycle import wait_for
 from docker_plugin.resources import probes
+from docker_plugin.tasks.confine import probe_guard
 from docker_plugin.tasks.context import (
     drop,
     engine,
@@ -34,17 +35,18 @@ def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
     record_key = f'{name}_wait' if name != 'wait' else 'wait'
     deadline_key = f'_{name}_deadline'
     host = None if is_local(config) else config.host
+    guard = probe_guard(ctx, config)  # on a manager: never the manager's own host
     with engine(ctx, {}, config) as client:
         api = client.api
         if not spec.run_async:
-            seen = probes.wait(api, container_id, spec, ctx.logger.info, host)
+            seen = probes.wait(api, container_id, spec, ctx.logger.info, host, guard=guard)
         else:
             props = ctx.instance.runtime_properties
             deadline = props.get(deadline_key)
             if deadline is None:
                 deadline = time.time() + spec.timeout
                 persist(ctx, **{deadline_key: deadline})
-            seen = probes.probe(api, container_id, spec, host)
+            seen = probes.probe(api, container_id, spec, host, guard)
             if not seen.done:
                 if time.time() >= deadline:
                     drop(ctx, deadline_key)

@@ -53,6 +53,37 @@ GARBAGE = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                        max_leaves=6)
 
 
+# Paths a blueprint could give on a manager: pieces that climb, links out, home
+# directories, interpolation, NUL, look-alikes; and anchors the test replaces with real
+# places (@OUT: outside the blueprint, @BP: the blueprint itself, @PREFIX: the venv),
+# and the blueprint's own files (which must pass).
+PATH_PARTS = ['..', '.', '', 'ctx', 'out', 'escape', 'secret.txt', 'compose', 'Dockerfile',
+              'canary.env', '~', '~root', '$HOME', '${X}', '\x00', ' ', '%2e%2e', '..\\..',
+              '...', 'ｅｔｃ', 'passwd']
+PATH_ANCHORS = ['@OUT', '@OUT/canary.env', '@OUT/canary.yaml', '@BP', '@BP/secret.txt',
+                '@PREFIX/lib', '/etc/passwd', '/proc/self/environ', '/dev/zero', '/', '//etc',
+                'ctx', 'ctx/Dockerfile', 'secret.txt', 'compose', 'compose/canary.env',
+                'ctx/escape', 'out/passwd', 'Dockerfile', 'canary.env', '../ctx']
+
+
+def paths() -> st.SearchStrategy:
+    """Path strings: joined pieces (maybe absolute), anchors, anchors with pieces, text."""
+    joined = st.lists(st.sampled_from(PATH_PARTS), min_size=1, max_size=6).map('/'.join)
+    return st.one_of(joined, joined.map(lambda p: '/' + p), st.sampled_from(PATH_ANCHORS),
+                     st.tuples(st.sampled_from(PATH_ANCHORS), joined).map('/'.join),
+                     st.text(max_size=8))
+
+
+# Engine addresses of this host in their many spellings (never a name DNS would be
+# asked about: only numbers, and names /etc/hosts holds).
+LOCAL_ENGINES = ['unix:///var/run/docker.sock', 'unix://var/run/docker.sock',
+                 'unix:///run/docker.sock', 'unix:///tmp/x.sock', 'tcp://127.0.0.1:2375',
+                 'tcp://127.1:2375', 'tcp://2130706433:2375', 'tcp://0x7f000001:2375',
+                 'tcp://0.0.0.0:2375', 'tcp://localhost:2375', 'tcp://LOCALHOST:2376',
+                 'https://[::1]:2376', 'tcp://[::ffff:127.0.0.1]:2375', 'tcp://[::]:2375',
+                 'tcp://127.0.0.2:9', 'http://127.0.0.1:9/', 'https://127.0.0.1:9']
+
+
 def typos(names: Iterable[str]) -> list[str]:
     out = []
     for name in names:
