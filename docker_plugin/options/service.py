@@ -17,6 +17,7 @@ from typing import Any
 
 from docker_plugin.options import container_values as cv
 from docker_plugin.options import host_values as hv
+from docker_plugin.options import mounts
 from docker_plugin.options import service_values as sv
 from docker_plugin.options.base import Compare, Option, OptionTable, Update
 from docker_plugin.options.checks import (
@@ -28,7 +29,6 @@ from docker_plugin.options.checks import (
     Number,
     Text,
 )
-from docker_plugin.options.container import mounts_canon
 from docker_plugin.options.image import AUTH, REFERENCE
 from docker_plugin.options.units import DURATION
 
@@ -139,8 +139,8 @@ SERVICE = OptionTable('service', [
     _s('healthcheck', cv.HEALTHCHECK, f'{CS}Healthcheck',
        'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
        canon=_no_zeros),
-    _s('mounts', hv.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
-       'read_only, ...}', canon=mounts_canon),
+    _s('mounts', mounts.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
+       'read_only, ...}', canon=mounts.mounts_canon),
     _s('container_labels', cv.LABELS, f'{CS}Labels', 'labels of the task containers',
        compare=SUPERSET),
     _s('secrets', ListOf(sv.file_reference('secret')), f'{CS}Secrets', 'secrets by swarm name '

@@ -20,11 +20,10 @@ from docker_plugin.options.checks import (
     Text,
     scalar_text,
 )
-from docker_plugin.options.container_values import port_number
+from docker_plugin.options.ports import PROTOCOLS, port_number
 from docker_plugin.options.units import DURATION, SIZE
 
 MODES = ('replicated', 'global', 'replicated-job', 'global-job')
-PROTOCOLS = ('tcp', 'udp', 'sctp')
 UINT32 = 2 ** 32 - 1
 UINT64 = 2 ** 63 - 1  # what JSON numbers and the engine's int64 fields hold safely
 MODE = Text(choices=MODES)

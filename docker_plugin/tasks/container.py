@@ -18,9 +18,10 @@ from docker_plugin.errors import (
     RefusedError,
     StateError,
 )
-from docker_plugin.resources import containers, images, logs, networks, reports
+from docker_plugin.resources import containers, controls, images, logs, networks, reports
 from docker_plugin.resources import spec as specs
 from docker_plugin.tasks import image_sources
+from docker_plugin.tasks.container_state import DISCARDED, record_discarded
 from docker_plugin.tasks.context import (
     daemon_config,
     drop,
@@ -35,12 +36,12 @@ from docker_plugin.tasks.context import (
 )
 from docker_plugin.tasks.objects import TAGGED, tagged
 from docker_plugin.tasks.operation import operation
-from docker_plugin.tasks.specs import gather, shared_image, start_options
+from docker_plugin.tasks.specs import declared_state, gather, shared_image, start_options
 from docker_plugin.tasks.waiting import wait_ready, wait_spec
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
-                   'secret_env_names', 'drift', TAGGED)
+                   'secret_env_names', 'drift', DISCARDED, TAGGED)
 # A start the engine refuses with these, on a container that never ran, is a
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
@@ -126,6 +127,8 @@ def _create_or_adopt(ctx: Any, api: Any, spec: specs.ContainerSpec, image: str |
                                                     f'{exc}') from None
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
+    drop(ctx, DISCARDED)  # what an earlier container's engine discarded
+    record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
     return container_id, False
 
 
@@ -135,12 +138,14 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = start_options(ctx, kwargs)
     ready = wait_spec(ctx, kwargs)
+    paused = declared_state(ctx, kwargs).get('paused') is True
     container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
     props = ctx.instance.runtime_properties
     config = daemon_config(ctx, kwargs)
     if ready and ready.run_async and props.get('_start_deadline'):
         # A retry of an asynchronous readiness wait: the container is started.
-        return wait_ready(ctx, config, container_id, ready, 'start')
+        return _then_pause(ctx, config, container_id, paused,
+                           wait_ready(ctx, config, container_id, ready, 'start'))
     with engine(ctx, kwargs, config) as client:
         api = client.api
         if props.get('replaced_container_id'):
@@ -169,7 +174,25 @@ def run(ctx: Any, **kwargs: Any) -> Any:
         level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
               tail or '(none)')
     if ready:
-        return wait_ready(ctx, config, container_id, ready, 'start')
+        return _then_pause(ctx, config, container_id, paused,
+                           wait_ready(ctx, config, container_id, ready, 'start'))
+    return _then_pause(ctx, config, container_id, paused, None)
+
+
+def _then_pause(ctx: Any, config: Any, container_id: str, paused: bool, waited: Any) -> Any:
+    """Pause a container declared ``paused`` once it is started and ready (``waited`` is
+    None: a wait that asked Cloudify to retry is not over yet)."""
+    if not paused or waited is not None:
+        return waited
+    with engine(ctx, {}, config) as client:
+        info = containers.require(client.api, container_id)
+        if not info['State'].get('Running'):
+            raise StateError(f'container {container_id[:12]} is declared paused but is '
+                             f'{reports.state_line(info)}: only a running container pauses')
+        if not info['State'].get('Paused'):
+            controls.pause(client.api, container_id)
+        persist(ctx, **reports.summarise(containers.require(client.api, container_id)))
+    ctx.logger.info('Container %s paused, as declared', container_id[:12])
     return None
 
 
