@@ -115,7 +115,7 @@ def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
         found += image_difference(api, context.image, info,
                                   by_name=spec.plugin.get('image_name_mismatch') != 'ignore')
     membership = comparisons.get('networks', 'allow_more_present')
-    if membership != 'ignore':
+    if membership != 'ignore' and not spec.create.get('network_disabled'):
         mode = None if spec.networks else spec.host.get('network_mode')
         found += networks.membership_drift(info, spec.networks, mode,
                                            strict=membership == 'strict')
