@@ -181,6 +181,17 @@ def _memory_swap(value: Any, path: str) -> int:
 MEMORY_SWAP = Custom((int, str), _memory_swap, "bytes, a size like '1g', or 'unlimited' (-1)")
 
 
+def _shm_size(value: Any, path: str) -> int:
+    size = SIZE(value, path)
+    if size == 0:
+        raise InvalidInputError(path, "0 makes the engine choose its default (64m): leave "
+                                      'shm_size out for that, or give a size')
+    return size
+
+
+SHM_SIZE = Custom((int, str), _shm_size, "a size like '64m' (more than 0)")
+
+
 def pids_canon(value: Any) -> Any:
     """Unlimited is written 0 or -1, and kept as 0, -1 or nothing: all one."""
     return 0 if value is None or (isinstance(value, int) and value <= 0) else value
@@ -191,3 +202,13 @@ def _text_or_number(value: Any, path: str) -> str:
 
 
 TEXT_OR_NUMBER = Custom((str, int), _text_or_number, 'a name or a number')
+
+
+def _group(value: Any, path: str) -> str:
+    text = scalar_text(value, path)
+    if not text or ':' in text or text != text.strip():
+        raise InvalidInputError(path, f'expected a group name or number, got {text[:40]!r}')
+    return text
+
+
+GROUP = Custom((str, int), _group, 'a group name or number')

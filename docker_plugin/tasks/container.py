@@ -187,8 +187,9 @@ def _then_pause(ctx: Any, config: Any, container_id: str, paused: bool, waited: 
     with engine(ctx, {}, config) as client:
         info = containers.require(client.api, container_id)
         if not info['State'].get('Running'):
-            raise StateError(f'container {container_id[:12]} is declared paused but is '
-                             f'{reports.state_line(info)}: only a running container pauses')
+            raise InvalidInputError('container_config.paused', f'only a running container '
+                                    f'pauses; container {container_id[:12]} is '
+                                    f'{reports.state_line(info)}')
         if not info['State'].get('Paused'):
             controls.pause(client.api, container_id)
         persist(ctx, **reports.summarise(containers.require(client.api, container_id)))
