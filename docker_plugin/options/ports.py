@@ -29,7 +29,7 @@ def port_number(text: str, path: str, allow_zero: bool = False) -> int:
     return number
 
 
-def _port_range(text: str, path: str, allow_zero: bool = False) -> list[int]:
+def port_range(text: str, path: str, allow_zero: bool = False) -> list[int]:
     """'80' -> [80]; '9010-9050' -> [9010, ..., 9050]."""
     low, sep, high = text.partition('-')
     first = port_number(low, path, allow_zero)
@@ -54,7 +54,7 @@ def port_spec(value: Any, path: str) -> list[Port]:
         raise InvalidInputError(path, f"expected a port like 80 or '53/udp', got {kind(value)}")
     numbers, _, proto = str(value).partition('/')
     protocol = _protocol(proto, value, path)
-    return [(number, protocol) for number in _port_range(numbers, path)]
+    return [(number, protocol) for number in port_range(numbers, path)]
 
 
 def ports(value: Any, path: str) -> list[Port]:
@@ -126,7 +126,7 @@ def _spread(ports_: list[Port], binding: Any, path: str) -> list[tuple[Port, Any
         if isinstance(binding, tuple) else ('', binding)
     if host is None:
         return [(port, binding) for port in ports_]
-    hosts = _port_range(str(host), path)
+    hosts = port_range(str(host), path)
     if len(hosts) != len(ports_):
         raise InvalidInputError(path, f'{len(ports_)} container ports need a host range of '
                                       f'the same length, got {host!r}')

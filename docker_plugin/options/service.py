@@ -125,7 +125,8 @@ SERVICE = OptionTable('service', [
     _s('tty', FLAG, f'{CS}TTY', 'allocate a TTY', canon=_flag),
     _s('init', FLAG, f'{CS}Init', 'run an init process as PID 1', canon=_flag),
     _s('read_only', FLAG, f'{CS}ReadOnly', 'read-only root file system', canon=_flag),
-    _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task'),
+    _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task',
+       canon=cv.signal_canon),
     _s('stop_grace_period', DURATION, f'{CS}StopGracePeriod', "time before a stopping task is "
        "killed, e.g. '2s' (give one: busybox sh as PID 1 ignores SIGTERM)"),
     _s('cap_add', ListOf(Text(non_empty=True)), f'{CS}CapabilityAdd',
@@ -160,7 +161,8 @@ SERVICE = OptionTable('service', [
        'name or {target, aliases, driver_opts}; sent in the task template', canon=_networks),
     _s('endpoint_mode', Text(choices=('vip', 'dnsrr')), 'EndpointSpec.Mode',
        'vip (default: a virtual IP, needs IPVS) or dnsrr (DNS round robin)'),
-    _s('ports', sv.PORTS, 'EndpointSpec.Ports', "published ports: '8080:80' or {target, "
+    _s('ports', sv.PORTS, 'EndpointSpec.Ports', "published ports: '8080:80', a range "
+       "'9010-9012:9010-9012' or {target, "
        'published, protocol, mode: ingress|host}', canon=_ports),
     _s('resources', sv.RESOURCES, 'TaskTemplate.Resources', 'limits {cpus, memory, pids} and '
        'reservations {cpus, memory}', compare=SUPERSET, canon=_no_zeros),

@@ -484,3 +484,28 @@ def test_subpath_is_refused_by_an_engine_that_would_ignore_it(engine, refused):
     else:
         specs.check_engine_support(spec, engine)
     specs.check_engine_support(spec_of({'command': 'x'}), '1.24')  # nothing version-bound
+
+
+# ------------------------------------------------------------ the service table's siblings
+def test_service_ports_take_ranges_as_containers_do():
+    from docker_plugin.options.service import SERVICE
+    ports = SERVICE.validate({'image': 'i', 'ports': ['9010-9011:8010-8011/udp', '9020-9021',
+                                                      80]}, 'service_config')['service']['ports']
+    assert [(p['TargetPort'], p.get('PublishedPort'), p['Protocol']) for p in ports] == [
+        (8010, 9010, 'udp'), (8011, 9011, 'udp'), (9020, None, 'tcp'), (9021, None, 'tcp'),
+        (80, None, 'tcp')]
+    with pytest.raises(InvalidInputError, match=r'service_config\.ports\[0\]: 2 target ports'):
+        SERVICE.validate({'image': 'i', 'ports': ['9010:8010-8011']}, 'service_config')
+
+
+def test_service_mounts_and_signals_compare_as_containers_do():
+    from docker_plugin.options.service import SERVICE
+    mounts, signal = SERVICE.options['mounts'], SERVICE.options['stop_signal']
+    declared = SERVICE.validate({'image': 'i', 'mounts': [
+        {'target': '/t', 'type': 'tmpfs', 'tmpfs_size': '1m'}], 'stop_signal': 'TERM'},
+        'service_config')['service']
+    assert drift.matches(signal, declared['stop_signal'], 'SIGTERM')
+    assert drift.matches(mounts, declared['mounts'], [
+        {'Type': 'tmpfs', 'Target': '/t', 'TmpfsOptions': {'SizeBytes': 1048576}}])
+    assert not drift.matches(mounts, declared['mounts'], [
+        {'Type': 'tmpfs', 'Target': '/t', 'TmpfsOptions': {'SizeBytes': 2097152}}])
