@@ -14,6 +14,7 @@ rename, a reconnection, pause or unpause) and leaves the rest to the caller.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Iterable, Mapping
 
 from docker_plugin.options.base import Compare, Update
@@ -22,6 +23,7 @@ from docker_plugin.resources import containers, controls, drift, images, network
 from docker_plugin.resources import spec as specs
 
 STRICT_RULES = (Compare.STRICT, Compare.SET)
+_IMAGE_ID = re.compile(r'[0-9a-f]{12,64}')
 # Namespaces that make the engine add label=disable to the security options.
 _HOST_NAMESPACES = ('pid_mode', 'ipc_mode')
 
@@ -110,7 +112,11 @@ def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
            if o.image_default and o.name in declared):
         image_config = _image_config(api, spec, context.image, info)
     view = desired_view(spec, context.labels, found_rules, image_config)
-    found = drift.differences(CONTAINER, declared, view, info, rules=found_rules)
+    values = spec.declared()
+    found = [dataclasses.replace(d, update=Update.RECREATE)
+             if d.update is Update.UPDATE_CALL and not controls.applies_in_place(
+                 d.option, values[d.option]) else d
+             for d in drift.differences(CONTAINER, declared, view, info, rules=found_rules)]
     if context.image and comparisons.get('image', comparisons.get('*')) != 'ignore':
         found += image_difference(api, context.image, info,
                                   by_name=spec.plugin.get('image_name_mismatch') != 'ignore')
@@ -139,8 +145,10 @@ def image_difference(api: Any, image: str, info: Mapping[str, Any],
         pointed = now or 'not present on the engine'
         return [drift.Difference('image', 'Image', f'{image} ({pointed})', info.get('Image'),
                                  Update.RECREATE)]
-    made_from = (info.get('Config') or {}).get('Image')
-    if by_name and made_from and not image.startswith('sha256:') and \
+    made_from = (info.get('Config') or {}).get('Image') or ''
+    by_id = any(name.startswith('sha256:') or _IMAGE_ID.fullmatch(name)
+                for name in (image, made_from))  # made from an id: no name to compare
+    if by_name and made_from and not by_id and \
             images.canonical_reference(made_from) != images.canonical_reference(image):
         return [drift.Difference('image', 'Config.Image', image, made_from, Update.RECREATE)]
     return []

@@ -77,6 +77,22 @@ def update_body(values: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+# The update call keeps a field's old value when it is given 0 (or '' for the cpusets):
+# only these take a zero.
+_ZERO_APPLIES = ('PidsLimit', 'RestartPolicy')
+
+
+def applies_in_place(name: str, value: Any) -> bool:
+    """Whether the engine's update call sets this validated value: it leaves a field
+    as it was when given zero or nothing (PidsLimit aside), so those need a new
+    container."""
+    option = CONTAINER.options[name]
+    if option.update is not Update.UPDATE_CALL or not option.read:
+        return False
+    key, stored = option.read.rsplit('.', 1)[-1], option.engine_value(value)
+    return key in _ZERO_APPLIES or stored not in (0, '', None)
+
+
 def update(api: Any, container_id: str, body: Mapping[str, Any]) -> list[str]:
     """Change resources and restart policy in place; the engine's warnings.
 

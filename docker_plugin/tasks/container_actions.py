@@ -247,6 +247,11 @@ def update(ctx: Any, **kwargs: Any) -> None:
         updatable = sorted(o.name for o in CONTAINER if o.update is Update.UPDATE_CALL)
         raise InvalidInputError(f'resources.{fixed[0]}' if fixed else 'resources',
                                 f'cannot change in place; updatable: {", ".join(updatable)}')
+    zero = [k for k in options if not controls.applies_in_place(k, options[k])]
+    if zero:
+        raise InvalidInputError(f'resources.{zero[0]}', "the engine's update call leaves a "
+                                                        'zero (or empty) value as it was: it '
+                                                        'needs a new container')
 
     def body(api: Any, cid: str) -> tuple[str, Any]:
         warnings = controls.update(api, cid, controls.update_body(options))

@@ -509,3 +509,24 @@ def test_service_mounts_and_signals_compare_as_containers_do():
         {'Type': 'tmpfs', 'Target': '/t', 'TmpfsOptions': {'SizeBytes': 1048576}}])
     assert not drift.matches(mounts, declared['mounts'], [
         {'Type': 'tmpfs', 'Target': '/t', 'TmpfsOptions': {'SizeBytes': 2097152}}])
+
+
+def test_a_zero_the_update_call_would_leave_as_it_was_needs_a_new_container():
+    """The engine's update call keeps the old value of a field given 0 (PidsLimit aside)."""
+    spec = spec_of({'cpu_shares': 0, 'pids_limit': 0, 'cpuset_cpus': '0', 'nano_cpus': 0})
+    info = engine_of(spec, **{'HostConfig.CpuShares': 512, 'HostConfig.PidsLimit': 10,
+                              'HostConfig.CpusetCpus': '1', 'HostConfig.NanoCpus': 5})
+    assert {d.option: d.update for d in diffs(spec, info)} == {
+        'cpu_shares': Update.RECREATE, 'pids_limit': Update.UPDATE_CALL,
+        'cpuset_cpus': Update.UPDATE_CALL, 'nano_cpus': Update.RECREATE}
+    assert controls.applies_in_place('restart_policy', {'Name': 'no', 'MaximumRetryCount': 0})
+    assert not controls.applies_in_place('command', ['x'])
+
+
+def test_a_container_made_from_an_image_id_has_no_name_to_compare():
+    info = engine_of(spec_of({}))
+    info['Config']['Image'] = 'sha256:' + 'a' * 64
+    api = ImageApi({'app:1': info['Image']})
+    assert container_drift.image_difference(api, 'app:1', info) == []
+    info['Config']['Image'] = 'a' * 12
+    assert container_drift.image_difference(api, 'app:1', info) == []
