@@ -37,7 +37,7 @@ from docker_plugin.tasks.context import (
 from docker_plugin.tasks.objects import TAGGED, tagged
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.specs import declared_state, gather, shared_image, start_options
-from docker_plugin.tasks.waiting import wait_ready, wait_spec
+from docker_plugin.tasks.waiting import pending, wait_ready, wait_spec
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
@@ -142,10 +142,9 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
     props = ctx.instance.runtime_properties
     config = daemon_config(ctx, kwargs)
-    if ready and ready.run_async and props.get('_start_deadline'):
+    if ready and ready.run_async and pending(ctx, 'start'):
         # A retry of an asynchronous readiness wait: the container is started.
-        return _then_pause(ctx, config, container_id, paused,
-                           wait_ready(ctx, config, container_id, ready, 'start'))
+        return _ready_then_pause(ctx, config, container_id, ready, paused)
     with engine(ctx, kwargs, config) as client:
         api = client.api
         if props.get('replaced_container_id'):
@@ -173,16 +172,15 @@ def run(ctx: Any, **kwargs: Any) -> Any:
         level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
         level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
               tail or '(none)')
-    if ready:
-        return _then_pause(ctx, config, container_id, paused,
-                           wait_ready(ctx, config, container_id, ready, 'start'))
-    return _then_pause(ctx, config, container_id, paused, None)
+    return _ready_then_pause(ctx, config, container_id, ready, paused)
 
 
-def _then_pause(ctx: Any, config: Any, container_id: str, paused: bool, waited: Any) -> Any:
-    """Pause a container declared ``paused`` once it is started and ready (``waited`` is
-    None: a wait that asked Cloudify to retry is not over yet)."""
-    if not paused or waited is not None:
+def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
+                      paused: bool) -> Any:
+    """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
+    an asynchronous wait is still under way: Cloudify retries it first)."""
+    waited = wait_ready(ctx, config, container_id, ready, 'start') if ready else None
+    if not paused or pending(ctx, 'start'):
         return waited
     with engine(ctx, {}, config) as client:
         info = containers.require(client.api, container_id)
@@ -194,7 +192,7 @@ def _then_pause(ctx: Any, config: Any, container_id: str, paused: bool, waited: 
             controls.pause(client.api, container_id)
         persist(ctx, **reports.summarise(containers.require(client.api, container_id)))
     ctx.logger.info('Container %s paused, as declared', container_id[:12])
-    return None
+    return waited
 
 
 def _apply_start_options(ctx: Any, api: Any, container_id: str, start_opts: dict) -> str:

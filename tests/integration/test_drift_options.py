@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import os
 import socket
+import time
 from typing import Any, Mapping
 
 import pytest
@@ -531,6 +532,33 @@ def test_a_paused_container_is_healthy_when_declared_paused(make_ctx, docker_cli
         container_state.check_status(ctx=ctx)
         with pytest.raises(NonRecoverableError, match='paused'):
             container_state.check_status(ctx=ctx, container_config={'image': BASE})
+    finally:
+        tasks.delete(ctx=ctx)
+
+
+def test_a_paused_container_is_paused_once_ready_not_before(make_ctx, docker_client,
+                                                            labelled):
+    """With an asynchronous readiness wait, the pause waits for the wait to end: a paused
+    container never writes the log line it is waited for."""
+    ctx = make_ctx({'image': BASE, 'labels': labelled, 'paused': True,
+                    'command': ['sh', '-c', 'sleep 1; echo ready; sleep 300']})
+    wait = {'condition': 'log', 'pattern': 'ready', 'async': True, 'interval': 0.2,
+            'timeout': 30}
+    tasks.configure(ctx=ctx)
+    try:
+        tasks.run(ctx=ctx, wait_for=wait)
+        container = docker_client.containers.get(ctx.instance.runtime_properties['container_id'])
+        assert container.attrs['State']['Paused'] is False  # still waiting: not paused yet
+        assert ctx.operation._operation_retry is not None
+        for _ in range(50):
+            time.sleep(0.2)
+            ctx.operation._operation_retry = None
+            tasks.run(ctx=ctx, wait_for=wait)  # what Cloudify's retry does
+            if ctx.operation._operation_retry is None:
+                break
+        container.reload()
+        assert container.attrs['State']['Paused'] is True
+        assert container_state.check_drift(ctx=ctx) == []
     finally:
         tasks.delete(ctx=ctx)
 
