@@ -57,15 +57,16 @@ def desired_view(spec: specs.ContainerSpec, labels: Mapping[str, str] | None,
 
     Args:
         spec: the container's spec.
-        labels: the plugin's own labels (added to declared labels), or None.
+        labels: the plugin's own labels (expected besides declared labels that compare
+            strictly), or None.
         found_rules: each option's rule (``rules``).
         image_config: the ``Config`` of the image whose defaults the engine merged in
             (needed where an environment, labels, ports or volumes compare strictly).
     """
     values = spec.declared()
-    if 'labels' in values and labels:
+    if 'labels' in values and labels and found_rules.get('labels') in STRICT_RULES:
         values['labels'] = {**values['labels'], **labels}
-    if 'ports' in values:
+    if 'ports' in values and found_rules.get('ports') in STRICT_RULES:
         values['ports'] = specs.exposed(spec)
     view = drift.desired_view(CONTAINER, values)
     for name, rule in found_rules.items():
@@ -106,7 +107,8 @@ def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
     """Every way the container differs from ``spec``, its image and its networks."""
     comparisons = spec.plugin.get('comparisons') or {}
     found_rules = rules(spec)
-    declared = [name for name in spec.declared() if name not in set(context.discarded)]
+    discarded = set(context.discarded)
+    declared = [name for name in spec.declared() if name not in discarded]
     image_config = None
     if any(found_rules.get(o.name) in STRICT_RULES for o in CONTAINER
            if o.image_default and o.name in declared):
@@ -120,7 +122,8 @@ def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
     if context.image and comparisons.get('image', comparisons.get('*')) != 'ignore':
         found += image_difference(api, context.image, info,
                                   by_name=spec.plugin.get('image_name_mismatch') != 'ignore')
-    membership = comparisons.get('networks', 'allow_more_present')
+    # '*' covers the networks when relationships declare some, as community.docker's does.
+    membership = comparisons.get('networks', comparisons.get('*') if spec.networks else None)
     if membership != 'ignore' and not spec.create.get('network_disabled'):
         mode = None if spec.networks else spec.host.get('network_mode')
         found += networks.membership_drift(info, spec.networks, mode,

@@ -530,3 +530,19 @@ def test_a_container_made_from_an_image_id_has_no_name_to_compare():
     assert container_drift.image_difference(api, 'app:1', info) == []
     info['Config']['Image'] = 'a' * 12
     assert container_drift.image_difference(api, 'app:1', info) == []
+
+
+def test_the_wildcard_covers_networks_declared_by_relationships():
+    info_of = {'NetworkSettings.Networks': {'front': {}, 'byhand': {}}}
+    plain = spec_of({'comparisons': {'*': 'strict'}})
+    assert found(plain, engine_of(plain, **info_of)) == ['networks.bridge']  # none declared
+    strict = spec_of({'comparisons': {'*': 'strict'}}, net=[('front', {})])
+    assert found(strict, engine_of(strict, **info_of)) == ['networks.byhand']
+    ignored = spec_of({'comparisons': {'*': 'ignore'}}, net=[('front', {})])
+    assert found(ignored, engine_of(ignored, **{'NetworkSettings.Networks': {}})) == []
+    # The plugin's labels count only where labels compare strictly.
+    labelled = spec_of({'labels': {'x': 'y'}})
+    assert found(labelled, engine_of(labelled, **{'Config.Labels': {'x': 'y'}})) == []
+    strict_labels = spec_of({'labels': {'x': 'y'}, 'comparisons': {'labels': 'strict'}})
+    assert found(strict_labels, engine_of(strict_labels, **{'Config.Labels': {'x': 'y'}})) == [
+        'labels']
