@@ -203,7 +203,11 @@ def _apply_start_options(ctx: Any, api: Any, container_id: str, start_opts: dict
         return container_id
     ctx.logger.info('Applying container_start options (%s) by creating the never-started '
                     'container again with them', ', '.join(sorted(start_opts)))
-    return _recreate(ctx, api, info, start_opts)
+    try:
+        return _recreate(ctx, api, info, start_opts)
+    except RefusedError as exc:  # the old one stays recorded: delete removes it
+        raise InvalidInputError('container_start', f'the engine refused the container: '
+                                                   f'{exc}') from None
 
 
 def _recreate(ctx: Any, api: Any, info: dict, host_options: dict) -> str:

@@ -139,6 +139,21 @@ def test_delete_waits_for_a_removal_the_engine_already_started(make_ctx):
         tasks.delete(ctx=ctx)
 
 
+def test_container_start_options_the_engine_refuses_name_container_start(make_ctx):
+    """Found by the fuzz tier: storage_opt {'0': ''} is refused only when the container is
+    created again with it (a 500 from the engine)."""
+    api = fake_api()
+    api.inspect_container.return_value = {
+        'Id': 'a' * 64, 'Name': '/c', 'Config': {'Image': 'busybox'}, 'HostConfig': {},
+        'State': {'StartedAt': '0001-01-01T00:00:00Z', 'Running': False}}
+    api.create_container_from_config.side_effect = api_error(500, 'Unknown option 0')
+    ctx = make_ctx({'container_id': 'a' * 64})
+    with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
+        tasks.run(ctx=ctx, container_start={'storage_opt': {'0': ''}})
+    assert str(failure.value).startswith('container_start: the engine refused the container')
+    assert ctx.instance.runtime_properties['container_id'] == 'a' * 64  # delete removes it
+
+
 def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
     api = fake_api()
     api.inspect_container.return_value = {'Id': 'abc', 'Image': 'sha256:img',
