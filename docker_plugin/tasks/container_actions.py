@@ -249,15 +249,21 @@ def update(ctx: Any, **kwargs: Any) -> None:
     options the engine's update call takes)."""
     action = ActionRun(ctx, 'update', kwargs)
     parts = CONTAINER.validate(action.inputs['resources'], 'resources')
-    options = {**parts.get('create', {}), **parts.get('host', {})}
+    options = {name: value for section, found in parts.items() if section != 'extra'
+               for name, value in found.items()}
     fixed = [k for k in options if CONTAINER.options[k].update is not Update.UPDATE_CALL]
     if fixed or not options:
         updatable = sorted(o.name for o in CONTAINER if o.update is Update.UPDATE_CALL)
         raise InvalidInputError(f'resources.{fixed[0]}' if fixed else 'resources',
                                 f'cannot change in place; updatable: {", ".join(updatable)}')
+    zero = [k for k in options if not controls.applies_in_place(k, options[k])]
+    if zero:
+        raise InvalidInputError(f'resources.{zero[0]}', "the engine's update call leaves a "
+                                                        'zero (or empty) value as it was: it '
+                                                        'needs a new container')
 
     def body(api: Any, cid: str) -> tuple[str, Any]:
-        warnings = controls.update(api, cid, options)
+        warnings = controls.update(api, cid, controls.update_body(options))
         return f'updated {", ".join(sorted(options))}', {'warnings': warnings}
 
     action.run(body, refresh=True)

@@ -25,6 +25,16 @@ def wait_spec(ctx: Any, kwargs: dict[str, Any], field: str = 'wait_for') -> prob
     return probes.WaitSpec.of(values) if values else None
 
 
+def _deadline_key(name: str) -> str:
+    return f'_{name}_deadline'
+
+
+def pending(ctx: Any, name: str) -> bool:
+    """An asynchronous wait of ``name`` is under way (its deadline is recorded until it
+    ends, ready or not)."""
+    return ctx.instance.runtime_properties.get(_deadline_key(name)) is not None
+
+
 def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
                spec: probes.WaitSpec, name: str) -> Any:
     """Wait in this worker, or (``async``) look once and hand back to Cloudify.
@@ -33,7 +43,7 @@ def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
     holds across retries; each retry is one look.
     """
     record_key = f'{name}_wait' if name != 'wait' else 'wait'
-    deadline_key = f'_{name}_deadline'
+    deadline_key = _deadline_key(name)
     host = None if is_local(config) else config.host
     guard = probe_guard(ctx, config)  # on a manager: never the manager's own host
     with engine(ctx, {}, config) as client:
