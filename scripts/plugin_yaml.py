@@ -132,7 +132,9 @@ def node_types() -> dict[str, Any]:
         'properties': {
             **IMAGE_SOURCES,
             'container_config': described('every option of the create call and of its '
-                                          'HostConfig (see README.rst)'),
+                                          'HostConfig, env_file, paused, and how drift '
+                                          'compares them: comparisons, image_comparison, '
+                                          'image_name_mismatch (see README.rst)'),
             'container_start': described('HostConfig options (port_bindings, binds, '
                                          'network_mode, ...)'),
             'container_stop': described('timeout: seconds before the engine kills it'),

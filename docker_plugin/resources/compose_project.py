@@ -55,6 +55,10 @@ class ProjectSpec:
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     timeout: float = 900.0
     field: str = 'compose_files'  # the input quoted when compose refuses the project
+    # Called with the project as ``config`` reads it, before anything is built or run
+    # (it raises to refuse the project: see tasks.confine_compose).
+    audit: Callable[[Mapping[str, Any]], None] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
 
 
 def inline_directory(name: str) -> str:
@@ -155,7 +159,10 @@ class Compose:
                 model = json.loads(outcome.kept)
             except ValueError:
                 raise RefusedError('compose config: the answer is not JSON') from None
-            self._model = model if isinstance(model, dict) else {}
+            model = model if isinstance(model, dict) else {}
+            if self.spec.audit is not None:
+                self.spec.audit(model)
+            self._model = model
         return self._model
 
     def override(self) -> str:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any, Callable, Mapping
 
-from docker_plugin.errors import NotFoundError, PluginError, RefusedError, StateError, engine_call
+from docker_plugin.errors import (
+    NotFoundError,
+    PluginError,
+    RefusedError,
+    StateError,
+    TransientError,
+    engine_call,
+)
 from docker_plugin.resources import spec as specs
 
 NEVER = '0001-01-01T00:00:00Z'
@@ -133,13 +141,32 @@ def stop(api: Any, container_id: str, timeout: int | None = None) -> bool:
 
 
 def remove(api: Any, container_id: str, v: bool = False, link: bool = False,
-           force: bool = False) -> bool:
-    """Remove; False when the container was already gone."""
+           force: bool = False, removing_wait: float = 30.0) -> bool:
+    """Remove; False when the container was already gone.
+
+    A container the engine is already removing (``auto_remove`` once it stopped) is
+    waited for, ``removing_wait`` seconds at most; still there then, the
+    ``TransientError`` stands and Cloudify retries.
+    """
     try:
         with engine_call(f'remove container {short(container_id)}'):
             api.remove_container(container_id, v=v, link=link, force=force)
     except NotFoundError:
         return False
+    except TransientError as exc:
+        if 'already in progress' not in str(exc) or not _gone(api, container_id, removing_wait):
+            raise
+        return False
+    return True
+
+
+def _gone(api: Any, container_id: str, timeout: float) -> bool:
+    """Whether the container stops existing within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while inspect(api, container_id) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
     return True
 
 

@@ -17,9 +17,8 @@ from docker_plugin.command_failures import classify_compose, exec_not_started
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
-from docker_plugin.results import result
 from docker_plugin.tasks import compose as lifecycle
-from docker_plugin.tasks.context import persist, recorded
+from docker_plugin.tasks.context import record_result, recorded
 from docker_plugin.tasks.operation import operation
 
 NOT_INPUTS = ('daemon_client',)
@@ -32,10 +31,9 @@ def _inputs(table: OptionTable, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 def _record(ctx: Any, name: str, exit_code: int, message: str, data: Any) -> Any:
     """Keep the result; return its data bounded and redacted (Cloudify logs what a
     task returns)."""
-    recorded = result(exit_code, message, data)
-    persist(ctx, **{name: recorded})
+    kept = record_result(ctx, name, exit_code, message, data)
     ctx.logger.info('%s: %s', name, message)
-    return recorded['data']
+    return kept
 
 
 def _check_services(compose: Any, names: list[str], field: str = 'services') -> None:

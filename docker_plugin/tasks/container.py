@@ -20,9 +20,10 @@ from docker_plugin.errors import (
     StateError,
 )
 from docker_plugin.options.container import CONTAINER
-from docker_plugin.resources import containers, images, logs, networks, reports
+from docker_plugin.resources import containers, controls, images, logs, networks, reports
 from docker_plugin.resources import spec as specs
 from docker_plugin.tasks import image_sources, objects
+from docker_plugin.tasks.container_state import DISCARDED, record_discarded
 from docker_plugin.tasks.context import (
     daemon_config,
     drop,
@@ -38,12 +39,12 @@ from docker_plugin.tasks.context import (
 )
 from docker_plugin.tasks.objects import TAGGED, tagged
 from docker_plugin.tasks.operation import operation
-from docker_plugin.tasks.specs import gather, shared_image, start_options
-from docker_plugin.tasks.waiting import wait_ready, wait_spec
+from docker_plugin.tasks.specs import declared_state, gather, shared_image, start_options
+from docker_plugin.tasks.waiting import pending, wait_ready, wait_spec
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
-                   'secret_env_names', 'drift', TAGGED)
+                   'secret_env_names', 'drift', DISCARDED, TAGGED)
 # A start the engine refuses with these, on a container that never ran, is a
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
@@ -141,6 +142,8 @@ def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
+    drop(ctx, DISCARDED)  # what an earlier container's engine discarded
+    record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
     return container_id, False
 
 
@@ -150,12 +153,13 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = start_options(ctx, kwargs)
     ready = wait_spec(ctx, kwargs)
+    paused = declared_state(ctx, kwargs).get('paused') is True
     container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
     props = ctx.instance.runtime_properties
     config = daemon_config(ctx, kwargs)
-    if ready and ready.run_async and props.get('_start_deadline'):
+    if ready and ready.run_async and pending(ctx, 'start'):
         # A retry of an asynchronous readiness wait: the container is started.
-        return wait_ready(ctx, config, container_id, ready, 'start')
+        return _ready_then_pause(ctx, config, container_id, ready, paused)
     with engine(ctx, kwargs, config) as client:
         api = client.api
         if props.get('replaced_container_id'):
@@ -183,9 +187,27 @@ def run(ctx: Any, **kwargs: Any) -> Any:
         level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
         level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
               tail or '(none)')
-    if ready:
-        return wait_ready(ctx, config, container_id, ready, 'start')
-    return None
+    return _ready_then_pause(ctx, config, container_id, ready, paused)
+
+
+def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
+                      paused: bool) -> Any:
+    """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
+    an asynchronous wait is still under way: Cloudify retries it first)."""
+    waited = wait_ready(ctx, config, container_id, ready, 'start') if ready else None
+    if not paused or pending(ctx, 'start'):
+        return waited
+    with engine(ctx, {}, config) as client:
+        info = containers.require(client.api, container_id)
+        if not info['State'].get('Running'):
+            raise InvalidInputError('container_config.paused', f'only a running container '
+                                    f'pauses; container {container_id[:12]} is '
+                                    f'{reports.state_line(info)}')
+        if not info['State'].get('Paused'):
+            controls.pause(client.api, container_id)
+        persist(ctx, **reports.summarise(containers.require(client.api, container_id)))
+    ctx.logger.info('Container %s paused, as declared', container_id[:12])
+    return waited
 
 
 def _apply_start_options(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str,

@@ -15,7 +15,8 @@ from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import images
-from docker_plugin.tasks.context import blueprint_path, persist, resolve_input, resource_labels
+from docker_plugin.tasks.confine import check_read, resource_path, within
+from docker_plugin.tasks.context import persist, resolve_input, resource_labels
 
 SOURCES = {'image_import': IMAGE_IMPORT, 'image_build': IMAGE_BUILD, 'image_pull': IMAGE_PULL}
 IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
@@ -59,6 +60,11 @@ def request(ctx: Any, kwargs: Mapping[str, Any],
     values = SOURCES[kind].parse(raw, kind)
     if kind == 'image_pull':
         values = _pull_values(values, kind)
+    elif kind == 'image_build':
+        check_read(ctx, values['path'], 'image_build.path', values.get('dockerfile'),
+                   'image_build.dockerfile', 'the build context')
+    elif not images.is_url(values['src']):
+        check_read(ctx, values['src'], 'image_import.src')
     return kind, values
 
 
@@ -101,7 +107,7 @@ def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.Imag
     if kind == 'image_import':
         src = values['src']
         if not images.is_url(src):
-            src = blueprint_path(ctx, src, 'image_import.src')
+            src = resource_path(ctx, src, 'image_import.src')
             if not os.path.isfile(src):
                 raise InvalidInputError('image_import.src', f'{values["src"]!r} is neither an '
                                                             'http(s) URL nor a readable file')
@@ -136,11 +142,12 @@ def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.Imag
 
 
 def _context_dir(ctx: Any, values: Mapping[str, Any]) -> str:
-    path = blueprint_path(ctx, values['path'], 'image_build.path')
+    path = resource_path(ctx, values['path'], 'image_build.path')
     if not os.path.isdir(path):
         raise InvalidInputError('image_build.path', f'{values["path"]!r} is not a directory')
     dockerfile = values.get('dockerfile') or 'Dockerfile'
-    if os.path.isabs(dockerfile) or not os.path.isfile(os.path.join(path, dockerfile)):
+    if os.path.isabs(dockerfile) or not os.path.isfile(
+            within(ctx, path, dockerfile, 'image_build.dockerfile', 'the build context')):
         raise InvalidInputError('image_build.dockerfile',
                                 f'no {dockerfile} in the context directory {values["path"]}')
     return path

@@ -106,9 +106,7 @@ def should_remove(ctx: Any, kind: str, name: str, adopted: bool,
 def differences(table: OptionTable, options: Mapping[str, Any],
                 info: Info) -> list[drift.Difference]:
     """Drift of a network or volume: its declared options against its inspect data."""
-    view = {table.options[name].read: value for name, value in options.items()
-            if table.options[name].read}
-    return drift.differences(table, options, view, info)
+    return drift.differences(table, options, drift.desired_view(table, options), info)
 
 
 def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list[dict]:

@@ -115,8 +115,10 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
         logger.addFilter(secrets.FILTER)
         try:
             check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
-            # Cloudify prints what an operation returns in its "succeeded" event.
-            return secrets.redact_all(func(ctx, *args, **kwargs))
+            # What an operation returns is data (drift lists that Cloudify stores and
+            # reads back, action results already masked where they quote output):
+            # returned as it is, never masked.
+            return func(ctx, *args, **kwargs)
         except OperationRetry:
             raise
         except (RecoverableError, NonRecoverableError) as exc:

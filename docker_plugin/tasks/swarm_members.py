@@ -14,10 +14,10 @@ import time
 from typing import Any, Mapping
 
 from docker_plugin import secrets
-from docker_plugin.client import resolve_config
 from docker_plugin.errors import InvalidInputError, TransientError
 from docker_plugin.options.swarm import MEMBER
 from docker_plugin.resources import swarm
+from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.context import drop, engine, persist
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
@@ -36,7 +36,7 @@ def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
     ``labels`` (the joining instance's), so a retried join after a crash knows
     the engine was joined by this instance, not found in the swarm.
     """
-    config = resolve_config(member['daemon_client'])
+    config = client_config(ctx, member['daemon_client'], f'{field}.daemon_client')
     role = member['role']
     token = swarm.join_token(api, role, secrets.remember)
     addresses = swarm.manager_addresses(api)
@@ -70,7 +70,7 @@ def engine_state(ctx: Any, member: Mapping[str, Any]) -> str:
     """The engine's own swarm state (``active``, ``inactive``, ...), as its Engine node
     records it; '' when it cannot be reached (a dead machine leaving)."""
     try:
-        with engine(ctx, {}, resolve_config(member['daemon_client'])) as client:
+        with engine(ctx, {}, client_config(ctx, member['daemon_client'])) as client:
             return str(swarm.local_state(client.api).get('LocalNodeState') or '')
     except TransientError:
         return ''
@@ -115,7 +115,7 @@ def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: 
         swarm.update_node(api, node_id, role='worker')
         swarm.wait_role(api, node_id, 'worker')
     if member is not None:
-        config = resolve_config(member['daemon_client'])
+        config = client_config(ctx, member['daemon_client'])
         try:
             with engine(ctx, {}, config) as client:
                 if swarm.leave(client.api):
@@ -148,7 +148,7 @@ def join(ctx: Any, **kwargs: Any) -> None:
     member = _member(ctx)
     labels = {'cloudify.deployment': str(ctx.deployment.id or ''),
               'cloudify.node-instance': str(ctx.source.instance.id or '')}
-    with engine(ctx, kwargs, resolve_config(ctx.target.node.properties.get('daemon_client'))) \
+    with engine(ctx, kwargs, client_config(ctx, ctx.target.node.properties.get('daemon_client'))) \
             as client:
         node_id, before = join_member(ctx, client.api, member,
                                       f'relationship to {ctx.target.node.id}', labels)
@@ -169,7 +169,7 @@ def leave(ctx: Any, **kwargs: Any) -> None:
     node_id = props.get('swarm_node_id')
     if not node_id:
         return
-    with engine(ctx, kwargs, resolve_config(ctx.target.node.properties.get('daemon_client'))) \
+    with engine(ctx, kwargs, client_config(ctx, ctx.target.node.properties.get('daemon_client'))) \
             as client:
         leave_member(ctx, client.api, member, node_id, props.get('swarm_role', ''))
         record_nodes(client.api, ctx.target.instance)

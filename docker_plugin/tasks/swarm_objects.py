@@ -21,6 +21,7 @@ from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift, service_wait, services, swarm_objects
 from docker_plugin.tasks import objects, service_waiting
+from docker_plugin.tasks.confine import check_read, read_file
 from docker_plugin.tasks.context import (
     drop,
     engine,
@@ -28,7 +29,6 @@ from docker_plugin.tasks.context import (
     instance_labels,
     object_name,
     persist,
-    read_file,
     recorded,
     resolve_input,
     resource_labels,
@@ -83,6 +83,8 @@ def _key(ctx: Any) -> str:
 
 def _create(ctx: Any, kwargs: Any, kind: str) -> None:
     values = _values(ctx, kwargs, kind)
+    if values.get('file'):
+        check_read(ctx, values['file'], 'file')
     flags = existing_flags(ctx, kwargs)
     base = object_name(ctx, kwargs)
     props = ctx.instance.runtime_properties

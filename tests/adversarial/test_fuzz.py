@@ -2,7 +2,9 @@
 
 ``container_config``, ``container_start``, ``network_config`` and
 ``volume_config`` go to the real engine (what validation accepts, the engine
-must accept too, and nothing is left behind); inputs whose accepted values
+must accept too, and nothing is left behind); a container that installed
+has no drift (what the table says the engine stores, it stores), and env
+files with fuzzed contents go the same way; inputs whose accepted values
 would only make an engine wait or reach out (images, waits, actions, the
 client itself) are sent to a closed port after validation. Seeded; the
 number of examples per input is DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default).
@@ -13,30 +15,42 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from fuzzing import (
+    ENV_FILES,
     GARBAGE,
     SETTINGS,
     Outcomes,
     anything_but_a_dict,
+    container_grammars,
     fields_of,
+    known_options,
     names_a_field,
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from docker_plugin import tasks
+from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.actions import ACTIONS
+from docker_plugin.options.comparisons import COMPARISON_MODES
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
-from docker_plugin.tasks import container_actions, container_commands, network, volume
+from docker_plugin.tasks import (
+    container_actions,
+    container_commands,
+    container_state,
+    network,
+    volume,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 BASE = 'docker-plugin/busybox:latest'
@@ -84,10 +98,28 @@ def test_the_invariant_wants_the_very_field():
 
 # ----------------------------------------------------------------- containers
 BASELINE = {'image': BASE, 'command': ['sleep', '60']}
+# Options the engine acts on outside the container: a parent cgroup is made on the host
+# and left there. Examples with one are validated, then sent to a closed port.
+HOST_SIDE = ('cgroup_parent',)
+
+
+def _daemon_for(raw):
+    return DOWN if isinstance(raw, dict) and any(k in raw for k in HOST_SIDE) else {}
+GRAMMARS = container_grammars(CONTAINER.names(), COMPARISON_MODES)
+
+
+def _no_drift_after_install(ctx, config):
+    """What the engine was given, it holds: drift right after install is none (a
+    container that already ended and was removed by auto_remove has nothing to show)."""
+    if ctx.instance.runtime_properties.get('state') in ('exited', 'dead', None):
+        return
+    found = container_state.check_drift(ctx=ctx, container_config=config)
+    assert found == [], f'drift right after install: {found}'
 
 
 @SETTINGS
-@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3), anything_but_a_dict()))
+@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3, grammars=GRAMMARS),
+                     anything_but_a_dict()))
 def test_container_config(docker_client, raw):
     deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
     # The image stays the local one: another name would be pulled from the internet
@@ -96,32 +128,106 @@ def test_container_config(docker_client, raw):
     ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
                                        'container_remove': {'force': True, 'v': True}})
     fields = fields_of('container_config', raw)
+    daemon = _daemon_for(raw)
+
+    def lifecycle():
+        try:
+            tasks.configure(ctx=ctx, container_config=config, daemon_client=daemon)
+            tasks.run(ctx=ctx, container_config=config, daemon_client=daemon)
+            _no_drift_after_install(ctx, config)
+        finally:
+            tasks.delete(ctx=ctx, container_config={'image': BASE}, daemon_client=daemon)
+    OUTCOMES.check('container_config', fields, lifecycle, engine_down=bool(daemon))
+    _leaves_nothing(docker_client, deployment)
+
+
+# Options a valid fuzzed value of cannot harm this machine or stop `sleep` from running:
+# left out are host paths and devices, cgroups and kernel parameters of the host, volume
+# drivers (a plugin is looked up), users and groups (the image's files must know them),
+# what must name something that exists, and what only changes the command.
+SAFE = sorted(set(CONTAINER.names()) - {
+    'image', 'name', 'command', 'entrypoint', 'user', 'group_add', 'working_dir', 'env_file',
+    'network_mode', 'cgroup_parent', 'privileged', 'binds', 'mounts', 'volumes_from',
+    'devices', 'device_requests', 'device_cgroup_rules', 'sysctls', 'links',
+    'networking_config', 'volume_driver', 'storage_opt', 'platform', 'lxc_conf', 'init_path'})
+
+
+@SETTINGS
+@given(raw=known_options(CONTAINER, SAFE, grammars=GRAMMARS))
+def test_whatever_installs_shows_no_drift(docker_client, raw):
+    """Valid values of the options above, on the real engine: installed, the container
+    holds what the table says (no drift), or refused naming the field."""
+    try:
+        CONTAINER.validate(raw, 'container_config')
+    except InvalidInputError:
+        assume(False)
+    deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
+    config = {**BASELINE, **raw}
+    ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
+                                       'container_remove': {'force': True, 'v': True}})
 
     def lifecycle():
         try:
             tasks.configure(ctx=ctx, container_config=config)
             tasks.run(ctx=ctx, container_config=config)
+            _no_drift_after_install(ctx, config)
         finally:
             tasks.delete(ctx=ctx, container_config={'image': BASE})
-    OUTCOMES.check('container_config', fields, lifecycle)
+    OUTCOMES.check('valid options, then drift', fields_of('container_config', raw), lifecycle)
     _leaves_nothing(docker_client, deployment)
 
 
 @SETTINGS
-@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3), anything_but_a_dict()))
+@given(content=ENV_FILES, environment=st.one_of(st.none(), st.dictionaries(
+    st.sampled_from(['A', 'NAME_ALONE', 'B']), st.text(max_size=5), max_size=2)))
+def test_env_file_contents(docker_client, tmp_path_factory, content, environment):
+    """Whatever an env file holds: installed with it (and no drift), or refused naming
+    env_file; a line's text is never quoted in the refusal."""
+    deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
+    path = tmp_path_factory.mktemp('env') / 'fuzz.env'
+    path.write_bytes(content)
+    config = {**BASELINE, 'env_file': str(path), 'environment': environment}
+    ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
+                                       'container_remove': {'force': True, 'v': True}})
+
+    def lifecycle():
+        try:
+            tasks.configure(ctx=ctx, container_config=config)
+            tasks.run(ctx=ctx, container_config=config)
+            _no_drift_after_install(ctx, config)
+        finally:
+            tasks.delete(ctx=ctx, container_config={'image': BASE})
+    outcome = OUTCOMES.check('env_file contents', ('container_config.env_file',
+                                                   'container_config.environment'), lifecycle)
+    if outcome != 'accepted':
+        lines = [line for line in content.decode('utf-8', 'replace').splitlines()
+                 if len(line) > 8 and '=' in line]
+        try:
+            lifecycle()
+        except NonRecoverableError as exc:
+            assert not any(line in str(exc) for line in lines), str(exc)
+    _leaves_nothing(docker_client, deployment)
+
+
+@SETTINGS
+@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3, grammars=GRAMMARS),
+                     anything_but_a_dict()))
 def test_container_start(docker_client, raw):
     deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
     ctx = _ctx(deployment, properties={'container_config': BASELINE,
                                        'container_stop': {'timeout': 0},
                                        'container_remove': {'force': True}})
 
+    daemon = _daemon_for(raw)
+
     def lifecycle():
         try:
-            tasks.configure(ctx=ctx)
-            tasks.run(ctx=ctx, container_start=raw)
+            tasks.configure(ctx=ctx, daemon_client=daemon)
+            tasks.run(ctx=ctx, container_start=raw, daemon_client=daemon)
         finally:
-            tasks.delete(ctx=ctx)
-    OUTCOMES.check('container_start', fields_of('container_start', raw), lifecycle)
+            tasks.delete(ctx=ctx, daemon_client=daemon)
+    OUTCOMES.check('container_start', fields_of('container_start', raw), lifecycle,
+                   engine_down=bool(daemon))
     _leaves_nothing(docker_client, deployment)
 
 
