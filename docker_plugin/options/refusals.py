@@ -32,11 +32,14 @@ BOILERPLATE = ('failed to create shim task', 'oci runtime create failed',
                'starting container process caused')
 MIN_PIECE = 2      # shorter values ("a") are found by chance, unless quoted or a number
 NAME_SCORE = 2.0   # the engine named the field: worth more than any quoted value
-WORDS_SCORE = 1.6  # every word of the option's name is there (scaled by the share found)
+WORDS_SCORE = 1.5  # every word of the option's name is there (scaled by the share found)
+WORD_SCORE = 0.1   # and each word found: cpu_rt_runtime over cpu_count in cpu.rt_runtime_us
 VALUE_SCORE = 1.0  # plus up to 0.5 for a longer (more telling) quoted value
-# Words of option names that say nothing of which option it is.
+# Words of option names that say nothing of which option it is (engine messages use
+# them for anything: "only 2 CPUs available", "read-only file system").
 COMMON_WORDS = {'config', 'mode', 'options', 'opts', 'enable', 'disable', 'size', 'name',
-                'type', 'path', 'limit', 'count', 'use', 'add', 'drop'}
+                'type', 'path', 'limit', 'count', 'use', 'add', 'drop', 'only', 'read',
+                'write', 'all', 'max', 'min', 'from', 'default', 'timeout', 'time'}
 _SEPARATORS = re.compile(r'[\s:=,;]+')
 _GO_ESCAPES = {'\a': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r',
                '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\'}
@@ -103,6 +106,13 @@ def _words(name: str) -> list[str]:
     return [w for w in name.split('_') if w not in COMMON_WORDS and len(w) >= 3]
 
 
+def _says(text: str, word: str) -> bool:
+    """``word`` of an option's name is in ``text``, or its singular (``cpus``: the
+    kernel's ``cpu.cfs_quota_us``)."""
+    return _mentions(text, word) or (word.endswith('s') and len(word) > 3 and
+                                     _mentions(text, word[:-1]))
+
+
 def _engine_words(table: OptionTable, name: str) -> tuple[str, ...]:
     option = table.options[name]
     words = [name.replace('_', '-')] if '_' in name else []
@@ -125,8 +135,8 @@ def score(table: OptionTable, name: str, value: Any, refusal: str) -> float:
         named = NAME_SCORE
     else:
         words = _words(name)
-        found = sum(1 for word in words if _mentions(text, word))
-        named = WORDS_SCORE * found / len(words) if words else 0.0
+        found = sum(1 for word in words if _says(text, word))
+        named = WORDS_SCORE * found / len(words) + WORD_SCORE * found if words else 0.0
     quoted = [p for p in _pieces(value) if _quotes(text, p)]
     best_quote = max((len(p) for p in quoted), default=0)
     return named + (VALUE_SCORE + min(best_quote, 50) / 100 if quoted else 0.0)

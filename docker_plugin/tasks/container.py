@@ -49,6 +49,7 @@ CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip',
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
 NO_IMAGE = 'no such image'  # a create refused for want of its image (else: an option)
+RUNTIME_FAILURES = ('oci runtime create failed', 'runc create failed')
 
 
 def refusal(ctx: Any, kwargs: Mapping[str, Any], exc: PluginError,
@@ -60,7 +61,13 @@ def refusal(ctx: Any, kwargs: Mapping[str, Any], exc: PluginError,
         raw = resolve_input(ctx, kwargs, field)
         given[field] = {CONTAINER.aliases.get(k, k): v for k, v in raw.items()} \
             if isinstance(raw, Mapping) else {}
-    return objects.refused(exc, what, CONTAINER, given, 'container_config')
+    # The runtime failing without a word about why (runc: "can't get final child's PID
+    # from pipe", a negative oom_score_adj without the privilege) failed applying the
+    # host configuration: with one host option given, that is the one.
+    runtime = any(m in (exc.detail or str(exc)).lower() for m in RUNTIME_FAILURES)
+    return objects.refused(exc, what, CONTAINER, given, 'container_config',
+                           CONTAINER.names('host') if runtime else (),
+                           'the runtime gave no reason, and applies the host options')
 
 
 @operation

@@ -35,11 +35,14 @@ def tagged(adopted: bool) -> dict[str, bool]:
 
 
 def refused(exc: PluginError, what: str, table: OptionTable,
-            given: Mapping[str, Mapping[str, Any]], fallback: str) -> InvalidInputError:
+            given: Mapping[str, Mapping[str, Any]], fallback: str,
+            suspects: Iterable[str] = (), suspected: str = '') -> InvalidInputError:
     """The engine's refusal of what the blueprint asked, as a bad input naming the
     option it is about (``options.refusals.blame``): ``given`` holds, by input (the
     one that wins first; '' for options that are node properties of their own), the
-    options the blueprint set there; ``fallback`` is named when the refusal fits none."""
+    options the blueprint set there. When the refusal's words fit none of them, the
+    one option of ``suspects`` given (the only ones that could have caused it, as
+    ``suspected`` says) is named, else ``fallback``."""
     inputs: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field, options in given.items():
@@ -47,6 +50,12 @@ def refused(exc: PluginError, what: str, table: OptionTable,
             inputs.setdefault(name, field)
             values.setdefault(name, value)
     option = blame(table, values, exc.detail or str(exc))
+    if option is None:
+        # a flag set false, a zero or an empty value asks nothing of the runtime
+        found = [name for name, value in values.items()
+                 if name in set(suspects) and value not in (None, False, 0, '', [], {})]
+        if len(found) == 1:
+            option, what = found[0], f'{what} ({suspected}: {found[0]} is the only one given)'
     if option is None:
         return InvalidInputError(fallback, f'{what}: {exc}')
     return InvalidInputError('.'.join(filter(None, (inputs[option], option))), f'{what}: {exc}')

@@ -55,6 +55,20 @@ from docker_plugin.tasks import image, objects
     # found by the fuzz tier: the words of the option's name ...
     ({'cpu_period': 500, 'command': ['sleep', '1']}, 'CPU cfs period can not be less than '
      '1ms (i.e. 1000) or larger than 1s (i.e. 1000000)', 'cpu_period'),
+    # ... or its singular, among the runtime's words (its preamble set aside) ...
+    ({'init': True, 'nano_cpus': 1000}, 'OCI runtime create failed: runc create failed: '
+     'unable to start container process: error during container init: error setting cgroup '
+     'config for procHooks process: failed to write "1": write /sys/fs/cgroup/cpu/docker/x/'
+     'cpu.cfs_quota_us: invalid argument: unknown', 'nano_cpus'),
+    # ... more of them over fewer (cpu_count's only word is "cpu" too) ...
+    ({'cpu_count': 2, 'cpu_rt_runtime': 5}, 'OCI runtime create failed: unable to apply '
+     'cgroup configuration: failed to write "1": write /sys/fs/cgroup/cpu/docker/x/'
+     'cpu.rt_runtime_us: invalid argument', 'cpu_rt_runtime'),
+    ({'cpu_count': 1, 'cpu_period': 5}, 'CPU cfs period can not be less than 1ms (i.e. '
+     '1000) or larger than 1s (i.e. 1000000)', 'cpu_period'),
+    # ... where common words of other options' names ("only") count for nothing ...
+    ({'nano_cpus': 10 ** 11, 'read_only': True}, 'Range of CPUs is from 0.01 to 2.00, as '
+     'there are only 2 CPUs available', 'nano_cpus'),
     # ... a one-digit value the engine repeats ...
     ({'cpuset_mems': '8', 'image': 'busybox'}, 'Requested memory nodes are not available - '
      'requested 8, available: 0', 'cpuset_mems'),
@@ -109,6 +123,28 @@ def test_refused_names_the_input_the_option_was_given_in():
     nothing = objects.refused(RefusedError('odd'), 'refused', CONTAINER,
                               {'container_config': {'user': 'u'}}, 'container_config')
     assert str(nothing).startswith('container_config: refused: odd')
+
+
+def test_a_refusal_without_a_reason_names_the_one_suspect_given():
+    """runc failing with no word of why ("can't get final child's PID from pipe", as a
+    negative oom_score_adj without the privilege does, found by the fuzz tier) failed
+    applying host options: with one given, it is named; with two, neither."""
+    detail = ("OCI runtime create failed: runc create failed: unable to start container "
+              "process: can't get final child's PID from pipe: EOF: unknown")
+    exc = RefusedError(f'start: {detail}', detail)
+    host = CONTAINER.names('host')
+    one = objects.refused(exc, 'refused', CONTAINER, {'container_config': {
+        'oom_score_adj': -1, 'image': 'busybox', 'command': ['true']}}, 'container_config',
+        host, 'the runtime gave no reason')
+    assert str(one).startswith('container_config.oom_score_adj: refused (the runtime gave no '
+                               'reason: oom_score_adj is the only one given)')
+    unset = objects.refused(exc, 'refused', CONTAINER, {'container_config': {
+        'oom_score_adj': -1, 'auto_remove': False, 'shm_size': 0}}, 'container_config',
+        host, 'no reason')  # what asks nothing of the runtime is no suspect
+    assert str(unset).startswith('container_config.oom_score_adj: refused')
+    two = objects.refused(exc, 'refused', CONTAINER, {'container_config': {
+        'oom_score_adj': -1, 'privileged': True}}, 'container_config', host, 'no reason')
+    assert str(two).startswith('container_config: refused: start:')
 
 
 # ---------------------------------------------------------------- classification
