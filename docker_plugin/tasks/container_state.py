@@ -20,7 +20,8 @@ from docker_plugin.tasks.specs import gather
 
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
-    """Healthy when the container exists and runs (and its healthcheck, if any, passes).
+    """Healthy when the container exists and runs (and its healthcheck, if any, passes),
+    or when its readiness wait saw it complete (a job) and it is still exited with that code.
 
     Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
     instance is reinstalled by ``heal``.
@@ -30,6 +31,11 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         info = containers.require(client.api, container_id)
     state = info['State']
     health = (state.get('Health') or {}).get('Status')
+    done = ctx.instance.runtime_properties.get('completed_exit_code')
+    if done is not None and state.get('Status') == 'exited' and state.get('ExitCode') == done:
+        ctx.logger.info('Container %s completed (exited with code %s, as its readiness wait '
+                        'expected)', container_id[:12], done)
+        return
     if not state.get('Running') or state.get('Paused') or health == 'unhealthy':
         raise StateError(f'container {container_id[:12]} is {reports.state_line(info)}')
     ctx.logger.info('Container %s is %s', container_id[:12], reports.state_line(info))
