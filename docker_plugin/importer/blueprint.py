@@ -5,17 +5,19 @@ Names follow compose's (``<project>_<network>``, ``<project>_<volume>``,
 deployments of one blueprint do not collide. ``depends_on`` becomes a
 ``cloudify.relationships.depends_on`` plus a readiness wait on the service
 depended on (``service_healthy``: ``wait_for: healthy``;
-``service_completed_successfully``: ``wait_for: exited`` with code 0); a
-service with a healthcheck is waited for as ``up --wait`` would.
+``service_completed_successfully``: ``wait_for: exited`` with code 0); every
+other service is waited for as ``up --wait`` would, and better (``wait_for:
+ready``: running, healthy when its healthcheck, the file's or the image's,
+says so, or completed).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any, Mapping
 
 from docker_plugin.importer.containers import ServiceMapping, node_id
+from docker_plugin.importer.images import image_nodes
 from docker_plugin.importer.services import container_node
 from docker_plugin.importer.source import Source
 from docker_plugin.importer.variables import Inputs
@@ -24,10 +26,6 @@ PROJECT = {'get_input': 'project_name'}
 NETWORK_KEYS = {'name', 'external', 'driver', 'driver_opts', 'internal', 'attachable',
                 'enable_ipv6', 'ipam', 'labels'}
 VOLUME_KEYS = {'name', 'external', 'driver', 'driver_opts', 'labels'}
-BUILD_KEYS = {'context': 'path', 'dockerfile': 'dockerfile', 'args': 'buildargs',
-              'target': 'target', 'labels': 'labels', 'no_cache': 'nocache', 'pull': 'pull',
-              'network': 'network_mode', 'cache_from': 'cache_from',
-              'extra_hosts': 'extra_hosts', 'shm_size': 'shmsize'}
 WAITS = {'service_healthy': {'condition': 'healthy'},
          'service_completed_successfully': {'condition': 'exited', 'exit_code': 0}}
 
@@ -61,7 +59,9 @@ class Builder:
         self.outputs: dict[str, Any] = {}
         self.notes: list[str] = [f'services.{s}: not imported (its profiles are not enabled)'
                                  for s in source.inactive]
+        self.remarks: list[str] = []  # what it decided for the user, to review
         self.services = dict(self.model.get('services') or {})
+        self.image_nodes: dict[str, str] = {}  # service -> its Image node
 
     # ------------------------------------------------------------------ names
     def scoped(self, kind: str, key: str, item: Mapping[str, Any]) -> Any:
@@ -96,14 +96,18 @@ class Builder:
         volumes = self._volumes({m['volume'] for s in mapped.values()
                                  for m in s.named_volumes})
         waits = self._waits()
+        self.image_nodes = image_nodes(self)
         for name in sorted(self.services):
             container_node(self, name, mapped[name], networks, volumes, waits.get(name))
         for key in self.model:
             if key not in ('name', 'services', 'networks', 'volumes', 'secrets', 'configs') \
                     and not key.startswith('x-'):
                 self.notes.append(f'{key}: not mapped')
+        return self.result()
+
+    def result(self) -> Result:
         return Result(self.inputs.inputs, self.nodes, self.outputs, self.notes,
-                      self.inputs.secret_values)
+                      self.inputs.secret_values, self.remarks)
 
     def _networks(self) -> dict[str, str]:
         used = {n for s in self.services.values() for n in (s.get('networks') or {})}
@@ -138,12 +142,10 @@ class Builder:
         return out
 
     def _waits(self) -> dict[str, dict[str, Any]]:
-        """The readiness wait of each service others depend on (and of each healthcheck)."""
+        """The readiness wait of every service: what others wait for (healthy, or exited
+        0), else ready as ``up --wait`` and better (running; healthy when a healthcheck,
+        the file's or the image's, says so; or completed: ``resources.completion``)."""
         waits: dict[str, dict[str, Any]] = {}
-        for name, service in sorted(self.services.items()):
-            check = service.get('healthcheck') or {}
-            if check.get('test') and not check.get('disable') and check['test'] != ['NONE']:
-                waits[name] = dict(WAITS['service_healthy'])
         for name, service in sorted(self.services.items()):
             for dep, how in (service.get('depends_on') or {}).items():
                 wait = WAITS.get((how or {}).get('condition', ''))
@@ -159,42 +161,27 @@ class Builder:
                 if (how or {}).get('required') is False:
                     self.notes.append(f'services.{name}.depends_on.{dep}.required: false is '
                                       'mapped as required')
+        for name, service in sorted(self.services.items()):
+            check = service.get('healthcheck')
+            if isinstance(check, dict) and not check.get('test') and not check.get('disable'):
+                self.remarks.append(f'services.{name}: no healthcheck test in the file: waits '
+                                    "until healthy if its image defines a healthcheck (as "
+                                    'up --wait does), else until running')
+            waits.setdefault(name, {'condition': 'ready'})
         return {k: {**v, 'timeout': self.wait_timeout} for k, v in waits.items()}
-
-    def image(self, name: str, service: Mapping[str, Any]) -> str | None:
-        """The Image node of a service's build (None without one)."""
-        build = service.get('build')
-        if not build:
-            return None
-        node = node_id('', name) + '_image'
-        options: dict[str, Any] = {}
-        for key, value in build.items():
-            if key in BUILD_KEYS and value not in (None, '', [], {}):
-                options[BUILD_KEYS[key]] = value
-            elif key not in BUILD_KEYS:
-                self.notes.append(f'services.{name}.build.{key}: not mapped')
-        context = os.path.relpath(options['path'], self.out_dir)
-        if context.startswith('..'):
-            self.notes.append(f'services.{name}.build.context: {options["path"]} is outside '
-                              'the blueprint directory (upload it with the blueprint)')
-        options['path'] = context
-        options['buildargs'] = {k: v for k, v in (options.get('buildargs') or {}).items()
-                                if v is not None} or None
-        options['tag'] = service.get('image') or {'concat': [PROJECT, f'-{name}']}
-        self.nodes[node] = {'type': 'cloudify.nodes.docker.Image', 'properties': {
-            'image_build': {k: v for k, v in options.items() if v is not None}}}
-        return node
 
 
 @dataclasses.dataclass
 class Result:
-    """What the builder made: the blueprint's parts, the notes, the secrets it saw."""
+    """What the builder made: the blueprint's parts, what it could not map (``notes``),
+    what it decided that a user should review (``remarks``), the secrets it saw."""
 
     inputs: dict[str, Any]
     nodes: dict[str, Any]
     outputs: dict[str, Any]
     notes: list[str]
     secret_values: dict[str, str]
+    remarks: list[str] = dataclasses.field(default_factory=list)
 
 
 def _network_config(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,12 @@ PLUGIN = 'plugin:cloudify-docker-plugin'
 
 INTRO = {
     False: ['Each service is a cloudify.nodes.docker.Container node; networks, volumes and',
-            'builds are nodes of their own. Build contexts are relative to this blueprint;',
-            'bind mounts, file secrets and configs to the project_directory input.'],
+            'images are nodes of their own (one Image node per distinct image, built or',
+            'pulled, used by every container that runs it). Each service waits until ready',
+            'as docker compose up --wait would: running, healthy when a healthcheck (the',
+            "file's or its image's) says so, or completed (exited 0 under restart no or",
+            'on-failure). Build contexts are relative to this blueprint; bind mounts, file',
+            'secrets and configs to the project_directory input.'],
     True: ['A stack: each service is a cloudify.nodes.docker.Service node on the swarm the',
            'manager input reaches; networks (overlay), secrets and configs are nodes of',
            'their own; named volumes are made by each engine a task mounts them on.',
@@ -50,6 +54,9 @@ def header(source: Source, result: Result, swarm: bool = False) -> str:
              'Secret-looking values are inputs without defaults; other variables were',
              'resolved where it was imported, except environment values made of one',
              'variable, which are inputs.', '']
+    if result.remarks:
+        lines.append('DONE FOR YOU (review these):')
+        lines += [f'  - {remark}' for remark in sorted(dict.fromkeys(result.remarks))]
     if result.notes:
         lines.append('NOT MAPPED (review these; nothing else was left out):')
         lines += [f'  - {note}' for note in sorted(dict.fromkeys(result.notes))]
@@ -138,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(f'cannot write {args.output}: {exc.strerror or exc}')
     else:
         sys.stdout.write(text)
+    for remark in sorted(dict.fromkeys(result.remarks)):
+        print(f'compose-to-blueprint: done: {remark}', file=sys.stderr)
     for note in sorted(dict.fromkeys(result.notes)):
         print(f'compose-to-blueprint: not mapped: {note}', file=sys.stderr)
     services = sum(1 for n in result.nodes.values()

@@ -54,8 +54,7 @@ class StackBuilder(Builder):
             if key not in ('name', 'services', 'networks', 'volumes', 'secrets', 'configs') \
                     and not key.startswith('x-'):
                 self.notes.append(f'{key}: not mapped')
-        return Result(self.inputs.inputs, self.nodes, self.outputs, self.notes,
-                      self.inputs.secret_values)
+        return self.result()
 
     # ------------------------------------------------------------------ volumes
     def volume_options(self, key: str) -> dict[str, Any]:

@@ -8,13 +8,19 @@ HEALTHCHECK_KEYS = ('test', 'interval', 'timeout', 'retries', 'start_period')
 
 
 def healthcheck(value: Mapping[str, Any], note: Callable[[str, str], None]) -> dict | None:
-    """The healthcheck option (None when compose gives no test)."""
-    if value.get('disable'):
+    """The healthcheck option (None when compose gives no test: the image's healthcheck,
+    if it defines one, applies with its own settings)."""
+    if value.get('disable') or value.get('test') == ['NONE']:
         return {'test': ['NONE']}
     check = {k: value[k] for k in HEALTHCHECK_KEYS if value.get(k) is not None}
-    for key in sorted(set(value) - set(HEALTHCHECK_KEYS)):
+    for key in sorted(set(value) - set(HEALTHCHECK_KEYS) - {'disable'}):
         note(f'healthcheck.{key}', 'not mapped')
-    return check if check.get('test') else None
+    if check.get('test'):
+        return check
+    for key in sorted(set(check) - {'test'}):
+        note(f'healthcheck.{key}', "not mapped without a test (the image's healthcheck, if "
+             'it has one, keeps its own)')
+    return None
 
 
 def ulimits(value: Mapping[str, Any]) -> list[dict[str, Any]]:
