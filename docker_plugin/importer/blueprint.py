@@ -20,7 +20,7 @@ from docker_plugin.importer.containers import ServiceMapping, node_id
 from docker_plugin.importer.images import image_nodes
 from docker_plugin.importer.services import container_node
 from docker_plugin.importer.source import Source
-from docker_plugin.importer.variables import Inputs
+from docker_plugin.importer.variables import Inputs, strings
 
 PROJECT = {'get_input': 'project_name'}
 NETWORK_KEYS = {'name', 'external', 'driver', 'driver_opts', 'internal', 'attachable',
@@ -62,6 +62,8 @@ class Builder:
         self.remarks: list[str] = []  # what it decided for the user, to review
         self.services = dict(self.model.get('services') or {})
         self.image_nodes: dict[str, str] = {}  # service -> its Image node
+        self.inputs.found.taken |= {'project_name', 'project_directory', 'manager'}
+        self.inputs.found.collect(self.model, source.raw)
 
     # ------------------------------------------------------------------ names
     def scoped(self, kind: str, key: str, item: Mapping[str, Any]) -> Any:
@@ -106,6 +108,19 @@ class Builder:
         return self.result()
 
     def result(self) -> Result:
+        """The nodes and outputs with every secret made an input (``Inputs.protect``).
+
+        Raises:
+            SecretInKey: a secret is in a mapping's key, where no input can stand.
+        """
+        self.nodes = self.inputs.protect(self.nodes)
+        self.outputs = self.inputs.protect(self.outputs)
+        self.remarks += self.inputs.finish()
+        self.remarks += self.inputs.words_written(dict(strings(self.nodes)))
+        for name, secret in sorted(self.inputs.used.items()):
+            if len(secret.places) > 1:
+                self.remarks.append(f'input {name}: one secret value written in '
+                                    f'{len(secret.places)} places of the file (kept equal)')
         return Result(self.inputs.inputs, self.nodes, self.outputs, self.notes,
                       self.inputs.secret_values, self.remarks)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.importer.containers import ServiceMapping, node_id
-from docker_plugin.importer.variables import as_dict
+from docker_plugin.importer.file_secrets import as_dict
 
 PROJECT = {'get_input': 'project_name'}
 ENDPOINT_KEYS = {'aliases': 'aliases', 'ipv4_address': 'ipv4_address',

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 from docker_plugin.importer.blueprint import PROJECT, Builder, Result
 from docker_plugin.importer.containers import node_id
+from docker_plugin.importer.file_secrets import as_dict
 from docker_plugin.importer.stack_services import StackServiceMapping
-from docker_plugin.importer.variables import as_dict
 
 MANAGER = {'get_input': 'manager'}
 NAMESPACE = 'com.docker.stack.namespace'
