@@ -158,3 +158,27 @@ def test_the_blueprint_parses(tmp_path, capsys):
     resolver = DefaultImportResolver(rules=[{types_url: local_types.as_uri()}])
     parsed = dsl_parser.parse_from_path(str(tmp_path / 'blueprint.yaml'), resolver=resolver)
     assert {n['id'] for n in parsed['nodes']} >= {'netbox_image', 'netbox', 'redis_image'}
+
+
+def test_mount_options_are_mapped_or_said(tmp_path, capsys):
+    compose = {'name': 'm', 'services': {'a': {'image': 'x:1', 'volumes': [
+        '/srv/conf:/etc/conf:z,ro',  # NetBox's configuration mount
+        {'type': 'bind', 'source': '/srv/b', 'target': '/b', 'consistency': 'cached',
+         'bind': {'propagation': 'rslave', 'selinux': 'Z'}},
+        {'type': 'tmpfs', 'target': '/t', 'tmpfs': {'size': 1000, 'mode': 1777}},
+        {'type': 'volume', 'source': 'data', 'target': '/d',
+         'volume': {'nocopy': True, 'labels': {'a': 'b'}}}]}},
+        'volumes': {'data': {}}}
+    plan, _, err = import_file(tmp_path, compose, capsys)
+    config = plan['node_templates']['a']['properties']['container_config']
+    assert config['binds'] == ['/srv/conf:/etc/conf:ro,z', '/srv/b:/b:rw,rslave,Z']
+    assert config['tmpfs'] == {'/t': 'size=1000'}
+    from docker_plugin.options.container import CONTAINER
+    CONTAINER.validate({**config, 'name': 'm-a'}, 'container_config')
+    for note in ('services.a.volumes[1].consistency: not mapped',
+                 'services.a.volumes[2].tmpfs.mode: not mapped',
+                 'services.a.volumes[3].volume.labels: not mapped'):
+        assert f'not mapped: {note}' in err
+    (mount,) = [r for r in plan['node_templates']['a']['relationships']
+                if r['type'].endswith('mounts_volume')]
+    assert mount['properties'] == {'target': '/d', 'no_copy': True}
