@@ -2,12 +2,12 @@
 healthcheck, or completed.
 
 The classification is the one ``docker compose up --wait`` makes, and better:
-a container that exited 0 under a restart policy that will not start it again
-has completed (``resources.completion``), where compose calls it a failure
-unless another service waits for its completion (its "jobs"). ``settle`` polls
-the engine until the project is ready, fails at once on a failed container,
-and at its deadline otherwise; ``check_status`` uses the same classification
-with only the jobs it saw complete.
+a container that exited 0 under a restart policy that will not start it again,
+without a healthcheck in the file, has completed (``resources.completion``),
+where compose calls it a failure unless another service waits for its
+completion. ``settle`` polls the engine until the project is ready, fails at
+once on a failed container, and at its deadline otherwise; ``check_status``
+uses the same classification.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ def jobs(model: Mapping[str, Any]) -> list[str]:
 def may_complete(model: Mapping[str, Any]) -> list[str]:
     """Services whose containers have done their work when they exit 0: the jobs others
     wait for, and every service whose restart policy will not start such a container
-    again (``resources.completion``)."""
+    again and whose file gives it no healthcheck (``resources.completion``)."""
     services = model.get('services') or {}
     found = set(jobs(model)) | {
         name for name, service in services.items() if isinstance(service, Mapping) and
-        completion.compose_restart(service) in completion.NOT_RESTARTED}
+        completion.compose_restart(service) in completion.NOT_RESTARTED and
+        not completion.compose_healthcheck(service)}
     return sorted(found)
 
 

@@ -4,7 +4,8 @@ and a bounded loop that waits for it.
 
 ``ready`` is running, and healthy when the container has a healthcheck (its
 own or its image's: the engine merges them), or *completed*: exited 0 under
-a restart policy that will not start it again (``resources.completion``);
+a restart policy that will not start it again, without a healthcheck
+(``resources.completion``);
 unhealthy fails it at once, as compose does. A container that exits while
 one waits for anything but its exit (or its completion) fails the wait at
 once, quoting its last log lines. "Serves a port" means the
@@ -87,7 +88,8 @@ def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None) 
                              f'expected {spec.exit_code}; last output:\n{tail or "(none)"}')
         return Observation(True, f'exited with code {code}', tail, code)
     if spec.condition == 'ready' and completion.completed(
-            status, state.get('ExitCode'), completion.container_restart(info)):
+            status, state.get('ExitCode'), completion.container_restart(info),
+            completion.container_healthcheck(info)):
         return Observation(True, 'completed (exited with code 0)',
                            logs.last_lines(api, container_id), 0)
     if not state.get('Running'):

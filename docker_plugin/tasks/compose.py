@@ -166,7 +166,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     if decision.choice is None:
         raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
-    persist(ctx, project_name=name, expected=wanted, jobs=compose_readiness.jobs(model),
+    persist(ctx, project_name=name, expected=wanted, jobs=compose_readiness.may_complete(model),
             compose_adopted=decision.choice is Choice.ADOPT)
     ctx.logger.info('Compose project %s (%s): services %s; networks %s; volumes %s',
                     name, 'adopted' if decision.choice is Choice.ADOPT else 'to run',
@@ -181,8 +181,9 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
     runtime properties; returns the summary.
 
     Ready is better than compose's ``--wait``: a container that exited 0 under a
-    restart policy that will not start it again has completed (``resources.completion``),
-    where compose calls it a failure unless another service waits for its completion.
+    restart policy that will not start it again, without a healthcheck, has completed
+    (``resources.completion``), where compose calls it a failure unless another service
+    waits for its completion. Such services are ``jobs`` (check_status counts them).
     So when ``up --wait`` fails and the engine shows only such containers besides ones
     running or still starting, the plugin waits for the rest itself, within the same
     ``wait_timeout``; any other failure is compose's, in its words.
@@ -210,17 +211,15 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
             changed = sorted(progress.recreated | progress.created)
             if changed:
                 ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
-    completed: set[str] = set()
     if waiting:
         try:
             with engine(ctx, kwargs) as client:
-                completed = compose_readiness.settle(client.api, compose.spec.name, wanted,
-                                                     can_complete, wait_timeout, deadline,
-                                                     emitter(ctx))
+                compose_readiness.settle(client.api, compose.spec.name, wanted, can_complete,
+                                         wait_timeout, deadline, emitter(ctx))
         except StateError:
             report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
             raise
-    persist(ctx, expected=wanted, jobs=sorted(set(compose_readiness.jobs(model)) | completed))
+    persist(ctx, expected=wanted, jobs=can_complete)
     summary = refresh(ctx, kwargs, compose.spec.name)
     report(ctx, summary)
     return summary

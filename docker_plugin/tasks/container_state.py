@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.errors import StateError
-from docker_plugin.resources import container_drift, containers, images, reports
+from docker_plugin.resources import completion, container_drift, containers, images, reports
 from docker_plugin.tasks import image_sources
 from docker_plugin.tasks.context import (
     engine,
@@ -21,7 +21,8 @@ from docker_plugin.tasks.specs import gather
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the container exists and runs (and its healthcheck, if any, passes),
-    or when its readiness wait saw it complete (a job) and it is still exited with that code.
+    or has completed (``resources.completion``: exited 0, not restarted, no healthcheck),
+    or its readiness wait saw it end as expected and it is still exited with that code.
 
     Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
     instance is reinstalled by ``heal``.
@@ -32,9 +33,12 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     state = info['State']
     health = (state.get('Health') or {}).get('Status')
     done = ctx.instance.runtime_properties.get('completed_exit_code')
-    if done is not None and state.get('Status') == 'exited' and state.get('ExitCode') == done:
-        ctx.logger.info('Container %s completed (exited with code %s, as its readiness wait '
-                        'expected)', container_id[:12], done)
+    if (done is not None and state.get('Status') == 'exited' and state.get('ExitCode') == done
+            ) or completion.completed(state.get('Status', ''), state.get('ExitCode'),
+                                      completion.container_restart(info),
+                                      completion.container_healthcheck(info)):
+        ctx.logger.info('Container %s completed (exited with code %s)', container_id[:12],
+                        state.get('ExitCode'))
         return
     if not state.get('Running') or state.get('Paused') or health == 'unhealthy':
         raise StateError(f'container {container_id[:12]} is {reports.state_line(info)}')

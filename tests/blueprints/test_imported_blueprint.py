@@ -9,6 +9,7 @@ through the ``cfy`` CLI.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -158,3 +159,55 @@ def test_services_sharing_a_built_image_install_and_uninstall_cleanly(local_run,
     assert len(built) == 2
     run.uninstall()  # the Image nodes go after every container that uses them
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+HEALTH_FROM_THE_IMAGE = """
+services:
+  server:
+    image: ${IMAGE}
+    healthcheck:
+      disable: false
+    stop_grace_period: 1s
+  seed:
+    image: docker-plugin/busybox:latest
+    command: ["sh", "-c", "sleep 1; echo seeded"]
+    restart: "no"
+    depends_on: [server]
+"""
+
+
+def test_an_image_healthcheck_and_a_seed_are_waited_for_as_up_wait_would(
+        local_run, docker_client, unique, tmp_path, labelled):
+    """Immich-like: the healthcheck is the image's alone (``disable: false``): install ends
+    once it says healthy. And a seed nobody waits for completes (exit 0, restart no): the
+    install succeeds where ``up --wait`` fails, and check_status counts it healthy."""
+    dockerfile = ('FROM docker-plugin/busybox:latest\n'
+                  'HEALTHCHECK --interval=1s --retries=30 CMD test -f /tmp/ready\n'
+                  'CMD ["sh", "-c", "sleep 4; touch /tmp/ready; trap \'exit 0\' TERM; '
+                  'while true; do sleep 0.2; done"]\n')
+    image = f'{unique}-health:1'
+    built, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=image,
+                                          labels=labelled, rm=True)
+    project = tmp_path / 'health'
+    project.mkdir()
+    (project / 'compose.yaml').write_text(HEALTH_FROM_THE_IMAGE)
+    out = project / 'blueprint.yaml'
+    script = Path(sys.executable).with_name('compose-to-blueprint')
+    result = subprocess.run([str(script), '-f', str(project / 'compose.yaml'), '--plugin-yaml',
+                             str(REPO / 'plugin.yaml'), '-o', str(out)],
+                            env=dict(os.environ, IMAGE=image), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'done: services.server: no healthcheck test in the file: waits until healthy' in \
+        result.stderr
+    run = local_run(str(out), {'project_name': unique}, name=unique)
+    run.install()
+    server = docker_client.containers.get(run.outputs()['server_container'])
+    assert server.attrs['State']['Health']['Status'] == 'healthy'  # waited for, not later
+    seed = docker_client.containers.get(run.outputs()['seed_container'])
+    assert seed.wait(timeout=30)['StatusCode'] == 0  # ready saw it running, or completed
+    run.execute('check_status')  # the completed seed is healthy, the server too
+    run.uninstall()
+    # The image was there before: its Image node keeps it (the labelled fixture removes it).
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == {
+        **NOTHING, 'images': [built.id]}

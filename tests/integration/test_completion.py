@@ -5,8 +5,8 @@ A container that exited 0 under a restart policy that will not start it again
 node's ``ready`` wait counts it done, and waits for a healthcheck its image
 defines as ``docker compose up --wait`` does; ComposeProject's start does
 better than ``up --wait``, which calls such a container a failure unless
-another service waits for its completion. ``check_status`` accepts a stopped
-container only if it was seen completing: a server stopped by hand is not a job.
+another service waits for its completion. ``check_status`` counts it healthy too, but
+not a container with a healthcheck (it serves: its exit is an outage).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_a_job_that_exits_0_has_completed_and_stays_healthy(make_ctx, labelled, 
 
 
 def test_a_failed_job_and_a_server_stopped_by_hand_are_not_completed(make_ctx, docker_client,
-                                                                     labelled):
+                                                                     labelled, healthy_image):
     ctx = make_ctx({'container_config': {'image': BASE, 'labels': labelled,
                                          'command': ['sh', '-c', 'exit 3']},
                     'wait_for': {'condition': 'ready', 'timeout': 30}})
@@ -123,14 +123,32 @@ def test_a_failed_job_and_a_server_stopped_by_hand_are_not_completed(make_ctx, d
         _lifecycle(ctx)
     _teardown(ctx)
 
-    ctx = make_ctx({'container_config': {'image': BASE, 'labels': labelled,
-                                         'command': ['sh', '-c', LOOP]},
-                    'wait_for': {'condition': 'ready', 'timeout': 30}})
+    # A healthcheck (here the image's) says the container serves: its exit, even with 0
+    # under restart no, is an outage.
+    ctx = make_ctx({'container_config': {'image': healthy_image, 'labels': labelled},
+                    'wait_for': {'condition': 'ready', 'timeout': 30, 'interval': 0.2}})
     _lifecycle(ctx)
+    container_state.check_status(ctx=ctx)
     docker_client.containers.get(ctx.instance.runtime_properties['container_id']).stop(
         timeout=5)  # the trap makes it exit 0, as a job would
     with pytest.raises(NonRecoverableError, match=r'is exited \(0\)'):
         container_state.check_status(ctx=ctx)
+    _teardown(ctx)
+
+
+def test_a_job_that_finishes_after_the_wait_is_completed_too(make_ctx, docker_client, labelled):
+    """A seed still running when its wait ends (ready: running) is healthy once it exits 0:
+    the same rule, without the wait having seen it."""
+    ctx = make_ctx({'container_config': {'image': BASE, 'labels': labelled,
+                                         'command': ['sh', '-c', 'sleep 2; echo seeded']},
+                    'wait_for': {'condition': 'ready', 'timeout': 30}})
+    _lifecycle(ctx)
+    props = ctx.instance.runtime_properties
+    assert props['start_wait']['data']['seen'] == 'running (no healthcheck defined)'
+    assert 'completed_exit_code' not in props
+    container = docker_client.containers.get(props['container_id'])
+    assert container.wait(timeout=30)['StatusCode'] == 0
+    container_state.check_status(ctx=ctx)
     _teardown(ctx)
 
 

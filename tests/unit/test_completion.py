@@ -31,6 +31,7 @@ def test_the_restart_policy_compose_gives(service, policy):
 ])
 def test_completed(status, code, policy, done):
     assert completion.completed(status, code, policy) is done
+    assert completion.completed(status, code, policy, healthcheck=True) is False
     assert completion.container_restart({'HostConfig': {'RestartPolicy': {
         'Name': policy}}}) == completion.policy_name(policy)
 
@@ -46,9 +47,11 @@ def test_may_complete_is_the_jobs_and_every_service_not_restarted_after_exit_0()
         'seed': {'restart': 'no'},
         'web': {'depends_on': {'init': {'condition': 'service_completed_successfully'}},
                 'restart': 'unless-stopped'},
-        'cron': {}}}
+        'cron': {},
+        'server': {'healthcheck': {'test': ['CMD', 'true']}},  # it serves: exit is an outage
+        'quiet': {'healthcheck': {'test': ['NONE']}}}}
     assert compose_readiness.jobs(model) == ['init']
-    assert compose_readiness.may_complete(model) == ['cron', 'init', 'seed']
+    assert compose_readiness.may_complete(model) == ['cron', 'init', 'quiet', 'seed']
 
 
 def test_readiness_classifies_each_container():
@@ -120,3 +123,14 @@ def test_settle_fails_at_once_on_a_failure_and_at_its_deadline_otherwise():
         compose_readiness.settle(api, 'p', {'web': 1}, [], 3, 3, lambda *a: None, clock,
                              clock.sleep)
     assert clock.now == pytest.approx(3)
+
+
+@pytest.mark.parametrize(('test', 'has'), [
+    (['CMD', 'true'], True), ('curl -f x', True), (['CMD-SHELL', 'x'], True),
+    (['NONE'], False), ([], False), (None, False), ('', False)])
+def test_what_counts_as_a_healthcheck(test, has):
+    assert completion.has_healthcheck(test) is has
+    assert completion.container_healthcheck({'Config': {'Healthcheck': {'Test': test}}}) is has
+    assert completion.compose_healthcheck({'healthcheck': {'test': test}}) is has
+    assert completion.compose_healthcheck({'healthcheck': {'test': test, 'disable': True}}) \
+        is False
