@@ -137,13 +137,22 @@ class Builder:
     def _top_level(self, kind: str, used: set[str], unused: str, keys: set[str],
                  config_of: Any) -> dict[str, str]:
         """Network or Volume nodes for the compose file's top-level ``networks``/``volumes``
-        that services use: (compose key -> node id)."""
-        out = {}
+        that services use: (compose key -> node id). Keys that name one Docker object
+        (``name:``) share one node, as compose makes the object once."""
+        out: dict[str, str] = {}
+        by_name: dict[str, str] = {}  # Docker name -> the key whose node makes it
         for key, item in sorted((self.model.get(f'{kind}s') or {}).items()):
             item = item or {}
             if key not in used:
                 self.notes.append(f'{kind}s.{key}: declared but {unused}')
                 continue
+            name = str(item.get('name') or f'{self.project}_{key}')
+            if name in by_name:
+                out[key] = out[by_name[name]]
+                self.remarks.append(f'{kind}s.{key}: the same {kind} as {kind}s.'
+                                    f'{by_name[name]} ({name}): one node ({out[key]})')
+                continue
+            by_name[name] = key
             out[key] = node = node_id(f'{kind}_', key)
             properties: dict[str, Any] = {'name': self.scoped(kind, key, item)}
             if item.get('external'):

@@ -182,3 +182,22 @@ def test_mount_options_are_mapped_or_said(tmp_path, capsys):
     (mount,) = [r for r in plan['node_templates']['a']['relationships']
                 if r['type'].endswith('mounts_volume')]
     assert mount['properties'] == {'target': '/d', 'no_copy': True}
+
+
+def test_keys_that_name_one_network_or_volume_share_its_node(tmp_path, capsys):
+    compose = {'name': 'k', 'services': {
+        'a': {'image': 'x:1', 'networks': ['front'], 'volumes': ['data:/d']},
+        'b': {'image': 'x:1', 'networks': ['edge'], 'volumes': ['cache:/c']}},
+        'networks': {'front': {'name': 'shared-net'}, 'edge': {'name': 'shared-net'}},
+        'volumes': {'data': {'name': 'shared-vol'}, 'cache': {'name': 'shared-vol'}}}
+    plan, _, err = import_file(tmp_path, compose, capsys)
+    nodes = plan['node_templates']
+    assert [n for n, node in nodes.items() if node['type'].endswith('Network')] == \
+        ['network_edge']
+    assert [n for n, node in nodes.items() if node['type'].endswith('Volume')] == \
+        ['volume_cache']
+    targets = {name: sorted(r['target'] for r in nodes[name]['relationships']
+                            if not r['type'].endswith('uses_image')) for name in ('a', 'b')}
+    assert targets == {'a': ['network_edge', 'volume_cache'],
+                       'b': ['network_edge', 'volume_cache']}
+    assert 'networks.front: the same network as networks.edge (shared-net): one node' in err
