@@ -4,7 +4,7 @@ A value that was exactly one compose variable (``${APP_GREETING:-hello}``)
 becomes a blueprint input of that name, with the value compose resolved as
 its default. A secret is never written into the blueprint: ``secret_spans``
 says where secrets sit (a secret-named key, a URL password, a secret flag or
-assignment), ``collect`` finds every one in the file before anything is
+assignment), ``file_secrets`` finds every one in the file before anything is
 mapped, and each distinct secret becomes one input without a default (or
 ``get_secret`` with ``--secrets get_secret``) that every occurrence refers to:
 
@@ -205,6 +205,7 @@ class Inputs:
                            'word also written as a name, left as it is there: '
                            f'{", ".join(where[:5])}{more}')
         return out
+
 
 def _hint(path: str, key: Any) -> str:
     return re.sub(r'\W+', '_', f'{path}.{key}'.strip('.')).strip('_') or 'secret'
