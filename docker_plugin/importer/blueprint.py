@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from docker_plugin.importer import values
 from docker_plugin.importer.containers import ServiceMapping, node_id
 from docker_plugin.importer.images import image_nodes
 from docker_plugin.importer.services import container_node
@@ -192,7 +193,18 @@ class Builder:
                                     "until healthy if its image defines a healthcheck (as "
                                     'up --wait does), else until running')
             waits.setdefault(name, {'condition': 'ready'})
-        return {k: {**v, 'timeout': self.wait_timeout} for k, v in waits.items()}
+        out = {}
+        for name, wait in waits.items():
+            timeout = self.wait_timeout
+            needed = values.healthcheck_seconds((self.services.get(name) or {}).get(
+                'healthcheck') or {}) if wait['condition'] != 'exited' else None
+            if needed and needed > timeout:
+                timeout = needed
+                self.remarks.append(f'services.{name}: waits up to {needed}s, as long as its '
+                                    'healthcheck may take to decide (start period, retries '
+                                    'intervals, a timeout)')
+            out[name] = {**wait, 'timeout': timeout}
+        return out
 
 
 @dataclasses.dataclass

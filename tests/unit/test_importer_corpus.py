@@ -112,6 +112,9 @@ def test_netbox_shares_its_image_and_keeps_each_password_one(tmp_path):
         'POSTGRES_PASSWORD': {'get_input': 'netbox_DB_PASSWORD'}}
     assert nodes['redis-cache']['properties']['container_config']['secret_environment'] == {
         'REDIS_PASSWORD': {'get_input': 'netbox_REDIS_CACHE_PASSWORD'}}
+    # start_period 90s, interval 15s, 3 retries, timeout 3s: 138s, past the default 120s
+    assert nodes['netbox']['properties']['wait_for'] == {'condition': 'healthy',
+                                                         'timeout': 138}
     binds = nodes['netbox']['properties']['container_config']['binds']
     assert binds == [{'concat': [{'get_input': 'project_directory'},
                                  '/configuration:/etc/netbox/config:ro,z']}]
