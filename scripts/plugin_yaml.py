@@ -140,8 +140,8 @@ def node_types() -> dict[str, Any]:
             'container_stop': described('timeout: seconds before the engine kills it'),
             'container_remove': described('v, link, force, remove_image'),
             'wait_for': described('readiness wait after start: condition (running, healthy, '
-                                  'log, port, exited), pattern, port, exit_code, timeout, '
-                                  'interval, async'),
+                                  'ready, log, port, exited), pattern, port, exit_code, '
+                                  'timeout, interval, async'),
         },
         'interfaces': {
             'cloudify.interfaces.lifecycle': {

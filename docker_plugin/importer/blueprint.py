@@ -5,29 +5,28 @@ Names follow compose's (``<project>_<network>``, ``<project>_<volume>``,
 deployments of one blueprint do not collide. ``depends_on`` becomes a
 ``cloudify.relationships.depends_on`` plus a readiness wait on the service
 depended on (``service_healthy``: ``wait_for: healthy``;
-``service_completed_successfully``: ``wait_for: exited`` with code 0); a
-service with a healthcheck is waited for as ``up --wait`` would.
+``service_completed_successfully``: ``wait_for: exited`` with code 0); every
+other service is waited for as ``up --wait`` would, and better (``wait_for:
+ready``: running, healthy when its healthcheck, the file's or the image's,
+says so, or completed).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any, Mapping
 
+from docker_plugin.importer import values
 from docker_plugin.importer.containers import ServiceMapping, node_id
+from docker_plugin.importer.images import image_nodes
 from docker_plugin.importer.services import container_node
 from docker_plugin.importer.source import Source
-from docker_plugin.importer.variables import Inputs
+from docker_plugin.importer.variables import Inputs, strings
 
 PROJECT = {'get_input': 'project_name'}
 NETWORK_KEYS = {'name', 'external', 'driver', 'driver_opts', 'internal', 'attachable',
                 'enable_ipv6', 'ipam', 'labels'}
 VOLUME_KEYS = {'name', 'external', 'driver', 'driver_opts', 'labels'}
-BUILD_KEYS = {'context': 'path', 'dockerfile': 'dockerfile', 'args': 'buildargs',
-              'target': 'target', 'labels': 'labels', 'no_cache': 'nocache', 'pull': 'pull',
-              'network': 'network_mode', 'cache_from': 'cache_from',
-              'extra_hosts': 'extra_hosts', 'shm_size': 'shmsize'}
 WAITS = {'service_healthy': {'condition': 'healthy'},
          'service_completed_successfully': {'condition': 'exited', 'exit_code': 0}}
 
@@ -61,7 +60,11 @@ class Builder:
         self.outputs: dict[str, Any] = {}
         self.notes: list[str] = [f'services.{s}: not imported (its profiles are not enabled)'
                                  for s in source.inactive]
+        self.remarks: list[str] = []  # what it decided for the user, to review
         self.services = dict(self.model.get('services') or {})
+        self.image_nodes: dict[str, str] = {}  # service -> its Image node
+        self.inputs.found.taken |= {'project_name', 'project_directory', 'manager'}
+        self.inputs.found.collect(self.model, source.raw)
 
     # ------------------------------------------------------------------ names
     def scoped(self, kind: str, key: str, item: Mapping[str, Any]) -> Any:
@@ -96,14 +99,31 @@ class Builder:
         volumes = self._volumes({m['volume'] for s in mapped.values()
                                  for m in s.named_volumes})
         waits = self._waits()
+        self.image_nodes = image_nodes(self)
         for name in sorted(self.services):
             container_node(self, name, mapped[name], networks, volumes, waits.get(name))
         for key in self.model:
             if key not in ('name', 'services', 'networks', 'volumes', 'secrets', 'configs') \
                     and not key.startswith('x-'):
                 self.notes.append(f'{key}: not mapped')
+        return self.result()
+
+    def result(self) -> Result:
+        """The nodes and outputs with every secret made an input (``Inputs.protect``).
+
+        Raises:
+            SecretInKey: a secret is in a mapping's key, where no input can stand.
+        """
+        self.nodes = self.inputs.protect(self.nodes)
+        self.outputs = self.inputs.protect(self.outputs)
+        self.remarks += self.inputs.finish()
+        self.remarks += self.inputs.words_written(dict(strings(self.nodes)))
+        for name, secret in sorted(self.inputs.used.items()):
+            if len(secret.places) > 1:
+                self.remarks.append(f'input {name}: one secret value written in '
+                                    f'{len(secret.places)} places of the file (kept equal)')
         return Result(self.inputs.inputs, self.nodes, self.outputs, self.notes,
-                      self.inputs.secret_values)
+                      self.inputs.secret_values, self.remarks)
 
     def _networks(self) -> dict[str, str]:
         used = {n for s in self.services.values() for n in (s.get('networks') or {})}
@@ -118,13 +138,22 @@ class Builder:
     def _top_level(self, kind: str, used: set[str], unused: str, keys: set[str],
                  config_of: Any) -> dict[str, str]:
         """Network or Volume nodes for the compose file's top-level ``networks``/``volumes``
-        that services use: (compose key -> node id)."""
-        out = {}
+        that services use: (compose key -> node id). Keys that name one Docker object
+        (``name:``) share one node, as compose makes the object once."""
+        out: dict[str, str] = {}
+        by_name: dict[str, str] = {}  # Docker name -> the key whose node makes it
         for key, item in sorted((self.model.get(f'{kind}s') or {}).items()):
             item = item or {}
             if key not in used:
                 self.notes.append(f'{kind}s.{key}: declared but {unused}')
                 continue
+            name = str(item.get('name') or f'{self.project}_{key}')
+            if name in by_name:
+                out[key] = out[by_name[name]]
+                self.remarks.append(f'{kind}s.{key}: the same {kind} as {kind}s.'
+                                    f'{by_name[name]} ({name}): one node ({out[key]})')
+                continue
+            by_name[name] = key
             out[key] = node = node_id(f'{kind}_', key)
             properties: dict[str, Any] = {'name': self.scoped(kind, key, item)}
             if item.get('external'):
@@ -138,12 +167,10 @@ class Builder:
         return out
 
     def _waits(self) -> dict[str, dict[str, Any]]:
-        """The readiness wait of each service others depend on (and of each healthcheck)."""
+        """The readiness wait of every service: what others wait for (healthy, or exited
+        0), else ready as ``up --wait`` and better (running; healthy when a healthcheck,
+        the file's or the image's, says so; or completed: ``resources.completion``)."""
         waits: dict[str, dict[str, Any]] = {}
-        for name, service in sorted(self.services.items()):
-            check = service.get('healthcheck') or {}
-            if check.get('test') and not check.get('disable') and check['test'] != ['NONE']:
-                waits[name] = dict(WAITS['service_healthy'])
         for name, service in sorted(self.services.items()):
             for dep, how in (service.get('depends_on') or {}).items():
                 wait = WAITS.get((how or {}).get('condition', ''))
@@ -159,42 +186,38 @@ class Builder:
                 if (how or {}).get('required') is False:
                     self.notes.append(f'services.{name}.depends_on.{dep}.required: false is '
                                       'mapped as required')
-        return {k: {**v, 'timeout': self.wait_timeout} for k, v in waits.items()}
-
-    def image(self, name: str, service: Mapping[str, Any]) -> str | None:
-        """The Image node of a service's build (None without one)."""
-        build = service.get('build')
-        if not build:
-            return None
-        node = node_id('', name) + '_image'
-        options: dict[str, Any] = {}
-        for key, value in build.items():
-            if key in BUILD_KEYS and value not in (None, '', [], {}):
-                options[BUILD_KEYS[key]] = value
-            elif key not in BUILD_KEYS:
-                self.notes.append(f'services.{name}.build.{key}: not mapped')
-        context = os.path.relpath(options['path'], self.out_dir)
-        if context.startswith('..'):
-            self.notes.append(f'services.{name}.build.context: {options["path"]} is outside '
-                              'the blueprint directory (upload it with the blueprint)')
-        options['path'] = context
-        options['buildargs'] = {k: v for k, v in (options.get('buildargs') or {}).items()
-                                if v is not None} or None
-        options['tag'] = service.get('image') or {'concat': [PROJECT, f'-{name}']}
-        self.nodes[node] = {'type': 'cloudify.nodes.docker.Image', 'properties': {
-            'image_build': {k: v for k, v in options.items() if v is not None}}}
-        return node
+        for name, service in sorted(self.services.items()):
+            check = service.get('healthcheck')
+            if isinstance(check, dict) and not check.get('test') and not check.get('disable'):
+                self.remarks.append(f'services.{name}: no healthcheck test in the file: waits '
+                                    "until healthy if its image defines a healthcheck (as "
+                                    'up --wait does), else until running')
+            waits.setdefault(name, {'condition': 'ready'})
+        out = {}
+        for name, wait in waits.items():
+            timeout = self.wait_timeout
+            needed = values.healthcheck_seconds((self.services.get(name) or {}).get(
+                'healthcheck') or {}) if wait['condition'] != 'exited' else None
+            if needed and needed > timeout:
+                timeout = needed
+                self.remarks.append(f'services.{name}: waits up to {needed}s, as long as its '
+                                    'healthcheck may take to decide (start period, retries '
+                                    'intervals, a timeout)')
+            out[name] = {**wait, 'timeout': timeout}
+        return out
 
 
 @dataclasses.dataclass
 class Result:
-    """What the builder made: the blueprint's parts, the notes, the secrets it saw."""
+    """What the builder made: the blueprint's parts, what it could not map (``notes``),
+    what it decided that a user should review (``remarks``), the secrets it saw."""
 
     inputs: dict[str, Any]
     nodes: dict[str, Any]
     outputs: dict[str, Any]
     notes: list[str]
     secret_values: dict[str, str]
+    remarks: list[str] = dataclasses.field(default_factory=list)
 
 
 def _network_config(item: Mapping[str, Any]) -> dict[str, Any]:

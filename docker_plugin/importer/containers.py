@@ -32,6 +32,9 @@ SAME = ('command', 'entrypoint', 'user', 'working_dir', 'hostname', 'domainname'
 RENAMED = {'pid': 'pid_mode', 'ipc': 'ipc_mode', 'uts': 'uts_mode', 'cgroup': 'cgroupns',
            'cpuset': 'cpuset_cpus', 'mem_limit': 'mem_limit', 'memswap_limit': 'memswap_limit'}
 RESTART = {'none': 'no', 'on-failure': 'on-failure', 'any': 'always'}
+# A mount's own keys (besides the options under its type's key).
+MOUNT_KEYS = {'type', 'source', 'target', 'read_only'}
+MOUNT_OPTIONS = ('volume', 'bind', 'tmpfs')
 
 
 def node_id(prefix: str, name: str) -> str:
@@ -155,28 +158,36 @@ class ServiceMapping:
     def _volumes(self, value: list[Mapping[str, Any]]) -> None:
         for index, mount in enumerate(value):
             kind, target = mount.get('type'), mount.get('target')
+            options = dict(mount.get(kind) or {}) if kind in MOUNT_OPTIONS else {}
+            where = f'volumes[{index}]'
+            for key in sorted(set(mount) - MOUNT_KEYS - {kind}):
+                self.note(f'{where}.{key}', 'not mapped')
             if kind == 'volume' and mount.get('source'):
-                options = mount.get('volume') or {}
                 properties = {'target': target}
                 if mount.get('read_only'):
                     properties['read_only'] = True
-                if options.get('nocopy'):
+                if options.pop('nocopy', None):
                     properties['no_copy'] = True
                 if options.get('subpath'):
-                    properties['subpath'] = options['subpath']
+                    properties['subpath'] = options.pop('subpath')
                 self.named_volumes.append({'volume': mount['source'], **properties})
             elif kind == 'volume':
+                options.pop('nocopy', None)
                 self.config.setdefault('volumes', []).append(target)
             elif kind == 'bind':
-                propagation = (mount.get('bind') or {}).get('propagation')
-                mode = ('ro' if mount.get('read_only') else 'rw') + \
-                    (f',{propagation}' if propagation else '')
+                # the Binds the engine takes: host:container:ro|rw[,propagation][,z|Z]
+                flags = [options.pop(k) for k in ('propagation', 'selinux') if options.get(k)]
+                options.pop('create_host_path', None)  # Binds: the engine creates it
+                mode = ','.join(['ro' if mount.get('read_only') else 'rw', *flags])
                 self.config.setdefault('binds', []).append(f'{mount["source"]}:{target}:{mode}')
             elif kind == 'tmpfs':
-                size = (mount.get('tmpfs') or {}).get('size')
-                self.config.setdefault('tmpfs', {})[target] = f'size={size}' if size else ''
+                settings = [f'size={options.pop("size")}'] if options.get('size') else []
+                self.config.setdefault('tmpfs', {})[target] = ','.join(settings)
             else:
-                self.note(f'volumes[{index}]', f'a {kind} mount is not mapped')
+                self.note(where, f'a {kind} mount is not mapped')
+                continue
+            for key in sorted(k for k, v in options.items() if v not in (None, False, '')):
+                self.note(f'{where}.{kind}.{key}', 'not mapped')
 
     def _tmpfs(self, value: Any) -> None:
         for item in [value] if isinstance(value, str) else value:

@@ -1,7 +1,7 @@
 """One compose service as a ``cloudify.nodes.docker.Container`` node with its relationships.
 
-Its image (``uses_image`` to the Image node of its build, or
-``container_config.image``), environment (inputs and secrets), networks
+Its image (``uses_image`` to the Image node it shares with every service that
+uses the same image: ``images``), environment (inputs and secrets), networks
 (``connected_to_network`` with the service name as an alias, as compose
 gives it), named volumes (``mounts_volume``), file secrets and configs (read
 -only bind mounts where compose puts them), ``depends_on``,
@@ -14,13 +14,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.importer.containers import ServiceMapping, node_id
-from docker_plugin.importer.variables import as_dict
+from docker_plugin.importer.file_secrets import as_dict
 
 PROJECT = {'get_input': 'project_name'}
 ENDPOINT_KEYS = {'aliases': 'aliases', 'ipv4_address': 'ipv4_address',
                  'ipv6_address': 'ipv6_address', 'link_local_ips': 'link_local_ips',
                  'driver_opts': 'driver_opt'}
-PULL = {'always': 'always', 'never': 'never'}
 
 
 def _name_of(builder: Any, service: str, prefix: str = '', suffix: str = '') -> Any:
@@ -57,26 +56,12 @@ def _files(builder: Any, name: str, service: Mapping[str, Any], kind: str) -> li
     return binds
 
 
-def _image(builder: Any, name: str, service: Mapping[str, Any], config: dict[str, Any],
-           properties: dict[str, Any], relationships: list[dict[str, Any]]) -> None:
-    image_node = builder.image(name, service)
-    if image_node:
-        relationships.append({'type': 'cloudify.relationships.docker.uses_image',
-                              'target': image_node})
-        if service.get('pull_policy') not in (None, 'build', 'missing', 'if_not_present'):
-            builder.notes.append(f'services.{name}.pull_policy: {service["pull_policy"]} is '
-                                 'not mapped for a built image')
-        return
-    if not service.get('image'):
+def _image(builder: Any, name: str, relationships: list[dict[str, Any]]) -> None:
+    node = builder.image_nodes.get(name)
+    if node is None:
         builder.notes.append(f'services.{name}: neither image nor build')
         return
-    config['image'] = service['image']
-    policy = service.get('pull_policy')
-    if policy in PULL:
-        properties['image_pull'] = {'repository': service['image'], 'policy': PULL[policy]}
-    elif policy not in (None, 'missing', 'if_not_present'):
-        builder.notes.append(f'services.{name}.pull_policy: {policy} is not mapped (pulled '
-                             'when missing)')
+    relationships.append({'type': 'cloudify.relationships.docker.uses_image', 'target': node})
 
 
 def _networks(builder: Any, name: str, service: Mapping[str, Any], config: dict[str, Any],
@@ -116,7 +101,7 @@ def container_node(builder: Any, name: str, mapping: ServiceMapping,
     config: dict[str, Any] = {'name': builder.container_name(name), **mapping.config}
     properties: dict[str, Any] = {}
     relationships: list[dict[str, Any]] = []
-    _image(builder, name, service, config, properties, relationships)
+    _image(builder, name, relationships)
     raw = as_dict(((builder.source.raw.get('services') or {}).get(name) or {})
                   .get('environment'))
     plain, secret = builder.inputs.environment(name, as_dict(service.get('environment')), raw)

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 from docker_plugin.importer.blueprint import PROJECT, Builder, Result
 from docker_plugin.importer.containers import node_id
+from docker_plugin.importer.file_secrets import as_dict
 from docker_plugin.importer.stack_services import StackServiceMapping
-from docker_plugin.importer.variables import as_dict
 
 MANAGER = {'get_input': 'manager'}
 NAMESPACE = 'com.docker.stack.namespace'
@@ -54,8 +54,7 @@ class StackBuilder(Builder):
             if key not in ('name', 'services', 'networks', 'volumes', 'secrets', 'configs') \
                     and not key.startswith('x-'):
                 self.notes.append(f'{key}: not mapped')
-        return Result(self.inputs.inputs, self.nodes, self.outputs, self.notes,
-                      self.inputs.secret_values)
+        return self.result()
 
     # ------------------------------------------------------------------ volumes
     def volume_options(self, key: str) -> dict[str, Any]:
@@ -80,12 +79,20 @@ class StackBuilder(Builder):
         """A Secret or Config node for each declared secret or config a service uses."""
         used = {item.get('source') for s in self.services.values() for item in s.get(kind) or []}
         single = kind[:-1]
-        out = {}
+        out: dict[str, str] = {}
+        by_name: dict[str, str] = {}  # keys that name one swarm object share its node
         for key, item in sorted((self.model.get(kind) or {}).items()):
             item = item or {}
             if key not in used:
                 self.notes.append(f'{kind}.{key}: declared but no imported service uses it')
                 continue
+            name = str(item.get('name') or f'{self.project}_{key}')
+            if name in by_name and by_name[name] in out:
+                out[key] = out[by_name[name]]
+                self.remarks.append(f'{kind}.{key}: the same {single} as {kind}.'
+                                    f'{by_name[name]} ({name}): one node ({out[key]})')
+                continue
+            by_name[name] = key
             properties: dict[str, Any] = {'daemon_client': MANAGER}
             if item.get('external'):
                 properties.update(name=item.get('name') or key, use_external_resource=True)

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
 
+from docker_plugin.errors import InvalidInputError
+from docker_plugin.options.units import DURATION
+
 HEALTHCHECK_KEYS = ('test', 'interval', 'timeout', 'retries', 'start_period')
+# The engine's defaults for what a healthcheck leaves out.
+HEALTHCHECK_DEFAULTS = {'interval': '30s', 'timeout': '30s', 'retries': 3, 'start_period': '0s'}
 
 
 def healthcheck(value: Mapping[str, Any], note: Callable[[str, str], None]) -> dict | None:
-    """The healthcheck option (None when compose gives no test)."""
-    if value.get('disable'):
+    """The healthcheck option (None when compose gives no test: the image's healthcheck,
+    if it defines one, applies with its own settings)."""
+    if value.get('disable') or value.get('test') == ['NONE']:
         return {'test': ['NONE']}
     check = {k: value[k] for k in HEALTHCHECK_KEYS if value.get(k) is not None}
-    for key in sorted(set(value) - set(HEALTHCHECK_KEYS)):
+    for key in sorted(set(value) - set(HEALTHCHECK_KEYS) - {'disable'}):
         note(f'healthcheck.{key}', 'not mapped')
-    return check if check.get('test') else None
+    if check.get('test'):
+        return check
+    for key in sorted(set(check) - {'test'}):
+        note(f'healthcheck.{key}', "not mapped without a test (the image's healthcheck, if "
+             'it has one, keeps its own)')
+    return None
+
+
+def healthcheck_seconds(value: Mapping[str, Any]) -> int | None:
+    """How long a healthcheck may take to say healthy or unhealthy: its start period,
+    ``retries`` intervals, and one probe's ``timeout`` (None: no test in the file)."""
+    if value.get('disable') or not value.get('test') or value.get('test') == ['NONE']:
+        return None
+    settings = {**HEALTHCHECK_DEFAULTS, **{k: v for k, v in value.items() if v is not None}}
+    try:
+        seconds = {k: DURATION(settings[k], k) / 10 ** 9
+                   for k in ('interval', 'timeout', 'start_period')}
+    except InvalidInputError:
+        return None
+    retries = int(settings['retries'] or 0)
+    return math.ceil(seconds['start_period'] + seconds['interval'] * max(retries, 1) +
+                     seconds['timeout'])
 
 
 def ulimits(value: Mapping[str, Any]) -> list[dict[str, Any]]:

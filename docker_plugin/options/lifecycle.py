@@ -26,7 +26,7 @@ REMOVE = OptionTable('container_remove', [
     Option('remove_image', FLAG, 'plugin', default=False, doc='remove its image too'),
 ])
 
-CONDITIONS = ('running', 'healthy', 'log', 'port', 'exited')
+CONDITIONS = ('running', 'healthy', 'ready', 'log', 'port', 'exited')
 
 
 def _regex(value: str, path: str) -> str:
@@ -39,7 +39,9 @@ def _regex(value: str, path: str) -> str:
 
 WAIT_FOR = OptionTable('wait_for', [
     Option('condition', Text(choices=CONDITIONS), 'wait', default='running',
-           doc='running, healthy, log, port or exited'),
+           doc='running, healthy, ready (as docker compose up --wait, and a container that '
+               'exited 0 under restart policy no or on-failure has completed), log, port or '
+               'exited'),
     Option('timeout', Number(0, 10 ** 6, above=True, what='seconds'), 'wait', default=60.0,
            doc='seconds to wait (enforced by the plugin)'),
     Option('interval', Number(0, 3600, above=True, what='seconds'), 'wait', default=0.5,

@@ -5,8 +5,8 @@ service, container number and configuration hash); one container list call
 filtered by that label gives every container's state, health, addresses and
 ports. From the normalised model (``config --format json``) this module
 derives what should be there: the services (a subset and what it depends
-on), how many containers each, which are run-to-completion jobs; and
-compares the two for ``check_status`` and ``check_drift``.
+on) and how many containers each; and compares the two for ``check_drift``
+(``compose_readiness`` says whether they are ready).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from docker_plugin.errors import engine_call
+from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import Update
 from docker_plugin.resources.drift import Difference
 from docker_plugin.resources.images import inspect_image
@@ -116,35 +116,33 @@ def to_pull(api: Any, model: Mapping[str, Any], wanted: Iterable[str],
     return [s for s in pulled if inspect_image(api, services[s]['image']) is None]
 
 
-def jobs(model: Mapping[str, Any]) -> list[str]:
-    """Services another one waits for to complete: exited 0 is their success."""
-    found = set()
-    for service in (model.get('services') or {}).values():
-        for name, dep in (service.get('depends_on') or {}).items():
-            if (dep or {}).get('condition') == 'service_completed_successfully':
-                found.add(name)
-    return sorted(found)
+def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any], field: str) -> None:
+    """The project has services to run, and every one ``services``/``scale`` names;
+    ``field`` holds the project (``compose_files`` or ``definition``)."""
+    known = set(model.get('services') or {})
+    if not known:
+        raise InvalidInputError(field, 'the project has no service to run (none defined, or '
+                                       'none in the profiles given)')
+    for index, name in enumerate(opts['services']):
+        if name not in known:
+            raise InvalidInputError(f'services[{index}]', f'no service {name!r} in the project '
+                                    f'(it has {", ".join(sorted(known)) or "none"})')
+    for name in opts['scale']:
+        if name not in known:
+            raise InvalidInputError(f'scale.{name}', f'no service {name!r} in the project')
 
 
-def problems(summary: Mapping[str, list[Mapping[str, Any]]], wanted: Mapping[str, int],
-             job_names: Iterable[str]) -> list[str]:
-    """Why the project is not healthy (empty: every service is running/healthy)."""
-    out = []
-    job_names = set(job_names)
-    for service, count in sorted(wanted.items()):
-        have = summary.get(service, [])
-        if len(have) < count:
-            out.append(f'{service}: {len(have)} of {count} containers exist')
-        for item in have:
-            done = service in job_names and item['state'] == 'exited' and item['exit_code'] == 0
-            if done:
-                continue
-            if item['state'] != 'running':
-                code = f' ({item["exit_code"]})' if item['exit_code'] is not None else ''
-                out.append(f'{service}: container {item["name"]} is {item["state"]}{code}')
-            elif item['health'] not in ('', 'healthy'):
-                out.append(f'{service}: container {item["name"]} is {item["health"]}')
-    return out
+def describe_project(summary: Mapping[str, list[Mapping[str, Any]]]) -> list[str]:
+    """One line per container, for a person: service, name, state, address, ports."""
+    lines = []
+    for service, items in summary.items():
+        for item in items:
+            health = f' ({item["health"]})' if item['health'] else ''
+            ports = ', '.join(f'{port} -> {b["host_ip"] or "0.0.0.0"}:{b["host_port"]}'
+                              for port, bound in item['ports'].items() for b in bound)
+            lines.append(f'{service}: {item["name"]} {item["state"]}{health} '
+                         f'{item["ip"] or "-"}{f", ports {ports}" if ports else ""}')
+    return lines
 
 
 def drift(found: Iterable[Mapping[str, Any]], hashes: Mapping[str, str],

@@ -1,8 +1,14 @@
-"""Readiness: whether a container runs, is healthy, logged a line, serves a port,
-or exited with the expected code; and a bounded loop that waits for it.
+"""Readiness: whether a container runs, is healthy, is ready as ``docker compose up
+--wait`` means it, logged a line, serves a port, or exited with the expected code;
+and a bounded loop that waits for it.
 
-A container that exits while one waits for anything but its exit fails the
-wait at once, quoting its last log lines. "Serves a port" means the
+``ready`` is running, and healthy when the container has a healthcheck (its
+own or its image's: the engine merges them), or *completed*: exited 0 under
+a restart policy that will not start it again, without a healthcheck
+(``resources.completion``);
+unhealthy fails it at once, as compose does. A container that exits while
+one waits for anything but its exit (or its completion) fails the wait at
+once, quoting its last log lines. "Serves a port" means the
 application accepts: the container's own address is tried first (for an
 engine on this host), then the published port, where a connection only
 counts if it survives a short read (the engine's userland proxy accepts on
@@ -18,7 +24,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from docker_plugin.errors import StateError, TimeoutExpired
-from docker_plugin.resources import containers, logs
+from docker_plugin.resources import completion, containers, logs
 from docker_plugin.resources.reports import summarise
 
 LOG_BYTES = 64000
@@ -46,6 +52,7 @@ class WaitSpec:
         return {
             'running': 'to be running',
             'healthy': 'to be healthy',
+            'ready': 'to be ready (running, healthy if it has a healthcheck, or completed)',
             'log': f'to log a line matching {self.pattern!r}',
             'port': f'to accept TCP connections on port {self.port}',
             'exited': f'to exit with code {self.exit_code}',
@@ -83,6 +90,11 @@ def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None,
             raise StateError(f'container {container_id[:12]} exited with code {code}, '
                              f'expected {spec.exit_code}; last output:\n{tail or "(none)"}')
         return Observation(True, f'exited with code {code}', tail, code)
+    if spec.condition == 'ready' and completion.completed(
+            status, state.get('ExitCode'), completion.container_restart(info),
+            completion.container_healthcheck(info)):
+        return Observation(True, 'completed (exited with code 0)',
+                           logs.last_lines(api, container_id), 0)
     if not state.get('Running'):
         tail = logs.last_lines(api, container_id)
         raise StateError(f'container {container_id[:12]} is {status} (exit code '
@@ -90,10 +102,14 @@ def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None,
                          f'last output:\n{tail or "(none)"}')
     if spec.condition == 'running':
         return Observation(True, 'running')
-    if spec.condition == 'healthy':
+    if spec.condition in ('healthy', 'ready'):
         health = (state.get('Health') or {}).get('Status')
         if health is None:
             return Observation(True, 'running (no healthcheck defined)')
+        if health == 'unhealthy' and spec.condition == 'ready':
+            tail = logs.last_lines(api, container_id)
+            raise StateError(f'container {container_id[:12]} is unhealthy while waiting for '
+                             f'it {spec.describe()}; last output:\n{tail or "(none)"}')
         return Observation(health == 'healthy', f'health {health}')
     if spec.condition == 'log':
         text = logs.read(api, container_id, tail=1000, max_bytes=LOG_BYTES,

@@ -28,7 +28,7 @@ from docker_plugin.errors import (
 )
 from docker_plugin.options.compose import COMPOSE_PROJECT, default_project_name
 from docker_plugin.options.existing import EXISTING
-from docker_plugin.resources import compose_state
+from docker_plugin.resources import compose_readiness, compose_state
 from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_project import Compose, ProjectSpec, open_project
 from docker_plugin.tasks import confine_compose
@@ -119,22 +119,6 @@ def refusals_named(compose: Compose) -> Iterator[None]:
                                 ) from None
 
 
-def check_selection(model: Mapping[str, Any], opts: Mapping[str, Any], field: str) -> None:
-    """The project has services to run, and every one ``services``/``scale`` names;
-    ``field`` holds the project (``compose_files`` or ``definition``)."""
-    known = set(model.get('services') or {})
-    if not known:
-        raise InvalidInputError(field, 'the project has no service to run (none defined, or '
-                                       'none in the profiles given)')
-    for index, name in enumerate(opts['services']):
-        if name not in known:
-            raise InvalidInputError(f'services[{index}]', f'no service {name!r} in the project '
-                                    f'(it has {", ".join(sorted(known)) or "none"})')
-    for name in opts['scale']:
-        if name not in known:
-            raise InvalidInputError(f'scale.{name}', f'no service {name!r} in the project')
-
-
 def refresh(ctx: Any, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Read the project back from the engine into runtime properties."""
     with engine(ctx, kwargs) as client:
@@ -146,16 +130,9 @@ def refresh(ctx: Any, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def report(ctx: Any, summary: Mapping[str, list[Mapping[str, Any]]]) -> None:
-    lines = []
-    for service, items in summary.items():
-        for item in items:
-            health = f' ({item["health"]})' if item['health'] else ''
-            ports = ', '.join(f'{port} -> {b["host_ip"] or "0.0.0.0"}:{b["host_port"]}'
-                              for port, bound in item['ports'].items() for b in bound)
-            lines.append(f'{service}: {item["name"]} {item["state"]}{health} '
-                         f'{item["ip"] or "-"}{f", ports {ports}" if ports else ""}')
     ctx.logger.info('Compose project %s:\n  %s', ctx.instance.runtime_properties.get(
-        'project_name'), '\n  '.join(lines) or '(no containers)')
+        'project_name'), '\n  '.join(compose_state.describe_project(summary)) or
+        '(no containers)')
 
 
 def adopted(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
@@ -171,7 +148,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     with project(ctx, kwargs, opts) as compose:
         model = compose.model()
         name = compose.spec.name
-    check_selection(model, opts, compose.spec.field)
+    compose_state.check_selection(model, opts, compose.spec.field)
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
@@ -183,7 +160,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
     if decision.choice is None:
         raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
-    persist(ctx, project_name=name, expected=wanted, jobs=compose_state.jobs(model),
+    persist(ctx, project_name=name, expected=wanted, jobs=compose_readiness.may_complete(model),
             compose_adopted=decision.choice is Choice.ADOPT)
     ctx.logger.info('Compose project %s (%s): services %s; networks %s; volumes %s',
                     name, 'adopted' if decision.choice is Choice.ADOPT else 'to run',
@@ -194,27 +171,51 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
        compose: Compose) -> dict[str, Any]:
-    """``up`` (unless adopted), then the runtime properties; returns the summary."""
+    """``up`` (unless adopted), wait until the project is ready (``wait``), then the
+    runtime properties; returns the summary.
+
+    Ready is better than compose's ``--wait``: a container that exited 0 under a
+    restart policy that will not start it again, without a healthcheck, has completed
+    (``resources.completion``), where compose calls it a failure unless another service
+    waits for its completion. Such services are ``jobs`` (check_status counts them).
+    So when ``up --wait`` fails and the engine shows only such containers besides ones
+    running or still starting, the plugin waits for the rest itself, within the same
+    ``wait_timeout``; any other failure is compose's, in its words.
+    """
     model = compose.model()
-    check_selection(model, opts, compose.spec.field)
+    compose_state.check_selection(model, opts, compose.spec.field)
+    wanted = compose_state.expected(model, opts['services'], opts['scale'])
+    can_complete = compose_readiness.may_complete(model)
+    waiting = bool(opts.get('wait', True)) and not adopted(ctx, kwargs)
+    wait_timeout = float(opts.get('wait_timeout', 300))
+    deadline = time.monotonic() + wait_timeout
     if not adopted(ctx, kwargs):
-        with refusals_named(compose):
-            progress = compose.up(opts, opts['services'])
-        changed = sorted(progress.recreated | progress.created)
-        if changed:
-            ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
-    persist(ctx, expected=compose_state.expected(model, opts['services'], opts['scale']),
-            jobs=compose_state.jobs(model))
+        try:
+            with refusals_named(compose):
+                progress = compose.up(opts, opts['services'])
+        except StateError:
+            with engine(ctx, kwargs) as client:
+                if not (waiting and compose_readiness.only_completed(
+                        client.api, compose.spec.name, wanted, can_complete)):
+                    raise
+            ctx.logger.info('compose up counts a container that exited 0 as a failure; it '
+                            'completed (its restart policy does not start it again): waiting '
+                            'for the rest of the project')
+        else:
+            changed = sorted(progress.recreated | progress.created)
+            if changed:
+                ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
+    if waiting:
+        try:
+            with engine(ctx, kwargs) as client:
+                compose_readiness.settle(client.api, compose.spec.name, wanted, can_complete,
+                                         wait_timeout, deadline, emitter(ctx))
+        except StateError:
+            report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
+            raise
+    persist(ctx, expected=wanted, jobs=can_complete)
     summary = refresh(ctx, kwargs, compose.spec.name)
     report(ctx, summary)
-    if opts.get('wait', True) and not adopted(ctx, kwargs):
-        # compose up --wait has been seen to end well at its timeout with a
-        # container still "starting": what the engine says is what counts.
-        problems = compose_state.problems(summary, ctx.instance.runtime_properties['expected'],
-                                           ctx.instance.runtime_properties.get('jobs') or [])
-        if problems:
-            raise StateError(f'compose up: application not healthy after '
-                             f'{int(opts.get("wait_timeout", 300))}s: {"; ".join(problems)}')
     return summary
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from docker_plugin.errors import StateError
-from docker_plugin.resources import compose_state
+from docker_plugin.resources import compose_readiness, compose_state
 from docker_plugin.tasks import compose as lifecycle
 from docker_plugin.tasks import objects
 from docker_plugin.tasks.context import engine, persist, recorded
@@ -36,7 +36,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         found = compose_state.containers(client.api, name)
     summary = compose_state.by_service(found)
     persist(ctx, services=summary)
-    bad = compose_state.problems(summary, props.get('expected') or {}, props.get('jobs') or [])
+    bad = compose_readiness.problems(summary, props.get('expected') or {}, props.get('jobs') or [])
     if bad:
         raise StateError(f'compose project {name} is not healthy: {"; ".join(bad)}')
     ctx.logger.info('Compose project %s: every service is running', name)
@@ -44,7 +44,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
 
 def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
     model = compose.model()
-    lifecycle.check_selection(model, opts, compose.spec.field)
+    compose_state.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
     with engine(ctx, kwargs) as client:

@@ -44,7 +44,7 @@ from docker_plugin.tasks.waiting import pending, wait_ready, wait_spec
 
 CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
                    'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
-                   'secret_env_names', 'drift', DISCARDED, TAGGED)
+                   'secret_env_names', 'drift', 'completed_exit_code', DISCARDED, TAGGED)
 # A start the engine refuses with these, on a container that never ran, is a
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
@@ -167,6 +167,7 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     if ready and ready.run_async and pending(ctx, 'start'):
         # A retry of an asynchronous readiness wait: the container is started.
         return _ready_then_pause(ctx, config, container_id, ready, paused)
+    drop(ctx, 'completed_exit_code')  # seen again by this start's wait, if it completes
     with engine(ctx, kwargs, config) as client:
         api = client.api
         if props.get('replaced_container_id'):

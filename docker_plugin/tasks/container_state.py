@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from docker_plugin.errors import StateError
-from docker_plugin.resources import container_drift, containers, images, reports
+from docker_plugin.resources import completion, container_drift, containers, images, reports
 from docker_plugin.resources import spec as specs
 from docker_plugin.tasks import image_sources
 from docker_plugin.tasks.context import (
@@ -25,7 +25,9 @@ DISCARDED = 'discarded_options'
 
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
-    """Healthy when the container exists and runs (and its healthcheck, if any, passes).
+    """Healthy when the container exists and runs (and its healthcheck, if any, passes),
+    or has completed (``resources.completion``: exited 0, not restarted, no healthcheck),
+    or its readiness wait saw it end as expected and it is still exited with that code.
 
     Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
     instance is reinstalled by ``heal``.
@@ -35,6 +37,14 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         info = containers.require(client.api, container_id)
     state = info['State']
     health = (state.get('Health') or {}).get('Status')
+    done = ctx.instance.runtime_properties.get('completed_exit_code')
+    if (done is not None and state.get('Status') == 'exited' and state.get('ExitCode') == done
+            ) or completion.completed(state.get('Status', ''), state.get('ExitCode'),
+                                      completion.container_restart(info),
+                                      completion.container_healthcheck(info)):
+        ctx.logger.info('Container %s completed (exited with code %s)', container_id[:12],
+                        state.get('ExitCode'))
+        return
     paused_as_declared = state.get('Paused') and declared_state(ctx, kwargs).get('paused')
     if not state.get('Running') or (state.get('Paused') and not paused_as_declared) or \
             health == 'unhealthy':

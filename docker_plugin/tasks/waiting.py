@@ -40,7 +40,9 @@ def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
     """Wait in this worker, or (``async``) look once and hand back to Cloudify.
 
     Asynchronously the deadline lives in runtime properties, so the timeout
-    holds across retries; each retry is one look.
+    holds across retries; each retry is one look. A container seen ending as
+    the wait expects (``exited``, or ``ready`` and completed) is recorded as
+    completed (``completed_exit_code``): ``check_status`` then counts it healthy.
     """
     record_key = f'{name}_wait' if name != 'wait' else 'wait'
     deadline_key = _deadline_key(name)
@@ -68,9 +70,10 @@ def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
                     retry_after=spec.interval)
             drop(ctx, deadline_key)
     data = {'condition': spec.condition, 'seen': seen.seen}
-    if spec.condition == 'exited':
+    if seen.exit_code is not None:  # it ran to completion (exited, or ready and completed)
         data.update(exit_code=seen.exit_code, logs=seen.logs)
-        persist(ctx, state='exited', exit_code=seen.exit_code)
+        persist(ctx, state='exited', exit_code=seen.exit_code,
+                completed_exit_code=seen.exit_code)
     record_result(ctx, record_key, 0, f'ready: {seen.seen}', data)
     ctx.logger.info('Container %s is ready: %s', container_id[:12], seen.seen)
     return None

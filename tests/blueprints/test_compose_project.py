@@ -107,13 +107,15 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
     assert {n for n in before if before[n] != after.get(n)} == {f'{unique}-web-1'}
     assert run.props('app')['drift'] == []
 
-    # Changed behind Cloudify's back: a worker removed, another stopped.
+    # Changed behind Cloudify's back: a worker removed, another killed. (Stopped, it would
+    # exit 0: under restart "no", without a healthcheck, that is a job that completed.)
     docker_client.containers.get(f'{unique}-worker-2').remove(force=True)
-    docker_client.containers.get(f'{unique}-worker-1').stop(timeout=5)
+    docker_client.containers.get(f'{unique}-worker-1').kill()
+    docker_client.containers.get(f'{unique}-worker-1').wait(timeout=30)
     with pytest.raises(WorkflowFailed):
         run.operation('cloudify.interfaces.validation.check_status')
     assert (f'is not healthy: worker: 1 of 2 containers exist; worker: container '
-            f'{unique}-worker-1 is exited (0)') in capsys.readouterr().out
+            f'{unique}-worker-1 is exited (137)') in capsys.readouterr().out
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     assert run.props('app')['drift'] == [{
         'option': 'services.worker', 'path': 'containers', 'desired': 2, 'actual': 1,

@@ -9,6 +9,7 @@ through the ``cfy`` CLI.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -110,3 +111,103 @@ def test_the_imported_blueprint_installs_with_the_cfy_cli(docker_client, unique,
         cfy('uninstall', '-b', unique, '--task-retries', '3', '--task-retry-interval', '1',
             check=False)
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+SHARED_BUILD = """
+name: shared
+x-app: &app
+  build: ./app
+  image: ${IMAGE:-shared-sim}:latest
+  command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+  stop_grace_period: 1s
+services:
+  init: {<<: *app, command: ["true"]}
+  web: {<<: *app, depends_on: {init: {condition: service_completed_successfully}}}
+  worker: {<<: *app}
+  scheduler: {<<: *app}
+  cron-a: {build: ./app, command: ["sleep", "3600"], stop_grace_period: 1s}
+  cron-b: {build: ./app, command: ["sleep", "3600"], stop_grace_period: 1s}
+"""
+
+
+def test_services_sharing_a_built_image_install_and_uninstall_cleanly(local_run, docker_client,
+                                                                      unique, tmp_path):
+    """Airflow-like: several services build and run one image (issue 17: one Image node
+    each, and uninstall failed with 'image is still used by containers (409)')."""
+    project = tmp_path / 'shared'
+    (project / 'app').mkdir(parents=True)
+    (project / 'app' / 'Dockerfile').write_text('FROM docker-plugin/busybox:latest\n')
+    (project / 'compose.yaml').write_text(SHARED_BUILD)
+    out = project / 'blueprint.yaml'
+    script = Path(sys.executable).with_name('compose-to-blueprint')
+    result = subprocess.run([str(script), '-f', str(project / 'compose.yaml'), '--plugin-yaml',
+                             str(REPO / 'plugin.yaml'), '-o', str(out)],
+                            env=dict(os.environ, IMAGE=f'{unique}-sim'), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    run = local_run(str(out), {'project_name': unique}, name=unique)
+    run.install()
+    made = {c.labels['cloudify.node']: c for c in docker_client.containers.list(
+        all=True, filters={'label': f'cloudify.deployment={unique}'})}
+    assert sorted(made) == ['cron-a', 'cron-b', 'init', 'scheduler', 'web', 'worker']
+    shared = {made[n].image.id for n in ('init', 'web', 'worker', 'scheduler')}
+    assert len(shared) == 1 and f'{unique}-sim:latest' in made['web'].image.tags
+    assert made['cron-a'].image.id == made['cron-b'].image.id  # one build, a tag each
+    assert {f'{unique}-cron-a:latest', f'{unique}-cron-b:latest'} <= \
+        set(made['cron-a'].image.tags)
+    built = docker_client.images.list(filters={'label': f'cloudify.deployment={unique}'})
+    assert len(built) == 2
+    run.uninstall()  # the Image nodes go after every container that uses them
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
+
+
+HEALTH_FROM_THE_IMAGE = """
+services:
+  server:
+    image: ${IMAGE}
+    healthcheck:
+      disable: false
+    stop_grace_period: 1s
+  seed:
+    image: docker-plugin/busybox:latest
+    command: ["sh", "-c", "sleep 1; echo seeded"]
+    restart: "no"
+    depends_on: [server]
+"""
+
+
+def test_an_image_healthcheck_and_a_seed_are_waited_for_as_up_wait_would(
+        local_run, docker_client, unique, tmp_path, labelled):
+    """Immich-like: the healthcheck is the image's alone (``disable: false``): install ends
+    once it says healthy. And a seed nobody waits for completes (exit 0, restart no): the
+    install succeeds where ``up --wait`` fails, and check_status counts it healthy."""
+    dockerfile = ('FROM docker-plugin/busybox:latest\n'
+                  'HEALTHCHECK --interval=1s --retries=30 CMD test -f /tmp/ready\n'
+                  'CMD ["sh", "-c", "sleep 4; touch /tmp/ready; trap \'exit 0\' TERM; '
+                  'while true; do sleep 0.2; done"]\n')
+    image = f'{unique}-health:1'
+    built, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=image,
+                                          labels=labelled, rm=True)
+    project = tmp_path / 'health'
+    project.mkdir()
+    (project / 'compose.yaml').write_text(HEALTH_FROM_THE_IMAGE)
+    out = project / 'blueprint.yaml'
+    script = Path(sys.executable).with_name('compose-to-blueprint')
+    result = subprocess.run([str(script), '-f', str(project / 'compose.yaml'), '--plugin-yaml',
+                             str(REPO / 'plugin.yaml'), '-o', str(out)],
+                            env=dict(os.environ, IMAGE=image), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'done: services.server: no healthcheck test in the file: waits until healthy' in \
+        result.stderr
+    run = local_run(str(out), {'project_name': unique}, name=unique)
+    run.install()
+    server = docker_client.containers.get(run.outputs()['server_container'])
+    assert server.attrs['State']['Health']['Status'] == 'healthy'  # waited for, not later
+    seed = docker_client.containers.get(run.outputs()['seed_container'])
+    assert seed.wait(timeout=30)['StatusCode'] == 0  # ready saw it running, or completed
+    run.execute('check_status')  # the completed seed is healthy, the server too
+    run.uninstall()
+    # The image was there before: its Image node keeps it (the labelled fixture removes it).
+    assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == {
+        **NOTHING, 'images': [built.id]}

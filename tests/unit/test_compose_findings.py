@@ -28,7 +28,7 @@ from docker_plugin.options.container_values import COMMAND
 from docker_plugin.resources import compose_binary, compose_process
 from docker_plugin.resources.compose_engine import EngineEnv
 from docker_plugin.resources.compose_project import Compose, ProjectSpec
-from docker_plugin.tasks.compose import check_selection
+from docker_plugin.resources.compose_state import check_selection
 from docker_plugin.yaml_expansion import check_expansion, expanded_nodes
 
 REPO = Path(__file__).resolve().parents[2]

@@ -67,16 +67,17 @@ def test_the_kitchen_sink_maps_to_values_the_plugin_accepts(tmp_path, monkeypatc
     nodes = _evaluate(plan['node_templates'], inputs)
     kinds = {name: node['type'].rsplit('.', 1)[1] for name, node in nodes.items()}
     assert kinds == {'network_front': 'Network', 'network_outside': 'Network',
-                     'volume_data': 'Volume', 'api_image': 'Image', 'api': 'Container',
-                     'db': 'Container', 'migrate': 'Container', 'sidecar': 'Container'}
+                     'volume_data': 'Volume', 'api_image': 'Image', 'db_image': 'Image',
+                     'api': 'Container', 'db': 'Container', 'migrate': 'Container',
+                     'sidecar': 'Container'}
     for name, node in nodes.items():
         props = node['properties']
         if kinds[name] == 'Container':
             CONTAINER.validate(props['container_config'], f'{name}.container_config')
             STOP.parse(props.get('container_stop'), f'{name}.container_stop')
             wait_for(props.get('wait_for'), f'{name}.wait_for')
-            if 'image_pull' in props:
-                IMAGE_PULL.parse(props['image_pull'], f'{name}.image_pull')
+        if 'image_pull' in props:
+            IMAGE_PULL.parse(props['image_pull'], f'{name}.image_pull')
         for rel in node.get('relationships', []):
             table = {'connected_to_network': ENDPOINT, 'mounts_volume': MOUNT}.get(
                 rel['type'].rsplit('.', 1)[1])
@@ -118,8 +119,13 @@ def test_the_kitchen_sink_maps_to_values_the_plugin_accepts(tmp_path, monkeypatc
     assert nodes['sidecar']['properties']['container_config']['network_mode'] == \
         'container:sink-db'
     assert nodes['sidecar']['properties']['container_config']['volumes_from'] == ['sink-db:ro']
-    assert nodes['db']['properties']['image_pull'] == {
-        'repository': 'docker-plugin/busybox:latest', 'policy': 'always'}
+    # One Image node per distinct image, used by every container that runs it.
+    assert nodes['db_image']['properties'] == {'image_pull': {
+        'repository': 'docker-plugin/busybox:latest', 'policy': 'always'}, 'keep_locally': True}
+    for name in ('db', 'migrate', 'sidecar'):
+        assert {'type': 'cloudify.relationships.docker.uses_image', 'target': 'db_image'} in \
+            nodes[name]['relationships']
+        assert 'image' not in nodes[name]['properties']['container_config']
     assert nodes['network_outside']['properties'] == {'name': 'shared-outside',
                                                       'use_external_resource': True}
     assert plan['node_templates']['network_front']['properties']['name'] == {

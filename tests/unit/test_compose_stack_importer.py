@@ -13,6 +13,7 @@ from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
 from test_compose_importer import LOCAL_TYPES, SECRET, TYPES_URL, _evaluate, _import
 
+from docker_plugin.importer import cli
 from docker_plugin.importer.stack_services import StackServiceMapping
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.service import FILE_USE, SERVICE
@@ -133,3 +134,24 @@ def test_restart_and_deploy_follow_the_docker_cli():
     for config in (_mapped({'restart': 'unless-stopped', 'ports': [
             {'target': 80, 'published': '8000', 'mode': 'host'}]}).config,):
         SERVICE.validate({'image': 'x', **config}, 'service_config')
+
+
+def test_keys_that_name_one_secret_share_its_node(tmp_path, capsys):
+    (tmp_path / 'pw.txt').write_text('x')
+    (tmp_path / 'compose.yaml').write_text(
+        'services:\n'
+        '  a: {image: "x:1", secrets: [one]}\n'
+        '  b: {image: "x:1", secrets: [two]}\n'
+        'secrets:\n'
+        '  one: {file: ./pw.txt, name: shared-pw}\n'
+        '  two: {file: ./pw.txt, name: shared-pw}\n')
+    out = tmp_path / 'stack.yaml'
+    code = cli.main(['--swarm', '-f', str(tmp_path / 'compose.yaml'), '-o', str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    nodes = yaml.safe_load(out.read_text())['node_templates']
+    assert [n for n, node in nodes.items() if node['type'].endswith('Secret')] == ['secret_one']
+    for service in ('a', 'b'):
+        assert [r['target'] for r in nodes[service]['relationships']
+                if r['type'].endswith('uses_secret')] == ['secret_one']
+    assert 'secrets.two: the same secret as secrets.one (shared-pw): one node' in err
