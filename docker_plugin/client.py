@@ -16,6 +16,7 @@ import os
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping
 
+from docker_plugin import deferred
 from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import api_tuple
 from docker_plugin.options.daemon import DAEMON_CLIENT
@@ -25,6 +26,10 @@ DEFAULT_BASE_URL = 'unix:///var/run/docker.sock'
 DEFAULT_TIMEOUT = 60.0
 MIN_API = '1.24'
 FIELD = 'daemon_client'
+
+# ``import docker`` would run paramiko (its SSH transport's) for every engine;
+# only ssh:// engines use it (docker_plugin.deferred).
+deferred.defer('paramiko')
 
 
 @dataclasses.dataclass(frozen=True)
