@@ -189,7 +189,8 @@ def classify(exc: Exception, where: str, key: Any) -> PluginError:
                                                      f'allows: {", ".join(exc.allowed_types)})')
     if isinstance(exc, paramiko.AuthenticationException):
         if 'timeout' in str(exc).lower():
-            return TransientError(f'{action}: no answer to the login within the timeout')
+            return TransientError(f'{action}: SSH host unreachable or slow: no answer to the '
+                                  'login within ssh_timeout')
         return InvalidInputError(f'{FIELD}.ssh_key', f'{where} refused the key '
                                                      f'({fingerprint(key)}) for this user: is '
                                                      'its public half in the authorized_keys '
@@ -199,16 +200,19 @@ def classify(exc: Exception, where: str, key: Any) -> PluginError:
             return InvalidInputError(f'{FIELD}.base_url', f'nothing takes connections on '
                                                           f'{where} (connection refused): is the '
                                                           'port right, and sshd running there?')
-        return TransientError(f'{action}: host unreachable')
+        return TransientError(f'{action}: SSH host unreachable (no route to it)')
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return TransientError(f'{action}: no answer within the timeout')
+        return TransientError(f'{action}: SSH host unreachable or slow: no answer within '
+                              'ssh_timeout')
     if isinstance(exc, (OSError, EOFError)):
-        return TransientError(f'{action}: {type(exc).__name__}: {str(exc)[:300]}')
+        return TransientError(f'{action}: SSH host unreachable: {type(exc).__name__}: '
+                              f'{str(exc)[:300]}')
     if isinstance(exc, paramiko.SSHException):
         text = str(exc)[:300]
         if 'Indecipherable protocol version' in text or \
                 isinstance(exc, getattr(paramiko.ssh_exception, 'IncompatiblePeer', ())):
             return InvalidInputError(f'{FIELD}.base_url', f'{where} does not speak SSH as this '
                                                           f'plugin can: {text}')
-        return TransientError(f'{action}: the SSH handshake failed (retried): {text}')
+        return TransientError(f'{action}: SSH host unreachable or slow: the handshake failed: '
+                              f'{text}')
     return UnclassifiedError(f'{action}: {type(exc).__name__}: {str(exc)[:300]}')

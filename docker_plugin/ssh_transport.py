@@ -39,6 +39,9 @@ from docker_plugin.errors import (
 DIAL_STDIO = 'docker system dial-stdio'
 FIELD = 'daemon_client'
 EXIT_WAIT = 2.0  # seconds to wait for the exit status of a channel that closed early
+# What dial-stdio says when the host's engine is not there now (stopped, restarting).
+ENGINE_AWAY = ('cannot connect to the docker daemon', 'is the docker daemon running',
+               'connect: no such file or directory', 'connect: connection refused')
 
 
 class _DialStdio(urllib3.connection.HTTPConnection):
@@ -97,8 +100,8 @@ def remote_failure(channel: Any, where: str) -> PluginError | None:
     if 'permission denied' in lowered:
         return InvalidInputError(f'{FIELD}.base_url', f'the SSH user may not use the Docker '
                                                       f'engine on {where}: {text}')
-    if 'cannot connect to the docker daemon' in lowered or 'daemon running' in lowered:
-        return TransientError(f'the Docker engine on {where} does not answer: {text}')
+    if any(m in lowered for m in ENGINE_AWAY):
+        return TransientError(f'the Docker engine on {where} is unreachable from there: {text}')
     return UnclassifiedError(f'{where}: `{DIAL_STDIO}` exited with {status}: {text}')
 
 

@@ -242,6 +242,8 @@ def test_connection_failures_are_classified_by_the_field_to_fix(keys, exc, expec
     key = ssh_session.load_key(keys['ed25519'], None)
     found = ssh_session.classify(exc, 'u@10.0.0.5:22', key)
     assert type(found) is expected
+    if expected is TransientError:  # what a retried failure says
+        assert 'SSH host unreachable' in str(found)
     if field:
         assert str(found).startswith(f'daemon_client.{field}: ')
     if field == 'ssh_key' and 'failed' in str(exc):
@@ -271,7 +273,9 @@ class FakeChannel:
     (1, b'failed to open the raw stream connection: dial unix /var/run/docker.sock: connect: '
         b'permission denied\n', InvalidInputError, 'may not use the Docker engine'),
     (1, b'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker '
-        b'daemon running?\n', TransientError, 'does not answer'),
+        b'daemon running?\n', TransientError, 'unreachable from there'),
+    (1, b'failed to open the raw stream connection: dial unix /var/run/docker.sock: connect: '
+        b'no such file or directory\n', TransientError, 'unreachable from there'),
 ])
 def test_what_the_host_said_when_dial_stdio_failed(status, stderr, expected, says):
     found = ssh_transport.remote_failure(FakeChannel(status, stderr), 'u@h:22')
