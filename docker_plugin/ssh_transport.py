@@ -87,8 +87,8 @@ def remote_failure(channel: Any, where: str) -> PluginError | None:
     if not channel.exit_status_ready():
         return None
     status = channel.recv_exit_status()
-    if status == 0:
-        return None
+    if status in (0, -1):
+        return None  # -1: closed without an exit status, the session itself dropped
     said = b''
     while channel.recv_stderr_ready() and len(said) < 4096:
         said += channel.recv_stderr(4096)

@@ -255,7 +255,7 @@ class FakeChannel:
         self.status, self.stderr, self.closed = status, stderr, True
 
     def exit_status_ready(self):
-        return self.status != -1
+        return True  # as paramiko's: True once closed, even without a status (-1)
 
     def recv_exit_status(self):
         return self.status
