@@ -281,7 +281,7 @@ class SSHEngine:
 
     def sshd_pids(self) -> list[int]:
         """sshd and every session it serves (they rename themselves: found by namespace)."""
-        return [pid for pid in self._in_namespace() if _comm(pid) in ('sshd', 'sshd-session')]
+        return [pid for pid in self._in_namespace() if comm(pid) in ('sshd', 'sshd-session')]
 
     def kill_sshd(self) -> None:
         """sshd goes down with every session it serves, as when the host's sshd dies."""
@@ -398,7 +398,7 @@ class SSHEngine:
             owner_file(self.tag).unlink()
 
 
-def _comm(pid: int) -> str:
+def comm(pid: int) -> str:
     try:
         return Path(f'/proc/{pid}/comm').read_text().strip()
     except OSError:

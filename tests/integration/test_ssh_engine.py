@@ -154,3 +154,48 @@ def test_operations_on_threads_share_nothing_but_the_host(ssh_host, unique):
         thread.join(120)
     assert not errors and len(versions) == 6 and len(set(versions)) == 1
     assert len(_sessions_end(ssh_host)) == 1
+
+
+def test_a_host_whose_owner_was_killed_is_reaped_by_the_next(docker_client, tmp_path):
+    """The test host outlives a SIGKILLed test run (its daemons are sessions of their
+    own); the next host made reaps it: processes, namespace, link, cgroups, files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers.ssh_engine import SSHEngine, comm, owner_file, reap_stale
+    code = ('import sys, time; sys.path.insert(0, sys.argv[1]); '
+            'from helpers.ssh_engine import SSHEngine, _free_tag; '
+            'tag = _free_tag(); SSHEngine(__import__("pathlib").Path(sys.argv[2]), tag).up('
+            f'{BASE!r}); print(tag, flush=True); time.sleep(600)')
+    tests = str(Path(__file__).resolve().parents[1])
+    owner = subprocess.Popen([sys.executable, '-c', code, tests, str(tmp_path / 'host')],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        tag = int(owner.stdout.readline())
+        host = SSHEngine(tmp_path / 'host', tag)
+        assert len(_sessions_end(host)) == 1 and owner_file(tag).exists()
+        daemons = [pid for pid in host._in_namespace()
+                   if comm(pid) in ('dockerd', 'containerd', 'sshd')]
+        assert len(daemons) == 3, daemons
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+    assert all(os.path.exists(f'/proc/{pid}') for pid in daemons)  # it outlived its owner
+    assert tag in reap_stale()
+    assert not os.path.exists(f'/var/run/netns/dpt-ssh-{tag}') and not owner_file(tag).exists()
+    assert not any(os.path.exists(f'/proc/{pid}') and _state(pid) != 'Z' for pid in daemons)
+    assert subprocess.run(['ip', 'link', 'show', f'dpk{tag}h'], capture_output=True,
+                          timeout=30).returncode != 0
+    assert not list(Path('/sys/fs/cgroup').glob(f'*/dpt-ssh-{tag}'))
+    assert not (tmp_path / 'host' / 'data').exists()
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f'/proc/{pid}/stat') as handle:
+            return handle.read().rpartition(')')[2].split()[0]
+    except OSError:
+        return 'gone'
