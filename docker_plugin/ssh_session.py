@@ -56,6 +56,7 @@ def load_key(text: str, passphrase: str | None) -> Any:
     Raises:
         InvalidInputError: naming ``ssh_key`` or ``ssh_key_passphrase``.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     data = text.strip().encode() + b'\n'
@@ -73,7 +74,7 @@ def load_key(text: str, passphrase: str | None) -> Any:
                 loaded = serialization.load_pem_private_key(data, None)  # not encrypted
     except TypeError:
         raise _needs_passphrase() from None
-    except Exception as exc:  # noqa: BLE001 - cryptography's errors, never echoed: a key
+    except (ValueError, UnsupportedAlgorithm) as exc:  # never echoed: it may quote the key
         if 'password-protected' in str(exc) and password is None:
             raise _needs_passphrase() from None
         if password is not None:
@@ -107,16 +108,18 @@ def add_host_keys(keys: paramiko.HostKeys, text: str) -> None:
     Raises:
         InvalidInputError: naming ``known_hosts`` and the line.
     """
+    unreadable = (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError,
+                  TypeError, IndexError)
     for number, line in enumerate(text.splitlines(), 1):
+        which = f'the line for {line.split()[0][:60]!r}'
         try:
             entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
-        except Exception as exc:  # noqa: BLE001 - paramiko's InvalidHostKey and friends
-            raise InvalidInputError(f'{FIELD}.known_hosts', f'line {number}: the key does not '
-                                                            f'decode ({type(exc).__name__})') \
-                from None
+        except unreadable as exc:
+            raise InvalidInputError(f'{FIELD}.known_hosts', f'{which}: its key does not decode '
+                                                            f'({type(exc).__name__})') from None
         if entry is None:
-            raise InvalidInputError(f'{FIELD}.known_hosts', f'line {number}: not a key type '
-                                                            'this plugin can check (ssh-ed25519, '
+            raise InvalidInputError(f'{FIELD}.known_hosts', f'{which}: not a key type this '
+                                                            'plugin can check (ssh-ed25519, '
                                                             'ecdsa-sha2-nistp256/384/521, '
                                                             'ssh-rsa)')
         for name in entry.hostnames:

@@ -207,10 +207,14 @@ def test_known_hosts_lines_plain_bracketed_and_hashed():
 
 
 @pytest.mark.parametrize(('line', 'problem'), [
-    ('h ssh-ed25519 AAAA', 'line 1: the key does not decode'),
+    ('h ssh-ed25519 AAAA', "the line for 'h': its key does not decode"),
+    ('h ssh-ed25519 ' + base64.b64encode(b'\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x01a').decode(),
+     "the line for 'h': its key does not decode"),
+    ('h ssh-rsa ' + base64.b64encode(b'\x00\x00\x00\x07ssh-rsa\x00\x00\x00\x01\x03').decode(),
+     "the line for 'h': its key does not decode"),
     ('h ' + dsa.generate_private_key(1024).public_key().public_bytes(
         ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH).decode(),
-     'line 1: not a key type this plugin can check'),
+     "the line for 'h': not a key type this plugin can check"),
 ])
 def test_known_hosts_lines_that_cannot_be_used(line, problem):
     with pytest.raises(InvalidInputError, match=rf'^daemon_client\.known_hosts: {problem}'):
