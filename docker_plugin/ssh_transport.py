@@ -51,6 +51,7 @@ class _DialStdio(urllib3.connection.HTTPConnection):
         super().__init__('localhost', timeout=timeout)
         self.session, self.where = session, where
         self.channel: Any = None
+        self._close_held: bool | None = None  # None: close at once; else one is waiting
 
     def connect(self) -> None:
         transport = self.session.get_transport()
@@ -66,6 +67,9 @@ class _DialStdio(urllib3.connection.HTTPConnection):
         self.channel = self.sock = channel
 
     def getresponse(self) -> Any:  # type: ignore[override]
+        # http.client closes the connection as soon as the answer fails: the channel
+        # would go before the host's exit status arrives. Its close waits for ours.
+        self._close_held = False
         try:
             return super().getresponse()
         except (http.client.HTTPException, OSError):
@@ -73,6 +77,16 @@ class _DialStdio(urllib3.connection.HTTPConnection):
             if failure is not None:
                 raise failure from None
             raise
+        finally:
+            held, self._close_held = self._close_held, None
+            if held:
+                self.close()
+
+    def close(self) -> None:
+        if self._close_held is not None:
+            self._close_held = True
+            return
+        super().close()
 
 
 def remote_failure(channel: Any, where: str) -> PluginError | None:
