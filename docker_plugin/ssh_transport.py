@@ -38,7 +38,7 @@ from docker_plugin.errors import (
 
 DIAL_STDIO = 'docker system dial-stdio'
 FIELD = 'daemon_client'
-EXIT_WAIT = 2.0  # seconds to wait for the exit status of a channel that closed early
+EXIT_WAIT = 2.0  # seconds to wait for the host's exit status once an answer failed
 # What dial-stdio says when the host's engine is not there now (stopped, restarting).
 ENGINE_AWAY = ('cannot connect to the docker daemon', 'is the docker daemon running',
                'connect: no such file or directory', 'connect: connection refused')
