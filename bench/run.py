@@ -50,6 +50,8 @@ sys.path.insert(0, str(REPO / 'tests'))
 from helpers.cleanup import remove_labelled  # noqa: E402
 from helpers.cloudify_local import LOCAL_TYPES, TYPES_URL, LocalRun  # noqa: E402
 
+from docker_plugin import PACKAGE_NAME, __version__  # noqa: E402
+
 IMAGE = 'docker-plugin/busybox:latest'
 COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done']
 BENCH_LABEL = 'docker-plugin-bench'
@@ -244,7 +246,8 @@ def benchmark(sizes: list[int], threads: int, repeats: int, with_cli: bool,
               progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every size ``repeats`` times, the modes interleaved; keep each mode's best."""
     logging.disable(logging.CRITICAL)
-    results: dict[str, Any] = {'threads': threads, 'repeats': repeats, 'sizes': {}}
+    results: dict[str, Any] = {'plugin': f'{PACKAGE_NAME} {__version__}', 'threads': threads,
+                               'repeats': repeats, 'sizes': {}}
     with tempfile.TemporaryDirectory(prefix='bench-') as tmp:
         directory = Path(tmp)
         for n in sizes:
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     results = benchmark(sizes, args.threads, args.repeats, not args.no_cli,
                         progress=lambda line: print(f'[bench] {line}', flush=True))
     print()
-    print(f'threads {args.threads}, best of {args.repeats}; "x sdk" is the ratio to the raw '
+    print(f'{results["plugin"]}, threads {args.threads}, best of {args.repeats}; "x sdk" is '
+          'the ratio to the raw '
           'docker SDK doing create+start / stop+remove with the same parallelism.')
     print('cfy times include the CLI start-up (about 0.3 s per command). The machine may be '
           'shared: compare rows of one run, not runs.')

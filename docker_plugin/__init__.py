@@ -12,4 +12,9 @@ Layers, top to bottom:
   the one place engine errors are classified.
 """
 
-__version__ = '0.2.0'
+# The package a manager knows the plugin by (setup.py, the wagon, every plugin yaml's
+# package_name and ``plugin:<name>`` imports). It is the upstream plugin's name: this
+# plugin succeeds cloudify-cosmo's 2.0.x line, so its versions start above it (3.0.0),
+# and a manager that holds both resolves an unversioned import to this one.
+PACKAGE_NAME = 'cloudify-docker-plugin'
+__version__ = '3.0.0'

@@ -37,9 +37,13 @@ class PluginError(Exception):
 
     #: True: retry freely; False: fail now; None: retry a few times (unclassified).
     recoverable: bool | None = False
+    #: The engine's or registry's own words, when it answered (without the plugin's
+    #: account of what it was doing): what ``options.refusals.blame`` reads.
+    detail: str = ''
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, detail: str = ''):
         super().__init__(bounded(message))
+        self.detail = detail
 
 
 class InvalidInputError(PluginError):
@@ -110,7 +114,8 @@ PERMANENT_MARKERS = (
     'malformed', 'required', 'not allowed', 'forbidden', 'exec format error',
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
-    'was found but', 'should always set',
+    'was found but', 'should always set', 'must not be', 'unable to find group',
+    'no matching entries in group',
     # A BuildKit build step that failed (the classic builder's 'returned a non-zero code').
     'executor failed running', 'did not complete successfully',
 )
@@ -118,22 +123,40 @@ PERMANENT_MARKERS = (
 TRANSIENT_OVERRIDES = ('removal of container', 'is already in progress')
 # The runtime refusing to start a process: permanent, though it may say "not found".
 RUNTIME_MARKERS = ('oci runtime', 'executable file not found', 'starting container process',
-                   'exec format error', 'unable to find user')
-# Answered with 503, yet no retry helps: the engine is not (a manager) in a swarm.
+                   'exec format error', 'unable to find user', 'unable to find group')
+# Answered with 503, yet no retry helps: the engine is not (a manager) in a swarm, so
+# daemon_client points at the wrong engine (or the request asks a swarm of a lone one).
 SWARM_ROLE_MARKERS = ('not a swarm manager', 'not part of a swarm')
+# Answers about how the engine is reached, not about the request: daemon_client is wrong
+# (the marker, the field to name, what to do).
+DAEMON_CLIENT_MARKERS = (
+    ('client sent an http request to an https server', 'daemon_client.tls',
+     'the engine speaks TLS: set tls (and ca_cert, client_cert, client_key as it requires)'),
+)
 _TRANSIENT_STATUS = (408, 429, 502, 503, 504)
 
 
 def classify_message(status: int | None, message: str, action: str,
                      default: type[PluginError] = UnclassifiedError) -> PluginError:
     """One engine or registry answer (HTTP status, or None inside a stream)."""
+    error = _classify_message(status, message, action, default)
+    error.detail = error.detail or message
+    return error
+
+
+def _classify_message(status: int | None, message: str, action: str,
+                      default: type[PluginError]) -> PluginError:
     lowered = message.lower()
     text = f'{action}: {message}'
     if any(m in lowered for m in TRANSIENT_OVERRIDES):
         return TransientError(text)
+    for marker, field, fix in DAEMON_CLIENT_MARKERS:
+        if marker in lowered:
+            return InvalidInputError(field, f'{action}: {fix}; the engine said: {message}')
     if any(m in lowered for m in SWARM_ROLE_MARKERS):
-        return RefusedError(f'{action}: the engine cannot do this: {message} (daemon_client '
-                            'must be a manager of the swarm)')
+        return InvalidInputError('daemon_client', f'{action}: the engine cannot do this: '
+                                                  f'{message} (daemon_client must be a '
+                                                  'manager of the swarm)')
     if any(m in lowered for m in AUTH_MARKERS):
         return RefusedError(f'{action}: access denied by the registry: {message}')
     if status in _TRANSIENT_STATUS or any(m in lowered for m in TRANSIENT_MARKERS):
@@ -180,7 +203,7 @@ def classify(exc: BaseException, action: str) -> PluginError:
     if isinstance(exc, PluginError) or isinstance(exc.__cause__, PluginError):
         return exc if isinstance(exc, PluginError) else exc.__cause__  # SDK-wrapped: SSH's
     if isinstance(exc, docker.errors.NotFound):
-        return NotFoundError(f'{action}: {engine_message(exc)}')
+        return NotFoundError(f'{action}: {engine_message(exc)}', engine_message(exc))
     if isinstance(exc, docker.errors.APIError):
         return classify_message(exc.status_code or 0, engine_message(exc), action)
     tls = _find_cause(exc, (ssl.SSLError, requests.exceptions.SSLError))
@@ -200,10 +223,25 @@ def classify(exc: BaseException, action: str) -> PluginError:
         return RefusedError(f'{action}: {_short(exc)}')
     if isinstance(exc, docker.errors.DockerException):
         text = str(exc)
-        if 'Error while fetching server API version' in text or 'Connection' in text:
+        if VERSION_FETCH in text and exc.__cause__ is not None:
+            return _negotiation(classify(exc.__cause__, action), action)
+        if VERSION_FETCH in text or 'Connection' in text:
             return TransientError(f'{action}: Docker engine unreachable: {_short(exc)}')
         return UnclassifiedError(f'{action}: {_short(exc)}')
     raise TypeError(f'not an engine error: {type(exc).__name__}') from exc
+
+
+VERSION_FETCH = 'Error while fetching server API version'
+
+
+def _negotiation(found: PluginError, action: str) -> PluginError:
+    """The first request (``/version``, negotiating the API version) failed with
+    ``found``: unless that is passing trouble, what answers at daemon_client's address
+    is not a Docker engine, or not as daemon_client says to talk to it."""
+    if found.recoverable is not False or isinstance(found, InvalidInputError):
+        return found
+    return InvalidInputError('daemon_client', f'{action}: what answers there is not a Docker '
+                                              f'engine as daemon_client describes it: {found}')
 
 
 def _find_cause(exc: BaseException, kinds: tuple[type, ...]) -> BaseException | None:
@@ -247,54 +285,3 @@ def engine_call(action: str) -> Iterator[None]:
         if not is_engine_error(exc):
             raise
         raise classify(exc, action) from exc
-
-
-COMPOSE_UNREACHABLE = ('cannot connect to the docker daemon', 'is the docker daemon running',
-                       'error during connect')
-# Network trouble between the engine and a registry (or anywhere else): passing.
-COMPOSE_NETWORK = ('connection refused', 'no such host', 'i/o timeout', 'tls handshake timeout',
-                   'connection reset', 'temporary failure in name resolution',
-                   'toomanyrequests', 'too many requests')
-# The client's own TLS material is wrong (compose reads it before any call): daemon_client.
-COMPOSE_TLS = ('x509', 'certificate', 'context tls info', 'private key')
-COMPOSE_UNHEALTHY = ('is unhealthy', 'not healthy after', 'exited (', 'dependency failed')
-
-
-def classify_compose(message: str, action: str, field: str,
-                     model_known: bool = False) -> PluginError:
-    """One failure of the compose binary (its ``{"error": true}`` messages).
-
-    Args:
-        message: what compose said (already joined).
-        action: what was being done, e.g. ``compose up``.
-        field: the input that holds the project (``compose_files`` or ``definition``).
-        model_known: the files were already read successfully. Before that
-            (``config``, which never calls the engine) every refusal is about
-            the files, and quotes compose.
-    """
-    lowered = message.lower()
-    if any(m in lowered for m in COMPOSE_UNREACHABLE):
-        return TransientError(f'{action}: Docker engine unreachable: {message}')
-    if any(m in lowered for m in COMPOSE_NETWORK):
-        return TransientError(f'{action}: network trouble (retried): {message}')
-    if any(m in lowered for m in COMPOSE_TLS):
-        return InvalidInputError('daemon_client', f'{action}: TLS handshake failed: {message}')
-    if not model_known:
-        return InvalidInputError(field, f'compose refused the project: {message}')
-    if any(m in lowered for m in COMPOSE_UNHEALTHY):
-        return StateError(f'{action}: {message}')
-    return classify_message(None, message, action)
-
-# An exec's process the runtime could not start (exit 126/127, its message the output), by
-# the input to blame: the first marker found wins.
-EXEC_NOT_STARTED = (('unable to find user', 'user'), ('chdir to cwd', 'workdir'),
-                    ('oci runtime exec failed', 'command'), ('exec failed:', 'command'))
-
-
-def exec_not_started(exit_code: Any, stdout: str, stderr: str) -> InvalidInputError | None:
-    """The input an exec's failure to start names (``user``, ``workdir``, ``command``)."""
-    text = (stderr or '').strip() or (stdout or '').strip()
-    last = text.splitlines()[-1].strip() if text and exit_code in (126, 127) else ''
-    field = next((f for marker, f in EXEC_NOT_STARTED if marker in last.lower()), None)
-    return InvalidInputError(field, f'the engine could not run the command: {last}') \
-        if field else None

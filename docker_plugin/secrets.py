@@ -1,10 +1,15 @@
-"""Keeps secret values out of everything the plugin writes.
+"""Masks secret values in text a person reads; never in data.
 
 The operation wrapper learns an operation's secrets before its first log
 line (from the inputs and node properties the option tables mark secret,
-and from the names of secret environment variables kept on the instance);
-every log record, runtime property and exception message the plugin writes
-passes through ``redact``. The set is per thread: local runs execute
+and from the names of secret environment variables kept on the instance).
+Text a person reads passes through ``redact``: every log record and event,
+every exception message, and an action's output (``results``). Data the
+plugin reads back (runtime properties, drift entries, what an operation
+returns) is never masked: a secret that is also a word of a name (a password
+``postgres`` beside a service ``postgres``) would corrupt the name. Secret
+values stay out of data by construction instead: secret inputs are recorded
+by name, never by value. The set is per thread: local runs execute
 operations on threads of one process.
 
 The masking rule: a value of 4 or more characters is masked wherever it
@@ -81,18 +86,6 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(MASK, text)
-
-
-def redact_all(value: Any) -> Any:
-    """A copy of a JSON-like value with every string redacted (keys included)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact_all(k) if isinstance(k, str) else k: redact_all(v)
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_all(v) for v in value]
-    return value
 
 
 class RedactingFilter(logging.Filter):

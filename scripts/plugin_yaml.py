@@ -23,7 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from docker_plugin import __version__  # noqa: E402
+from docker_plugin import PACKAGE_NAME, __version__  # noqa: E402
 from docker_plugin.options import checks  # noqa: E402
 from docker_plugin.options.base import OptionTable  # noqa: E402
 from docker_plugin.options.compose import COMPOSE_PROJECT  # noqa: E402
@@ -132,7 +132,9 @@ def node_types() -> dict[str, Any]:
         'properties': {
             **IMAGE_SOURCES,
             'container_config': described('every option of the create call and of its '
-                                          'HostConfig (see README.rst)'),
+                                          'HostConfig, env_file, paused, and how drift '
+                                          'compares them: comparisons, image_comparison, '
+                                          'image_name_mismatch (see README.rst)'),
             'container_start': described('HostConfig options (port_bindings, binds, '
                                          'network_mode, ...)'),
             'container_stop': described('timeout: seconds before the engine kills it'),
@@ -405,7 +407,7 @@ def workflows(dsl: str) -> dict[str, Any]:
 def document(dsl: str = '1_3') -> dict[str, Any]:
     return {
         'plugins': {PLUGIN: {'executor': 'central_deployment_agent',
-                             'package_name': 'cloudify-docker-plugin',
+                             'package_name': PACKAGE_NAME,
                              'package_version': __version__}},
         'blueprint_labels': {'obj-type': {'values': ['docker']}},
         'labels': {'obj-type': {'values': ['docker']}},

@@ -1,14 +1,16 @@
 """The machinery shared by every option table.
 
-An ``Option`` declares, once: the blueprint key (the docker SDK keyword it
-feeds), the check that validates and normalises it, the section of the
-engine call it goes into, where it is read back in inspect data (``read``),
-how the two compare (``compare``, with ``canon`` to bring both sides to one
-form), whether and how the engine changes it in place (``update``), the
-range of Engine APIs that honour it (``min_api``, ``max_api``), whether its value is secret
-(``secret``) or only shown by name in reports (``show_values``), and one line
-of documentation. Validation, the create call, drift and
-update are loops over these tables.
+An ``Option`` declares, once: the blueprint key (and the docker SDK keyword it
+feeds, ``keyword``), the check that validates and normalises it, the section of
+the engine call it goes into, where it is read back in inspect data (``read``)
+and what the engine stores there for the validated value (``stored``: the
+desired side of drift, worked out from the value itself, never from the SDK's
+rendering of the create call), how the two compare (``compare``, with ``canon``
+to bring both sides to one form), whether and how the engine changes it in
+place (``update``), the range of Engine APIs that honour it (``min_api``,
+``max_api``), whether its value is secret (``secret``) or only shown by name in
+reports (``show_values``), and one line of documentation. Validation, the
+create call, drift and update are loops over these tables.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Update(enum.Enum):
     RECREATE = 'recreate'              # only a new object can have the new value
     UPDATE_CALL = 'update_container'   # the engine's update call changes it in place
     RENAME = 'rename'                  # the engine's rename call
+    PAUSE = 'pause'                    # pause or unpause
     RECONNECT = 'reconnect'            # disconnect and connect again
     SERVICE = 'update_service'         # a service update (a rolling update of its tasks)
     SWARM = 'update_swarm'             # the swarm's settings, changed in place
@@ -54,10 +57,43 @@ class Option:
     default: Any = None
     required: bool = False
     doc: str = ''
+    stored: Callable[[Any], Any] | None = None
+    keyword: str | None = ''
+    image_default: str | None = None
 
     @property
     def updatable(self) -> bool:
         return self.update is not Update.RECREATE
+
+    @property
+    def sdk_keyword(self) -> str | None:
+        """The SDK keyword the value is given as ('' declares: the option's own name;
+        None: not a keyword of the SDK's config call)."""
+        return self.name if self.keyword == '' else self.keyword
+
+    def engine_value(self, value: Any) -> Any:
+        """The validated value as the engine stores it at ``read``."""
+        return value if self.stored is None else self.stored(value)
+
+    @property
+    def collection(self) -> bool:
+        """The value is a list or a dictionary (so 'more present' means something)."""
+        return bool({list, tuple, dict} & set(self.check.types))
+
+    def compared_as(self, mode: str | None) -> Compare:
+        """The rule for a ``comparisons`` mode (None: the option's own rule).
+
+        ``strict`` keeps order where the option's order matters and ignores it
+        where it does not (a set, an environment); ``allow_more_present`` lets the
+        engine hold more items or keys than declared.
+        """
+        if mode is None:
+            return self.compare
+        if mode == 'ignore':
+            return Compare.IGNORE
+        if mode == 'allow_more_present':
+            return Compare.SUPERSET
+        return Compare.SET if self.compare in (Compare.SET, Compare.SUPERSET) else Compare.STRICT
 
 
 def api_tuple(version: str) -> tuple[int, int]:
@@ -72,7 +108,8 @@ class OptionTable:
     """A named set of options: validation, splitting by section, secrets, API checks."""
 
     def __init__(self, name: str, options: Iterable[Option],
-                 aliases: Mapping[str, str] | None = None):
+                 aliases: Mapping[str, str] | None = None,
+                 exclusive: Iterable[tuple[str, ...]] = ()):
         self.name = name
         self.aliases = dict(aliases or {})
         self.options: dict[str, Option] = {}
@@ -80,6 +117,12 @@ class OptionTable:
             if option.name in self.options:
                 raise ValueError(f'{name}: option {option.name} declared twice')
             self.options[option.name] = option
+        # Options that say one thing two ways (cpus and nano_cpus): give one.
+        self.exclusive = [tuple(group) for group in exclusive]
+        for group in self.exclusive:
+            unknown = set(group) - set(self.options)
+            if unknown:
+                raise ValueError(f'{name}: exclusive names unknown options {sorted(unknown)}')
 
     def __contains__(self, key: object) -> bool:
         return key in self.options
@@ -126,6 +169,13 @@ class OptionTable:
             if value is None:
                 continue
             out.setdefault(option.section, {})[option.name] = option.check(value, path)
+        given = {name for section, found in out.items() if section != 'extra' for name in found}
+        for group in self.exclusive:
+            both = [name for name in group if name in given]
+            if len(both) > 1:
+                path = f'{field}.{both[1]}' if field else both[1]
+                raise InvalidInputError(path, f'give {" or ".join(both)}, not both: they set '
+                                              'the same thing')
         for option in self:
             if option.required and (allowed is None or option.section in allowed) and \
                     out.get(option.section, {}).get(option.name) in (None, '', [], {}):
@@ -153,6 +203,26 @@ class OptionTable:
             return f'unknown option (did you mean {hint[0]!r}?)'
         listed = ', '.join(known) if len(known) <= 12 else ', '.join(known[:12]) + ', ...'
         return f'unknown option; known: {listed}'
+
+    def comparable(self) -> list[str]:
+        """Options drift compares (those with a place in inspect data and a rule)."""
+        return [o.name for o in self if o.read and o.compare is not Compare.IGNORE]
+
+    def rules(self, comparisons: Mapping[str, str] | None,
+              declared: Iterable[str]) -> dict[str, Compare]:
+        """The comparison rule of every declared option, after a blueprint's
+        ``comparisons`` (validated by ``comparisons_check``): ``'*'`` first, then
+        each option named."""
+        comparisons = dict(comparisons or {})
+        wildcard = comparisons.pop('*', None)
+        comparable = set(self.comparable())
+        out = {}
+        for name in declared:
+            option = self.options.get(name)
+            if option is None or name not in comparable:
+                continue
+            out[name] = option.compared_as(comparisons.get(name, wildcard))
+        return out
 
     def secret_values(self, raw: Any) -> list[str]:
         """Every secret string in a user dict, found by the table (never raises)."""

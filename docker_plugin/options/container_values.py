@@ -1,4 +1,4 @@
-"""Grammars of container option values: ports, bindings, binds, signals, ...
+"""Grammars of container option values: commands, environments, labels, signals, ...
 
 Each function is a normaliser for ``checks.Custom``: it takes what YAML
 gave (the types are already checked), returns what the docker SDK expects,
@@ -18,16 +18,12 @@ from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.checks import (
     Custom,
     Integer,
-    ListOf,
     Record,
     Text,
     ascii_int,
-    kind,
     scalar_text,
 )
-from docker_plugin.options.units import DURATION, ip_text
-
-PROTOCOLS = ('tcp', 'udp', 'sctp')
+from docker_plugin.options.units import DURATION
 
 
 # ------------------------------------------------------------- commands, env
@@ -68,6 +64,46 @@ def environment(value: Any, path: str) -> dict[str, str]:
 
 ENVIRONMENT = Custom((dict, list), environment, "a dictionary of NAME: value or a list of "
                                                 "'NAME=value'")
+
+
+def env_list(value: dict[str, str]) -> list[str]:
+    """An environment as the engine stores it (``Config.Env``)."""
+    return [f'{name}={item}' for name, item in value.items()]
+
+
+def env_file_text(text: str, path: str) -> dict[str, str]:
+    """The variables of an env file, as ``docker run --env-file`` reads one.
+
+    One ``NAME=value`` a line, the value as written (no quotes removed); blank
+    lines and lines starting with ``#`` are skipped. A line with a name alone
+    (which the docker CLI fills from the caller's environment: here, the
+    worker's) is refused. Errors give the line's number, never its text: a
+    value may be a secret.
+    """
+    env: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith('#'):
+            continue
+        name, sep, value = line.partition('=')
+        if not sep or not name or '\x00' in line or not _ENV_NAME.fullmatch(name):
+            raise InvalidInputError(path, f'line {number}: expected NAME=value (a name alone '
+                                          "would take the worker's own environment)")
+        env[name] = value
+    return env
+
+
+_PATH = Text(non_empty=True, max_len=4096, what='a path')
+
+
+def env_files(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [_PATH(value, path)]
+    return [_PATH(item, f'{path}[{index}]') for index, item in enumerate(value)]
+
+
+ENV_FILES = Custom((str, list), env_files, 'a path (or a list of paths) of files of NAME=value '
+                                           'lines, relative to the blueprint')
 SECRET_ENVIRONMENT = Custom((dict,), environment, 'a dictionary of NAME: secret value')
 
 
@@ -92,84 +128,6 @@ def labels(value: Any, path: str) -> dict[str, str]:
 LABELS = Custom((dict, list), labels, 'a dictionary of name: value (or a list of names)')
 
 
-# ------------------------------------------------------------------- ports
-def port_number(text: str, path: str, allow_zero: bool = False) -> int:
-    number = ascii_int(text)
-    if number is None or not (0 if allow_zero else 1) <= number <= 65535:
-        raise InvalidInputError(path, f'expected a port number from {0 if allow_zero else 1} '
-                                      f'to 65535, got {text[:40]!r}')
-    return number
-
-
-def port_spec(value: Any, path: str) -> int | str:
-    """A container port: 80, '80', '53/udp' -> 80 or '53/udp'."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidInputError(path, f"expected a port like 80 or '53/udp', got {kind(value)}")
-    number, _, proto = str(value).partition('/')
-    if proto not in ('', *PROTOCOLS):
-        raise InvalidInputError(path, f"expected a port like 80 or '53/udp', got {value!r}"[:200])
-    port = port_number(number, path)
-    return port if not proto or (proto == 'tcp' and isinstance(value, int)) else f'{port}/{proto}'
-
-
-PORTS = ListOf(Custom((int, str), port_spec, "a port like 80 or '53/udp'"))
-
-
-def _host_port(value: Any, path: str) -> int | str | None:
-    if value is None or value == '':
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidInputError(path, f'expected a host port number, got {kind(value)}')
-    low, sep, high = str(value).partition('-')
-    if sep:
-        first, last = port_number(low, path), port_number(high, path)
-        if first > last:
-            raise InvalidInputError(path, f'a port range must go up, got {value!r}')
-        return f'{first}-{last}'
-    return port_number(low, path, allow_zero=True)
-
-
-def _binding(value: Any, path: str) -> Any:
-    """One binding: a host port, ``[ip, port]``, ``{host_ip, host_port}``, or None."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        unknown = set(value) - {'host_ip', 'host_port', 'HostIp', 'HostPort'}
-        if unknown:
-            raise InvalidInputError(path, f'unknown keys {sorted(map(str, unknown))}; use '
-                                          'host_ip, host_port')
-        ip = ip_text(value.get('host_ip', value.get('HostIp', '')), f'{path}.host_ip')
-        port = _host_port(value.get('host_port', value.get('HostPort')), f'{path}.host_port')
-        return (ip,) if port is None else (ip, port)
-    if _is_ip_pair(value):
-        ip = ip_text(value[0], f'{path}[0]')
-        port = _host_port(value[1], f'{path}[1]')
-        return (ip,) if port is None else (ip, port)
-    return _host_port(value, path)
-
-
-def _is_ip_pair(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) \
-        and ascii_int(value[0].split('-')[0]) is None
-
-
-def port_bindings(value: Any, path: str) -> dict[Any, Any]:
-    """``{container_port: binding or [bindings]}`` in YAML-friendly forms."""
-    out: dict[Any, Any] = {}
-    for key, binding in value.items():
-        sub = f'{path}.{key}'
-        port = port_spec(key, sub)
-        if isinstance(binding, list) and not _is_ip_pair(binding):
-            out[port] = [_binding(b, f'{sub}[{i}]') for i, b in enumerate(binding)]
-        else:
-            out[port] = _binding(binding, sub)
-    return out
-
-
-PORT_BINDINGS = Custom((dict,), port_bindings, 'a dictionary of container port: host port, '
-                                               '[ip, port] or a list of them')
-
-
 # ---------------------------------------------------------------- signals
 _SIGNALS = {s.name for s in signal.Signals} | {s.name[3:] for s in signal.Signals}
 _RT = re.compile(r'(SIG)?RTM(IN|AX)([+-][0-9]{1,2})?')
@@ -185,6 +143,20 @@ def signal_name(value: Any, path: str) -> str:
 
 
 SIGNAL = Custom((str, int), signal_name, 'a signal like SIGTERM, TERM or 15')
+
+
+def signal_canon(value: Any) -> Any:
+    """One name per signal: 'TERM', '15' and 'SIGTERM' are all 'SIGTERM'."""
+    if not isinstance(value, str):
+        return value
+    text = value.upper()
+    number = ascii_int(text)
+    if number is not None:
+        try:
+            return signal.Signals(number).name
+        except ValueError:
+            return text
+    return text if text.startswith('SIG') else f'SIG{text}'
 
 
 # ----------------------------------------------------------- restart, health
@@ -240,5 +212,11 @@ def _health_test(value: Any, path: str) -> Any:
 
 HEALTHCHECK = Custom((dict,), healthcheck, 'a healthcheck: test, interval, timeout, retries, '
                                            'start_period')
+
+
+def stored_healthcheck(value: dict[str, Any]) -> dict[str, Any]:
+    """A healthcheck as the engine stores it: a shell line's test is ['CMD-SHELL', line]."""
+    test = value.get('Test')
+    return {**value, 'Test': ['CMD-SHELL', test]} if isinstance(test, str) else value
 
 

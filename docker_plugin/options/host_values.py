@@ -1,11 +1,15 @@
-"""Grammars of HostConfig values: binds, tmpfs, mounts, addresses, limits, devices.
+"""Grammars of HostConfig values: addresses, devices, limits, logging, security.
 
 Normalisers for ``checks.Custom``, like ``container_values``: what YAML gave
-in, what the docker SDK expects out, ``InvalidInputError`` naming the path.
+in, what the docker SDK expects out, ``InvalidInputError`` naming the path;
+and the ``canon`` of each value whose engine form can be written several ways
+that mean one thing (device permissions, security options, unlimited pids).
+Binds, tmpfs and mounts are in ``mounts``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from docker_plugin.errors import InvalidInputError
@@ -13,135 +17,13 @@ from docker_plugin.options.checks import (
     Custom,
     Integer,
     ListOf,
+    Number,
     Record,
     Text,
-    kind,
     scalar_text,
 )
 from docker_plugin.options.container_values import labels
-from docker_plugin.options.units import ip_text
-
-
-def _bad(path: str, why: str) -> Any:
-    raise InvalidInputError(path, why)
-
-
-# ------------------------------------------------------------------- files
-_MODES = {'rw', 'ro', 'z', 'Z', 'shared', 'slave', 'private', 'rshared', 'rslave',
-          'rprivate', 'nocopy', 'consistent', 'cached', 'delegated'}
-
-
-def _container_path(text: Any, path: str) -> str:
-    if not isinstance(text, str) or not text.startswith('/') or '\x00' in text:
-        raise InvalidInputError(path, f'expected an absolute path in the container, got '
-                                      f'{str(text)[:80]!r}')
-    return text
-
-
-def _modes(text: str, path: str) -> str:
-    for mode in text.split(','):
-        if mode not in _MODES:
-            raise InvalidInputError(path, f'unknown mode {mode[:40]!r}; use rw, ro, z, Z, ...')
-    return text
-
-
-def binds(value: Any, path: str) -> list[str]:
-    """Bind mounts as the engine's ``host:container[:mode]`` strings."""
-    out = []
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            sub = f'{path}[{index}]'
-            parts = item.split(':') if isinstance(item, str) else []
-            if len(parts) not in (2, 3) or not parts[0]:
-                raise InvalidInputError(sub, "expected 'host_path:container_path[:ro]'")
-            _container_path(parts[1], sub)
-            if len(parts) == 3:
-                _modes(parts[2], sub)
-            out.append(item)
-        return out
-    for host_path, spec in value.items():
-        sub = f'{path}.{host_path}'
-        if not isinstance(host_path, str) or not host_path or '\x00' in host_path:
-            raise InvalidInputError(sub[:200], 'expected a host path or a volume name')
-        if isinstance(spec, str):
-            spec = {'bind': spec}
-        if not isinstance(spec, dict) or set(spec) - {'bind', 'mode', 'ro'}:
-            raise InvalidInputError(sub, 'expected {bind: /container/path, mode: rw|ro}')
-        bind = _container_path(spec.get('bind'), f'{sub}.bind')
-        mode = spec.get('mode', 'ro' if spec.get('ro') is True else 'rw')
-        if not isinstance(mode, str):
-            raise InvalidInputError(f'{sub}.mode', f'expected rw or ro, got {kind(mode)}')
-        out.append(f'{host_path}:{bind}:{_modes(mode, f"{sub}.mode")}')
-    return out
-
-
-BINDS = Custom((dict, list), binds, "bind mounts: {host: {bind, mode}} or ['host:ctr:ro']")
-
-
-def tmpfs(value: Any, path: str) -> dict[str, str]:
-    if isinstance(value, list):
-        out = {}
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                raise InvalidInputError(f'{path}[{index}]', f"expected '/path[:options]', got "
-                                                            f'{kind(item)}')
-            target, _, options = item.partition(':')
-            out[_container_path(target, f'{path}[{index}]')] = options
-        return out
-    return {_container_path(k, f'{path}.{k}'[:200]): scalar_text(v or '', f'{path}.{k}')
-            for k, v in value.items()}
-
-
-TMPFS = Custom((dict, list), tmpfs, "tmpfs mounts: {/path: 'size=64m'} or ['/path:size=64m']")
-
-
-def _mount(value: Any, path: str) -> dict[str, Any]:
-    """A mount in the engine's own form (what inspect shows back)."""
-    if isinstance(value, str):
-        import docker.errors
-        import docker.types
-        try:
-            return dict(docker.types.Mount.parse_mount_string(value))
-        except docker.errors.DockerException as exc:
-            raise InvalidInputError(path, str(exc)) from None
-    fields = MOUNT_FIELDS(value, path)
-    kind_ = fields.get('type', 'volume')
-    mount: dict[str, Any] = {'Target': fields['target'], 'Source': fields.get('source', ''),
-                             'Type': kind_, 'ReadOnly': fields.get('read_only', False)}
-    if 'consistency' in fields:
-        mount['Consistency'] = fields['consistency']
-    if 'propagation' in fields:
-        mount['BindOptions'] = {'Propagation': fields['propagation']}
-    volume = {key: fields[name] for name, key in (('no_copy', 'NoCopy'), ('labels', 'Labels'),
-                                                  ('driver_config', 'DriverConfig'))
-              if name in fields}
-    if volume:
-        mount['VolumeOptions'] = volume
-    tmpfs_options = {key: fields[name] for name, key in (('tmpfs_size', 'SizeBytes'),
-                                                         ('tmpfs_mode', 'Mode')) if name in fields}
-    if tmpfs_options:
-        mount['TmpfsOptions'] = tmpfs_options
-    return mount
-
-
-MOUNT_FIELDS = Record({
-    'target': Custom((str,), _container_path, 'an absolute path in the container'),
-    'source': Text(), 'type': Text(choices=('bind', 'volume', 'tmpfs', 'npipe')),
-    'read_only': Custom((bool,), lambda v, p: v, 'true or false'),
-    'consistency': Text(choices=('default', 'consistent', 'cached', 'delegated')),
-    'propagation': Text(choices=('private', 'rprivate', 'shared', 'rshared', 'slave',
-                                 'rslave')),
-    'no_copy': Custom((bool,), lambda v, p: v, 'true or false'),
-    'labels': Custom((dict,), labels, 'a dictionary of labels'),
-    'driver_config': Custom((dict,), lambda v, p: {
-        k.capitalize(): x for k, x in Record({'name': Text(non_empty=True), 'options': Custom(
-            (dict,), lambda o, q: {str(k): scalar_text(x, f'{q}.{k}') for k, x in o.items()},
-            'a dictionary')}, required=('name',))(v, p).items()}, '{name, options}'),
-    'tmpfs_size': Custom((int, str), lambda v, p: v if isinstance(v, int) and v >= 0
-                         else _bad(p, 'expected bytes >= 0'), 'bytes'),
-    'tmpfs_mode': Integer(0, 0o7777),
-}, required=('target',))
-MOUNTS = ListOf(Custom((dict, str), _mount, 'a mount: {target, source, type, read_only, ...}'))
+from docker_plugin.options.units import SIZE, ip_text
 
 
 # --------------------------------------------------------- network things
@@ -163,7 +45,9 @@ def extra_hosts(value: Any, path: str) -> list[str]:
 EXTRA_HOSTS = Custom((dict, list), extra_hosts, "{host: ip} or ['host:ip']")
 
 
-def links(value: Any, path: str) -> list[str]:
+def links(value: Any, path: str) -> list[list[str]]:
+    """Legacy links as [container, alias] pairs (what the SDK's create call takes:
+    it spells them ``container:alias`` itself), sorted."""
     pairs = value.items() if isinstance(value, dict) else [
         (item.partition(':')[0], item.partition(':')[2] or item.partition(':')[0])
         if isinstance(item, str) else (None, None) for item in value]
@@ -173,13 +57,56 @@ def links(value: Any, path: str) -> list[str]:
         if not isinstance(name, str) or not name or not isinstance(alias, str) or not alias:
             raise InvalidInputError(sub[:200], "expected {container: alias} or "
                                                "['container:alias']")
-        out.append(f'{name}:{alias}')
+        out.append([name, alias])
     return sorted(out)
 
 
 LINKS = Custom((dict, list), links, "{container: alias} or ['container:alias']")
 ULIMIT_NAMES = ('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice',
                 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack')
+
+
+_PERMISSIONS = re.compile(r'[rwm]{1,3}')
+
+
+def _device(value: Any, path: str) -> dict[str, str]:
+    """'/dev/x', '/dev/x:/dev/y', '/dev/x:rw' or '/dev/x:/dev/y:rwm' as the engine keeps
+    it ({PathOnHost, PathInContainer, CgroupPermissions}: same path, rwm by default)."""
+    parts = value.split(':')
+    if len(parts) == 2 and _PERMISSIONS.fullmatch(parts[1]):
+        parts = [parts[0], parts[0], parts[1]]
+    if not 1 <= len(parts) <= 3 or not all(p.startswith('/') for p in parts[:2]) or \
+            '\x00' in value or (len(parts) == 3 and not _PERMISSIONS.fullmatch(parts[2])):
+        raise InvalidInputError(path, f"expected '/dev/x[:/dev/y][:rwm]', got {value[:80]!r}")
+    return {'PathOnHost': parts[0], 'PathInContainer': parts[1] if len(parts) > 1 else parts[0],
+            'CgroupPermissions': parts[2] if len(parts) > 2 else 'rwm'}
+
+
+DEVICES = ListOf(Custom((str,), _device, "a device: '/dev/x[:/dev/y][:rwm]'"))
+
+
+def devices_canon(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted((d.get('PathOnHost'), d.get('PathInContainer'),
+                       ''.join(sorted(d.get('CgroupPermissions') or '')))
+                      for d in value if isinstance(d, dict))
+    return value
+
+
+def security_canon(value: Any) -> Any:
+    """Security options by meaning: 'label:disable' is 'label=disable', and
+    'no-new-privileges' is 'no-new-privileges=true' (as the engine reads them)."""
+    if not isinstance(value, list):
+        return value
+    out = set()
+    for item in value:
+        text = str(item)
+        split = min((i for i in (text.find('='), text.find(':')) if i >= 0), default=-1)
+        name, option = (text, '') if split < 0 else (text[:split], text[split + 1:])
+        if name == 'no-new-privileges':
+            option = option or 'true'
+        out.add(f'{name}={option}' if option else name)
+    return sorted(out)
 
 
 def _ulimit(value: Any, path: str) -> dict[str, Any]:
@@ -216,16 +143,60 @@ DEVICE_REQUESTS = ListOf(Custom((dict,), _device_request, 'a device request: {dr
                                                           'device_ids, capabilities, options}'))
 
 
-def _throttle(key: str) -> Custom:
+def _throttle(key: str, check: Any, what: str) -> Custom:
     def convert(value: Any, path: str) -> dict[str, Any]:
-        fields = Record({'path': Text(non_empty=True), key: Integer(0)}, required=('path', key),
+        fields = Record({'path': Text(non_empty=True), key: check}, required=('path', key),
                         aliases={'Path': 'path', key.capitalize(): key})(value, path)
         return {'Path': fields['path'], key.capitalize(): fields[key]}
-    return Custom((dict,), convert, f'{{path, {key}}}')
+    return Custom((dict,), convert, f'{{path, {key}: {what}}}')
 
 
-WEIGHT_DEVICES = ListOf(_throttle('weight'))
-RATE_DEVICES = ListOf(_throttle('rate'))
+WEIGHT_DEVICES = ListOf(_throttle('weight', Integer(10, 1000), 'from 10 to 1000'))
+BYTE_RATE_DEVICES = ListOf(_throttle('rate', SIZE, "bytes per second, or a size like '20m'"))
+IO_RATE_DEVICES = ListOf(_throttle('rate', Integer(0), 'operations per second'))
+
+
+def throttle_canon(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(tuple(sorted(d.items())) for d in value if isinstance(d, dict))
+    return value
+
+
+def _nano_cpus(value: Any, path: str) -> int:
+    """CPUs as a number (1.5) -> the engine's NanoCpus."""
+    number = Number(0, 10 ** 6, above=True, what='a number of CPUs')(value, path)
+    nano = round(number * 10 ** 9)
+    if nano < 1:
+        raise InvalidInputError(path, f'expected at least 1e-9 CPUs, got {number!r}')
+    return nano
+
+
+CPUS = Custom((int, float), _nano_cpus, 'a number of CPUs, e.g. 1.5 (> 0)')
+
+
+def _memory_swap(value: Any, path: str) -> int:
+    if value in ('unlimited', -1):
+        return -1
+    return SIZE(value, path)
+
+
+MEMORY_SWAP = Custom((int, str), _memory_swap, "bytes, a size like '1g', or 'unlimited' (-1)")
+
+
+def _shm_size(value: Any, path: str) -> int:
+    size = SIZE(value, path)
+    if size == 0:
+        raise InvalidInputError(path, "0 makes the engine choose its default (64m): leave "
+                                      'shm_size out for that, or give a size')
+    return size
+
+
+SHM_SIZE = Custom((int, str), _shm_size, "a size like '64m' (more than 0)")
+
+
+def pids_canon(value: Any) -> Any:
+    """Unlimited is written 0 or -1, and kept as 0, -1 or nothing: all one."""
+    return 0 if value is None or (isinstance(value, int) and value <= 0) else value
 
 
 def _text_or_number(value: Any, path: str) -> str:
@@ -233,3 +204,13 @@ def _text_or_number(value: Any, path: str) -> str:
 
 
 TEXT_OR_NUMBER = Custom((str, int), _text_or_number, 'a name or a number')
+
+
+def _group(value: Any, path: str) -> str:
+    text = scalar_text(value, path)
+    if not text or ':' in text or text != text.strip():
+        raise InvalidInputError(path, f'expected a group name or number, got {text[:40]!r}')
+    return text
+
+
+GROUP = Custom((str, int), _group, 'a group name or number')

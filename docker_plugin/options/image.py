@@ -32,9 +32,29 @@ _DOMAIN = r'(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*(?::[
 _PATH = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
 TAG_PATTERN = r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'
 DIGEST_PATTERN = r'sha256:[0-9a-f]{64}'
-REPOSITORY = Text(pattern=_DOMAIN + _PATH, what='a repository like registry:5000/team/app')
-REFERENCE = Text(pattern=f'{_DOMAIN}{_PATH}(?::{TAG_PATTERN})?(?:@{DIGEST_PATTERN})?',
-                 what='an image name like registry:5000/app:1 or app@sha256:...')
+NAME_MAX = 255  # the engine's limit on a repository name (registry and path, no tag)
+
+
+class Reference(Text):
+    """An image reference (or a repository) in the engine's grammar, its name within the
+    engine's length limit: a longer one passes the grammar but the engine refuses it
+    ("repository name must not be more than 255 characters")."""
+
+    def convert(self, value: str, path: str) -> str:
+        value = super().convert(value, path)
+        name = value.split('@', 1)[0]
+        last = name.rpartition('/')[2]
+        if ':' in last:  # a tag (a port is in the registry part, before a '/')
+            name = name[:len(name) - len(last) + last.index(':')]
+        if len(name) > NAME_MAX:
+            self.fail(path, value, f'the repository name is {len(name)} characters long; '
+                                   f'the engine takes at most {NAME_MAX}')
+        return value
+
+
+REPOSITORY = Reference(pattern=_DOMAIN + _PATH, what='a repository like registry:5000/team/app')
+REFERENCE = Reference(pattern=f'{_DOMAIN}{_PATH}(?::{TAG_PATTERN})?(?:@{DIGEST_PATTERN})?',
+                      what='an image name like registry:5000/app:1 or app@sha256:...')
 
 
 def _tag(value: Any, path: str) -> str:

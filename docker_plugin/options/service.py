@@ -17,6 +17,7 @@ from typing import Any
 
 from docker_plugin.options import container_values as cv
 from docker_plugin.options import host_values as hv
+from docker_plugin.options import mounts
 from docker_plugin.options import service_values as sv
 from docker_plugin.options.base import Compare, Option, OptionTable, Update
 from docker_plugin.options.checks import (
@@ -28,7 +29,6 @@ from docker_plugin.options.checks import (
     Number,
     Text,
 )
-from docker_plugin.options.container import mounts_canon
 from docker_plugin.options.image import AUTH, REFERENCE
 from docker_plugin.options.units import DURATION
 
@@ -125,7 +125,8 @@ SERVICE = OptionTable('service', [
     _s('tty', FLAG, f'{CS}TTY', 'allocate a TTY', canon=_flag),
     _s('init', FLAG, f'{CS}Init', 'run an init process as PID 1', canon=_flag),
     _s('read_only', FLAG, f'{CS}ReadOnly', 'read-only root file system', canon=_flag),
-    _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task'),
+    _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task',
+       canon=cv.signal_canon),
     _s('stop_grace_period', DURATION, f'{CS}StopGracePeriod', "time before a stopping task is "
        "killed, e.g. '2s' (give one: busybox sh as PID 1 ignores SIGTERM)"),
     _s('cap_add', ListOf(Text(non_empty=True)), f'{CS}CapabilityAdd',
@@ -139,8 +140,8 @@ SERVICE = OptionTable('service', [
     _s('healthcheck', cv.HEALTHCHECK, f'{CS}Healthcheck',
        'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
        canon=_no_zeros),
-    _s('mounts', hv.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
-       'read_only, ...}', canon=mounts_canon),
+    _s('mounts', mounts.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
+       'read_only, ...}', canon=mounts.mounts_canon),
     _s('container_labels', cv.LABELS, f'{CS}Labels', 'labels of the task containers',
        compare=SUPERSET),
     _s('secrets', ListOf(sv.file_reference('secret')), f'{CS}Secrets', 'secrets by swarm name '
@@ -160,7 +161,8 @@ SERVICE = OptionTable('service', [
        'name or {target, aliases, driver_opts}; sent in the task template', canon=_networks),
     _s('endpoint_mode', Text(choices=('vip', 'dnsrr')), 'EndpointSpec.Mode',
        'vip (default: a virtual IP, needs IPVS) or dnsrr (DNS round robin)'),
-    _s('ports', sv.PORTS, 'EndpointSpec.Ports', "published ports: '8080:80' or {target, "
+    _s('ports', sv.PORTS, 'EndpointSpec.Ports', "published ports: '8080:80', a range "
+       "'9010-9012:9010-9012' or {target, "
        'published, protocol, mode: ingress|host}', canon=_ports),
     _s('resources', sv.RESOURCES, 'TaskTemplate.Resources', 'limits {cpus, memory, pids} and '
        'reservations {cpus, memory}', compare=SUPERSET, canon=_no_zeros),

@@ -20,11 +20,10 @@ from docker_plugin.options.checks import (
     Text,
     scalar_text,
 )
-from docker_plugin.options.container_values import port_number
+from docker_plugin.options.ports import PROTOCOLS, port_range
 from docker_plugin.options.units import DURATION, SIZE
 
 MODES = ('replicated', 'global', 'replicated-job', 'global-job')
-PROTOCOLS = ('tcp', 'udp', 'sctp')
 UINT32 = 2 ** 32 - 1
 UINT64 = 2 ** 63 - 1  # what JSON numbers and the engine's int64 fields hold safely
 MODE = Text(choices=MODES)
@@ -33,37 +32,54 @@ MIN_NANO_CPUS = 10 ** 6       # and fewer than 0.001 CPUs
 
 
 # --------------------------------------------------------------------- ports
-def _published(value: Any, path: str) -> dict[str, Any]:
-    """``'8080:80'``, ``'8080:80/udp'``, ``80`` or a record -> an engine PortConfig."""
+def _published(value: Any, path: str) -> list[dict[str, Any]]:
+    """``'8080:80'``, ``'8080:80/udp'``, ``80``, a range (``'9010-9012:9010-9012'``,
+    ``'9010-9012'``) or a record -> engine PortConfigs (a range, one per port)."""
     if isinstance(value, (int, str)) and not isinstance(value, bool):
-        text = str(value)
-        text, _, protocol = text.partition('/')
+        text, _, protocol = str(value).partition('/')
         published, sep, target = text.rpartition(':')
-        fields: dict[str, Any] = {'target': port_number(target, path)}
-        if sep:
-            fields['published'] = port_number(published, path)
-        if protocol:
-            fields['protocol'] = Text(choices=PROTOCOLS)(protocol, path)
+        targets = port_range(target, path)
+        publish = port_range(published, path) if sep else []
+        if publish and len(publish) != len(targets):
+            raise InvalidInputError(path, f'{len(targets)} target ports need as many '
+                                          f'published ones, got {published!r}'[:200])
+        proto = Text(choices=PROTOCOLS)(protocol, path) if protocol else 'tcp'
+        found = [{'target': port, 'protocol': proto} for port in targets]
+        for fields, number in zip(found, publish):
+            fields['published'] = number
     else:
-        fields = Record({'target': Integer(1, 65535), 'published': Integer(0, 65535),
+        found = [Record({'target': Integer(1, 65535), 'published': Integer(0, 65535),
                          'protocol': Text(choices=PROTOCOLS),
                          'mode': Text(choices=('ingress', 'host')),
                          'name': Text(max_len=255)},
                         aliases={'publish_mode': 'mode', 'published_port': 'published',
                                  'target_port': 'target'},
-                        required=('target',))(value, path)
-    port = {'Protocol': fields.get('protocol', 'tcp'), 'TargetPort': fields['target'],
-            'PublishMode': fields.get('mode', 'ingress')}
-    if fields.get('published'):
-        port['PublishedPort'] = fields['published']
-    if fields.get('name'):
-        port['Name'] = fields['name']
-    return port
+                        required=('target',))(value, path)]
+    ports = []
+    for fields in found:
+        port = {'Protocol': fields.get('protocol', 'tcp'), 'TargetPort': fields['target'],
+                'PublishMode': fields.get('mode', 'ingress')}
+        if fields.get('published'):
+            port['PublishedPort'] = fields['published']
+        if fields.get('name'):
+            port['Name'] = fields['name']
+        ports.append(port)
+    return ports
 
 
-PORTS = ListOf(Custom((int, str, dict), _published,
-                      "a port: '8080:80[/udp]' or {target, published, protocol, mode: "
-                      'ingress|host}'), max_items=1000)
+_PORT = Custom((int, str, dict), _published,
+               "a port: '8080:80[/udp]', a range '9010-9012:9010-9012' or {target, "
+               'published, protocol, mode: ingress|host}')
+
+
+def _ports(value: Any, path: str) -> list[dict[str, Any]]:
+    found = [port for index, item in enumerate(value) for port in _PORT(item, f'{path}[{index}]')]
+    if len(found) > 1000:
+        raise InvalidInputError(path, 'expected at most 1000 ports')
+    return found
+
+
+PORTS = Custom((list, tuple), _ports, _PORT.expected.replace('a port', 'a list of ports', 1))
 
 
 def check_endpoint(endpoint_mode: Any, ports: Any, path: str) -> None:

@@ -5,7 +5,7 @@ environment (``compose_engine``), an inline definition and the label
 override as in-memory files, and one method per compose command. Every
 command runs under the spec's deadline with ``--progress json``; progress is
 emitted as readable events (``compose_progress``) and a failure is raised
-classified (``errors.classify_compose``) with compose's own message.
+classified (``command_failures.classify_compose``) with compose's own message.
 
 Labels: compose has no ``--label``. After reading the project
 (``config --format json``), an override file is generated that adds the
@@ -25,12 +25,12 @@ import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.client import DaemonClientConfig
+from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
     TimeoutExpired,
     TransientError,
-    classify_compose,
 )
 from docker_plugin.resources import compose_process
 from docker_plugin.resources.compose_engine import EngineEnv, engine_environment
@@ -55,6 +55,10 @@ class ProjectSpec:
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     timeout: float = 900.0
     field: str = 'compose_files'  # the input quoted when compose refuses the project
+    # Called with the project as ``config`` reads it, before anything is built or run
+    # (it raises to refuse the project: see tasks.confine_compose).
+    audit: Callable[[Mapping[str, Any]], None] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
 
 
 def inline_directory(name: str) -> str:
@@ -155,7 +159,10 @@ class Compose:
                 model = json.loads(outcome.kept)
             except ValueError:
                 raise RefusedError('compose config: the answer is not JSON') from None
-            self._model = model if isinstance(model, dict) else {}
+            model = model if isinstance(model, dict) else {}
+            if self.spec.audit is not None:
+                self.spec.audit(model)
+            self._model = model
         return self._model
 
     def override(self) -> str:

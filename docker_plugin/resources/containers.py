@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any, Callable, Mapping
 
-from docker_plugin.errors import NotFoundError, RefusedError, StateError, engine_call
+from docker_plugin.errors import (
+    NotFoundError,
+    PluginError,
+    RefusedError,
+    StateError,
+    TransientError,
+    engine_call,
+)
 from docker_plugin.resources import spec as specs
 
 NEVER = '0001-01-01T00:00:00Z'
@@ -101,8 +110,15 @@ def recreate(api: Any, info: Mapping[str, Any], host_options: Mapping[str, Any],
     aside = f'{name}-replaced-{old_id[:8]}'
     with engine_call(f'rename container {name} aside'):
         api.rename(old_id, aside)
-    with engine_call(f'create container {name} again'):
-        new_id = api.create_container_from_config(config, name)['Id']
+    try:
+        with engine_call(f'create container {name} again'):
+            new_id = api.create_container_from_config(config, name)['Id']
+    except PluginError:
+        # Refused (or the engine went away): the old one gets its name back, so that the
+        # instance's container keeps its name whatever the next attempt does.
+        with contextlib.suppress(PluginError), engine_call(f'rename container {name} back'):
+            api.rename(old_id, name)
+        raise
     on_created(new_id)
     remove(api, old_id, v=True, force=True)  # it never ran: its anonymous volumes are empty
     return new_id
@@ -125,13 +141,32 @@ def stop(api: Any, container_id: str, timeout: int | None = None) -> bool:
 
 
 def remove(api: Any, container_id: str, v: bool = False, link: bool = False,
-           force: bool = False) -> bool:
-    """Remove; False when the container was already gone."""
+           force: bool = False, removing_wait: float = 30.0) -> bool:
+    """Remove; False when the container was already gone.
+
+    A container the engine is already removing (``auto_remove`` once it stopped) is
+    waited for, ``removing_wait`` seconds at most; still there then, the
+    ``TransientError`` stands and Cloudify retries.
+    """
     try:
         with engine_call(f'remove container {short(container_id)}'):
             api.remove_container(container_id, v=v, link=link, force=force)
     except NotFoundError:
         return False
+    except TransientError as exc:
+        if 'already in progress' not in str(exc) or not _gone(api, container_id, removing_wait):
+            raise
+        return False
+    return True
+
+
+def _gone(api: Any, container_id: str, timeout: float) -> bool:
+    """Whether the container stops existing within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while inspect(api, container_id) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
     return True
 
 

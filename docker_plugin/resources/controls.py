@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.errors import engine_call
+from docker_plugin.options.base import Update
+from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources.containers import short
 
 
@@ -58,10 +60,49 @@ def stats(api: Any, container_id: str) -> dict[str, Any]:
     }
 
 
-def update(api: Any, container_id: str, options: Mapping[str, Any]) -> list[str]:
-    """Change resources and restart policy in place; the engine's warnings."""
+def update_body(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's update call for in-place options (``Update.UPDATE_CALL`` in the
+    container table): each value as the engine stores it, under its HostConfig key;
+    zero and false values are sent too.
+
+    Raises:
+        ValueError: an option the update call does not change (a caller's mistake).
+    """
+    body = {}
+    for name, value in values.items():
+        option = CONTAINER.options[name]
+        if option.update is not Update.UPDATE_CALL or not option.read:
+            raise ValueError(f'{name} is not changed by the update call')
+        body[option.read.rsplit('.', 1)[-1]] = option.engine_value(value)
+    return body
+
+
+# The update call keeps a field's old value when it is given 0 (or '' for the cpusets):
+# only these take a zero.
+_ZERO_APPLIES = ('PidsLimit', 'RestartPolicy')
+
+
+def applies_in_place(name: str, value: Any) -> bool:
+    """Whether the engine's update call sets this validated value: it leaves a field
+    as it was when given zero or nothing (PidsLimit aside), so those need a new
+    container."""
+    option = CONTAINER.options[name]
+    if option.update is not Update.UPDATE_CALL or not option.read:
+        return False
+    key, stored = option.read.rsplit('.', 1)[-1], option.engine_value(value)
+    return key in _ZERO_APPLIES or stored not in (0, '', None)
+
+
+def update(api: Any, container_id: str, body: Mapping[str, Any]) -> list[str]:
+    """Change resources and restart policy in place; the engine's warnings.
+
+    ``body`` is the engine's own update body (HostConfig keys). It is sent as it
+    is: the SDK's ``update_container`` leaves out zero and false values and has no
+    keyword for PidsLimit, NanoCpus or the realtime CPU settings.
+    """
     with engine_call(f'update container {short(container_id)}'):
-        result = api.update_container(container_id, **options)
+        result = api._result(api._post_json(api._url('/containers/{0}/update', container_id),
+                                            data=dict(body)), True)
     return list((result or {}).get('Warnings') or [])
 
 

@@ -1,11 +1,13 @@
 """Drift: where a Docker object differs from what its blueprint declares.
 
 One loop over an option table: for every option the blueprint set, the
-desired value is read from a view the SDK rendered (shaped like inspect
-data) and the actual value from inspect data, both at the option's
-``read`` path, brought to one form by its ``canon`` and compared by its
-``compare`` rule. Options the blueprint did not set are never compared, so
-defaults the engine fills in are not drift.
+desired value is what the table says the engine stores for it
+(``desired_view``: each option's ``stored`` form at its ``read`` path, worked
+out from the declared value alone, never from how a create call was
+rendered) and the actual value is read from inspect data at the same path;
+both are brought to one form by the option's ``canon`` and compared by its
+rule (``compare``, or the blueprint's ``comparisons``). Options the blueprint
+did not set are never compared, so defaults the engine fills in are not drift.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ class Difference:
         return self.update is not Update.RECREATE
 
     def as_dict(self) -> dict[str, Any]:
-        return {'option': self.option, 'path': self.path,
-                'desired': secrets.redact_all(self.desired),
-                'actual': secrets.redact_all(self.actual), 'updatable': self.updatable,
+        # Data (Cloudify stores it as the instance's configuration drift): never masked;
+        # secret options hold no values here in the first place (see _shown).
+        return {'option': self.option, 'path': self.path, 'desired': self.desired,
+                'actual': self.actual, 'updatable': self.updatable,
                 'fix': self.update.value}
 
     def describe(self) -> str:
@@ -45,6 +48,24 @@ class Difference:
 def _short(value: Any) -> str:
     text = secrets.redact(repr(value))
     return text if len(text) <= 300 else text[:300] + '...'
+
+
+def desired_view(table: OptionTable, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the engine stores for the declared values, shaped like inspect data."""
+    view: dict[str, Any] = {}
+    for name, value in values.items():
+        option = table.options.get(name)
+        if option is None or option.read is None or value is None:
+            continue
+        set_path(view, option.read, option.engine_value(value))
+    return view
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split('.')
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -78,22 +99,26 @@ def contains(desired: Any, actual: Any) -> bool:
     return desired == actual
 
 
-def matches(option: Option, desired: Any, actual: Any) -> bool:
-    if option.canon is not None:
-        desired, actual = option.canon(desired), option.canon(actual)
+def matches(option: Option, desired: Any, actual: Any, rule: Compare | None = None) -> bool:
+    """Whether the engine holds what is declared, by ``rule`` (default: the option's)."""
+    rule = rule or option.compare
+    if option.canon is not None:  # inspect data that leaves a field out holds null there
+        desired = desired if desired is MISSING else option.canon(desired)
+        actual = option.canon(None if actual is MISSING else actual)
     if _empty(desired) and _empty(actual):
         return True  # nothing declared, nothing there (the engine leaves out what is empty)
-    if option.compare is Compare.SUPERSET:
+    if rule is Compare.SUPERSET:
         return contains(desired, actual)
-    if desired is MISSING and not actual:
-        return True  # the SDK leaves out a false value: the engine's default
-    if option.compare is Compare.SET and isinstance(desired, list) and isinstance(actual, list):
+    if desired is MISSING:
+        return True  # nothing declared to compare with
+    if rule is Compare.SET and isinstance(desired, list) and isinstance(actual, list):
         return sorted(map(repr, desired)) == sorted(map(repr, actual))
     return desired == actual
 
 
 def _shown(option: Option, value: Any) -> Any:
-    """What a report may show: names only where the values are not to be shown."""
+    """What a report may show: names only where the values are not to be shown. A
+    value that is false, zero or empty is shown as it is; None is "not there"."""
     if value is MISSING:
         return None
     if option.show_values or option.secret:
@@ -106,23 +131,28 @@ def _shown(option: Option, value: Any) -> Any:
 
 
 def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, Any],
-                info: Mapping[str, Any], prefix: str = '') -> list[Difference]:
+                info: Mapping[str, Any], prefix: str = '',
+                rules: Mapping[str, Compare] | None = None) -> list[Difference]:
     """Every declared option of ``table`` whose value ``info`` does not have.
 
     Args:
         table: the object's option table.
         declared: names of the options the blueprint set.
-        view: the desired state, shaped like ``info``.
+        view: the desired state, shaped like ``info`` (``desired_view``).
         info: the object's inspect data (or the part the paths start from).
         prefix: prepended to each reported path.
+        rules: the rule of each option when not its own (``OptionTable.rules``:
+            the blueprint's ``comparisons``).
     """
     found = []
+    rules = rules or {}
     for name in declared:
         option = table.options.get(name)
-        if option is None or option.read is None or option.compare is Compare.IGNORE:
+        rule = rules.get(name, option.compare if option is not None else None)
+        if option is None or option.read is None or rule is Compare.IGNORE:
             continue
         desired, actual = get_path(view, option.read), get_path(info, option.read)
-        if matches(option, desired, actual):
+        if matches(option, desired, actual, rule):
             continue
         if option.canon is not None:
             desired = desired if desired is MISSING else option.canon(desired)

@@ -53,6 +53,26 @@ def split_reference(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def canonical_reference(text: str) -> str:
+    """One spelling per image name: 'busybox', 'busybox:latest' and
+    'docker.io/library/busybox:latest' are all 'busybox:latest' (a digest wins over a
+    tag; an image id is kept as it is)."""
+    if text.startswith('sha256:'):
+        return text
+    repository, tag = split_reference(text)
+    if '@' in text:
+        repository = repository.rpartition(':')[0] if ':' in repository.rpartition('/')[2] \
+            else repository
+    for prefix in ('docker.io/', 'index.docker.io/', 'registry-1.docker.io/'):
+        if repository.startswith(prefix):
+            repository = repository[len(prefix):]
+            break
+    if repository.startswith('library/') and repository.count('/') == 1:
+        repository = repository[len('library/'):]
+    separator = '@' if '@' in text else ':'
+    return f'{repository}{separator}{tag or "latest"}'
+
+
 def is_url(text: str) -> bool:
     return text.startswith(('http://', 'https://'))
 

@@ -60,19 +60,15 @@ def connect(api: Any, container_id: str, network: str, endpoint: Mapping[str, An
 def endpoint_drift(network: str, endpoint: Mapping[str, Any],
                    attached: Mapping[str, Any]) -> list[drift.Difference]:
     """How a container's connection differs from its relationship's properties."""
-    view = {'Aliases': endpoint.get('aliases'),
-            'IPAMConfig': {'IPv4Address': endpoint.get('ipv4_address'),
-                           'IPv6Address': endpoint.get('ipv6_address'),
-                           'LinkLocalIPs': endpoint.get('link_local_ips')},
-            'DriverOpts': endpoint.get('driver_opt')}
     declared = [k for k, v in endpoint.items() if v not in (None, '', [], {})]
-    return drift.differences(ENDPOINT, declared, view, attached,
-                             prefix=f'NetworkSettings.Networks.{network}.')
+    return drift.differences(ENDPOINT, declared, drift.desired_view(ENDPOINT, endpoint),
+                             attached, prefix=f'NetworkSettings.Networks.{network}.')
 
 
 def membership_drift(info: Mapping[str, Any], wanted: list[tuple[str, Mapping[str, Any]]],
-                     network_mode: str | None) -> list[drift.Difference]:
-    """Networks the container should be on (relationships, else its network mode)."""
+                     network_mode: str | None, strict: bool = False) -> list[drift.Difference]:
+    """Networks the container should be on (relationships, else its network mode); with
+    ``strict``, also those it is on and should not be (connected by hand)."""
     attached = (info.get('NetworkSettings') or {}).get('Networks') or {}
     expected = list(wanted)
     mode = network_mode or 'bridge'
@@ -85,6 +81,11 @@ def membership_drift(info: Mapping[str, Any], wanted: list[tuple[str, Mapping[st
                                           'connected', 'not connected', Update.RECONNECT))
         else:
             found += endpoint_drift(name, endpoint, attached[name] or {})
+    if strict and mode not in ('host', 'none') and not mode.startswith('container:'):
+        names = {name for name, _ in expected}
+        found += [drift.Difference(f'networks.{name}', f'NetworkSettings.Networks.{name}',
+                                   'not connected', 'connected', Update.RECONNECT)
+                  for name in sorted(attached) if name not in names]
     return found
 
 

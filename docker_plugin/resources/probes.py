@@ -22,6 +22,7 @@ from docker_plugin.resources import containers, logs
 from docker_plugin.resources.reports import summarise
 
 LOG_BYTES = 64000
+Guard = Callable[[str], 'str | None']  # why a host may not be connected to (None: it may)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +60,13 @@ class Observation:
     exit_code: int | None = None
 
 
-def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None) -> Observation:
+def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None,
+          guard: Guard | None = None) -> Observation:
     """Look once. Raises StateError when the condition can no longer hold.
 
     Args:
         engine_host: the engine's address for published ports (None: this host).
+        guard: why an address may not be connected to (None: it may), for a port.
     """
     info = containers.inspect(api, container_id)
     if info is None:
@@ -100,7 +103,7 @@ def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None) 
             return Observation(True, f'logged {match.group(0)[:500]!r}')
         last = text.strip().splitlines()[-1:] or ['(no output yet)']
         return Observation(False, f'last line {last[0][:200]!r}')
-    return _probe_port(info, spec.port or 0, engine_host)
+    return _probe_port(info, spec.port or 0, engine_host, guard)
 
 
 def _targets(info: Mapping[str, Any], port: int, engine_host: str | None) -> list[tuple]:
@@ -115,12 +118,17 @@ def _targets(info: Mapping[str, Any], port: int, engine_host: str | None) -> lis
     return (direct if engine_host is None else []) + published
 
 
-def _probe_port(info: Mapping[str, Any], port: int, engine_host: str | None) -> Observation:
+def _probe_port(info: Mapping[str, Any], port: int, engine_host: str | None,
+                guard: Guard | None = None) -> Observation:
     targets = _targets(info, port, engine_host)
     if not targets:
         return Observation(False, f'no address to reach port {port} on')
     seen = []
     for host, target_port, through_proxy in targets:
+        refused = guard(host) if guard is not None else None
+        if refused:
+            seen.append(f'{host}:{target_port} not tried ({refused})')
+            continue
         try:
             with socket.create_connection((host, target_port), timeout=1) as conn:
                 if through_proxy and not _survives_read(conn):
@@ -146,12 +154,12 @@ def _survives_read(conn: socket.socket, wait: float = 0.3) -> bool:
 
 def wait(api: Any, container_id: str, spec: WaitSpec, log: Callable[[str], None],
          engine_host: str | None = None, clock: Callable[[], float] = time.monotonic,
-         sleep: Callable[[float], None] = time.sleep) -> Observation:
+         sleep: Callable[[float], None] = time.sleep, guard: Guard | None = None) -> Observation:
     """Poll until the condition holds, or raise TimeoutExpired after ``spec.timeout``."""
     deadline = clock() + spec.timeout
     last_seen = ''
     while True:
-        seen = probe(api, container_id, spec, engine_host)
+        seen = probe(api, container_id, spec, engine_host, guard)
         if seen.done:
             return seen
         if seen.seen != last_seen:

@@ -1,11 +1,12 @@
-"""What a container should be, and how that is written for the engine.
+"""What a container should be, and how the create call is written for it.
 
 ``ContainerSpec`` is built by the task layer from everything that shapes a
-container (its option dicts, runtime environment, relationships, instance
-name); here it is rendered two ways by the docker SDK itself: as the create
-call's keyword arguments, and as an "engine view" shaped like inspect data
-(``Name``, ``Image``, ``Config``, ``HostConfig``), which drift compares with
-the real inspect data option by option.
+container (its option dicts, env files, runtime environment, relationships,
+instance name). Here it becomes the create call's keyword arguments, which
+the docker SDK renders into the request body. Drift never reads that
+rendering back: the desired side of every option is worked out from the
+option table (``Option.stored``), so a value the SDK renders wrongly shows as
+drift against what the engine really holds.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import dataclasses
 from typing import Any, Mapping
 
 from docker_plugin.options.container import CONTAINER
+from docker_plugin.options.ports import Port, port_key
 from docker_plugin.options.volume import MOUNT
-
-# Create-section options that are not keywords of the SDK's create_container_config.
-_NOT_IN_CONFIG = ('image', 'name', 'detach', 'secret_environment', 'platform',
-                  'networking_config')
 
 
 @dataclasses.dataclass
@@ -27,12 +25,14 @@ class ContainerSpec:
 
     Attributes:
         image: the image reference to create from (None: use the one create made).
-        create: validated options of the create call's body.
+        create: validated options of the create call (its body's Config and its
+            own arguments).
         host: validated HostConfig options (container_config's and container_start's,
             with volume mounts from relationships).
         networks: (network name, endpoint options) per connected network, in
             blueprint order; the first is joined at creation, the rest right after.
         name: the Docker name for this instance.
+        plugin: the plugin's own options (comparisons, paused, ...).
         secret_names: environment variables whose values are secret.
         named: the blueprint gave the name (rather than the instance's default).
     """
@@ -42,17 +42,23 @@ class ContainerSpec:
     host: dict[str, Any]
     networks: list[tuple[str, dict[str, Any]]]
     name: str
+    plugin: dict[str, Any] = dataclasses.field(default_factory=dict)
     secret_names: list[str] = dataclasses.field(default_factory=list)
     named: bool = False
 
     def declared(self) -> dict[str, Any]:
         """Every option the blueprint set, by table name (what drift compares)."""
-        return {**self.create, **self.host, 'name': self.name}
+        return {**self.create, **self.host, **self.plugin, 'name': self.name}
+
+    @property
+    def paused(self) -> bool:
+        return self.plugin.get('paused') is True
 
 
 def build(config: Mapping[str, dict[str, Any]], start: Mapping[str, Any],
           runtime_env: Mapping[str, str], mounts: list[dict[str, Any]],
-          networks: list[tuple[str, dict[str, Any]]], name: str) -> ContainerSpec:
+          networks: list[tuple[str, dict[str, Any]]], name: str,
+          file_env: Mapping[str, str] | None = None) -> ContainerSpec:
     """Merge validated parts into one spec.
 
     Args:
@@ -62,12 +68,15 @@ def build(config: Mapping[str, dict[str, Any]], start: Mapping[str, Any],
         mounts: engine mounts for the volumes the container mounts by relationship.
         networks: (name, endpoint) for the networks it is connected to.
         name: the instance's container name.
+        file_env: the variables of ``env_file`` (the environment wins over them).
     """
     create = dict(config.get('create', {}))
     host = {**config.get('host', {}), **start}
-    environment = dict(create.get('environment', {}))
+    plugin = dict(config.get('plugin', {}))
+    environment = dict(file_env or {})
+    environment.update(create.get('environment', {}))
     environment.update(runtime_env)
-    hidden = create.pop('secret_environment', {})
+    hidden = plugin.pop('secret_environment', {})
     environment.update(hidden)
     if environment:
         create['environment'] = environment
@@ -77,7 +86,8 @@ def build(config: Mapping[str, dict[str, Any]], start: Mapping[str, Any],
         host['network_mode'] = networks[0][0]
     named = create.pop('name', None) is not None
     return ContainerSpec(image=create.pop('image', None), create=create, host=host,
-                         networks=networks, name=name, secret_names=sorted(hidden), named=named)
+                         networks=networks, name=name, plugin=plugin,
+                         secret_names=sorted(hidden), named=named)
 
 
 def volume_mount(volume: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,19 +113,32 @@ def check_engine_support(spec: ContainerSpec, api_version: str) -> None:
             MOUNT.check_api({'subpath': True}, api_version, f'mount of {mount.get("Source")}')
 
 
-def _exposed(spec: ContainerSpec) -> list[Any]:
-    """Ports to expose: the user's plus every port that has a binding."""
+def exposed(spec: ContainerSpec) -> list[Port]:
+    """Ports to expose: the user's, plus every port that has a binding (as the docker
+    CLI does)."""
     ports = list(spec.create.get('ports') or [])
-    seen = {str(p) for p in ports}
-    for port in spec.host.get('port_bindings') or {}:
-        if str(port) not in seen:
-            ports.append(port)
+    seen = {port_key(p) for p in ports}
+    for key in spec.host.get('port_bindings') or {}:
+        if key not in seen:
+            number, _, protocol = key.partition('/')
+            ports.append((int(number), protocol))
+            seen.add(key)
     return ports
+
+
+def _keywords(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated options as the SDK's keywords (``cpus`` is the SDK's ``nano_cpus``)."""
+    out = {}
+    for name, value in options.items():
+        keyword = CONTAINER.options[name].sdk_keyword
+        if keyword is not None:
+            out[keyword] = value
+    return out
 
 
 def host_config(api: Any, host: Mapping[str, Any]) -> dict[str, Any]:
     """HostConfig body for the given host options (only what was asked for)."""
-    config = dict(api.create_host_config(**host))
+    config = dict(api.create_host_config(**_keywords(host)))
     if 'network_mode' not in host:
         config.pop('NetworkMode', None)
     return config
@@ -123,9 +146,9 @@ def host_config(api: Any, host: Mapping[str, Any]) -> dict[str, Any]:
 
 def create_kwargs(api: Any, spec: ContainerSpec, labels: Mapping[str, str]) -> dict[str, Any]:
     """Keyword arguments of the SDK's ``create_container`` for this spec."""
-    kwargs = {k: v for k, v in spec.create.items() if k not in _NOT_IN_CONFIG}
+    kwargs = _keywords(spec.create)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
-    ports = _exposed(spec)
+    ports = exposed(spec)
     if ports:
         kwargs['ports'] = ports
     if spec.host:
@@ -139,14 +162,3 @@ def create_kwargs(api: Any, spec: ContainerSpec, labels: Mapping[str, str]) -> d
     if 'platform' in spec.create:
         kwargs['platform'] = spec.create['platform']
     return kwargs
-
-
-def engine_view(api: Any, spec: ContainerSpec) -> dict[str, Any]:
-    """The spec as the engine would show it in inspect data (for drift)."""
-    config = {k: v for k, v in spec.create.items() if k not in _NOT_IN_CONFIG}
-    body = dict(api.create_container_config(**{'image': spec.image or '', 'command': None,
-                                                **config}))
-    for key in ('HostConfig', 'NetworkingConfig'):
-        body.pop(key, None)
-    return {'Name': spec.name, 'Image': spec.image, 'Config': body,
-            'HostConfig': dict(api.create_host_config(**spec.host)) if spec.host else {}}

@@ -198,6 +198,19 @@ def wait_role(api: Any, node_id: str, role: str, timeout: float = 30,
     raise StateError(f'swarm node {node_id[:12]} did not become a {role} within {timeout:g}s')
 
 
+def wait_ready(api: Any, node_id: str, timeout: float = 30, interval: float = 0.25) -> bool:
+    """Until managers see the node ``ready`` (a joined node is ``unknown`` until its first
+    heartbeat); False when it is not by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = node(api, node_id)
+        if info is not None and (info.get('Status') or {}).get('State') == 'ready':
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
 def describe_nodes(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Nodes as runtime properties: id, host name, role, state, availability, address."""
     return [{'id': n.get('ID', ''), 'hostname': (n.get('Description') or {}).get('Hostname', ''),

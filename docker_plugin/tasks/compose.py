@@ -31,8 +31,9 @@ from docker_plugin.options.existing import EXISTING
 from docker_plugin.resources import compose_state
 from docker_plugin.resources.compose_binary import find_binary
 from docker_plugin.resources.compose_project import Compose, ProjectSpec, open_project
+from docker_plugin.tasks import confine_compose
+from docker_plugin.tasks.confine import existing
 from docker_plugin.tasks.context import (
-    blueprint_path,
     daemon_config,
     drop,
     engine,
@@ -60,14 +61,7 @@ def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
             value = ctx.node.properties.get(name)
         if value is not None:
             raw[name] = value
-    return COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS)
-
-
-def _local(ctx: Any, path: str, field: str) -> str:
-    found = blueprint_path(ctx, path, field)
-    if not os.path.exists(found):
-        raise InvalidInputError(field, f'{path!r} not found')
-    return found
+    return confine_compose.options(ctx, COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS))
 
 
 def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
@@ -79,28 +73,28 @@ def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
                                                  'definition')
     directory = opts['project_directory']
     if directory:
-        directory = _local(ctx, directory, 'project_directory')
+        directory = existing(ctx, directory, 'project_directory')
     elif files:
-        directory = _local(ctx, os.path.dirname(files[0]) or '.', 'compose_files[0]')
+        directory = existing(ctx, os.path.dirname(files[0]) or '.', 'compose_files[0]')
     paths = []
     for index, path in enumerate(files):
         near = os.path.join(directory, os.path.basename(path))
         same_dir = not opts['project_directory'] and \
             os.path.dirname(path) == os.path.dirname(files[0])
         paths.append(near if same_dir and os.path.isfile(near) and not os.path.isabs(path)
-                     else _local(ctx, path, f'compose_files[{index}]'))
+                     else existing(ctx, path, f'compose_files[{index}]'))
     text = definition if isinstance(definition, str) else \
         json.dumps(definition) if definition else ''
-    return ProjectSpec(
+    return confine_compose.project(ctx, ProjectSpec(
         name=opts['project_name'] or default_project_name(str(ctx.deployment.id),
                                                           str(ctx.instance.id)),
         binary=find_binary(opts['compose_binary']), directory=directory or '',
         files=tuple(paths), definition=text,
-        env_files=tuple(_local(ctx, p, f'env_files[{i}]') for i, p in
+        env_files=tuple(existing(ctx, p, f'env_files[{i}]') for i, p in
                         enumerate(opts['env_files'])),
         environment={**opts['environment'], **opts['secret_environment']},
         profiles=tuple(opts['profiles']), labels=resource_labels(ctx),
-        timeout=float(opts['timeout']), field='definition' if definition else 'compose_files')
+        timeout=float(opts['timeout']), field='definition' if definition else 'compose_files'))
 
 
 def emitter(ctx: Any):
@@ -253,6 +247,7 @@ def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
 def stop(ctx: Any, **kwargs: Any) -> None:
     """Stop the project's containers (left running when retained or adopted). In an
     uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
+    opts = options(ctx, kwargs)
     keep, why = _keeps(ctx, kwargs)
     if keep:
         ctx.logger.info('Leaving the compose project running: %s', why)
@@ -262,7 +257,6 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     if getattr(ctx, 'workflow_id', None) == 'uninstall':
         ctx.logger.info('Stopping with delete: compose down stops and removes in one pass')
         return
-    opts = options(ctx, kwargs)
     with by_name(ctx, kwargs, opts) as compose:
         compose.stop(opts)
 

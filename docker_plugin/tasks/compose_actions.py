@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from docker_plugin.errors import InvalidInputError, StateError, classify_compose, exec_not_started
+from docker_plugin.command_failures import classify_compose, exec_not_started
+from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
-from docker_plugin.results import result
 from docker_plugin.tasks import compose as lifecycle
-from docker_plugin.tasks.context import persist, recorded
+from docker_plugin.tasks.context import record_result, recorded
 from docker_plugin.tasks.operation import operation
 
 NOT_INPUTS = ('daemon_client',)
@@ -31,10 +31,9 @@ def _inputs(table: OptionTable, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 def _record(ctx: Any, name: str, exit_code: int, message: str, data: Any) -> Any:
     """Keep the result; return its data bounded and redacted (Cloudify logs what a
     task returns)."""
-    recorded = result(exit_code, message, data)
-    persist(ctx, **{name: recorded})
+    kept = record_result(ctx, name, exit_code, message, data)
     ctx.logger.info('%s: %s', name, message)
-    return recorded['data']
+    return kept
 
 
 def _check_services(compose: Any, names: list[str], field: str = 'services') -> None:
@@ -64,9 +63,9 @@ def _compose_error(stderr: str) -> str | None:
 @operation
 def logs(ctx: Any, **kwargs: Any) -> str:
     """The last ``tail`` lines of each service (``services``; default all)."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_LOGS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     command = ['logs', '--no-color', '--tail', str(inputs['tail'])]
     command += ['--timestamps'] if inputs['timestamps'] else []
     command += ['--since', inputs['since']] if inputs['since'] else []
@@ -85,9 +84,9 @@ def logs(ctx: Any, **kwargs: Any) -> str:
 @operation
 def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Every container of the project: service, name, id, state, health, exit code, ports."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_PS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     with lifecycle.project(ctx, kwargs, opts) as compose:
         _check_services(compose, inputs['services'])
         rows = compose.ps(inputs['services'], timeout=inputs['timeout'])
@@ -107,9 +106,9 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def exec_command(ctx: Any, **kwargs: Any) -> dict[str, Any]:
     """``exec`` a command in a service's container (``index``: which one)."""
-    recorded(ctx, 'project_name', 'compose project')
     inputs = _inputs(COMPOSE_EXEC, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
+    recorded(ctx, 'project_name', 'compose project')
     command = ['exec', '--no-tty', '--index', str(inputs['index'])]
     if inputs['user']:
         command += ['--user', inputs['user']]

@@ -56,9 +56,10 @@ def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
 @operation
 def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the running project differs from its files (empty: none)."""
-    _name(ctx)
     opts = lifecycle.options(ctx, kwargs)
     with lifecycle.project(ctx, kwargs, opts) as compose:
+        compose.model()  # the files are read (a bad one refused) before the state is
+        _name(ctx)
         found = _drift(ctx, kwargs, compose, opts)
     return objects.record_drift(ctx, 'compose project', found)
 
@@ -66,12 +67,13 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """``up`` again: compose recreates only the services whose configuration changed."""
-    _name(ctx)
     opts = lifecycle.options(ctx, kwargs)
-    if lifecycle.adopted(ctx, kwargs):
-        raise StateError('the compose project was adopted: set modify_external_resource to '
-                         'let update change it')
     with lifecycle.project(ctx, kwargs, opts) as compose:
+        compose.model()  # the files are read (a bad one refused) before the state is
+        _name(ctx)
+        if lifecycle.adopted(ctx, kwargs):
+            raise StateError('the compose project was adopted: set modify_external_resource '
+                             'to let update change it')
         lifecycle.up(ctx, kwargs, opts, compose)
         remaining = _drift(ctx, kwargs, compose, opts)
     return objects.record_drift(ctx, 'compose project', remaining)
@@ -80,11 +82,11 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """Pull the services' images again (``pull: never`` skips it); refresh the properties."""
-    name = _name(ctx)
     opts = lifecycle.options(ctx, kwargs)
     if opts['pull'] != 'never':
         with lifecycle.project(ctx, kwargs, opts) as compose:
-            model = compose.model()
+            model = compose.model()  # read (a bad file refused) before the state is
+            _name(ctx)
             wanted = compose_state.expected(model, opts['services'], opts['scale'])
             with engine(ctx, kwargs) as client:
                 services = compose_state.to_pull(client.api, model, wanted,
@@ -94,4 +96,4 @@ def pull(ctx: Any, **kwargs: Any) -> None:
                     compose.pull('always', services)
             else:
                 ctx.logger.info('Every image is here (pull: %s); nothing to pull', opts['pull'])
-    lifecycle.report(ctx, lifecycle.refresh(ctx, kwargs, name))
+    lifecycle.report(ctx, lifecycle.refresh(ctx, kwargs, _name(ctx)))

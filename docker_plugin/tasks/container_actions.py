@@ -20,8 +20,13 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import containers, controls, reports
 from docker_plugin.resources import logs as container_logs
 from docker_plugin.resources.probes import WaitSpec
-from docker_plugin.results import result
-from docker_plugin.tasks.context import daemon_config, engine, learn_container_secrets, persist
+from docker_plugin.tasks.context import (
+    daemon_config,
+    engine,
+    learn_container_secrets,
+    persist,
+    record_result,
+)
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.waiting import wait_ready
 
@@ -57,6 +62,8 @@ class ActionRun:
                 persist(self.ctx, **reports.summarise(self._inspect(api)))
         exit_code = data.get('exit_code', 0) if isinstance(data, dict) else 0
         self.record(exit_code or 0, message, data)
+        # The raw data, for the operation's own decisions (an exit code, a marker in
+        # stderr); what a person sees is what record kept (bounded, output masked).
         return data
 
     def _inspect(self, api: Any) -> dict[str, Any]:
@@ -65,9 +72,11 @@ class ActionRun:
             raise StateError(f'container {self.container_id} no longer exists')
         return info
 
-    def record(self, exit_code: int, message: str, data: Any) -> None:
-        persist(self.ctx, **{self.name: result(exit_code, message, data)})
+    def record(self, exit_code: int, message: str, data: Any) -> Any:
+        """Keep the result; returns its data as kept (bounded, output masked)."""
+        kept = record_result(self.ctx, self.name, exit_code, message, data)
         self.ctx.logger.info('%s: %s', self.name, message)
+        return kept
 
 
 def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:
@@ -240,15 +249,21 @@ def update(ctx: Any, **kwargs: Any) -> None:
     options the engine's update call takes)."""
     action = ActionRun(ctx, 'update', kwargs)
     parts = CONTAINER.validate(action.inputs['resources'], 'resources')
-    options = {**parts.get('create', {}), **parts.get('host', {})}
+    options = {name: value for section, found in parts.items() if section != 'extra'
+               for name, value in found.items()}
     fixed = [k for k in options if CONTAINER.options[k].update is not Update.UPDATE_CALL]
     if fixed or not options:
         updatable = sorted(o.name for o in CONTAINER if o.update is Update.UPDATE_CALL)
         raise InvalidInputError(f'resources.{fixed[0]}' if fixed else 'resources',
                                 f'cannot change in place; updatable: {", ".join(updatable)}')
+    zero = [k for k in options if not controls.applies_in_place(k, options[k])]
+    if zero:
+        raise InvalidInputError(f'resources.{zero[0]}', "the engine's update call leaves a "
+                                                        'zero (or empty) value as it was: it '
+                                                        'needs a new container')
 
     def body(api: Any, cid: str) -> tuple[str, Any]:
-        warnings = controls.update(api, cid, options)
+        warnings = controls.update(api, cid, controls.update_body(options))
         return f'updated {", ".join(sorted(options))}', {'warnings': warnings}
 
     action.run(body, refresh=True)

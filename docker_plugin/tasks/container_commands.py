@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired, exec_not_started
+from docker_plugin.command_failures import exec_not_started
+from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired
 from docker_plugin.resources import archives, execs
 from docker_plugin.resources.probes import WaitSpec
-from docker_plugin.results import result
+from docker_plugin.tasks.confine import resource_path, write_directory
 from docker_plugin.tasks.container_actions import ActionRun
-from docker_plugin.tasks.context import blueprint_path, is_local, persist
+from docker_plugin.tasks.context import is_local, record_result
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.waiting import wait_ready
 
@@ -34,7 +35,7 @@ def exec_command(ctx: Any, **kwargs: Any) -> None:
                              workdir=given['workdir'], environment=given['environment'],
                              privileged=given['privileged'], local_engine=is_local(action.config))
         except TimeoutExpired as exc:
-            persist(ctx, exec=result(-1, str(exc), {'exit_code': None, 'timed_out': True}))
+            record_result(ctx, 'exec', -1, str(exc), {'exit_code': None, 'timed_out': True})
             raise
         return f'{command!r} exited with code {done.exit_code}', {
             'exit_code': done.exit_code, 'stdout': done.stdout, 'stderr': done.stderr}
@@ -70,7 +71,7 @@ def copy_to(ctx: Any, **kwargs: Any) -> None:
     """Copy ``source`` (a local or blueprint-relative file or directory) into the
     container's ``destination`` directory."""
     action = ActionRun(ctx, 'copy_to', kwargs)
-    source = blueprint_path(ctx, action.inputs['source'], 'source')
+    source = resource_path(ctx, action.inputs['source'], 'source')
     destination = action.inputs['destination']
 
     def body(api: Any, cid: str) -> tuple[str, Any]:
@@ -83,14 +84,16 @@ def copy_to(ctx: Any, **kwargs: Any) -> None:
 
 @operation
 def copy_from(ctx: Any, **kwargs: Any) -> None:
-    """Copy the container's ``source`` path into the local ``destination`` directory."""
+    """Copy the container's ``source`` path into the local ``destination`` directory (on
+    a manager: a directory of the deployment's work directory)."""
     action = ActionRun(ctx, 'copy_from', kwargs)
     given = action.inputs
+    destination = write_directory(ctx, given['destination'], 'destination')
 
     def body(api: Any, cid: str) -> tuple[str, Any]:
-        files = archives.copy_from(api, cid, given['source'], given['destination'],
+        files = archives.copy_from(api, cid, given['source'], destination,
                                    given['max_bytes'], action.deadline)
-        return (f"copied {given['source']} to {given['destination']} ({len(files)} entries)",
-                {'files': files})
+        return (f"copied {given['source']} to {destination} ({len(files)} entries)",
+                {'files': files, 'destination': destination})
 
     action.run(body)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from docker_plugin.errors import StateError
 from docker_plugin.resources import container_drift, containers, images, reports
+from docker_plugin.resources import spec as specs
 from docker_plugin.tasks import image_sources
 from docker_plugin.tasks.context import (
     engine,
@@ -13,9 +14,13 @@ from docker_plugin.tasks.context import (
     learn_container_secrets,
     persist,
     recorded,
+    resource_labels,
 )
 from docker_plugin.tasks.operation import operation
-from docker_plugin.tasks.specs import gather
+from docker_plugin.tasks.specs import declared_state, gather
+
+# Options the engine discarded on this host (it said so when it was given them).
+DISCARDED = 'discarded_options'
 
 
 @operation
@@ -30,17 +35,45 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         info = containers.require(client.api, container_id)
     state = info['State']
     health = (state.get('Health') or {}).get('Status')
-    if not state.get('Running') or state.get('Paused') or health == 'unhealthy':
+    paused_as_declared = state.get('Paused') and declared_state(ctx, kwargs).get('paused')
+    if not state.get('Running') or (state.get('Paused') and not paused_as_declared) or \
+            health == 'unhealthy':
         raise StateError(f'container {container_id[:12]} is {reports.state_line(info)}')
     ctx.logger.info('Container %s is %s', container_id[:12], reports.state_line(info))
+
+
+def context(ctx: Any, spec: specs.ContainerSpec) -> container_drift.Context:
+    """What drift compares besides the spec: the image, the plugin's labels (not on an
+    adopted container) and what the engine discarded."""
+    props = ctx.instance.runtime_properties
+    return container_drift.Context(
+        image=spec.image or props.get('image'),
+        labels=None if props.get('container_adopted') else resource_labels(ctx),
+        discarded=props.get(DISCARDED) or ())
 
 
 def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any) -> tuple[Any, list]:
     spec = gather(ctx, kwargs)
     info = containers.require(api, recorded(ctx, 'container_id', 'container'))
     learn_container_secrets(ctx, info)
-    image = spec.image or ctx.instance.runtime_properties.get('image')
-    return spec, container_drift.differences(api, spec, image, info)
+    return spec, container_drift.differences(api, spec, info, context(ctx, spec))
+
+
+def record_discarded(ctx: Any, api: Any, spec: specs.ContainerSpec, container_id: str,
+                     asked: Iterable[str], warnings: list[str]) -> list[str]:
+    """After a call the engine answered with warnings: the options it discarded (it
+    holds nothing for them), recorded so that drift leaves them out, and said once."""
+    if not warnings:
+        return []
+    info = containers.require(api, container_id)
+    found = container_drift.differences(api, spec, info, context(ctx, spec))
+    dropped = container_drift.discarded(found, asked, warnings)
+    if dropped:
+        known = list(ctx.instance.runtime_properties.get(DISCARDED) or [])
+        persist(ctx, **{DISCARDED: sorted(set(known) | set(dropped))})
+        ctx.logger.warning('The engine discarded %s on this host (%s): not compared for drift '
+                           'while declared', ', '.join(dropped), ' '.join(warnings)[:500])
+    return dropped
 
 
 def _record(ctx: Any, found: list) -> list[dict[str, Any]]:
@@ -50,6 +83,10 @@ def _record(ctx: Any, found: list) -> list[dict[str, Any]]:
         ctx.logger.warning('Drift: %s', '; '.join(d.describe() for d in found))
     else:
         ctx.logger.info('No drift: the container has every declared option')
+    skipped = ctx.instance.runtime_properties.get(DISCARDED)
+    if skipped:
+        ctx.logger.info('Not compared: %s (discarded by the engine on this host)',
+                        ', '.join(skipped))
     return listed
 
 
@@ -66,8 +103,8 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Bring the container back to its declared options where the engine can do
     it in place: resources and restart policy (the update call), its name (a
-    rename), its networks, aliases and addresses (reconnecting). Anything else
-    needs a new container and is refused, naming it."""
+    rename), pause or unpause, its networks, aliases and addresses (reconnecting).
+    Anything else needs a new container and is refused, naming it."""
     if ctx.instance.runtime_properties.get('container_adopted') and \
             not existing_flags(ctx, kwargs)['modify_external_resource']:
         raise StateError('the container was adopted: set modify_external_resource to let '
@@ -80,9 +117,18 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
             raise StateError(f'{", ".join(fixed)} changed and cannot be applied to the '
                              'existing container: reinstall (or heal) this node')
         container_id = recorded(ctx, 'container_id', 'container')
-        for line in container_drift.apply(api, container_id, spec, found):
-            ctx.logger.info('Container %s: %s', container_id[:12], line)
+        applied = container_drift.apply(api, container_id, spec, found)
+        dropped = record_discarded(ctx, api, spec, container_id, applied.updated,
+                                   applied.warnings)
         _, remaining = _differences(ctx, kwargs, api)
+        refused = sorted({d.option for d in remaining if d.option in applied.updated})
+        taken = [name for name in applied.updated if name not in refused and name not in dropped]
+        for line in ([f'updated {", ".join(taken)}'] if taken else []) + applied.done:
+            ctx.logger.info('Container %s: %s', container_id[:12], line)
+        if refused:
+            ctx.logger.warning('Container %s: the engine left %s as it was (%s)',
+                               container_id[:12], ', '.join(refused),
+                               ' '.join(applied.warnings)[:500] or 'it gave no reason')
         persist(ctx, **reports.summarise(containers.require(api, container_id)))
     return _record(ctx, remaining)
 

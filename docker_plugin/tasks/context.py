@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Mapping
 
 from docker_plugin import secrets
-from docker_plugin.client import DaemonClientConfig, open_client, resolve_config
+from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
+from docker_plugin.results import result
+from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
@@ -34,11 +35,29 @@ def parse(ctx: Any, kwargs: Mapping[str, Any], name: str, table: OptionTable) ->
 
 
 def persist(ctx: Any, **values: Any) -> None:
-    """Write runtime properties now (not only when the operation ends), redacted."""
+    """Write runtime properties now (not only when the operation ends).
+
+    Runtime properties are data the plugin reads back (names, ids, references,
+    recorded specs): they are stored exactly as given, never masked. Callers
+    keep secret values out of them in the first place (secret inputs are
+    recorded by name); masking is for text a person reads (``secrets.redact``).
+    """
     props = ctx.instance.runtime_properties
     for key, value in values.items():
-        props[key] = secrets.redact_all(value)
+        props[key] = value
     ctx.instance.update()
+
+
+def record_result(ctx: Any, name: str, exit_code: int, message: str, data: Any = None) -> Any:
+    """Keep an action's result under ``name``; returns its data as kept.
+
+    An action's output (an exec's stdout, log lines, task errors) is text a
+    person reads and nothing reads back: ``results.result`` bounds it and masks
+    the operation's secrets in it. Return what this returns, never the raw output.
+    """
+    kept = result(exit_code, message, data)
+    persist(ctx, **{name: kept})
+    return kept['data']
 
 
 def recorded(ctx: Any, key: str, what: str, hint: str = '') -> str:
@@ -142,14 +161,25 @@ IN_SWARM = 'cloudify.relationships.docker.in_swarm'
 
 def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     """The engine to talk to: the ``daemon_client`` input or property; when both
-    are empty and the node is ``in_swarm``, the Swarm node's manager."""
+    are empty and the node is ``in_swarm``, the Swarm node's manager. The
+    confinement policy decides whether it may be reached."""
     raw = resolve_input(ctx, kwargs, 'daemon_client')
     if not raw and getattr(ctx.instance, 'relationships', None):
         for rel, _ in related(ctx, IN_SWARM):
             raw = rel.target.node.properties.get('daemon_client') or {}
             secrets.remember(*DAEMON_CLIENT.secret_values(raw))  # not this node's to learn
             break
-    return resolve_config(raw)
+    return client_config(ctx, raw)
+
+
+def check_common_inputs(ctx: Any, kwargs: Mapping[str, Any]) -> None:
+    """The inputs every node type has (``cloudify.nodes.docker.Base``: ``daemon_client``
+    and the existing-resource flags), validated before an operation looks at what its
+    instance recorded: a bad one is reported as itself, never as missing state."""
+    if getattr(ctx, 'type', None) != 'node-instance':
+        return  # a relationship operation's inputs are its relationship's
+    existing_flags(ctx, kwargs)
+    daemon_config(ctx, kwargs)
 
 
 def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
@@ -164,49 +194,6 @@ def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | Non
 def is_local(config: DaemonClientConfig) -> bool:
     """The engine runs on this host (its PIDs and container addresses are ours to reach)."""
     return config.base_url.startswith('unix://')
-
-
-def blueprint_path(ctx: Any, path: str, field: str) -> str:
-    """An absolute path for a file or directory given relative to the blueprint.
-
-    Absolute paths are returned as they are. Relative ones are looked up among
-    the blueprint's resources: in a local run that is the blueprint's
-    directory; on a manager the file or directory is downloaded.
-    """
-    if os.path.isabs(path):
-        return path
-    storage = getattr(getattr(ctx, '_endpoint', None), 'storage', None)
-    if storage is not None and hasattr(storage, 'get_blueprint'):
-        candidate = os.path.join(storage.get_blueprint()['resources'], path)
-        if os.path.exists(candidate):
-            return candidate
-    try:
-        if os.path.splitext(path)[1]:
-            return ctx.download_resource(path)
-        return ctx.download_directory(path)
-    except Exception as exc:  # noqa: BLE001 - ctx raises many kinds for a missing resource
-        raise InvalidInputError(field, f'{path!r} not found among the blueprint resources '
-                                       f'({type(exc).__name__})') from None
-
-
-def read_file(ctx: Any, path: str, field: str, limit: int) -> bytes:
-    """The bytes of a regular file given relative to the blueprint, at most ``limit``
-    (a device or a file that grows is never read without end).
-
-    Raises:
-        InvalidInputError: naming ``field``: not a regular file, unreadable, too large.
-    """
-    found = blueprint_path(ctx, path, field)
-    if not os.path.isfile(found):
-        raise InvalidInputError(field, f'{path!r} is not a readable file')
-    try:
-        with open(found, 'rb') as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise InvalidInputError(field, f'{path!r} cannot be read: {exc.strerror}') from None
-    if len(data) > limit:
-        raise InvalidInputError(field, f'{path!r} is larger than {limit} bytes')
-    return data
 
 
 def learn_container_secrets(ctx: Any, info: Mapping[str, Any]) -> None:

@@ -61,7 +61,7 @@ def _tags(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 @operation
 def create(ctx: Any, **kwargs: Any) -> None:
     """Get the image, then give it its extra ``tags``."""
-    kind, values = image_sources.request(ctx, kwargs)
+    kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
     node = _node(ctx, kwargs)
     _push_targets(node)  # validated now, used by configure
     with engine(ctx, kwargs) as client:
@@ -173,7 +173,7 @@ def image_drift(ctx: Any, api: Any, kwargs: Mapping[str, Any]) -> list[Differenc
         if now != image_id:
             found.append(Difference('tags', name, image_id, now, drift.Update.RECREATE))
     if props.get('image_source') == 'pull' and '@' not in props['image']:
-        kind, values = image_sources.request(ctx, kwargs)
+        kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
         auth = values.get('auth') if kind == 'image_pull' else None
         served = images.registry_digest(api, props['image'], auth)
         if served and props.get('image_digest') and served != props['image_digest']:
@@ -207,7 +207,7 @@ def pull(ctx: Any, **kwargs: Any) -> None:
 
 
 def refresh(ctx: Any, kwargs: Mapping[str, Any]) -> None:
-    kind, values = image_sources.request(ctx, kwargs)
+    kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
     node = _node(ctx, kwargs)
     if kind == 'image_pull':
         values['policy'] = 'always'

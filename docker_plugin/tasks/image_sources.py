@@ -5,15 +5,18 @@ Shared by the container's ``create`` (seed style) and the Image node.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from docker_plugin import registry
-from docker_plugin.errors import InvalidInputError, NotFoundError
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
+from docker_plugin.options.refusals import blame
 from docker_plugin.resources import images
-from docker_plugin.tasks.context import blueprint_path, persist, resolve_input, resource_labels
+from docker_plugin.tasks.confine import check_read, resource_path, within
+from docker_plugin.tasks.context import persist, resolve_input, resource_labels
 
 SOURCES = {'image_import': IMAGE_IMPORT, 'image_build': IMAGE_BUILD, 'image_pull': IMAGE_PULL}
 IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
@@ -26,8 +29,11 @@ def has_source(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
         bool(isinstance(config, dict) and config.get('image'))
 
 
-def request(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Which image source the inputs name, validated: (kind, values)."""
+def request(ctx: Any, kwargs: Mapping[str, Any],
+            fallback: str = 'container_config.image') -> tuple[str, dict[str, Any]]:
+    """Which image source the inputs name, validated: (kind, values). With none given,
+    the error names ``fallback``: a Container's ``container_config.image``, an Image's
+    ``image_pull.repository`` (what most give)."""
     given = {}
     for kind in SOURCES:
         value = resolve_input(ctx, kwargs, kind)
@@ -36,8 +42,9 @@ def request(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if value:
             given[kind] = value
     if len(given) > 1:
-        raise InvalidInputError(' and '.join(sorted(given)),
-                                'give exactly one image source, not several')
+        first, *others = [kind for kind in SOURCES if kind in given]
+        raise InvalidInputError(others[0], f'give exactly one image source: {first} is given '
+                                           'too')
     if not given:
         config = resolve_input(ctx, kwargs, 'container_config')
         image = config.get('image') if isinstance(config, dict) else None
@@ -45,13 +52,19 @@ def request(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             values = IMAGE_PULL.parse({'repository': image}, 'container_config.image')
             return 'image_pull', _pull_values(values, 'container_config.image')
         raise InvalidInputError(
-            'image_import/image_build', 'give exactly one image source: image_import.src (an '
+            fallback, 'required: no image source is given; give one of image_import.src (an '
             'http(s) URL or a tarball path), image_build.path (a context directory), '
-            'image_pull.repository, or container_config.image')
+            'image_pull.repository' + (', or container_config.image'
+                                       if fallback == 'container_config.image' else ''))
     kind, raw = next(iter(given.items()))
     values = SOURCES[kind].parse(raw, kind)
     if kind == 'image_pull':
         values = _pull_values(values, kind)
+    elif kind == 'image_build':
+        check_read(ctx, values['path'], 'image_build.path', values.get('dockerfile'),
+                   'image_build.dockerfile', 'the build context')
+    elif not images.is_url(values['src']):
+        check_read(ctx, values['src'], 'image_import.src')
     return kind, values
 
 
@@ -63,6 +76,21 @@ def _pull_values(values: dict[str, Any], field: str) -> dict[str, Any]:
     name = images.reference(values['repository'], values['tag'])
     values['auth'] = registry.auth_config(values.get('auth'), f'{field}.auth', name)
     return values
+
+
+@contextlib.contextmanager
+def _refusals_named(kind: str, values: Mapping[str, Any]) -> Iterator[None]:
+    """A refusal about one of the options given (``options.refusals.blame``: a tag the
+    engine will not take, a target or Dockerfile it cannot find) names it; one about the
+    build's steps stays as the engine said it."""
+    try:
+        yield
+    except RefusedError as exc:
+        given = {k: v for k, v in values.items() if v is not None and k != 'timeout'}
+        option = blame(SOURCES[kind], given, exc.detail or str(exc))
+        if option is None:
+            raise
+        raise InvalidInputError(f'{kind}.{option}', f'the engine refused it: {exc}') from None
 
 
 def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.ImageResult | None:
@@ -79,21 +107,23 @@ def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.Imag
     if kind == 'image_import':
         src = values['src']
         if not images.is_url(src):
-            src = blueprint_path(ctx, src, 'image_import.src')
+            src = resource_path(ctx, src, 'image_import.src')
             if not os.path.isfile(src):
                 raise InvalidInputError('image_import.src', f'{values["src"]!r} is neither an '
                                                             'http(s) URL nor a readable file')
         # Imported images carry the Cloudify labels too (as built ones do).
         changes = list(values.get('changes') or []) + [
             f'LABEL {key}={json.dumps(value)}' for key, value in labels.items()]
-        result = images.import_image(api, src, values.get('repository'), values.get('tag'),
-                                     changes, log, values['timeout'])
+        with _refusals_named('image_import', values):
+            result = images.import_image(api, src, values.get('repository'), values.get('tag'),
+                                         changes, log, values['timeout'])
         created = True
     elif kind == 'image_build':
         options = {k: v for k, v in values.items()
                    if v is not None and IMAGE_BUILD.options[k].section == 'build'}
         options['path'] = _context_dir(ctx, values)
-        result = images.build_image(api, options, labels, log, values['timeout'])
+        with _refusals_named('image_build', values):
+            result = images.build_image(api, options, labels, log, values['timeout'])
         created = True
     else:
         try:
@@ -112,11 +142,12 @@ def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.Imag
 
 
 def _context_dir(ctx: Any, values: Mapping[str, Any]) -> str:
-    path = blueprint_path(ctx, values['path'], 'image_build.path')
+    path = resource_path(ctx, values['path'], 'image_build.path')
     if not os.path.isdir(path):
         raise InvalidInputError('image_build.path', f'{values["path"]!r} is not a directory')
     dockerfile = values.get('dockerfile') or 'Dockerfile'
-    if os.path.isabs(dockerfile) or not os.path.isfile(os.path.join(path, dockerfile)):
+    if os.path.isabs(dockerfile) or not os.path.isfile(
+            within(ctx, path, dockerfile, 'image_build.dockerfile', 'the build context')):
         raise InvalidInputError('image_build.dockerfile',
                                 f'no {dockerfile} in the context directory {values["path"]}')
     return path

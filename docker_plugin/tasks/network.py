@@ -50,7 +50,8 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
         info, adopted = objects.ensure(
             ctx, 'network', name, flags, networks.inspect(api, name),
-            lambda: networks.inspect(api, networks.create(api, name, options, labels)))
+            lambda: networks.inspect(api, networks.create(api, name, options, labels)),
+            table=NETWORK, given=options)
     persist(ctx, network_adopted=adopted, **objects.tagged(adopted), **networks.summarise(info))
 
 

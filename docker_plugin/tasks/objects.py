@@ -12,8 +12,15 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from docker_plugin.adoption import Choice, decide, removes
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
+from docker_plugin.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PluginError,
+    RefusedError,
+    StateError,
+)
 from docker_plugin.options.base import OptionTable
+from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.tasks.context import engine, is_mine, persist, recorded
 
@@ -27,15 +34,44 @@ def tagged(adopted: bool) -> dict[str, bool]:
     return {TAGGED: True} if adopted else {}
 
 
+def refused(exc: PluginError, what: str, table: OptionTable,
+            given: Mapping[str, Mapping[str, Any]], fallback: str,
+            suspects: Iterable[str] = (), suspected: str = '') -> InvalidInputError:
+    """The engine's refusal of what the blueprint asked, as a bad input naming the
+    option it is about (``options.refusals.blame``): ``given`` holds, by input (the
+    one that wins first; '' for options that are node properties of their own), the
+    options the blueprint set there. When the refusal's words fit none of them, the
+    one option of ``suspects`` given (the only ones that could have caused it, as
+    ``suspected`` says) is named, else ``fallback``."""
+    inputs: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field, options in given.items():
+        for name, value in options.items():
+            inputs.setdefault(name, field)
+            values.setdefault(name, value)
+    option = blame(table, values, exc.detail or str(exc))
+    if option is None:
+        # a flag set false, a zero or an empty value asks nothing of the runtime
+        found = [name for name, value in values.items()
+                 if name in set(suspects) and value not in (None, False, 0, '', [], {})]
+        if len(found) == 1:
+            option, what = found[0], f'{what} ({suspected}: {found[0]} is the only one given)'
+    if option is None:
+        return InvalidInputError(fallback, f'{what}: {exc}')
+    return InvalidInputError('.'.join(filter(None, (inputs[option], option))), f'{what}: {exc}')
+
+
 def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
-           create: Callable[[], Info], field: str = 'name') -> tuple[Info, bool]:
+           create: Callable[[], Info], field: str = 'name', table: OptionTable | None = None,
+           given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
     """Create the object or adopt the existing one, as the flags say: (info, adopted?).
 
     ``existing`` is the object's whole inspect data (what is adopted or reused is
     recorded from it); its labels are at ``Labels``, or at ``Spec.Labels`` for
     swarm objects. ``field`` is what a wrong choice of the flags is blamed on;
     what the engine refuses to create (an unknown driver, bad options) is the
-    blueprint's ``<kind>_config``.
+    option of ``<kind>_config`` it is about (``given``, by ``table``), or
+    ``<kind>_config`` as a whole.
     """
     exists = existing is not None
     mine = exists and is_mine(labels_of(existing), ctx)
@@ -48,8 +84,12 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
         try:
             return create(), False
         except (RefusedError, NotFoundError) as exc:
-            raise InvalidInputError(f'{kind}_config', f'the engine refused the {kind}: '
-                                                      f'{exc}') from None
+            config = f'{kind}_config'
+            if table is None:
+                raise InvalidInputError(config, f'the engine refused the {kind}: {exc}') \
+                    from None
+            raise refused(exc, f'the engine refused the {kind}', table,
+                          {config: given or {}}, config) from None
     verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
     ctx.logger.info('%s %s %s', verb, kind, name)
     return existing, decision.choice is Choice.ADOPT
@@ -75,9 +115,7 @@ def should_remove(ctx: Any, kind: str, name: str, adopted: bool,
 def differences(table: OptionTable, options: Mapping[str, Any],
                 info: Info) -> list[drift.Difference]:
     """Drift of a network or volume: its declared options against its inspect data."""
-    view = {table.options[name].read: value for name, value in options.items()
-            if table.options[name].read}
-    return drift.differences(table, options, view, info)
+    return drift.differences(table, options, drift.desired_view(table, options), info)
 
 
 def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list[dict]:

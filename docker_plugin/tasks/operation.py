@@ -33,6 +33,7 @@ from docker_plugin.errors import (
     is_engine_error,
 )
 from docker_plugin.options import SECRET_INPUTS, secret_values
+from docker_plugin.tasks.context import check_common_inputs
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
 SECRET_USE = 'uses_secret'  # the relationship through which a service reads a Secret
@@ -113,8 +114,11 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
-            # Cloudify prints what an operation returns in its "succeeded" event.
-            return secrets.redact_all(func(ctx, *args, **kwargs))
+            check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
+            # What an operation returns is data (drift lists that Cloudify stores and
+            # reads back, action results already masked where they quote output):
+            # returned as it is, never masked.
+            return func(ctx, *args, **kwargs)
         except OperationRetry:
             raise
         except (RecoverableError, NonRecoverableError) as exc:

@@ -10,7 +10,7 @@ the operation with the failing tasks' errors and logs, and keeps the service.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from docker_plugin.errors import InvalidInputError, RefusedError, StateError
 from docker_plugin.options.service import SERVICE
@@ -66,8 +66,10 @@ def create(ctx: Any, **kwargs: Any) -> None:
             try:
                 service_id = services.create(api, body, spec.auth)
             except RefusedError as exc:
-                raise InvalidInputError(FIELD, f'the engine refused the service: {exc}') \
-                    from None
+                given = {name: value for name, value in spec.values.items()
+                         if value is not None}
+                raise objects.refused(exc, 'the engine refused the service', SERVICE,
+                                      {FIELD: given}, FIELD) from None
             persist(ctx, service_id=service_id, service_name=spec.name)
             info = services.require(api, service_id)
             _kept(ctx, spec, body, info)
@@ -93,8 +95,8 @@ def _kept(ctx: Any, spec: service_spec.ServiceSpec, body: dict[str, Any],
 @operation
 def start(ctx: Any, **kwargs: Any) -> Any:
     """Wait until the service runs its spec everywhere (held for the monitor window)."""
-    service_id = recorded(ctx, 'service_id', 'service')
     settings = service_waiting.options(ctx, kwargs)
+    service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         api = client.api
         state = service_waiting.pending(ctx, 'start')
@@ -153,24 +155,23 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Service %s: %s', status['name'], line)
 
 
-def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any,
-                 pinned: str | None = None) -> tuple[Any, dict, list]:
-    service_id = recorded(ctx, 'service_id', 'service')
-    spec = gather(ctx, kwargs)
-    info = services.require(api, service_id)
+def _differences(ctx: Any, spec: service_spec.ServiceSpec, api: Any,
+                 pinned: str | None = None) -> tuple[dict, list]:
+    """(the body to send, the differences) of the recorded service from ``spec``."""
+    info = services.require(api, recorded(ctx, 'service_id', 'service'))
     body = desired(api, spec, pinned)
     view = service_spec.desired_view(spec, body['TaskTemplate']['ContainerSpec']['Image'])
     actual = service_spec.actual_view(info['Spec'], spec)
-    return spec, body, drift.differences(SERVICE, service_spec.declared(spec.values), view,
-                                         actual)
+    return body, drift.differences(SERVICE, service_spec.declared(spec.values), view, actual)
 
 
 @operation
 def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the service differs from ``service_config`` and its relationships (a
     moved tag shows as image drift); kept in ``drift``."""
+    spec = gather(ctx, kwargs)
     with engine(ctx, kwargs) as client:
-        _, _, found = _differences(ctx, kwargs, client.api)
+        _, found = _differences(ctx, spec, client.api)
     return objects.record_drift(ctx, 'service', found)
 
 
@@ -181,17 +182,17 @@ def update(ctx: Any, **kwargs: Any) -> Any:
     The mode cannot change in place (refused, naming it); an adopted service
     changes only with modify_external_resource. A rollout that pauses or rolls
     back fails the operation, with the failing tasks' errors and logs."""
+    spec, settings = gather(ctx, kwargs), service_waiting.options(ctx, kwargs)
     props = ctx.instance.runtime_properties
     if props.get('service_adopted') and not existing_flags(ctx, kwargs)['modify_external_resource']:
         raise StateError('the service was adopted: set modify_external_resource to let '
                          'update change it')
-    settings = service_waiting.options(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
         service_id = recorded(ctx, 'service_id', 'service')
         state = service_waiting.pending(ctx, 'update')
         if state is None:
-            spec, body, found = _differences(ctx, kwargs, api)
+            body, found = _differences(ctx, spec, api)
             fixed = sorted({d.option for d in found if not d.updatable})
             if fixed:
                 raise StateError(f'{", ".join(fixed)} changed and cannot change in place: '
@@ -210,7 +211,7 @@ def update(ctx: Any, **kwargs: Any) -> Any:
         # What was just rolled out was pinned a moment ago: not asked of the registry again.
         pinned = ((info['Spec'].get('TaskTemplate') or {}).get('ContainerSpec') or {}).get(
             'Image')
-        _, _, remaining = _differences(ctx, kwargs, api, pinned)
+        _, remaining = _differences(ctx, spec, api, pinned)
     return objects.record_drift(ctx, 'service', remaining)
 
 

@@ -15,9 +15,8 @@ from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.service import LOGS, SCALE
 from docker_plugin.resources import convergence, service_logs, services
 from docker_plugin.resources.service_wait import Outcome
-from docker_plugin.results import result
 from docker_plugin.tasks import service_waiting
-from docker_plugin.tasks.context import engine, log_lines, persist, recorded
+from docker_plugin.tasks.context import engine, log_lines, persist, record_result, recorded
 from docker_plugin.tasks.operation import operation
 
 
@@ -33,8 +32,8 @@ def scale(ctx: Any, **kwargs: Any) -> Any:
     """Set the number of tasks of a replicated service (input ``replicas``) and wait;
     the count is kept (``replicas``) and wins over the blueprint's from then on."""
     wanted = SCALE.parse({'replicas': kwargs.get('replicas')})['replicas']
-    service_id = recorded(ctx, 'service_id', 'service')
     settings = service_waiting.options(ctx, kwargs)
+    service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         api = client.api
         state = service_waiting.pending(ctx, 'scale')
@@ -57,8 +56,8 @@ def scale(ctx: Any, **kwargs: Any) -> Any:
 @operation
 def rollback(ctx: Any, **kwargs: Any) -> Any:
     """Go back to the service's previous spec and wait for it to converge."""
-    service_id = recorded(ctx, 'service_id', 'service')
     settings = service_waiting.options(ctx, kwargs)
+    service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         api = client.api
         state = service_waiting.pending(ctx, 'rollback')
@@ -95,10 +94,10 @@ def logs(ctx: Any, **kwargs: Any) -> str:
                                  values['since'], values['timestamps'], values['max_bytes'],
                                  values['timeout'], tty)
     text = kept.text()
-    persist(ctx, logs=result(0, f'{kept.total} bytes of logs, {kept.truncated} cut', {
-        'text': text}))
-    log_lines(ctx, f'Logs of service {info["Spec"].get("Name")}:', text.splitlines()[-200:])
-    return text
+    shown = record_result(ctx, 'logs', 0, f'{kept.total} bytes of logs, {kept.truncated} cut',
+                          {'text': text})['text']
+    log_lines(ctx, f'Logs of service {info["Spec"].get("Name")}:', shown.splitlines()[-200:])
+    return shown
 
 
 @operation
@@ -107,7 +106,7 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         rows = services.ps(client.api, service_id)
-    persist(ctx, tasks=result(0, f'{len(rows)} tasks', rows))
+    rows = record_result(ctx, 'tasks', 0, f'{len(rows)} tasks', rows)
     log_lines(ctx, f'Tasks of service {service_id[:12]}:', [
         f'{r["id"][:12]}  slot {r["slot"] or "-"}  {r["node"] or "-":20}  '
         f'{r["desired_state"]:9} {r["state"]:10} {r["error"]}' for r in rows[:50]])

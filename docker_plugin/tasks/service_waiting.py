@@ -22,8 +22,7 @@ from docker_plugin.options.service import SERVICE_WAIT
 from docker_plugin.options.service_values import batches
 from docker_plugin.resources import convergence
 from docker_plugin.resources.service_wait import WaitState, poll, wait
-from docker_plugin.results import result
-from docker_plugin.tasks.context import drop, persist, resolve_input
+from docker_plugin.tasks.context import drop, persist, record_result, resolve_input
 
 STATE_KEY = '_converge'
 MIN_RETRY_AFTER = 1.0
@@ -100,8 +99,8 @@ def converge(ctx: Any, api: Any, service_id: str, state: WaitState,
     drop(ctx, STATE_KEY)
     at = datetime.datetime.fromtimestamp(outcome.converged_at or time.time(),
                                          datetime.timezone.utc)
-    persist(ctx, converged=result(0, f'converged: {outcome.look.describe()}', {
+    record_result(ctx, 'converged', 0, f'converged: {outcome.look.describe()}', {
         'operation': operation, 'converged_at': at.isoformat(timespec='milliseconds'),
-        'tasks': outcome.look.done}))
+        'tasks': outcome.look.done})
     ctx.logger.info('Service converged: %s', outcome.look.describe())
     return outcome

@@ -1,9 +1,10 @@
 """Gather a container's spec from everything in Cloudify that shapes it.
 
 ``container_config`` and ``container_start`` (validated by the option table),
-``docker_env_var`` from runtime properties, the instance's name, and its
-relationships: the networks it is connected to (with aliases and addresses)
-and the volumes it mounts. ``resources.spec`` does the merging.
+the files ``env_file`` names, ``docker_env_var`` from runtime properties, the
+instance's name, and its relationships: the networks it is connected to (with
+aliases and addresses) and the volumes it mounts. ``resources.spec`` does the
+merging.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any, Mapping
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.container import CONTAINER, START_SECTIONS
-from docker_plugin.options.container_values import ENVIRONMENT
+from docker_plugin.options.container_values import ENVIRONMENT, env_file_text
 from docker_plugin.options.network import ENDPOINT
 from docker_plugin.options.volume import MOUNT
 from docker_plugin.resources import spec as specs
+from docker_plugin.tasks.confine import read_file
 from docker_plugin.tasks.context import default_name, instance_name, resolve_input
 from docker_plugin.tasks.relationships import related
 
@@ -24,6 +26,7 @@ VOLUME_RELATIONSHIP = 'cloudify.relationships.docker.mounts_volume'
 IMAGE_RELATIONSHIP = 'cloudify.relationships.docker.uses_image'
 # Properties every Cloudify relationship carries; not ours to validate.
 BASE_KEYS = ('connection_type',)
+ENV_FILE_LIMIT = 1024 * 1024  # bytes of one env file
 
 
 def start_options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,7 +43,28 @@ def gather(ctx: Any, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
     runtime_env = ENVIRONMENT(runtime_env, 'runtime_properties.docker_env_var')
     name = instance_name(ctx, config.get('create', {}).get('name')) or default_name(ctx)
     return specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
-                       networks(ctx), name)
+                       networks(ctx), name, env_files(ctx, config.get('plugin', {})))
+
+
+def declared_state(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The plugin's own options of ``container_config`` (``paused``, ...), validated."""
+    return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
+                              'container_config').get('plugin', {})
+
+
+def env_files(ctx: Any, plugin: Mapping[str, Any]) -> dict[str, str]:
+    """The variables of the ``env_file`` files, in order (a later file wins)."""
+    found: dict[str, str] = {}
+    paths = plugin.get('env_file') or []
+    for index, path in enumerate(paths):
+        field = 'container_config.env_file' + (f'[{index}]' if len(paths) > 1 else '')
+        data = read_file(ctx, path, field, ENV_FILE_LIMIT)
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError:
+            raise InvalidInputError(field, f'{path}: not UTF-8 text') from None
+        found.update(env_file_text(text, f'{field} ({path})'))
+    return found
 
 
 def networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -69,7 +69,9 @@ def create(ctx: Any, **kwargs: Any) -> None:
             return swarm.inspect(api) or {}
 
         info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, info, make,
-                                       field='daemon_client')
+                                       field='daemon_client', table=SWARM,
+                                       given={**options.get('init', {}),
+                                              **options.get('spec', {})})
         state = swarm.local_state(api)
         persist(ctx, swarm_id=info.get('ID', ''), swarm_node_id=state.get('NodeID', ''),
                 swarm_adopted=adopted, manager_addresses=swarm.manager_addresses(api))

@@ -10,19 +10,22 @@ reached any more (a dead machine) is removed from the swarm by a manager.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from docker_plugin import secrets
-from docker_plugin.client import resolve_config
 from docker_plugin.errors import InvalidInputError, TransientError
 from docker_plugin.options.swarm import MEMBER
 from docker_plugin.resources import swarm
+from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.context import drop, engine, persist
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 from docker_plugin.tasks.specs import BASE_KEYS
 
 MEMBER_RELATIONSHIP = 'cloudify.relationships.docker.member_of_swarm'
+READY_TIMEOUT = 30  # seconds a joined node may take to be seen ready by the managers
+CONFLICT_ATTEMPTS = 10  # writes of the Swarm node's nodes lost to concurrent joins
 
 
 def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
@@ -33,7 +36,7 @@ def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
     ``labels`` (the joining instance's), so a retried join after a crash knows
     the engine was joined by this instance, not found in the swarm.
     """
-    config = resolve_config(member['daemon_client'])
+    config = client_config(ctx, member['daemon_client'], f'{field}.daemon_client')
     role = member['role']
     token = swarm.join_token(api, role, secrets.remember)
     addresses = swarm.manager_addresses(api)
@@ -56,7 +59,53 @@ def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
     swarm.update_node(api, node_id, availability=member.get('availability'),
                       labels={**(member.get('node_labels') or {}),
                               **({} if before else dict(labels))})
+    if not swarm.wait_ready(api, node_id, READY_TIMEOUT):
+        ctx.logger.warning('Swarm node %s (engine %s) is not ready after %ds: its engine may '
+                           'not reach the managers', node_id[:12], config.base_url,
+                           READY_TIMEOUT)
     return node_id, before
+
+
+def engine_state(ctx: Any, member: Mapping[str, Any]) -> str:
+    """The engine's own swarm state (``active``, ``inactive``, ...), as its Engine node
+    records it; '' when it cannot be reached (a dead machine leaving)."""
+    try:
+        with engine(ctx, {}, client_config(ctx, member['daemon_client'])) as client:
+            return str(swarm.local_state(client.api).get('LocalNodeState') or '')
+    except TransientError:
+        return ''
+
+
+def record_nodes(api: Any, instance: Any) -> list[dict[str, Any]]:
+    """The Swarm node's ``nodes``, as its managers list them now, written to its
+    ``instance`` (a relationship's target).
+
+    Engines join (and leave) after the Swarm node started, several at once: each writes
+    the list after its own join. So that the last write holds every join, each one
+    refetches the instance, then reads the list, then writes; a version conflict (another
+    join wrote in between) starts it again."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        refresh = getattr(instance, 'refresh', None)  # (the mock contexts have none)
+        if refresh is not None:
+            refresh(force=True)
+        nodes = swarm.describe_nodes(swarm.nodes(api))
+        instance.runtime_properties['nodes'] = nodes
+        try:
+            instance.update()
+            return nodes
+        except Exception as exc:  # a version conflict is tried again, nothing else
+            if not _is_conflict(exc):
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise TransientError(f"the Swarm node's runtime properties changed under "
+                         f'{CONFLICT_ATTEMPTS} writes of its nodes in a row')
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """A write of runtime properties lost to another (a manager's 409; local storage's
+    StorageConflictError)."""
+    return getattr(exc, 'status_code', None) == 409 or \
+        type(exc).__name__ == 'StorageConflictError'
 
 
 def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: str,
@@ -66,7 +115,7 @@ def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: 
         swarm.update_node(api, node_id, role='worker')
         swarm.wait_role(api, node_id, 'worker')
     if member is not None:
-        config = resolve_config(member['daemon_client'])
+        config = client_config(ctx, member['daemon_client'])
         try:
             with engine(ctx, {}, config) as client:
                 if swarm.leave(client.api):
@@ -99,28 +148,34 @@ def join(ctx: Any, **kwargs: Any) -> None:
     member = _member(ctx)
     labels = {'cloudify.deployment': str(ctx.deployment.id or ''),
               'cloudify.node-instance': str(ctx.source.instance.id or '')}
-    with engine(ctx, kwargs, resolve_config(ctx.target.node.properties.get('daemon_client'))) \
+    with engine(ctx, kwargs, client_config(ctx, ctx.target.node.properties.get('daemon_client'))) \
             as client:
         node_id, before = join_member(ctx, client.api, member,
                                       f'relationship to {ctx.target.node.id}', labels)
+        record_nodes(client.api, ctx.target.instance)
     props = ctx.source.instance.runtime_properties
     if not before:  # an engine that was a member already stays one on uninstall
         props['swarm_node_id'], props['swarm_role'] = node_id, member['role']
+    # What the Engine's create recorded (before it joined) is out of date now.
+    props['swarm_state'] = engine_state(ctx, member)
     ctx.source.instance.update()
 
 
 @operation
 def leave(ctx: Any, **kwargs: Any) -> None:
     """Relationship unlink (source side): the Engine node leaves the swarm."""
+    member = _member(ctx)
     props = ctx.source.instance.runtime_properties
     node_id = props.get('swarm_node_id')
     if not node_id:
         return
-    with engine(ctx, kwargs, resolve_config(ctx.target.node.properties.get('daemon_client'))) \
+    with engine(ctx, kwargs, client_config(ctx, ctx.target.node.properties.get('daemon_client'))) \
             as client:
-        leave_member(ctx, client.api, _member(ctx), node_id, props.get('swarm_role', ''))
+        leave_member(ctx, client.api, member, node_id, props.get('swarm_role', ''))
+        record_nodes(client.api, ctx.target.instance)
     for key in ('swarm_node_id', 'swarm_role'):
         props.pop(key, None)
+    props['swarm_state'] = engine_state(ctx, member)
     ctx.source.instance.update()
 
 

@@ -21,6 +21,7 @@ from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift, service_wait, services, swarm_objects
 from docker_plugin.tasks import objects, service_waiting
+from docker_plugin.tasks.confine import check_read, read_file
 from docker_plugin.tasks.context import (
     drop,
     engine,
@@ -28,7 +29,6 @@ from docker_plugin.tasks.context import (
     instance_labels,
     object_name,
     persist,
-    read_file,
     recorded,
     resolve_input,
     resource_labels,
@@ -63,14 +63,14 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
 
 def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
           values: dict[str, Any]) -> str:
-    """Create the object; what the engine refuses names the options it judged (a driver
-    or templating it lacks, labels), else the name."""
+    """Create the object; what the engine refuses names the option it is about (a
+    driver or templating it lacks: 'plugin ... not found'), else the name."""
     try:
         return swarm_objects.create(api, kind, name, data, labels, values)
-    except (RefusedError, NotFoundError) as exc:  # a driver it lacks: 'plugin ... not found'
-        judged = [o for o in ('driver', 'templating', 'labels') if values.get(o)]
-        raise InvalidInputError(', '.join(judged) or 'name',
-                                f'the engine refused the {kind}: {exc}') from None
+    except (RefusedError, NotFoundError) as exc:
+        given = {k: v for k, v in values.items() if k != 'data' and v not in (None, '', {}, [])}
+        raise objects.refused(exc, f'the engine refused the {kind}', TABLES[kind], {'': given},
+                              'name') from None
 
 
 def _key(ctx: Any) -> str:
@@ -83,6 +83,8 @@ def _key(ctx: Any) -> str:
 
 def _create(ctx: Any, kwargs: Any, kind: str) -> None:
     values = _values(ctx, kwargs, kind)
+    if values.get('file'):
+        check_read(ctx, values['file'], 'file')
     flags = existing_flags(ctx, kwargs)
     base = object_name(ctx, kwargs)
     props = ctx.instance.runtime_properties
@@ -143,7 +145,10 @@ def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
                     lambda info: swarm_objects.summarise(kind, info))
 
 
-def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str, bytes]:
+def _drift(ctx: Any, kwargs: Any, api: Any, kind: str,
+           values: dict[str, Any]) -> tuple[dict, list, str, bytes]:
+    """(inspect, differences, the name the values give, their content); ``values`` are
+    the validated properties (read before the state and the engine)."""
     props = ctx.instance.runtime_properties
     object_id = recorded(ctx, f'{kind}_id', kind)
     info = swarm_objects.inspect(api, kind, object_id)
@@ -151,7 +156,6 @@ def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str,
         raise StateError(f'{kind} {props.get(f"{kind}_name")} no longer exists')
     if props.get('adopted'):
         return info, [], info['Spec']['Name'], b''
-    values = _values(ctx, kwargs, kind)
     data = _content(ctx, values, kind)
     name = swarm_objects.versioned_name(props.get('base_name') or object_name(ctx, kwargs),
                                         data, _key(ctx))
@@ -166,12 +170,12 @@ def _drift(ctx: Any, kwargs: Any, api: Any, kind: str) -> tuple[dict, list, str,
 
 
 def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
+    values = _values(ctx, kwargs, kind)
     with engine(ctx, kwargs) as client:
         api = client.api
-        old, found, name, data = _drift(ctx, kwargs, api, kind)
+        old, found, name, data = _drift(ctx, kwargs, api, kind, values)
         if not found:
             return objects.record_drift(ctx, kind, found)
-        values = _values(ctx, kwargs, kind)
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
         new_id = _make(api, kind, name, data, labels, values)
         ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
@@ -179,7 +183,7 @@ def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
             _move(ctx, api, kind, service, old['ID'], new_id, name)
         persist(ctx, **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, new_id)))
         swarm_objects.remove(api, kind, old['ID'])
-        _, remaining, _, _ = _drift(ctx, kwargs, api, kind)
+        _, remaining, _, _ = _drift(ctx, kwargs, api, kind, values)
     return objects.record_drift(ctx, kind, remaining)
 
 
@@ -221,8 +225,9 @@ def secret_check_status(ctx: Any, **kwargs: Any) -> None:
 @operation
 def secret_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Secret node check_drift: a changed value or labels (never shown), kept in ``drift``."""
+    values = _values(ctx, kwargs, 'secret')
     with engine(ctx, kwargs) as client:
-        _, found, _, _ = _drift(ctx, kwargs, client.api, 'secret')
+        _, found, _, _ = _drift(ctx, kwargs, client.api, 'secret', values)
     return objects.record_drift(ctx, 'secret', found)
 
 
@@ -259,8 +264,9 @@ def config_check_status(ctx: Any, **kwargs: Any) -> None:
 @operation
 def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Config node check_drift: a changed value or labels (never shown), kept in ``drift``."""
+    values = _values(ctx, kwargs, 'config')
     with engine(ctx, kwargs) as client:
-        _, found, _, _ = _drift(ctx, kwargs, client.api, 'config')
+        _, found, _, _ = _drift(ctx, kwargs, client.api, 'config', values)
     return objects.record_drift(ctx, 'config', found)
 
 

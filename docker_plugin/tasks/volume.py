@@ -48,7 +48,8 @@ def create(ctx: Any, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
 
         info, adopted = objects.ensure(ctx, 'volume', name, flags, volumes.inspect(api, name),
-                                       lambda: volumes.create(api, name, options, labels))
+                                       lambda: volumes.create(api, name, options, labels),
+                                       table=VOLUME, given=options)
     persist(ctx, volume_adopted=adopted, **objects.tagged(adopted), **volumes.summarise(info))
 
 

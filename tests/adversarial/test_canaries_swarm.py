@@ -233,3 +233,51 @@ def test_tls_keys_of_a_remote_engine_through_a_swarm(remote_tls_engine, unique, 
                        timeout=60)
     sightings.props(the_swarm, svc)
     sightings.assert_unseen(key_lines[1:-1], _roots(tmp_path))
+
+
+def test_a_secret_that_is_a_word_of_the_names(swarm, unique):
+    """A Secret and a Service named ``<...>-admin`` whose secret values are ``admin``: the
+    names recorded are the real ones, status and drift are right, update and delete work."""
+    daemon = swarm.engines[0].daemon_client()
+    name = f'{unique}-admin'
+    secret = node_ctx(unique, node='admin', properties={
+        'daemon_client': daemon, 'name': name, 'data': 'admin'})
+    swarm_objects.secret_create(ctx=secret)
+    made = [secret]
+    try:
+        assert secret.instance.runtime_properties['base_name'] == name
+        assert secret.instance.runtime_properties['secret_name'].startswith(f'{name}-')
+        swarm_objects.secret_check_drift(ctx=secret)
+        assert secret.instance.runtime_properties['drift'] == []
+
+        def service_config(replicas: int) -> dict[str, Any]:
+            return {'image': swarm.ref('app:v1'), 'command': ['sh', '-c', LOOP],
+                    'endpoint_mode': 'dnsrr', 'stop_grace_period': '1s',
+                    'replicas': replicas, 'secret_env': {'ADMIN_PASSWORD': 'admin'},
+                    'labels': {'role': 'admin'}}
+
+        related = [Related(SECRET_REL, 'admin', dict(secret.instance.runtime_properties),
+                           {'target': 'admin'}, dict(secret.node.properties))]
+        svc = node_ctx(unique, node='admin_svc', related=related, properties={
+            'daemon_client': daemon, 'name': name, 'service_config': service_config(1),
+            'converge': {'timeout': 90}})
+        made.insert(0, svc)
+        service.create(ctx=svc)
+        service.start(ctx=svc)
+        props = svc.instance.runtime_properties
+        assert props['service_name'] == name and props['image'].startswith(swarm.ref('app:v1'))
+        service.check_status(ctx=svc)
+        assert service.check_drift(ctx=svc) == []
+        service.update(ctx=svc, service_config=service_config(2))
+        assert svc.instance.runtime_properties['drift'] == []
+        text = service_actions.logs(ctx=svc, tail=10)
+        assert 'admin' not in text.replace(name, '')
+    finally:
+        from cloudify.state import current_ctx
+        for ctx in made:
+            current_ctx.set(ctx)
+            {'admin_svc': service.delete, 'admin': swarm_objects.secret_delete}[
+                ctx.node.name](ctx=ctx)
+    manager = swarm.engines[0]
+    assert manager.docker('service', 'ls', '-q', '--filter', f'name={name}').strip() == ''
+    assert manager.docker('secret', 'ls', '-q', '--filter', f'name={name}').strip() == ''

@@ -2,7 +2,9 @@
 
 ``container_config``, ``container_start``, ``network_config`` and
 ``volume_config`` go to the real engine (what validation accepts, the engine
-must accept too, and nothing is left behind); inputs whose accepted values
+must accept too, and nothing is left behind); a container that installed
+has no drift (what the table says the engine stores, it stores), and env
+files with fuzzed contents go the same way; inputs whose accepted values
 would only make an engine wait or reach out (images, waits, actions, the
 client itself) are sent to a closed port after validation. Seeded; the
 number of examples per input is DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default).
@@ -13,23 +15,43 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
-from fuzzing import GARBAGE, SETTINGS, Outcomes, anything_but_a_dict, table_dicts
+from fuzzing import (
+    ENV_FILES,
+    GARBAGE,
+    SETTINGS,
+    Outcomes,
+    anything_but_a_dict,
+    container_grammars,
+    fields_of,
+    known_options,
+    names_a_field,
+    table_dicts,
+)
 from helpers.cleanup import labelled_objects, remove_labelled
 from helpers.ssh_engine import generate_key
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from docker_plugin import tasks
+from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.actions import ACTIONS
+from docker_plugin.options.comparisons import COMPARISON_MODES
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
-from docker_plugin.tasks import container_actions, container_commands, network, volume
+from docker_plugin.tasks import (
+    container_actions,
+    container_commands,
+    container_state,
+    network,
+    volume,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 BASE = 'docker-plugin/busybox:latest'
@@ -62,12 +84,52 @@ def _leaves_nothing(docker_client, deployment):
         remove_labelled(docker_client, {'cloudify.deployment': deployment})
 
 
+def test_the_invariant_wants_the_very_field():
+    """What every example below is held to: an error names one of the keys it was given
+    (or a required one it lacks), whole; naming only the input does not do."""
+    fields = fields_of('container_config', {'cap_add': ['X'], 'image': 'i'}, CONTAINER)
+    assert names_a_field('container_config.cap_add: the engine refused it', fields)
+    assert names_a_field("container_config.cap_add[0]: expected a capability", fields)
+    assert not names_a_field('container_config: the engine refused the container', fields)
+    assert not names_a_field('container_config.image_x: unknown option', fields)
+    assert not names_a_field('container_config.image is wrong', fields)
+    assert fields_of('image_build', {}, IMAGE_BUILD) == ('image_build.path',)
+    assert fields_of('wait_for', 'garbage') == ('wait_for',)
+
+
+def _reasonless(field, raw):
+    """``field`` when the example set several host options the runtime may have failed
+    to apply (fuzzing.REASONLESS); '' when the plugin must name the option."""
+    host = set(CONTAINER.names('host'))
+    given = [k for k, v in raw.items() if k in host and v not in (None, False, 0, '', [], {})] \
+        if isinstance(raw, dict) else []
+    return field if len(given) > 1 else ''
+
+
 # ----------------------------------------------------------------- containers
 BASELINE = {'image': BASE, 'command': ['sleep', '60']}
+# Options the engine acts on outside the container: a parent cgroup is made on the host
+# and left there. Examples with one are validated, then sent to a closed port.
+HOST_SIDE = ('cgroup_parent',)
+
+
+def _daemon_for(raw):
+    return DOWN if isinstance(raw, dict) and any(k in raw for k in HOST_SIDE) else {}
+GRAMMARS = container_grammars(CONTAINER.names(), COMPARISON_MODES)
+
+
+def _no_drift_after_install(ctx, config):
+    """What the engine was given, it holds: drift right after install is none (a
+    container that already ended and was removed by auto_remove has nothing to show)."""
+    if ctx.instance.runtime_properties.get('state') in ('exited', 'dead', None):
+        return
+    found = container_state.check_drift(ctx=ctx, container_config=config)
+    assert found == [], f'drift right after install: {found}'
 
 
 @SETTINGS
-@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3), anything_but_a_dict()))
+@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3, grammars=GRAMMARS),
+                     anything_but_a_dict()))
 def test_container_config(docker_client, raw):
     deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
     # The image stays the local one: another name would be pulled from the internet
@@ -75,33 +137,109 @@ def test_container_config(docker_client, raw):
     config = {**BASELINE, **raw, 'image': BASE} if isinstance(raw, dict) else raw
     ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
                                        'container_remove': {'force': True, 'v': True}})
-    fields = ('container_config', 'runtime_properties')
+    fields = fields_of('container_config', raw)
+    daemon = _daemon_for(raw)
+
+    def lifecycle():
+        try:
+            tasks.configure(ctx=ctx, container_config=config, daemon_client=daemon)
+            tasks.run(ctx=ctx, container_config=config, daemon_client=daemon)
+            _no_drift_after_install(ctx, config)
+        finally:
+            tasks.delete(ctx=ctx, container_config={'image': BASE}, daemon_client=daemon)
+    OUTCOMES.check('container_config', fields, lifecycle, engine_down=bool(daemon),
+                   reasonless=_reasonless('container_config', raw))
+    _leaves_nothing(docker_client, deployment)
+
+
+# Options a valid fuzzed value of cannot harm this machine or stop `sleep` from running:
+# left out are host paths and devices, cgroups and kernel parameters of the host, volume
+# drivers (a plugin is looked up), users and groups (the image's files must know them),
+# what must name something that exists, and what only changes the command.
+SAFE = sorted(set(CONTAINER.names()) - {
+    'image', 'name', 'command', 'entrypoint', 'user', 'group_add', 'working_dir', 'env_file',
+    'network_mode', 'cgroup_parent', 'privileged', 'binds', 'mounts', 'volumes_from',
+    'devices', 'device_requests', 'device_cgroup_rules', 'sysctls', 'links',
+    'networking_config', 'volume_driver', 'storage_opt', 'platform', 'lxc_conf', 'init_path'})
+
+
+@SETTINGS
+@given(raw=known_options(CONTAINER, SAFE, grammars=GRAMMARS))
+def test_whatever_installs_shows_no_drift(docker_client, raw):
+    """Valid values of the options above, on the real engine: installed, the container
+    holds what the table says (no drift), or refused naming the field."""
+    try:
+        CONTAINER.validate(raw, 'container_config')
+    except InvalidInputError:
+        assume(False)
+    deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
+    config = {**BASELINE, **raw}
+    ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
+                                       'container_remove': {'force': True, 'v': True}})
 
     def lifecycle():
         try:
             tasks.configure(ctx=ctx, container_config=config)
             tasks.run(ctx=ctx, container_config=config)
+            _no_drift_after_install(ctx, config)
         finally:
             tasks.delete(ctx=ctx, container_config={'image': BASE})
-    OUTCOMES.check('container_config', fields, lifecycle)
+    OUTCOMES.check('valid options, then drift', fields_of('container_config', raw), lifecycle,
+                   reasonless=_reasonless('container_config', raw))
     _leaves_nothing(docker_client, deployment)
 
 
 @SETTINGS
-@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3), anything_but_a_dict()))
+@given(content=ENV_FILES, environment=st.one_of(st.none(), st.dictionaries(
+    st.sampled_from(['A', 'NAME_ALONE', 'B']), st.text(max_size=5), max_size=2)))
+def test_env_file_contents(docker_client, tmp_path_factory, content, environment):
+    """Whatever an env file holds: installed with it (and no drift), or refused naming
+    env_file; a line's text is never quoted in the refusal."""
+    deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
+    path = tmp_path_factory.mktemp('env') / 'fuzz.env'
+    path.write_bytes(content)
+    config = {**BASELINE, 'env_file': str(path), 'environment': environment}
+    ctx = _ctx(deployment, properties={'container_stop': {'timeout': 0},
+                                       'container_remove': {'force': True, 'v': True}})
+
+    def lifecycle():
+        try:
+            tasks.configure(ctx=ctx, container_config=config)
+            tasks.run(ctx=ctx, container_config=config)
+            _no_drift_after_install(ctx, config)
+        finally:
+            tasks.delete(ctx=ctx, container_config={'image': BASE})
+    outcome = OUTCOMES.check('env_file contents', ('container_config.env_file',
+                                                   'container_config.environment'), lifecycle)
+    if outcome != 'accepted':
+        lines = [line for line in content.decode('utf-8', 'replace').splitlines()
+                 if len(line) > 8 and '=' in line]
+        try:
+            lifecycle()
+        except NonRecoverableError as exc:
+            assert not any(line in str(exc) for line in lines), str(exc)
+    _leaves_nothing(docker_client, deployment)
+
+
+@SETTINGS
+@given(raw=st.one_of(table_dicts(CONTAINER, max_size=3, grammars=GRAMMARS),
+                     anything_but_a_dict()))
 def test_container_start(docker_client, raw):
     deployment = f'fuzz-{uuid.uuid4().hex[:8]}'
     ctx = _ctx(deployment, properties={'container_config': BASELINE,
                                        'container_stop': {'timeout': 0},
                                        'container_remove': {'force': True}})
 
+    daemon = _daemon_for(raw)
+
     def lifecycle():
         try:
-            tasks.configure(ctx=ctx)
-            tasks.run(ctx=ctx, container_start=raw)
+            tasks.configure(ctx=ctx, daemon_client=daemon)
+            tasks.run(ctx=ctx, container_start=raw, daemon_client=daemon)
         finally:
-            tasks.delete(ctx=ctx)
-    OUTCOMES.check('container_start', ('container_start', 'container_config'), lifecycle)
+            tasks.delete(ctx=ctx, daemon_client=daemon)
+    OUTCOMES.check('container_start', fields_of('container_start', raw), lifecycle,
+                   engine_down=bool(daemon), reasonless=_reasonless('container_start', raw))
     _leaves_nothing(docker_client, deployment)
 
 
@@ -110,10 +248,10 @@ def test_container_start(docker_client, raw):
        remove=st.one_of(table_dicts(REMOVE), anything_but_a_dict()))
 def test_container_stop_and_remove(stop, remove):
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('container_stop', ('container_stop',),
+    OUTCOMES.check('container_stop', fields_of('container_stop', stop),
                    lambda: tasks.stop(ctx=ctx, daemon_client=DOWN, container_stop=stop),
                    engine_down=True)
-    OUTCOMES.check('container_remove', ('container_stop', 'container_remove'),
+    OUTCOMES.check('container_remove', fields_of('container_remove', remove),
                    lambda: tasks.delete(ctx=ctx, daemon_client=DOWN, container_remove=remove),
                    engine_down=True)
 
@@ -126,8 +264,10 @@ def test_image_sources(kind, data):
              'image_pull': IMAGE_PULL}[kind]
     raw = data.draw(st.one_of(table_dicts(table), anything_but_a_dict()))
     ctx = _ctx('fuzz-down')
-    fields = (kind, 'image_import/image_build', 'container_config')
-    OUTCOMES.check(kind, fields, lambda: tasks.create(ctx=ctx, daemon_client=DOWN, **{kind: raw}),
+    # An empty source is no source: the container then needs container_config.image.
+    fields = fields_of(kind, raw, table) + (('container_config.image',) if not raw else ())
+    OUTCOMES.check(kind, fields,
+                   lambda: tasks.create(ctx=ctx, daemon_client=DOWN, **{kind: raw}),
                    engine_down=True)
 
 
@@ -187,7 +327,15 @@ def test_daemon_client(raw):
     if isinstance(raw, dict) and not any(k in raw for k in ('base_url', 'host', 'docker_host')):
         raw = {**raw, 'base_url': 'tcp://127.0.0.1:9'}  # never the real engine by default
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('daemon_client', ('daemon_client', 'DOCKER_HOST'),
+    fields = fields_of('daemon_client', raw)
+    if isinstance(raw, dict) and {'client_cert', 'client_key'} & set(raw):
+        # one of the pair given: the error names the one that is missing
+        fields += ('daemon_client.client_cert', 'daemon_client.client_key')
+    if isinstance(raw, dict) and any(str(raw.get(k)).startswith('ssh://')
+                                     for k in ('base_url', 'docker_host')):
+        # what an ssh:// engine needs: the error names the one that is missing
+        fields += ('daemon_client.ssh_key', 'daemon_client.known_hosts')
+    OUTCOMES.check('daemon_client', fields,
                    lambda: tasks.stop(ctx=ctx, daemon_client=raw, container_stop={}),
                    engine_down=True)
 
@@ -213,7 +361,7 @@ def _ssh_changes(draw):
 def test_daemon_client_ssh(over):
     raw = {**SSH_DOWN, **over}
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('daemon_client ssh://', ('daemon_client', 'DOCKER_HOST'),
+    OUTCOMES.check('daemon_client ssh://', fields_of('daemon_client', raw),
                    lambda: tasks.stop(ctx=ctx, daemon_client=raw, container_stop={}),
                    engine_down=True)
 
@@ -223,7 +371,7 @@ def test_daemon_client_ssh(over):
 @given(raw=st.one_of(table_dicts(WAIT_FOR), anything_but_a_dict()))
 def test_wait_for(raw):
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    OUTCOMES.check('wait_for', ('wait_for',),
+    OUTCOMES.check('wait_for', fields_of('wait_for', raw),
                    lambda: tasks.run(ctx=ctx, daemon_client=DOWN, wait_for=raw),
                    engine_down=True)
 
@@ -234,8 +382,7 @@ def test_action_inputs(name, data):
     # Operation inputs are keyword arguments: their names are always strings.
     raw = {str(k): v for k, v in data.draw(table_dicts(ACTIONS[name])).items()}
     ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
-    fields = (*ACTIONS[name].names(), *map(str, raw), 'resources')
-    OUTCOMES.check(f'action {name}', tuple(fields),
+    OUTCOMES.check(f'action {name}', fields_of('', raw, ACTIONS[name]),
                    lambda: ACTION_OPS[name](ctx=ctx, daemon_client=DOWN, **raw),
                    engine_down=True)
 
@@ -258,7 +405,12 @@ def test_network_config(docker_client, raw):
         finally:
             if not daemon:
                 network.delete(ctx=ctx)
-    OUTCOMES.check('network_config', ('network_config', 'name'), lifecycle,
+    fields = fields_of('network_config', raw)
+    if isinstance(raw, dict) and (raw.get('scope') in ('global', 'swarm') or raw.get('ingress')
+                                  or raw.get('driver') == 'overlay'):
+        # asks a swarm of a lone engine: the error says daemon_client must be a manager
+        fields += ('daemon_client',)
+    OUTCOMES.check('network_config', fields, lifecycle,
                    engine_down=bool(daemon))
     _leaves_nothing(docker_client, deployment)
 
@@ -274,7 +426,7 @@ def test_volume_config(docker_client, raw):
             volume.create(ctx=ctx, volume_config=raw)
         finally:
             volume.delete(ctx=ctx)
-    OUTCOMES.check('volume_config', ('volume_config', 'name'), lifecycle)
+    OUTCOMES.check('volume_config', fields_of('volume_config', raw), lifecycle)
     _leaves_nothing(docker_client, deployment)
 
 
@@ -290,5 +442,5 @@ def test_relationship_properties(endpoint, mount):
             except InvalidInputError as exc:
                 from cloudify.exceptions import NonRecoverableError
                 raise NonRecoverableError(str(exc)) from None
-        OUTCOMES.check(name, ('relationship to x',), validate)
+        OUTCOMES.check(name, fields_of('relationship to x', raw, table), validate)
 

@@ -124,9 +124,15 @@ def _check(name: str, fields: tuple[str, ...], call: Callable[[], Any], timeout:
         OUTCOMES.counts[name]['stopped at its (short) timeout'] += 1
 
 
+def _given_or_required(table: Any, raw: dict[str, Any]) -> list[str]:
+    """The inputs an error may name: those given, and the required ones missing."""
+    return [*raw, *(o.name for o in table if o.required and o.name not in raw)]
+
+
 def _named(*names: str) -> tuple[str, ...]:
-    """Message openings that name one of ``names`` (``name:``, ``name.x``, ``name[0]``)."""
-    return tuple(f'{name}{sep}' for name in names for sep in (':', '.', '[', ' key'))
+    """The fields an error may name (``Outcomes.check`` wants one of them whole: ``name:``,
+    ``name.x``, ``name[0]``, ``name key 'x'``)."""
+    return tuple(names)
 
 
 def valid_dicts(table: Any, max_size: int = 3) -> st.SearchStrategy:
@@ -171,7 +177,8 @@ def test_compose_project(docker_client, compose_file, raw, as_properties, from_f
     risky = not source or merged.get('pull') == 'always' or _scale_total(
         merged.get('scale')) > 3
     ctx = _ctx(deployment, properties)
-    fields = _named(*COMPOSE_PROJECT.names(), *inputs, 'compose_files', 'definition')
+    # what was given, and the source (one of two is required: either is the field)
+    fields = _named(*map(str, merged), 'compose_files', 'definition')
 
     def lifecycle():
         try:
@@ -246,7 +253,7 @@ def test_action_inputs_engine_down(name, data):
             table.options['command'].check))))
     ctx = _ctx('fuzz-down', {**SAFE, 'definition': BASELINE},
                runtime={'project_name': 'fuzz-down-project'})
-    fields = _named(*table.names(), *raw)
+    fields = _named(*_given_or_required(table, raw))
     _check(f'compose {name} (engine down)', fields,
            lambda: action(ctx=ctx, daemon_client=DOWN, **raw), raw.get('timeout'),
            engine_down=True)
@@ -278,7 +285,9 @@ def test_action_inputs_on_the_engine(running_project, name, data):
         raw.setdefault('service', data.draw(st.sampled_from(['app', 'side', 'nope'])))
     ctx = running_project
     current_ctx.set(ctx)
-    fields = _named(*table.names(), *raw)
+    fields = _named(*_given_or_required(table, raw))
+    if name == 'exec':  # a command that ran and ended otherwise: the code it was held to
+        fields += ('expected_exit_code',)
     _check(f'compose {name} (on the engine)', fields, lambda: action(ctx=ctx, **raw),
            raw.get('timeout'))
 

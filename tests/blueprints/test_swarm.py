@@ -127,6 +127,11 @@ def test_engines_join_through_relationships_and_leave(local_run, swarm_lab, uniq
         'third': third.daemon_client(), 'third_address': third.address,
         'image': lab.ref('app:v1'), 'prefix': unique}, name=unique)
     outputs = run.install()
+    # What outputs read right after install is after the joins, not before them.
+    assert sorted(n['hostname'] for n in outputs['nodes']) == sorted(e.name for e in lab.engines)
+    assert {n['state'] for n in outputs['nodes']} == {'ready'}
+    assert sorted(n['role'] for n in outputs['nodes']) == ['manager', 'manager', 'worker']
+    assert outputs['engine_states'] == ['active', 'active']
     nodes = {line.split()[0]: line.split()[1:] for line in first.docker(
         'node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}').splitlines()}
     assert nodes[second.name][1] == 'Reachable' and nodes[third.name] == ['Ready']

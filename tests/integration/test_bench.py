@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from docker_plugin import PACKAGE_NAME, __version__
+
 pytestmark = pytest.mark.engine
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,6 +23,7 @@ def _bench():
 def test_one_container_three_ways(docker_client):
     bench = _bench()
     results = bench.benchmark([1], threads=2, repeats=1, with_cli=True, progress=lambda _: None)
+    assert results['plugin'] == f'{PACKAGE_NAME} {__version__}'  # what was measured
     row = results['sizes'][1]
     assert set(row) == {'sdk', 'local', 'cfy'}
     for mode in row.values():

@@ -50,6 +50,9 @@ def make_ctx():
     (container_actions.inspect, {'timeout': 0}, 'timeout'),
     (container_actions.update, {'resources': {'command': 'x'}}, 'resources.command'),
     (container_actions.update, {'resources': {}}, 'resources'),
+    (container_actions.update, {'resources': {'paused': True}}, 'resources.paused'),
+    (container_actions.update, {'resources': {'cpu_shares': 0}}, 'resources.cpu_shares'),
+    (container_actions.update, {'resources': {'cpus': 1, 'nano_cpus': 1}}, 'resources.nano_cpus'),
     (container_commands.exec_command, {}, 'command'),
     (container_commands.exec_command, {'command': 'ls', 'workdir': 'rel'}, 'workdir'),
     (container_commands.exec_command, {'command': 'ls', 'expected_exit_code': 1.5},
@@ -62,6 +65,21 @@ def test_inputs_are_checked_before_the_engine(make_ctx, op, kwargs, field):
     with pytest.raises(NonRecoverableError) as failure:
         op(ctx=make_ctx(), daemon_client=DOWN, **kwargs)
     assert str(failure.value).startswith(f'{field}:'), str(failure.value)
+
+
+def test_the_update_action_sends_the_engines_own_body(make_ctx):
+    """Every value as the engine stores it, zeros the engine applies included (the SDK's
+    update_container drops them and has no keyword for pids_limit or nano_cpus)."""
+    api = fake_api()
+    api._result.return_value = {'Warnings': None}
+    api.inspect_container.return_value = {'Id': 'c' * 64, 'Name': '/c', 'State': {}}
+    with fake_engine(api):
+        container_actions.update(ctx=make_ctx(), resources={
+            'cpus': 0.5, 'pids_limit': 0, 'memswap_limit': 'unlimited', 'cpu_rt_runtime': 10})
+    body = api._post_json.call_args.kwargs['data']
+    assert body == {'NanoCpus': 500_000_000, 'PidsLimit': 0, 'MemorySwap': -1,
+                    'CpuRealtimeRuntime': 10}
+    api.update_container.assert_not_called()
 
 
 def test_an_action_on_a_gone_container_is_permanent(make_ctx):

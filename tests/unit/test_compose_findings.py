@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from docker_plugin.command_failures import exec_not_started
 from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
     TimeoutExpired,
     classify_message,
-    exec_not_started,
 )
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT

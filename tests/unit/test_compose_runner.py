@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from docker_plugin import errors
+from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -26,7 +27,6 @@ from docker_plugin.errors import (
     StateError,
     TimeoutExpired,
     TransientError,
-    classify_compose,
 )
 from docker_plugin.options.compose import default_project_name
 from docker_plugin.resources import compose_binary, compose_process

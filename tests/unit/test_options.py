@@ -25,9 +25,11 @@ def validate(raw, field='container_config', **kw):
 
 
 def test_split_by_section():
-    parts = validate({'command': 'x', 'port_bindings': {80: 8080}, 'privileged': True})
+    parts = validate({'command': 'x', 'port_bindings': {80: 8080}, 'privileged': True,
+                      'paused': True})
     assert parts['create'] == {'command': ['x']}
-    assert parts['host'] == {'port_bindings': {80: 8080}, 'privileged': True}
+    assert parts['host'] == {'port_bindings': {'80/tcp': 8080}, 'privileged': True}
+    assert parts['plugin'] == {'paused': True}
 
 
 @pytest.mark.parametrize(('raw', 'field', 'words'), [
@@ -96,10 +98,48 @@ def test_port_forms():
         82: {'host_ip': '127.0.0.1', 'host_port': 8082}, 83: [9001, 9002],
         84: [['127.0.0.1', 1], ['::1', 2]], 85: None, 86: ['127.0.0.1', None]}})[
         'host']['port_bindings']
-    assert host == {8080: 80, '53/udp': 5353, 81: ('127.0.0.1', 8081),
-                    82: ('127.0.0.1', 8082), 83: [9001, 9002],
-                    84: [('127.0.0.1', 1), ('::1', 2)], 85: None, 86: ('127.0.0.1',)}
-    assert validate({'ports': [80, '53/udp']})['create']['ports'] == [80, '53/udp']
+    assert host == {'8080/tcp': 80, '53/udp': 5353, '81/tcp': ('127.0.0.1', 8081),
+                    '82/tcp': ('127.0.0.1', 8082), '83/tcp': [9001, 9002],
+                    '84/tcp': [('127.0.0.1', 1), ('::1', 2)], '85/tcp': None,
+                    '86/tcp': ('127.0.0.1',)}
+    # Container ports are (number, protocol): the SDK writes '53/udp' as '53/udp/tcp'.
+    assert validate({'ports': [80, '53/udp', '80']})['create']['ports'] == [
+        (80, 'tcp'), (53, 'udp')]
+
+
+@pytest.mark.parametrize(('raw', 'bindings'), [
+    (['8080:80'], {'80/tcp': 8080}),
+    (['127.0.0.1:8080:80/udp'], {'80/udp': ('127.0.0.1', 8080)}),
+    (['127.0.0.1::80'], {'80/tcp': ('127.0.0.1',)}),
+    (['[::1]:8080:80'], {'80/tcp': ('::1', 8080)}),
+    ([80, '81'], {'80/tcp': None, '81/tcp': None}),
+    (['9010-9012:9010-9012'], {'9010/tcp': 9010, '9011/tcp': 9011, '9012/tcp': 9012}),
+    (['127.0.0.1:7000-7001:9000-9001/udp'], {'9000/udp': ('127.0.0.1', 7000),
+                                             '9001/udp': ('127.0.0.1', 7001)}),
+    (['8000-8010:80'], {'80/tcp': '8000-8010'}),
+    (['9010-9011'], {'9010/tcp': None, '9011/tcp': None}),
+    ({'9010-9011': '7010-7011'}, {'9010/tcp': 7010, '9011/tcp': 7011}),
+    ({'9010-9011/udp': ['127.0.0.1', '7010-7011']}, {'9010/udp': ('127.0.0.1', 7010),
+                                                      '9011/udp': ('127.0.0.1', 7011)}),
+    (['8080:80', '8081:80'], {'80/tcp': [8080, 8081]}),
+])
+def test_published_ports_as_the_docker_cli_writes_them(raw, bindings):
+    assert validate({'port_bindings': raw})['host']['port_bindings'] == bindings
+
+
+@pytest.mark.parametrize(('raw', 'words'), [
+    (['9010-9012:9010-9011'], 'same length'),
+    (['1.2.3.4:5:6:7'], 'container_port'),
+    (['[::1:8080:80'], 'ipv6'),
+    (['x.y.z.w:80:80'], 'IP address'),
+    (['8080:80/icmp'], "'53/udp'"),
+    ({'90-80': 1}, 'must go up'),
+    (['8080:'], 'port number'),
+])
+def test_published_ports_refused_name_the_item(raw, words):
+    with pytest.raises(InvalidInputError, match=r'^container_config\.port_bindings') as failure:
+        validate({'port_bindings': raw})
+    assert words in str(failure.value), str(failure.value)
 
 
 def test_structured_values_are_in_the_engines_own_form():
@@ -132,21 +172,37 @@ def test_structured_values_are_in_the_engines_own_form():
 def test_container_table_matches_the_sdk():
     create_kw = set(inspect.signature(ContainerApiMixin.create_container).parameters)
     host_kw = set(inspect.signature(HostConfig.__init__).parameters)
-    ours = {'secret_environment'}  # merged into environment by the plugin
     for option in CONTAINER:
-        if option.name not in ours:
+        keyword = option.sdk_keyword
+        if option.section == 'plugin':
+            assert keyword is None, option.name  # the plugin's own: never an SDK keyword
+        elif keyword is not None:
             allowed = create_kw if option.section == 'create' else host_kw
-            assert option.name in allowed, option.name
-    # Every HostConfig keyword is declared, so the table stays complete
-    # (runtime is declared once, as the create call's own keyword).
-    assert host_kw - {'self', 'version', 'runtime'} <= set(CONTAINER.names('host'))
+            assert keyword in allowed, option.name
+        else:  # an argument of the create call itself
+            assert option.name in create_kw, option.name
+    # Every HostConfig keyword is declared, so the table stays complete.
+    assert host_kw - {'self', 'version'} <= {o.sdk_keyword for o in CONTAINER
+                                             if o.section == 'host'}
 
 
-def test_every_in_place_option_is_a_keyword_of_the_update_call():
-    update_kw = set(inspect.signature(ContainerApiMixin.update_container).parameters)
-    in_place = {o.name for o in CONTAINER if o.update is Update.UPDATE_CALL}
-    assert in_place and in_place <= update_kw
+# The engine's update call (POST /containers/{id}/update) takes the Resources of a
+# HostConfig and its RestartPolicy; of these the engine applies only the fields below to
+# a running container (others are accepted and left as they were: see
+# tests/integration/test_drift_options.py, which updates each one for real).
+ENGINE_UPDATES = {'BlkioWeight', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod',
+                  'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'Memory', 'MemorySwap',
+                  'MemoryReservation', 'KernelMemory', 'NanoCpus', 'PidsLimit', 'RestartPolicy'}
+
+
+def test_every_in_place_option_is_a_field_the_update_call_applies():
+    in_place = {o.read.split('.')[-1]: o.name for o in CONTAINER
+                if o.update is Update.UPDATE_CALL}
+    assert set(in_place) == ENGINE_UPDATES, set(in_place) ^ ENGINE_UPDATES
+    assert all(CONTAINER.options[name].read.startswith('HostConfig.')
+               for name in in_place.values())
     assert {o.name for o in CONTAINER if o.update is Update.RENAME} == {'name'}
+    assert {o.name for o in CONTAINER if o.update is Update.PAUSE} == {'paused'}
 
 
 def test_every_compared_option_says_where_inspect_shows_it():

@@ -13,7 +13,7 @@ import yaml
 from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
 
-from docker_plugin import __version__
+from docker_plugin import PACKAGE_NAME, __version__
 from docker_plugin.options.compose import COMPOSE_PROJECT
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
@@ -23,6 +23,9 @@ from docker_plugin.options.volume import MOUNT
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = yaml.safe_load((REPO / 'plugin.yaml').read_text())
 TYPES_URL = 'http://cloudify.co/spec/cloudify/7.0.0/types.yaml'
+UPSTREAM_LAST_MAJOR = 2  # cloudify-cosmo/cloudify-docker-plugin 2.0.16
+VARIANTS = {'plugin.yaml': '1_3', 'v2_plugin.yaml': '1_4', 'plugin_1_4.yaml': '1_4',
+            'plugin_1_5.yaml': '1_5'}
 LOCAL_TYPES = REPO / 'blueprints' / 'types' / 'cloudify-local-types.yaml'
 
 
@@ -43,12 +46,34 @@ def test_plugin_yaml_is_what_the_generator_writes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_plugin_declaration_matches_setup_py():
-    setup = (REPO / 'setup.py').read_text()
-    name = re.search(r"name='([^']+)'", setup).group(1)
-    plugin = PLUGIN['plugins']['docker']
+@pytest.fixture(scope='module')
+def setup_identity():
+    """(name, version) as setup.py gives them to pip and wagon."""
+    out = subprocess.run([sys.executable, 'setup.py', '--name', '--version'], cwd=REPO,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    name, version = out.split()[-2:]
+    return name, version
+
+
+@pytest.mark.parametrize('variant', sorted(VARIANTS))
+def test_every_plugin_yaml_declares_the_package_setup_py_builds(variant, setup_identity):
+    """A manager finds the wagon for a blueprint by the plugin yaml's package_name and
+    package_version: they must be what setup.py builds, in every variant, written as
+    strings (``3.0`` unquoted would be a float the DSL refuses)."""
+    text = (REPO / variant).read_text()
+    plugin = yaml.safe_load(text)['plugins']['docker']
     assert plugin['executor'] == 'central_deployment_agent'
-    assert (plugin['package_name'], str(plugin['package_version'])) == (name, __version__)
+    assert (plugin['package_name'], plugin['package_version']) == setup_identity
+    assert (PACKAGE_NAME, __version__) == setup_identity
+
+
+def test_the_version_line_is_above_the_upstream_plugins():
+    """Same package name as cloudify-cosmo's plugin (2.0.16 its last), which this one
+    succeeds: a manager that holds both resolves ``plugin:cloudify-docker-plugin`` to
+    the highest version, so ours must stay above that line (README: migration)."""
+    major = int(__version__.split('.')[0])
+    assert major >= UPSTREAM_LAST_MAJOR + 1
+    assert re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', __version__)
 
 
 @pytest.mark.parametrize('mapping', sorted(set(_mappings())))
@@ -98,9 +123,6 @@ def test_every_blueprint_parses_offline(blueprint):
     plan = dsl_parser.parse_from_path(str(REPO / 'blueprints' / blueprint), resolver=resolver)
     assert plan['nodes']
 
-
-VARIANTS = {'plugin.yaml': '1_3', 'v2_plugin.yaml': '1_4', 'plugin_1_4.yaml': '1_4',
-            'plugin_1_5.yaml': '1_5'}
 
 
 def _without_dsl_typing(document):
@@ -154,6 +176,9 @@ node_templates:
 """)
     plan = dsl_parser.parse_from_path(str(blueprint))
     assert 'docker_logs' in plan['workflows']
+    # what the manager looks the wagon up by, as the parser hands it over
+    (plugin,) = plan['deployment_plugins_to_install']
+    assert (plugin['package_name'], plugin['package_version']) == (PACKAGE_NAME, __version__)
 
 
 def test_the_offline_types_keep_the_real_ones_version_trap(tmp_path):

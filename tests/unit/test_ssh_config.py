@@ -336,3 +336,22 @@ def test_a_deadline_closes_an_ssh_channel_under_a_stream():
     assert deadlines.raw_socket(response) is channel
     deadlines._shutdown(response)
     assert events == ['shutdown', 'close']
+
+
+# ----------------------------------------------------------------- on a manager
+@pytest.mark.parametrize(('url', 'refused'), [
+    ('ssh://deploy@127.0.0.1', True), ('ssh://deploy@[::1]:2222', True),
+    ('ssh://deploy@192.0.2.2:22', True),  # an address of the manager's own host
+    ('ssh://deploy@10.0.0.5', False), ('ssh://deploy@engine.example:2222', False)])
+def test_on_a_manager_an_ssh_engine_is_checked_like_any_other(url, refused):
+    """The confinement policy (docker_plugin.confinement) keeps blueprints off the
+    manager's own host: an ssh:// engine there is refused naming base_url."""
+    from docker_plugin.confinement import HostFacts, Mode, Policy
+    facts = HostFacts(resolve=lambda name: {'engine.example': ['10.0.0.7']}.get(name, [name]),
+                      is_own=lambda address: address == '192.0.2.2')
+    check = lambda: Policy(Mode.MANAGER).engine(url, 'daemon_client.base_url', facts)  # noqa: E731
+    if refused:
+        with pytest.raises(InvalidInputError, match=r'^daemon_client\.base_url: .*own host'):
+            check()
+    else:
+        check()

@@ -7,6 +7,8 @@ fake API (said where used).
 
 from __future__ import annotations
 
+from unittest import mock
+
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
@@ -34,8 +36,8 @@ def make_ctx():
 
 @pytest.mark.parametrize(('op', 'inputs', 'field'), [
     ('create', {'image_import': {'src': 'x'}, 'image_build': {'path': '.'}},
-     'image_build and image_import'),
-    ('create', {}, 'image_import/image_build'),
+     'image_build'),
+    ('create', {}, 'container_config.image'),
     ('create', {'image_import': {'repository': 'r'}}, 'image_import.src'),
     ('create', {'image_import': {'src': 'x', 'bogus': 1}}, 'image_import.bogus'),
     ('create', {'image_build': {'rm': True}}, 'image_build.path'),
@@ -112,6 +114,47 @@ def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
     assert 'ip' not in ctx.instance.runtime_properties
     assert ctx.instance.runtime_properties['image_id'] == 'sha256:x'  # image kept by default
     api.remove_container.assert_not_called()
+
+
+def test_delete_waits_for_a_removal_the_engine_already_started(make_ctx):
+    """auto_remove: stopping the container starts its removal; the remove that follows
+    is answered "already in progress" (found by the option rows of the drift tier)."""
+    api = fake_api()
+    running = {'Id': 'abc', 'Image': 'sha256:img', 'State': {'Running': True}}
+    gone = api_error(404, 'No such container', docker.errors.NotFound)
+    api.inspect_container.side_effect = [running, running, gone]
+    api.remove_container.side_effect = api_error(
+        409, 'removal of container abc is already in progress')
+    ctx = make_ctx({'container_id': 'abc'})
+    with fake_engine(api):
+        tasks.delete(ctx=ctx)
+    assert 'container_id' not in ctx.instance.runtime_properties
+    # Still there after the wait: Cloudify retries.
+    api.inspect_container.side_effect = None
+    api.inspect_container.return_value = running
+    ctx = make_ctx({'container_id': 'abc'})
+    with fake_engine(api), mock.patch('docker_plugin.resources.containers.time.monotonic',
+                                      side_effect=[0, 0, 100]), \
+            pytest.raises(RecoverableError, match='already in progress'):
+        tasks.delete(ctx=ctx)
+
+
+def test_container_start_options_the_engine_refuses_name_container_start(make_ctx):
+    """Found by the fuzz tier: storage_opt {'0': ''} is refused only when the container is
+    created again with it (a 500 from the engine): the refusal names the option (its
+    value, quoted back), and the old container gets its name back."""
+    api = fake_api()
+    api.inspect_container.return_value = {
+        'Id': 'a' * 64, 'Name': '/c', 'Config': {'Image': 'busybox'}, 'HostConfig': {},
+        'State': {'StartedAt': '0001-01-01T00:00:00Z', 'Running': False}}
+    api.create_container_from_config.side_effect = api_error(500, 'Unknown option 0')
+    ctx = make_ctx({'container_id': 'a' * 64})
+    with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
+        tasks.run(ctx=ctx, container_start={'storage_opt': {'0': ''}})
+    assert str(failure.value).startswith('container_start.storage_opt: the engine refused '
+                                         'the container_start options')
+    assert ctx.instance.runtime_properties['container_id'] == 'a' * 64  # delete removes it
+    assert api.rename.call_args_list[-1] == mock.call('a' * 64, 'c')
 
 
 def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
