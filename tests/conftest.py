@@ -23,6 +23,7 @@ from helpers.cloudify_local import LocalRun  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
 from helpers.registry import run_registry  # noqa: E402
 from helpers.remote_engine import remote_engine  # noqa: E402
+from helpers.ssh_engine import ssh_engine  # noqa: E402
 from helpers.swarm import SwarmLab  # noqa: E402
 
 BASE_IMAGE = 'docker-plugin/busybox:latest'
@@ -128,6 +129,17 @@ def remote_tls_engine(docker_client, tmp_path_factory):
     """A second engine on its own test host (network namespace), reachable only
     over mutual TLS on tcp://10.250.N.2:2376, with the base image loaded."""
     with remote_engine(tmp_path_factory.mktemp('remote-engine'), BASE_IMAGE) as engine:
+        yield engine
+
+
+@pytest.fixture(scope='session')
+def ssh_host(docker_client, tmp_path_factory):
+    """An engine reached only over SSH: Debian's sshd on its own test host (network
+    namespace) in front of a dockerd listening on a unix socket there, with the base
+    image loaded; a user and a key made for the session (tests/helpers/ssh_engine.py)."""
+    if not os.path.exists('/usr/sbin/sshd'):
+        _unavailable('sshd is not installed')
+    with ssh_engine(tmp_path_factory.mktemp('ssh-engine'), BASE_IMAGE) as engine:
         yield engine
 
 

@@ -21,18 +21,18 @@ from docker_plugin.options.checks import (
     ascii_int,
     kind,
 )
+from docker_plugin.options.ssh import known_hosts, private_key, ssh_url
 
-SCHEMES = ('unix://', 'tcp://', 'http://', 'https://')
+SCHEMES = ('unix://', 'tcp://', 'http://', 'https://', 'ssh://')
 PEM_OR_PATH = Text(non_empty=True, what='a file path or PEM text')
 
 
 def _url(value: str, path: str) -> str:
-    if value.startswith('ssh://'):
-        raise InvalidInputError(path, 'ssh:// is not supported: use tcp:// with TLS '
-                                      '(ca_cert, client_cert, client_key)')
     if not value.startswith(SCHEMES) or len(value) <= len(value.split('//')[0]) + 2:
-        raise InvalidInputError(path, f'unsupported URL {value[:80]!r}: use unix://, tcp:// '
-                                      'or https://')
+        raise InvalidInputError(path, f'unsupported URL {value[:80]!r}: use unix://, tcp://, '
+                                      'https:// or ssh://')
+    if value.startswith('ssh://'):
+        return ssh_url(value, path)
     rest = value.split('//', 1)[1]
     if not value.startswith('unix://'):
         host, _, port = rest.rstrip('/').rpartition(':')
@@ -66,8 +66,8 @@ TLS_RECORD = Record({'ca_cert': PEM_OR_PATH, 'client_cert': PEM_OR_PATH,
                     secret=('client_key',))
 
 DAEMON_CLIENT = OptionTable('daemon_client', [
-    Option('base_url', Custom((str,), _url, 'a unix://, tcp:// or https:// URL'), 'client',
-           doc='unix://, tcp:// or https:// URL of the engine'),
+    Option('base_url', Custom((str,), _url, 'a unix://, tcp://, https:// or ssh:// URL'),
+           'client', doc='unix://, tcp://, https:// or ssh://user@host[:port] URL of the engine'),
     Option('host', Text(pattern=r'[A-Za-z0-9._:\[\]-]{1,255}', what='a host name or address'),
            'client', doc='engine host name or address (instead of base_url)'),
     Option('port', Custom((int, str), _port, 'a TCP port'), 'client',
@@ -86,6 +86,19 @@ DAEMON_CLIENT = OptionTable('daemon_client', [
            doc='client key, path or PEM text (secret)'),
     Option('max_pool_size', Integer(1, 1000), 'client', doc='connections kept per engine'),
     Option('user_agent', Text(max_len=1024), 'client', doc='HTTP user agent'),
+    Option('ssh_key', Custom((str,), private_key, "an SSH private key's text"), 'client',
+           secret=True, doc='ssh://: the private key, PEM or OpenSSH text (e.g. from '
+                            'get_secret); never logged or stored'),
+    Option('ssh_key_passphrase', Text(non_empty=True, max_len=4096), 'client', secret=True,
+           doc='ssh://: the passphrase of an encrypted ssh_key (secret)'),
+    Option('known_hosts', Custom((str, list), known_hosts, 'known_hosts lines'), 'client',
+           doc="ssh://: the host's key line(s) as ssh-keyscan prints them, checked out of "
+               'band; required unless ssh_verify_host_key is false'),
+    Option('ssh_verify_host_key', FLAG, 'client',
+           doc='ssh://: refuse a host whose key known_hosts does not hold (default true)'),
+    Option('ssh_timeout', Number(0, 3600, above=True, what='seconds'), 'client',
+           doc='ssh://: seconds to connect, check the host key and log in (default: '
+               'timeout, at most 15)'),
     Option('use_env', FLAG, 'client',
            doc='read DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH when unset (default true)'),
 ], aliases={'docker_host': 'base_url', 'url': 'base_url', 'hostname': 'host',

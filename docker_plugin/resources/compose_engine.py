@@ -21,6 +21,7 @@ import tempfile
 from typing import Callable, Iterator, Mapping
 
 from docker_plugin.client import DaemonClientConfig, _material
+from docker_plugin.errors import InvalidInputError
 from docker_plugin.pem import pem_paths
 
 # From the worker's environment, only what a Go program needs to run and find
@@ -46,7 +47,17 @@ class EngineEnv:
 @contextlib.contextmanager
 def engine_environment(config: DaemonClientConfig,
                        base: Mapping[str, str] | None = None) -> Iterator[EngineEnv]:
-    """The child environment (and inherited descriptors) for one block."""
+    """The child environment (and inherited descriptors) for one block.
+
+    Raises:
+        InvalidInputError: an ssh:// engine (compose would reach it with this
+            host's own ``ssh`` set-up, not with daemon_client's key and host keys).
+    """
+    if config.ssh:
+        raise InvalidInputError('daemon_client.base_url', 'ComposeProject cannot use ssh:// '
+                                                          'engines (compose would log in with '
+                                                          "this host's own SSH keys and "
+                                                          'known_hosts): use tcp:// with TLS')
     base = os.environ if base is None else base
     environ = {k: base[k] for k in PASSED if base.get(k)}
     environ.setdefault('PATH', '/usr/local/bin:/usr/bin:/bin')

@@ -86,14 +86,23 @@ def sdk_stream(api: Any, call: Callable[..., Any], *args: Any, deadline: float |
 
 
 def raw_socket(response: Any) -> Any:
-    """The socket under a streaming response (plain, unix or TLS)."""
-    sock = response.raw._fp.fp.raw
+    """The socket under a streaming response (plain, unix or TLS), or its SSH channel
+    (an ssh:// engine: docker_plugin.ssh_transport)."""
+    stream = response.raw._fp.fp
+    channel = getattr(stream, 'channel', None)
+    if channel is not None:
+        return channel
+    sock = stream.raw
     return getattr(sock, '_sock', sock)
 
 
 def _shutdown(response: Any) -> None:
+    sock = raw_socket(response)
     with contextlib.suppress(Exception):
-        raw_socket(response).shutdown(socket.SHUT_RDWR)
+        sock.shutdown(socket.SHUT_RDWR)
+    if hasattr(sock, 'recv_exit_status'):  # an SSH channel: only closing wakes its reader
+        with contextlib.suppress(Exception):
+            sock.close()
 
 
 @contextlib.contextmanager

@@ -186,6 +186,8 @@ def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | Non
     """A client of the operation's engine, for a ``with`` block."""
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
+    if config.warning:
+        ctx.logger.warning(config.warning)
     return open_client(config)
 
 

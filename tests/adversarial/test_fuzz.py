@@ -31,6 +31,7 @@ from fuzzing import (
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.ssh_engine import generate_key
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -271,13 +272,25 @@ def test_image_sources(kind, data):
 
 
 # ----------------------------------------------------------------- the client
-SAFE_URLS = ['tcp://127.0.0.1:9', 'unix:///nonexistent/docker.sock', 'ssh://user@host',
+# ssh:// ones too: a closed port on loopback (never a name to resolve), or refused before.
+SAFE_URLS = ['tcp://127.0.0.1:9', 'unix:///nonexistent/docker.sock', 'ssh://user@127.0.0.1:9',
              'ftp://x', 'tcp://127.0.0.1:99999', 'tcp://', 'https://127.0.0.1:9', '１',
-             'npipe:////./pipe/docker']
+             'npipe:////./pipe/docker', 'ssh://127.0.0.1:9', 'ssh://u:pw@127.0.0.1:9',
+             'ssh://u@127.0.0.1:9/docker.sock', 'ssh://u@[::1]:9', 'ssh://u@127.0.0.1:９',
+             'ssh://u@127.0.0.1:0', 'ssh://']
 SAFE_HOSTS = ['127.0.0.1', '::1', '[::1]', 'bad host', '', 'localhost-not', '１２７.0.0.1']
 NON_TEXT = GARBAGE.filter(lambda v: not isinstance(v, str))
 PEMS = ['-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----', '/no/such.pem',
         '-----BEGIN', '']
+SSH_KEY, SSH_PUBLIC = generate_key()  # a real key, so that examples get to connect
+SSH_KEYS = [SSH_KEY, SSH_KEY.replace('\n', '\r\n'), SSH_KEY.splitlines()[1], '/root/.ssh/id_rsa',
+            '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----',
+            '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nnot really\n'
+            '-----END RSA PRIVATE KEY-----', *PEMS]
+KNOWN_HOSTS = [f'127.0.0.1 {SSH_PUBLIC}', f'[127.0.0.1]:9 {SSH_PUBLIC} comment',
+               f'|1|c2FsdA==|aGFzaA== {SSH_PUBLIC}', '127.0.0.1 ssh-ed25519 AAAA',
+               '127.0.0.1 ssh-unknown AAAAB3Nz', f'@revoked * {SSH_PUBLIC}', 'host-only', '',
+               '# only a comment', [f'127.0.0.1 {SSH_PUBLIC}'], [f'127.0.0.1 {SSH_PUBLIC}', 7]]
 
 
 def _daemon_values():
@@ -294,7 +307,17 @@ def _daemon_values():
         'client_cert': st.one_of(st.sampled_from(PEMS), GARBAGE),
         'client_key': st.one_of(st.sampled_from(PEMS), GARBAGE),
         'max_pool_size': GARBAGE, 'user_agent': GARBAGE, 'use_env': GARBAGE,
-        'colour': GARBAGE, 'docker_host': st.sampled_from(SAFE_URLS)})
+        'colour': GARBAGE, 'docker_host': st.sampled_from(SAFE_URLS), **_ssh_values()})
+
+
+def _ssh_values():
+    return {'ssh_key': st.one_of(st.sampled_from(SSH_KEYS), GARBAGE),
+            'ssh_key_passphrase': st.one_of(st.sampled_from(['open sesame', '', 'x' * 5000]),
+                                            GARBAGE),
+            'known_hosts': st.one_of(st.sampled_from(KNOWN_HOSTS), GARBAGE),
+            'ssh_verify_host_key': st.one_of(st.booleans(), GARBAGE),
+            'ssh_timeout': st.one_of(st.sampled_from([1, 0, -1, 1e-9, float('nan'), 4000]),
+                                     GARBAGE)}
 
 
 
@@ -308,7 +331,37 @@ def test_daemon_client(raw):
     if isinstance(raw, dict) and {'client_cert', 'client_key'} & set(raw):
         # one of the pair given: the error names the one that is missing
         fields += ('daemon_client.client_cert', 'daemon_client.client_key')
+    if isinstance(raw, dict) and any(str(raw.get(k)).startswith('ssh://')
+                                     for k in ('base_url', 'docker_host')):
+        # what an ssh:// engine needs: the error names the one that is missing
+        fields += ('daemon_client.ssh_key', 'daemon_client.known_hosts')
     OUTCOMES.check('daemon_client', fields,
+                   lambda: tasks.stop(ctx=ctx, daemon_client=raw, container_stop={}),
+                   engine_down=True)
+
+
+# A valid ssh:// engine on a closed loopback port, with its fields fuzzed one by one: what
+# validation lets through connects, and is refused there (permanent, naming base_url).
+SSH_DOWN = {'base_url': 'ssh://fuzz@127.0.0.1:9', 'ssh_key': SSH_KEY, 'ssh_timeout': 2,
+            'known_hosts': f'[127.0.0.1]:9 {SSH_PUBLIC}'}
+
+
+@st.composite
+def _ssh_changes(draw):
+    """Up to two of the fields changed (or dropped), so that many examples connect."""
+    values = {**_ssh_values(), 'tls': st.one_of(st.booleans(), GARBAGE),
+              'base_url': st.sampled_from([u for u in SAFE_URLS if u.startswith('ssh')]),
+              'version': st.sampled_from(['auto', '1.41', '1.12'])}
+    names = draw(st.lists(st.sampled_from(sorted(values)), max_size=2, unique=True))
+    return {name: draw(values[name]) for name in names}
+
+
+@SETTINGS
+@given(over=_ssh_changes())
+def test_daemon_client_ssh(over):
+    raw = {**SSH_DOWN, **over}
+    ctx = _ctx('fuzz-down', runtime={'container_id': 'f' * 64})
+    OUTCOMES.check('daemon_client ssh://', fields_of('daemon_client', raw),
                    lambda: tasks.stop(ctx=ctx, daemon_client=raw, container_stop={}),
                    engine_down=True)
 

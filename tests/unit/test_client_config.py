@@ -52,7 +52,7 @@ def test_resolve(raw, expected):
     ({'version': '1.12'}, 'daemon_client.version'),
     ({'version': '１.41'}, 'daemon_client.version'),
     ({'host': 'h', 'port': '２３７６'}, 'daemon_client.port'),
-    ({'base_url': 'ssh://user@h'}, 'daemon_client.base_url'),
+    ({'base_url': 'ssh://h'}, 'daemon_client.base_url'),  # ssh:// needs a user
     ({'base_url': 'tcp://h:99999'}, 'daemon_client.base_url'),
     ({'timeout': float('nan')}, 'daemon_client.timeout'),
     ({'timeout': 10 ** 30}, 'daemon_client.timeout'),
