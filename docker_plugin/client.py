@@ -57,6 +57,10 @@ class DaemonClientConfig:
     known_hosts: str | None = dataclasses.field(default=None, repr=False)
     ssh_verify_host_key: bool = True
     ssh_timeout: float = 15.0
+    # Whether the client may use what this host's user configured for Docker: registry
+    # logins and credential helpers, proxies (~/.docker/config.json). Not on a manager,
+    # where that user is the manager's and every tenant's blueprint runs.
+    host_credentials: bool = True
 
     @property
     def ssh(self) -> bool:
@@ -221,6 +225,18 @@ def _pin_tls_verification(api: Any) -> None:
     api.merge_environment_settings = merge_pinned
 
 
+def forget_host_configuration(api: Any) -> None:
+    """Make a client forget what the SDK read from this host user's Docker configuration
+    (``~/.docker/config.json``): registry logins, credential helpers and proxies. A pull
+    or push then has only the credentials the blueprint gives."""
+    from docker.auth import AuthConfig
+    from docker.utils.proxy import ProxyConfig
+    api._general_configs = {}
+    api._proxy_configs = ProxyConfig()
+    api._auth_configs = AuthConfig({})
+    api.credstore_env = None
+
+
 @contextlib.contextmanager
 def open_client(config: DaemonClientConfig) -> Iterator[Any]:
     """A connected ``docker.DockerClient`` for the duration of the block.
@@ -245,6 +261,8 @@ def open_client(config: DaemonClientConfig) -> Iterator[Any]:
                 if config.ssh:
                     from docker_plugin.ssh_transport import attach
                     attach(client.api, config)
+                if not config.host_credentials:
+                    forget_host_configuration(client.api)
                 client.api._version = (client.api._retrieve_server_version()
                                        if config.version == 'auto' else config.version)
             yield client

@@ -115,6 +115,7 @@ PERMANENT_MARKERS = (
     'starting container process caused', 'returned a non-zero code', 'dockerfile parse error',
     'wrong number of', 'failed to parse', 'minimum', 'maximum', 'range of', 'incorrect',
     'was found but', 'should always set', 'must not be', 'unable to find group',
+    'could not select device driver',
     'no matching entries in group',
     # A BuildKit build step that failed (the classic builder's 'returned a non-zero code').
     'executor failed running', 'did not complete successfully',

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from docker_plugin import PACKAGE_NAME
 from docker_plugin.errors import PluginError, bounded
 from docker_plugin.importer.blueprint import Builder, Result
 from docker_plugin.importer.secret_spans import distinctive
@@ -30,7 +31,7 @@ from docker_plugin.importer.stack import StackBuilder
 from docker_plugin.importer.variables import SecretInKey
 
 TYPES = 'http://cloudify.co/spec/cloudify/7.0.0/types.yaml'
-PLUGIN = 'plugin:cloudify-docker-plugin'
+PLUGIN = f'plugin:{PACKAGE_NAME}'
 
 
 INTRO = {

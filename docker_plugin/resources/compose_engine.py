@@ -60,6 +60,11 @@ def engine_environment(config: DaemonClientConfig,
                                                           'known_hosts): use tcp:// with TLS')
     base = os.environ if base is None else base
     environ = {k: base[k] for k in PASSED if base.get(k)}
+    own_config = None
+    if not config.host_credentials:  # an empty configuration: no logins, helpers, proxies
+        own_config = tempfile.mkdtemp(prefix='docker-plugin-config-')
+        os.chmod(own_config, 0o700)
+        environ['DOCKER_CONFIG'] = own_config
     environ.setdefault('PATH', '/usr/local/bin:/usr/bin:/bin')
     environ['DOCKER_HOST'] = config.base_url.replace('https://', 'tcp://', 1)
     if config.version != 'auto':
@@ -80,8 +85,9 @@ def engine_environment(config: DaemonClientConfig,
                 environ['DOCKER_TLS' if not config.tls_verify else 'DOCKER_TLS_VERIFY'] = '1'
             yield EngineEnv(environ, path_for, lambda: silence(config))
         finally:
-            if directory:
-                shutil.rmtree(directory, ignore_errors=True)
+            for made in (directory, own_config):
+                if made:
+                    shutil.rmtree(made, ignore_errors=True)
 
 
 def silence(config: DaemonClientConfig) -> str | None:

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import stat
 import tempfile
 import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -29,6 +30,7 @@ from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
     RefusedError,
+    StateError,
     TimeoutExpired,
     TransientError,
 )
@@ -62,8 +64,20 @@ class ProjectSpec:
 
 
 def inline_directory(name: str) -> str:
-    """The stable, empty project directory of an inline definition."""
-    return os.path.join(tempfile.gettempdir(), 'docker-plugin-compose', name)
+    """The stable, empty project directory of an inline definition, in a directory only
+    this user can write (another user of the host could otherwise make it first, with a
+    compose.yaml that compose would read).
+
+    Raises:
+        StateError: the user's directory exists and is not private to the user.
+    """
+    root = os.path.join(tempfile.gettempdir(), f'docker-plugin-compose-{os.getuid()}')
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    found = os.lstat(root)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or \
+            found.st_mode & 0o077:
+        raise StateError(f'{root} is not a directory only this user can use: remove it')
+    return os.path.join(root, name)
 
 
 class Compose:

@@ -27,6 +27,7 @@ worker). Its settings: ``docker_plugin.operator_settings``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from typing import Any, Callable, Mapping
@@ -235,7 +236,9 @@ def client_config(ctx: Any, raw: Any, field: str = 'daemon_client') -> DaemonCli
         opts['use_env'] is not False and os.environ.get('DOCKER_HOST') else \
         ' (the default: no daemon_client given)'
     rules.engine(config.base_url, f'{field}.{named}', HOST, origin)
-    return config
+    # The worker's own Docker configuration (its registry logins, credential helpers and
+    # proxies) is the manager's, not the tenant's: never lent to a blueprint.
+    return dataclasses.replace(config, host_credentials=False)
 
 
 def _tls_files(ctx: Any, values: Any, field: str) -> Any:

@@ -240,3 +240,19 @@ def test_locally_compose_reads_what_it_is_given(blueprint, monkeypatch):
     spec = _spec(blueprint, 'services:\n  web:\n    image: x\n    env_file: /etc/hostname\n',
                  environment={'DOCKER_HOST': 'unix:///var/run/docker.sock'})
     assert spec.audit is None
+
+
+def test_the_inline_directory_is_private_to_its_user(tmp_path, monkeypatch):
+    """Another user of the host cannot make an inline project's directory first (with a
+    compose.yaml in it that compose would read): it lives in a directory only this user
+    can write, and a root that is not that is refused."""
+    import tempfile
+
+    from docker_plugin.errors import StateError
+    monkeypatch.setattr(tempfile, 'gettempdir', lambda: str(tmp_path))
+    path = inline_directory('proj')
+    root = os.path.dirname(path)
+    assert oct(os.stat(root).st_mode & 0o777) == '0o700'
+    os.chmod(root, 0o777)
+    with pytest.raises(StateError, match='only this user'):
+        inline_directory('proj')

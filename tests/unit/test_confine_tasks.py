@@ -262,3 +262,14 @@ def test_a_probe_never_connects_where_the_guard_says_no(monkeypatch):
     seen = probes._probe_port(info, 80, '10.9.8.7', lambda host: 'a loopback address')
     assert tried == [] and not seen.done
     assert "127.0.0.1:8080 not tried (a loopback address)" in seen.seen
+
+
+def test_a_manager_never_lends_the_workers_docker_configuration(worker, no_worker):
+    """Registry logins, credential helpers and proxies of the worker's user are the
+    manager's: a blueprint's client on a manager has none of them; locally it has them."""
+    remote = {'base_url': 'tcp://10.9.8.7:2376'}
+    assert confine.client_config(_mock(), remote).host_credentials is False
+
+
+def test_a_local_run_keeps_the_users_docker_configuration(no_worker):
+    assert confine.client_config(_mock(), {}).host_credentials is True

@@ -6,7 +6,7 @@ declarations and imports neither ``cloudify`` nor ``resources``; the
 compose importer (``importer/``, a console script) sits beside ``tasks/`` and
 uses ``resources/`` without Cloudify; no module
 imports ``docker`` at load time (operations start faster: it is imported
-where it is used); and no module passes 300 lines.
+where it is used). Modules are sized by cohesion, not by a line count.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / 'docker_plugin'
 MODULES = sorted(PACKAGE.rglob('*.py'))
-MAX_LINES = 300
 
 
 def _imports(path: Path, top_level_only: bool = False) -> set[str]:
@@ -64,10 +63,6 @@ def test_nothing_imports_docker_at_load_time(path):
     assert not any(name == 'docker' or name.startswith('docker.')
                    for name in _imports(path, top_level_only=True))
 
-
-@pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_modules_stay_small(path):
-    assert len(path.read_text().splitlines()) <= MAX_LINES
 
 
 def test_importing_every_operation_does_not_load_the_sdk():

@@ -219,3 +219,11 @@ def test_guard_closes_the_response_on_every_path():
             pass
         assert response.closed
     assert not [t for t in threading.enumerate() if t.name.startswith('Timer') and t.is_alive()]
+
+
+def test_a_device_driver_the_engine_lacks_is_permanent():
+    """``device_requests: [{}]`` on an engine without that driver: a 500 no retry helps."""
+    from docker_plugin.errors import classify_message
+    found = classify_message(500, 'could not select device driver "" with capabilities: []',
+                             'start container c1')
+    assert isinstance(found, RefusedError)
