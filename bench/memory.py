@@ -62,7 +62,8 @@ def _ctx(container_id: str) -> Any:
 
 
 def main() -> int:
-    from docker_plugin.tasks import container_actions, container_commands
+    from docker_plugin.tasks.container import commands as container_commands
+    from docker_plugin.tasks.container import controls as container_actions
     client = docker.from_env()
     label = {'docker-plugin-bench': uuid.uuid4().hex[:8]}
     rows = []

@@ -123,7 +123,7 @@ class CpuMeter:
     @contextlib.contextmanager
     def measuring(self) -> Iterator[None]:
         from docker_plugin import tasks
-        from docker_plugin.tasks import container_state
+        from docker_plugin.tasks.container import lifecycle as container_state
         modules = {name: container_state if name == 'check_drift' else tasks
                    for name in OPERATIONS}
         originals = {name: getattr(modules[name], name) for name in OPERATIONS}

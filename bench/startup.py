@@ -36,7 +36,7 @@ OPERATIONS = {
     'run (start)': ('docker_plugin.tasks', 'run', {}, {'container_id': 'f' * 64}),
     'stop': ('docker_plugin.tasks', 'stop', {}, {'container_id': 'f' * 64}),
     'delete': ('docker_plugin.tasks', 'delete', {}, {'container_id': 'f' * 64}),
-    'exec (action)': ('docker_plugin.tasks.container_commands', 'exec_command',
+    'exec (action)': ('docker_plugin.tasks.container.commands', 'exec_command',
                       {'command': 'true'}, {'container_id': 'f' * 64}),
 }
 CHILD = r'''

@@ -23,11 +23,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import requests.exceptions
 import urllib3.exceptions
 
+T = TypeVar('T')
 MAX_MESSAGE = 4000
 UNCLASSIFIED_RETRIES = 3
 
@@ -286,3 +287,23 @@ def engine_call(action: str) -> Iterator[None]:
         if not is_engine_error(exc):
             raise
         raise classify(exc, action) from exc
+
+
+def found(call: Callable[[], T], action: str) -> T | None:
+    """``call()``'s answer, or None when the engine says there is no such object: for
+    a look-up, not-found is an outcome (other failures are classified and raised)."""
+    try:
+        with engine_call(action):
+            return call()
+    except NotFoundError:
+        return None
+
+
+def done(call: Callable[[], Any], action: str) -> bool:
+    """Run a removal: True when it removed, False when the object was already gone."""
+    try:
+        with engine_call(action):
+            call()
+    except NotFoundError:
+        return False
+    return True

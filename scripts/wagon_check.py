@@ -45,7 +45,7 @@ services:
     depends_on: [web]
 """
 OPERATIONS = ('create', 'start', 'check_status', 'stop', 'delete')
-MODULES = {'check_status': 'docker_plugin.tasks.compose_state'}
+MODULES = {'check_status': 'docker_plugin.tasks.compose.lifecycle'}
 
 
 def _installed_plugin() -> Path:
@@ -142,7 +142,7 @@ def check_compose(deployment: str) -> None:
         for name in OPERATIONS:
             Path(request_file).write_text(json.dumps({
                 'deployment': deployment, 'instance': f'app_{deployment}', 'operation': name,
-                'module': MODULES.get(name, 'docker_plugin.tasks.compose'),
+                'module': MODULES.get(name, 'docker_plugin.tasks.compose.lifecycle'),
                 'properties': {'definition': DEFINITION, 'project_name': deployment,
                                'timeout': 120, 'wait_timeout': 60},
                 'runtime': runtime}))

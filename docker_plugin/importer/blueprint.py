@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.importer import values
 from docker_plugin.importer.containers import ServiceMapping, node_id
 from docker_plugin.importer.images import image_nodes
@@ -162,7 +163,7 @@ class Builder:
                 properties[f'{kind}_config'] = config
             for extra in set(item) - keys:
                 self.notes.append(f'{kind}s.{key}.{extra}: not mapped')
-            self.nodes[node] = {'type': f'cloudify.nodes.docker.{kind.capitalize()}',
+            self.nodes[node] = {'type': kinds.type_name(kind),
                                 'properties': properties}
         return out
 

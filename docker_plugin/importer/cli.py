@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from docker_plugin import PACKAGE_NAME
+from docker_plugin import PACKAGE_NAME, kinds
 from docker_plugin.errors import PluginError, bounded
 from docker_plugin.importer.blueprint import Builder, Result
 from docker_plugin.importer.secret_spans import distinctive
@@ -35,14 +35,14 @@ PLUGIN = f'plugin:{PACKAGE_NAME}'
 
 
 INTRO = {
-    False: ['Each service is a cloudify.nodes.docker.Container node; networks, volumes and',
+    False: [f'Each service is a {kinds.type_name("container")} node; networks, volumes and',
             'images are nodes of their own (one Image node per distinct image, built or',
             'pulled, used by every container that runs it). Each service waits until ready',
             'as docker compose up --wait would: running, healthy when a healthcheck (the',
             "file's or its image's) says so, or completed (exited 0 under restart no or",
             'on-failure, without a healthcheck). Build contexts are relative to this',
             'blueprint; bind mounts, file secrets and configs to the project_directory input.'],
-    True: ['A stack: each service is a cloudify.nodes.docker.Service node on the swarm the',
+    True: [f'A stack: each service is a {kinds.type_name("service")} node on the swarm the',
            'manager input reaches; networks (overlay), secrets and configs are nodes of',
            'their own; named volumes are made by each engine a task mounts them on.',
            'Secret and config files are relative to this blueprint; bind mounts to the',
@@ -158,8 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in sorted(dict.fromkeys(result.notes)):
         print(f'compose-to-blueprint: not mapped: {note}', file=sys.stderr)
     services = sum(1 for n in result.nodes.values()
-                   if n['type'] in ('cloudify.nodes.docker.Container',
-                                    'cloudify.nodes.docker.Service'))
+                   if n['type'] in (kinds.type_name('container'), kinds.type_name('service')))
     print(f'compose-to-blueprint: {services} services, {len(result.nodes) - services} other '
           f'nodes, {len(result.notes)} things not mapped'
           + (f'; wrote {args.output}' if args.output else ''), file=sys.stderr)

@@ -20,6 +20,7 @@ import json
 import os
 from typing import Any, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.importer.containers import node_id
 
 PROJECT = {'get_input': 'project_name'}
@@ -73,7 +74,7 @@ def image_nodes(builder: Any) -> dict[str, str]:
             node += '_'
         builds = [n for n in names if builder.services[n].get('build')]
         properties = _built(builder, builds, names) if builds else _pulled(builder, names)
-        builder.nodes[node] = {'type': 'cloudify.nodes.docker.Image', 'properties': properties}
+        builder.nodes[node] = {'type': kinds.type_name('image'), 'properties': properties}
         out.update(dict.fromkeys(names, node))
         if len(names) > 1:
             what = builder.services[names[0]].get('image') or 'the same build'

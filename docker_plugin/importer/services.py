@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.importer.containers import ServiceMapping, node_id
 from docker_plugin.importer.file_secrets import as_dict
 
@@ -61,7 +62,7 @@ def _image(builder: Any, name: str, relationships: list[dict[str, Any]]) -> None
     if node is None:
         builder.notes.append(f'services.{name}: neither image nor build')
         return
-    relationships.append({'type': 'cloudify.relationships.docker.uses_image', 'target': node})
+    relationships.append({'type': kinds.relationship('uses_image').type_name, 'target': node})
 
 
 def _networks(builder: Any, name: str, service: Mapping[str, Any], config: dict[str, Any],
@@ -89,7 +90,7 @@ def _networks(builder: Any, name: str, service: Mapping[str, Any], config: dict[
                     properties[ENDPOINT_KEYS[option]] = value
             elif option not in ENDPOINT_KEYS and option != 'priority':
                 builder.notes.append(f'services.{name}.networks.{key}.{option}: not mapped')
-        relationships.append({'type': 'cloudify.relationships.docker.connected_to_network',
+        relationships.append({'type': kinds.relationship('connected_to_network').type_name,
                               'target': networks[key], 'properties': properties})
 
 
@@ -115,7 +116,7 @@ def container_node(builder: Any, name: str, mapping: ServiceMapping,
         config['binds'] = [builder.host_path(bind) for bind in binds]
     _networks(builder, name, service, config, networks, relationships)
     for mount in mapping.named_volumes:
-        relationships.append({'type': 'cloudify.relationships.docker.mounts_volume',
+        relationships.append({'type': kinds.relationship('mounts_volume').type_name,
                               'target': volumes[mount['volume']],
                               'properties': {k: v for k, v in mount.items() if k != 'volume'}})
     for dep in sorted(service.get('depends_on') or {}):
@@ -143,7 +144,7 @@ def container_node(builder: Any, name: str, mapping: ServiceMapping,
     if wait:
         properties['wait_for'] = wait
     replicas = service.get('scale', (service.get('deploy') or {}).get('replicas'))
-    entry: dict[str, Any] = {'type': 'cloudify.nodes.docker.Container',
+    entry: dict[str, Any] = {'type': kinds.type_name('container'),
                              'properties': properties}
     if replicas is not None and int(replicas) != 1:
         entry['capabilities'] = {'scalable': {'properties': {

@@ -13,10 +13,10 @@ import os
 from typing import Any, Mapping, Sequence
 
 from docker_plugin.errors import InvalidInputError, PluginError
-from docker_plugin.resources import compose_process
-from docker_plugin.resources.compose_binary import find_binary
-from docker_plugin.resources.compose_progress import Progress
-from docker_plugin.resources.compose_project import check_documents
+from docker_plugin.resources.compose import process as compose_process
+from docker_plugin.resources.compose.binary import find_binary
+from docker_plugin.resources.compose.progress import Progress
+from docker_plugin.resources.compose.project import check_documents
 
 
 @dataclasses.dataclass

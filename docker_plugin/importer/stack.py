@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.importer.blueprint import PROJECT, Builder, Result
 from docker_plugin.importer.containers import node_id
 from docker_plugin.importer.file_secrets import as_dict
@@ -109,7 +110,7 @@ class StackBuilder(Builder):
             if item.get('driver'):
                 self.notes.append(f'{kind}.{key}.driver: not mapped')
             out[key] = node = node_id(f'{single}_', key)
-            self.nodes[node] = {'type': f'cloudify.nodes.docker.{single.capitalize()}',
+            self.nodes[node] = {'type': kinds.type_name(single),
                                 'properties': properties}
         return out
 
@@ -169,7 +170,7 @@ class StackBuilder(Builder):
             else:
                 self.notes.append(f'services.{name}.depends_on.{dep}: not imported')
         node = node_id('', name)
-        entry: dict[str, Any] = {'type': 'cloudify.nodes.docker.Service', 'properties': {
+        entry: dict[str, Any] = {'type': kinds.type_name('service'), 'properties': {
             'daemon_client': MANAGER, 'name': {'concat': [PROJECT, f'_{name}']},
             'service_config': config}}
         if relationships:
@@ -212,7 +213,7 @@ class StackBuilder(Builder):
             for extra in sorted(set(options) - {'aliases', 'driver_opts', 'priority'}):
                 self.notes.append(f'services.{name}.networks.{key}.{extra}: not mapped (the '
                                   'swarm gives the addresses)')
-            out.append({'type': 'cloudify.relationships.docker.connected_to_network',
+            out.append({'type': kinds.relationship('connected_to_network').type_name,
                         'target': networks[key], 'properties': properties})
         return out
 
@@ -233,6 +234,6 @@ class StackBuilder(Builder):
             if item.get('mode') is not None:
                 mode = item['mode']
                 properties['mode'] = int(mode, 8) if isinstance(mode, str) else int(mode)
-            out.append({'type': f'cloudify.relationships.docker.uses_{kind[:-1]}',
+            out.append({'type': kinds.relationship(f'uses_{kind[:-1]}').type_name,
                         'target': nodes[source], 'properties': properties})
         return out

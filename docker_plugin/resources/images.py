@@ -18,6 +18,7 @@ from docker_plugin.errors import (
     RefusedError,
     StateError,
     engine_call,
+    found,
 )
 from docker_plugin.resources.deadlines import guard, open_stream, sdk_stream
 from docker_plugin.resources.streams import Log, StreamConsumer
@@ -209,11 +210,7 @@ def pull_as(api: Any, repository: str, tag: str | None, policy: str, log: Log,
 
 def inspect_image(api: Any, name: str) -> dict[str, Any] | None:
     """The image's inspect data, or None when it does not exist locally."""
-    try:
-        with engine_call(f'inspect image {name}'):
-            return api.inspect_image(name)
-    except NotFoundError:
-        return None
+    return found(lambda: api.inspect_image(name), f'inspect image {name}')
 
 
 def remove_image(api: Any, image: str, force: bool = False) -> bool:
@@ -255,20 +252,17 @@ def repo_digest(info: Mapping[str, Any], repository: str) -> str | None:
 def registry_digest(api: Any, name: str,
                     auth_config: Mapping[str, str] | None = None) -> str | None:
     """The digest the registry serves for ``name`` now (None: it has none)."""
-    try:
-        with engine_call(f'ask the registry about {name}'):
-            found = api.inspect_distribution(
-                name, auth_config=dict(auth_config) if auth_config else None)
-    except NotFoundError:
-        return None
-    return (found.get('Descriptor') or {}).get('digest')
+    served = found(lambda: api.inspect_distribution(
+        name, auth_config=dict(auth_config) if auth_config else None),
+        f'ask the registry about {name}')
+    return None if served is None else (served.get('Descriptor') or {}).get('digest')
 
 
 def users(api: Any, image_id: str) -> list[str]:
     """Names of the containers (running or not) created from this image."""
     with engine_call(f'list containers using image {image_id}'):
-        found = api.containers(all=True, filters={'ancestor': image_id})
-    return [(c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in found]
+        using = api.containers(all=True, filters={'ancestor': image_id})
+    return [(c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in using]
 
 
 def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from docker_plugin.errors import NotFoundError, RefusedError, StateError, engine_call
+from docker_plugin.errors import NotFoundError, RefusedError, StateError, done, engine_call, found
 from docker_plugin.options.base import Update
 from docker_plugin.options.network import ENDPOINT
 from docker_plugin.resources import drift
@@ -16,11 +16,7 @@ _NOT_A_NETWORK = ('host', 'none', 'default', '')
 
 def inspect(api: Any, name_or_id: str) -> dict[str, Any] | None:
     """Inspect data, or None when no such network exists."""
-    try:
-        with engine_call(f'inspect network {name_or_id}'):
-            return api.inspect_network(name_or_id)
-    except NotFoundError:
-        return None
+    return found(lambda: api.inspect_network(name_or_id), f'inspect network {name_or_id}')
 
 
 def create(api: Any, name: str, options: Mapping[str, Any], labels: Mapping[str, str]) -> str:
@@ -136,12 +132,7 @@ def remove(api: Any, network_id: str, name: str) -> bool:
             f'network {name} is still used by containers '
             f'{", ".join(sorted(n or c[:12] for c, n in attached.items()))}; '
             'disconnect or remove them first')
-    try:
-        with engine_call(f'remove network {name}'):
-            api.remove_network(network_id)
-    except NotFoundError:
-        return False
-    return True
+    return done(lambda: api.remove_network(network_id), f'remove network {name}')
 
 
 def _tasks_stopping(api: Any, info: Mapping[str, Any], attached: dict[str, str],

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from docker_plugin.errors import NotFoundError, StateError, engine_call
+from docker_plugin.errors import StateError, done, engine_call, found
 
 
 def inspect(api: Any, name: str) -> dict[str, Any] | None:
-    try:
-        with engine_call(f'inspect volume {name}'):
-            return api.inspect_volume(name)
-    except NotFoundError:
-        return None
+    return found(lambda: api.inspect_volume(name), f'inspect volume {name}')
 
 
 def create(api: Any, name: str, options: Mapping[str, Any],
@@ -46,12 +42,7 @@ def remove(api: Any, name: str) -> bool:
         names = sorted((c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in using)
         raise StateError(f'volume {name} is still used by containers {", ".join(names)}; '
                          'remove them first, or set retain to keep the volume')
-    try:
-        with engine_call(f'remove volume {name}'):
-            api.remove_volume(name)
-    except NotFoundError:
-        return False
-    return True
+    return done(lambda: api.remove_volume(name), f'remove volume {name}')
 
 
 def summarise(info: Mapping[str, Any]) -> dict[str, Any]:

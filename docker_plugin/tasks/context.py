@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from docker_plugin import secrets
+from docker_plugin import kinds, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
@@ -156,7 +156,7 @@ def existing_flags(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, bool]:
     return out
 
 
-IN_SWARM = 'cloudify.relationships.docker.in_swarm'
+IN_SWARM = kinds.relationship('in_swarm').type_name
 
 
 def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:

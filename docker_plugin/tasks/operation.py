@@ -1,8 +1,8 @@
 """The operation wrapper every task goes through.
 
 Before the task's first line it learns the operation's secrets (every value
-the option tables mark secret, in the inputs, in the node's properties and in
-those of the nodes it relates to: the Secrets a Service uses)
+the registry's secret inputs hold, in the inputs, in the node's properties and
+in those of the nodes it relates to: the Secrets a Service uses)
 and puts a redacting, bounding filter on ``ctx.logger``; after it, whatever
 went wrong becomes exactly one Cloudify error with a short, redacted,
 one-line-first message:
@@ -24,7 +24,7 @@ from cloudify import ctx as ctx_proxy
 from cloudify.decorators import operation as cloudify_operation
 from cloudify.exceptions import NonRecoverableError, OperationRetry, RecoverableError
 
-from docker_plugin import secrets
+from docker_plugin import kinds, secrets
 from docker_plugin.errors import (
     UNCLASSIFIED_RETRIES,
     PluginError,
@@ -32,54 +32,64 @@ from docker_plugin.errors import (
     classify,
     is_engine_error,
 )
-from docker_plugin.options import SECRET_INPUTS, secret_values
 from docker_plugin.tasks.context import check_common_inputs
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
-SECRET_USE = 'uses_secret'  # the relationship through which a service reads a Secret
 secrets.guard_every_logger()
 
 
-def learn_secrets(ctx: Any, kwargs: Mapping[str, Any]) -> None:
-    """Remember every secret value the inputs and node properties hold."""
-    sources = [kwargs]
+def learn_secrets(ctx: Any, kwargs: Mapping[str, Any], module: str = '') -> None:
+    """Remember every secret value the operation can see, as the registry says which
+    inputs hold secrets (``docker_plugin.kinds``): in the inputs and the node's
+    properties, by the node's kind (a node that is not one of ours, seed style, by the
+    kind whose operation runs, else every kind's); and in the properties of the nodes
+    its relationships point at, by their kinds (a Service's tasks can print what its
+    Secrets hold; a Config's value is not secret, so it is not learnt)."""
     kind = getattr(ctx, 'type', None)
-    holders = [ctx.source, ctx.target] if kind == 'relationship-instance' else \
-        [ctx] if kind == 'node-instance' else []
-    for holder in holders:
-        try:
-            sources.append(holder.node.properties)
-        except Exception:  # noqa: BLE001 - a node without properties has nothing to learn
-            continue
-    if kind == 'node-instance':
-        sources += _related_properties(ctx)
-    for source in sources:
-        for name in SECRET_INPUTS:
-            value = source.get(name) if isinstance(source, Mapping) else None
-            if value:
-                secrets.remember(*secret_values(name, value))
-
-
-def _related_properties(ctx: Any) -> list[Mapping[str, Any]]:
-    """The properties of the nodes this instance's relationships point at, as far as
-    they hold secrets for it: a Service's tasks can print what its Secrets hold
-    (a Config's ``data`` is not secret, so only a uses_secret target's counts)."""
-    found: list[Mapping[str, Any]] = []
+    own = kinds.of_module(module)
+    if kind == 'relationship-instance':
+        for side in (ctx.source, ctx.target):
+            _learn(_kind_of(side.node, own), [kwargs, _properties(side.node)])
+        return
+    if kind != 'node-instance':
+        _learn(own, [kwargs])
+        return
+    _learn(_kind_of(ctx.node, own), [kwargs, _properties(ctx.node)])
     try:
         related = list(ctx.instance.relationships or [])
     except Exception:  # noqa: BLE001 - no relationships to learn from
-        return found
+        related = []
     for relationship in related:
         try:
-            properties = dict(relationship.target.node.properties)
-            types = [relationship.type or '']
-            types += list(getattr(relationship, 'type_hierarchy', None) or [])
+            target = relationship.target.node
         except Exception:  # noqa: BLE001 - a target that cannot be read has nothing to give
             continue
-        if not any(str(t).endswith(SECRET_USE) for t in types):
-            properties.pop('data', None)
-        found.append(properties)
-    return found
+        target_kind = _kind_of(target, None)
+        if target_kind is not None:
+            _learn(target_kind, [_properties(target)])
+
+
+def _kind_of(node: Any, fallback: kinds.NodeKind | None) -> kinds.NodeKind | None:
+    hierarchy = getattr(node, 'type_hierarchy', None) or [getattr(node, 'type', None)]
+    return kinds.of_types(hierarchy) or fallback
+
+
+def _properties(node: Any) -> Mapping[str, Any]:
+    try:
+        return dict(node.properties)
+    except Exception:  # noqa: BLE001 - a node without properties has nothing to learn
+        return {}
+
+
+def _learn(kind: kinds.NodeKind | None, sources: list[Mapping[str, Any]]) -> None:
+    finders = kinds.secret_finders(kind) if kind is not None else kinds.all_secret_inputs()
+    for source in sources:
+        if not isinstance(source, Mapping):
+            continue
+        for name, find in finders.items():
+            value = source.get(name)
+            if value:
+                secrets.remember(*find(value))
 
 
 def _failure(ctx: Any, exc: PluginError) -> Exception:
@@ -110,7 +120,7 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = kwargs.pop('ctx', None) or ctx_proxy
         secrets.forget_all()
-        learn_secrets(ctx, kwargs)
+        learn_secrets(ctx, kwargs, func.__module__)
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:

@@ -19,8 +19,10 @@ from docker_plugin import secrets
 from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
 from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
-from docker_plugin.resources import drift, service_wait, services, swarm_objects
-from docker_plugin.tasks import objects, service_waiting
+from docker_plugin.resources import drift
+from docker_plugin.resources.swarm import objects as swarm_objects
+from docker_plugin.resources.swarm import service_wait, services
+from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.confine import check_read, read_file
 from docker_plugin.tasks.context import (
     drop,
@@ -34,6 +36,7 @@ from docker_plugin.tasks.context import (
     resource_labels,
 )
 from docker_plugin.tasks.operation import operation
+from docker_plugin.tasks.service import converge as service_waiting
 
 TABLES: dict[str, OptionTable] = {'secret': SECRET, 'config': CONFIG}
 

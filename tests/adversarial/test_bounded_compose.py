@@ -18,7 +18,8 @@ from cloudify.state import current_ctx
 from helpers.memory import peak_rss, peak_rss_reset
 
 from docker_plugin.errors import MAX_MESSAGE
-from docker_plugin.tasks import compose, compose_actions
+from docker_plugin.tasks.compose import commands as compose_actions
+from docker_plugin.tasks.compose import lifecycle as compose
 
 pytestmark = [pytest.mark.engine, pytest.mark.bounded]
 BASE = 'docker-plugin/busybox:latest'

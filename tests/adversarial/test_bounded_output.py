@@ -15,7 +15,8 @@ from helpers.memory import peak_rss, peak_rss_reset
 
 from docker_plugin import tasks
 from docker_plugin.errors import MAX_MESSAGE
-from docker_plugin.tasks import container_actions, container_commands
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
 
 pytestmark = [pytest.mark.engine, pytest.mark.bounded]
 BASE = 'docker-plugin/busybox:latest'

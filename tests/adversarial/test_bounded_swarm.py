@@ -17,7 +17,8 @@ from helpers.mock_ctx import node_ctx
 from test_bounded_output import peak_rss, peak_rss_reset
 
 from docker_plugin.errors import MAX_MESSAGE
-from docker_plugin.tasks import service, service_actions
+from docker_plugin.tasks.service import commands as service_actions
+from docker_plugin.tasks.service import lifecycle as service
 
 pytestmark = [pytest.mark.engine, pytest.mark.bounded]
 MB = 20 * 1024 * 1024

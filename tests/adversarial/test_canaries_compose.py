@@ -32,9 +32,11 @@ from helpers.leftovers import files_holding
 from helpers.mock_ctx import node_ctx
 from helpers.tls import make_pki
 
-from docker_plugin.resources import compose_process
-from docker_plugin.resources.compose_project import inline_directory
-from docker_plugin.tasks import compose, compose_actions, compose_state
+from docker_plugin.resources.compose import process as compose_process
+from docker_plugin.resources.compose.project import inline_directory
+from docker_plugin.tasks.compose import commands as compose_actions
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.compose import lifecycle as compose_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
 REPO = Path(__file__).resolve().parents[2]

@@ -26,7 +26,9 @@ from helpers.mock_ctx import node_ctx
 from test_secret_canaries import Sightings
 
 from docker_plugin import tasks
-from docker_plugin.tasks import container_actions, container_commands, container_state
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
+from docker_plugin.tasks.container import lifecycle as container_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
 REPO = Path(__file__).resolve().parents[2]

@@ -31,8 +31,10 @@ from cloudify.exceptions import NonRecoverableError, RecoverableError
 from helpers.leftovers import files_holding
 from helpers.mock_ctx import Related, node_ctx
 
-from docker_plugin.tasks import service, service_actions, swarm_objects
-from docker_plugin.tasks import swarm as swarm_tasks
+from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks.service import commands as service_actions
+from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
 REPO = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ from helpers.cloudify_local import TYPES_URL, LocalRun
 from helpers.registry import run_registry
 from helpers.remote_engine import remote_engine
 
-from docker_plugin.resources import containers
+from docker_plugin.resources.container import containers
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
 REPO = Path(__file__).resolve().parents[2]
@@ -205,7 +205,7 @@ def test_a_stalling_registry_is_waited_for_and_bounded(stalling_registry, unique
                                                        docker_client):
     from cloudify.exceptions import NonRecoverableError
 
-    from docker_plugin.tasks import image as image_tasks
+    from docker_plugin.tasks.image import lifecycle as image_tasks
     registry, proxy = stalling_registry
     (tmp_path / 'ctx').mkdir()
     (tmp_path / 'ctx' / 'Dockerfile').write_text(

@@ -33,7 +33,8 @@ from cloudify.state import current_ctx
 from helpers.mock_ctx import node_ctx
 from helpers.remote_engine import remote_engine
 
-from docker_plugin.tasks import compose, compose_state
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.compose import lifecycle as compose_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
 BASE = 'docker-plugin/busybox:latest'

@@ -35,7 +35,7 @@ import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from helpers.mock_ctx import node_ctx
 
-from docker_plugin.tasks import service
+from docker_plugin.tasks.service import lifecycle as service
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
 COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']
@@ -212,7 +212,7 @@ def test_delete_while_a_worker_is_down(swarm, unique, manager_api, caplog):
 def test_swarm_delete_while_a_worker_is_down(swarm_lab, unique, caplog):
     """The joined engines leave; the one that is down cannot, so it is named and a
     manager removes its node; then the first engine leaves. Bounded, no retry loop."""
-    from docker_plugin.tasks import swarm as swarm_tasks
+    from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
     lab = swarm_lab
     lab.ensure_unformed()
     first, *others = lab.engines

@@ -45,13 +45,11 @@ from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
-from docker_plugin.tasks import (
-    container_actions,
-    container_commands,
-    container_state,
-    network,
-    volume,
-)
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
+from docker_plugin.tasks.container import lifecycle as container_state
+from docker_plugin.tasks.network import lifecycle as network
+from docker_plugin.tasks.volume import lifecycle as volume
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 BASE = 'docker-plugin/busybox:latest'

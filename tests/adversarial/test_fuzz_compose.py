@@ -46,8 +46,9 @@ from hypothesis import strategies as st
 
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PROJECT, COMPOSE_PS
-from docker_plugin.resources.compose_binary import find_binary
-from docker_plugin.tasks import compose, compose_actions
+from docker_plugin.resources.compose.binary import find_binary
+from docker_plugin.tasks.compose import commands as compose_actions
+from docker_plugin.tasks.compose import lifecycle as compose
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 REPO = Path(__file__).resolve().parents[2]

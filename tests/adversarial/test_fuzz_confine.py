@@ -32,7 +32,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.tasks import compose, container_commands, image, swarm_objects
+from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.image import lifecycle as image
 
 pytestmark = [pytest.mark.fuzz]
 ALLOWED = 'tcp://127.0.0.1:9'

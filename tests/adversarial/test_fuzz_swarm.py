@@ -48,8 +48,11 @@ from hypothesis import strategies as st
 
 from docker_plugin.options.service import FILE_USE, LOGS, SCALE, SERVICE, SERVICE_WAIT
 from docker_plugin.options.swarm import CONFIG, MEMBER, SECRET, SWARM
-from docker_plugin.tasks import service, service_actions, swarm_members, swarm_objects
-from docker_plugin.tasks import swarm as swarm_tasks
+from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks.service import commands as service_actions
+from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
+from docker_plugin.tasks.swarm import members as swarm_members
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}

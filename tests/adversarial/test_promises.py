@@ -13,7 +13,8 @@ from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
 from docker_plugin import tasks
-from docker_plugin.tasks import container_actions, container_commands
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

@@ -18,8 +18,10 @@ from cloudify.state import current_ctx
 from helpers.leftovers import files_holding
 
 from docker_plugin import tasks
-from docker_plugin.tasks import container_actions, container_commands, container_state
-from docker_plugin.tasks import image as image_tasks
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
+from docker_plugin.tasks.container import lifecycle as container_state
+from docker_plugin.tasks.image import lifecycle as image_tasks
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
 BASE = 'docker-plugin/busybox:latest'

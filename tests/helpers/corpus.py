@@ -26,7 +26,7 @@ import docker
 import yaml
 
 from docker_plugin.importer.images import normalised
-from docker_plugin.resources.compose_binary import find_binary
+from docker_plugin.resources.compose.binary import find_binary
 
 CORPUS = Path(__file__).resolve().parents[1] / 'corpus' / 'compose'
 STANDINS = CORPUS / 'standins'

@@ -24,6 +24,8 @@ from cloudify.mocks import (
 )
 from cloudify.state import current_ctx
 
+from docker_plugin import kinds
+
 OPERATION = {'name': 'op', 'retry_number': 0, 'max_retries': 0}
 NO_ENDPOINT = types.SimpleNamespace()  # nothing to evaluate intrinsic functions with
 
@@ -37,13 +39,24 @@ class Related:
     target_runtime: dict[str, Any]
     properties: dict[str, Any] = dataclasses.field(default_factory=dict)
     target_properties: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The target node's type: by default the kind the relationship type leads to.
+    target_type: str | None = None
+
+    def node_type(self) -> str | None:
+        if self.target_type is not None:
+            return self.target_type
+        try:
+            return kinds.type_name(kinds.relationship(self.type).kind)
+        except KeyError:
+            return None
 
     def plan(self) -> dict[str, Any]:
         return {'type': self.type, 'target_id': self.target_node, 'type_hierarchy': [self.type],
                 'properties': self.properties}
 
     def context(self) -> MockRelationshipContext:
-        target = MockContext({'node': MockNodeContext(self.target_node, self.target_properties),
+        target = MockContext({'node': MockNodeContext(self.target_node, self.target_properties,
+                                                      self.node_type()),
                               'instance': MockNodeInstanceContext(
                                   f'{self.target_node}_{uuid.uuid4().hex[:6]}',
                                   self.target_runtime)})

@@ -25,8 +25,10 @@ from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
 
 from docker_plugin import tasks
-from docker_plugin.resources import compose_binary
-from docker_plugin.tasks import compose, compose_state, container_state
+from docker_plugin.resources.compose import binary as compose_binary
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.compose import lifecycle as compose_state
+from docker_plugin.tasks.container import lifecycle as container_state
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

@@ -18,9 +18,11 @@ from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
 from helpers.tls import make_pki, tls_engine_front
 
-from docker_plugin.resources import compose_binary, compose_process
-from docker_plugin.resources.compose_project import inline_directory
-from docker_plugin.tasks import compose, compose_state
+from docker_plugin.resources.compose import binary as compose_binary
+from docker_plugin.resources.compose import process as compose_process
+from docker_plugin.resources.compose.project import inline_directory
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.compose import lifecycle as compose_state
 
 pytestmark = pytest.mark.engine
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}

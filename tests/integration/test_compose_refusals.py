@@ -18,8 +18,10 @@ from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects, remove_labelled
 
 from docker_plugin import tasks
-from docker_plugin.resources import compose_project
-from docker_plugin.tasks import compose, compose_actions, container_commands
+from docker_plugin.resources.compose import project as compose_project
+from docker_plugin.tasks.compose import commands as compose_actions
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.container import commands as container_commands
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

@@ -6,8 +6,8 @@ import pytest
 
 from docker_plugin.errors import StateError
 from docker_plugin.options.container import CONTAINER
-from docker_plugin.resources import containers, logs, reports
-from docker_plugin.resources import spec as specs
+from docker_plugin.resources.container import containers, logs, reports
+from docker_plugin.resources.container import spec as specs
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

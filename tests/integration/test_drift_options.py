@@ -31,7 +31,7 @@ from docker_plugin import tasks
 from docker_plugin.options.base import Compare
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import drift
-from docker_plugin.tasks import container_state
+from docker_plugin.tasks.container import lifecycle as container_state
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'
@@ -614,7 +614,7 @@ def test_changes_by_hand_are_seen_and_put_back(make_ctx, docker_client, unique, 
 
 def test_an_image_node_sees_a_moved_tag_and_puts_it_back(docker_client, unique, labelled,
                                                           tmp_path):
-    from docker_plugin.tasks import image as image_tasks
+    from docker_plugin.tasks.image import lifecycle as image_tasks
     (tmp_path / 'Dockerfile').write_text(f'FROM {BASE}\nLABEL node={unique}\n')
     extra = f'docker-plugin-test/{unique}:extra'
     ctx = MockCloudifyContext(

@@ -6,8 +6,9 @@ import pytest
 
 from docker_plugin.errors import NotFoundError, RefusedError, StateError
 from docker_plugin.options.image import IMAGE_BUILD
-from docker_plugin.resources import containers, images
-from docker_plugin.resources import spec as specs
+from docker_plugin.resources import images
+from docker_plugin.resources.container import containers
+from docker_plugin.resources.container import spec as specs
 
 pytestmark = pytest.mark.engine
 

@@ -11,7 +11,7 @@ from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
 from docker_plugin import tasks
-from docker_plugin.tasks import image as image_tasks
+from docker_plugin.tasks.image import lifecycle as image_tasks
 
 pytestmark = pytest.mark.engine
 

@@ -17,8 +17,9 @@ from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.client import open_client, resolve_config
-from docker_plugin.tasks import container_actions, container_commands
-from docker_plugin.tasks import image as image_tasks
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
+from docker_plugin.tasks.image import lifecycle as image_tasks
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'

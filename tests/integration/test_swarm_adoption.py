@@ -10,8 +10,8 @@ import pytest
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
-from docker_plugin.tasks import service
-from docker_plugin.tasks import swarm as swarm_tasks
+from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
 
 pytestmark = [pytest.mark.engine]
 COMMAND = 'trap "exit 0" TERM; while true; do sleep 1; done'

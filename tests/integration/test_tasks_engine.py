@@ -14,7 +14,7 @@ from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
 from docker_plugin.client import open_client, resolve_config
-from docker_plugin.tasks import container_state
+from docker_plugin.tasks.container import lifecycle as container_state
 
 pytestmark = pytest.mark.engine
 BASE = 'docker-plugin/busybox:latest'
@@ -177,7 +177,7 @@ def test_use_external_resource_needs_the_container_to_exist(make_ctx, unique):
 def test_volume_subpath_is_refused_by_an_engine_too_old_for_it(api):
     from docker_plugin.errors import InvalidInputError
     from docker_plugin.options.base import api_tuple
-    from docker_plugin.resources import spec as specs
+    from docker_plugin.resources.container import spec as specs
     spec = specs.build({}, {}, {}, [specs.volume_mount('vol', {'target': '/x',
                                                                'subpath': 'sub'})], [], 'n')
     if api_tuple(api.api_version) >= (1, 45):

@@ -14,7 +14,9 @@ from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 
-from docker_plugin.tasks import container_actions, container_commands, container_state
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.container import controls as container_actions
+from docker_plugin.tasks.container import lifecycle as container_state
 
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 1}
 RUNNING = {'Id': 'c' * 64, 'Name': '/web', 'Image': 'sha256:i', 'State': {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from docker_plugin.errors import StateError
-from docker_plugin.resources import completion, compose_readiness
+from docker_plugin.resources import completion
+from docker_plugin.resources.compose import readiness as compose_readiness
 
 
 @pytest.mark.parametrize(('service', 'policy'), [

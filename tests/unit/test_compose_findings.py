@@ -25,10 +25,11 @@ from docker_plugin.errors import (
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_LOGS, COMPOSE_PROJECT
 from docker_plugin.options.container_values import COMMAND
-from docker_plugin.resources import compose_binary, compose_process
-from docker_plugin.resources.compose_engine import EngineEnv
-from docker_plugin.resources.compose_project import Compose, ProjectSpec
-from docker_plugin.resources.compose_state import check_selection
+from docker_plugin.resources.compose import binary as compose_binary
+from docker_plugin.resources.compose import process as compose_process
+from docker_plugin.resources.compose.engine import EngineEnv
+from docker_plugin.resources.compose.project import Compose, ProjectSpec
+from docker_plugin.resources.compose.state import check_selection
 from docker_plugin.yaml_expansion import check_expansion, expanded_nodes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -213,7 +214,7 @@ def test_a_silent_or_absent_engine_is_named(tmp_path):
     import threading
 
     from docker_plugin.client import resolve_config
-    from docker_plugin.resources.compose_engine import silence
+    from docker_plugin.resources.compose.engine import silence
 
     absent = resolve_config({'docker_host': f'unix://{tmp_path}/no.sock', 'timeout': 1})
     assert 'unreachable' in silence(absent).lower()

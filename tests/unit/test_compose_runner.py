@@ -29,9 +29,10 @@ from docker_plugin.errors import (
     TransientError,
 )
 from docker_plugin.options.compose import default_project_name
-from docker_plugin.resources import compose_binary, compose_process
-from docker_plugin.resources.compose_progress import Progress
-from docker_plugin.resources.compose_project import label_override
+from docker_plugin.resources.compose import binary as compose_binary
+from docker_plugin.resources.compose import process as compose_process
+from docker_plugin.resources.compose.progress import Progress
+from docker_plugin.resources.compose.project import label_override
 
 ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
 WRAPPER = Path(sys.executable).with_name('docker-compose')

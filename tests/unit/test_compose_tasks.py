@@ -13,7 +13,9 @@ from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
-from docker_plugin.tasks import compose, compose_actions, compose_state
+from docker_plugin.tasks.compose import commands as compose_actions
+from docker_plugin.tasks.compose import lifecycle as compose
+from docker_plugin.tasks.compose import lifecycle as compose_state
 
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 GOOD = {'services': {'web': {'image': 'docker-plugin/busybox:latest',

@@ -1,5 +1,5 @@
-"""What a ComposeProject makes compose read, confined on a manager (tasks/confine_compose.py,
-resources/compose_paths.py): checked before compose runs, and in the project compose
+"""What a ComposeProject makes compose read, confined on a manager (tasks/compose/confine.py,
+resources/compose/paths.py): checked before compose runs, and in the project compose
 printed before anything is built. No compose process, no engine."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.resources import compose_paths
-from docker_plugin.resources.compose_project import inline_directory
-from docker_plugin.tasks import compose
+from docker_plugin.resources.compose import paths as compose_paths
+from docker_plugin.resources.compose.project import inline_directory
+from docker_plugin.tasks.compose import lifecycle as compose
 
 DOCUMENT = """
 include:

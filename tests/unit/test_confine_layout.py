@@ -19,13 +19,13 @@ ONLY_IN = {
     'resolve_config': {'tasks/confine.py'},  # blueprint dict -> client config, confined
     'download_resource': {'tasks/confine.py'},
     'download_directory': {'tasks/confine.py'},
-    'open_client': {'tasks/context.py', 'resources/compose_engine.py'},  # configs from above
-    'open_project': {'tasks/compose.py'},  # specs made by compose.spec, checked
-    'find_binary': {'tasks/compose.py'},  # after compose.options refused compose_binary
-    'symlink': {'resources/compose_engine.py'},  # links to certificates, in a private dir
+    'open_client': {'tasks/context.py', 'resources/compose/engine.py'},  # configs from above
+    'open_project': {'tasks/compose/lifecycle.py'},  # specs made by compose.spec, checked
+    'find_binary': {'tasks/compose/lifecycle.py'},  # after compose.options refused compose_binary
+    'symlink': {'resources/compose/engine.py'},  # links to certificates, in a private dir
 }
 # Modules of tasks/ that may open files: the policy's own (reading what it allowed).
-OPENS_FILES = {'tasks/confine.py', 'tasks/confine_compose.py'}
+OPENS_FILES = {'tasks/confine.py', 'tasks/compose/confine.py'}
 
 
 def _calls(path: Path) -> set[str]:

@@ -17,14 +17,10 @@ from cloudify.state import current_ctx
 from docker_plugin import operator_settings
 from docker_plugin.confinement import Mode
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.resources import probes
-from docker_plugin.tasks import (
-    confine,
-    container_commands,
-    context,
-    image_sources,
-    swarm_objects,
-)
+from docker_plugin.resources.container import probes
+from docker_plugin.tasks import confine, context, swarm_objects
+from docker_plugin.tasks.container import commands as container_commands
+from docker_plugin.tasks.image import sources as image_sources
 
 PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 

@@ -17,8 +17,10 @@ from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import Compare, Option, Update
 from docker_plugin.options.checks import TEXT
 from docker_plugin.options.container import CONTAINER
-from docker_plugin.resources import container_drift, controls, drift, networks
-from docker_plugin.resources import spec as specs
+from docker_plugin.resources import drift, networks
+from docker_plugin.resources.container import controls
+from docker_plugin.resources.container import drift as container_drift
+from docker_plugin.resources.container import spec as specs
 
 API = docker.APIClient(version='1.41')
 LABELS = {'cloudify.node': 'n'}

@@ -2,7 +2,7 @@
 
 import time
 
-from docker_plugin.resources import execs
+from docker_plugin.resources.container import execs
 
 
 class Inspects:

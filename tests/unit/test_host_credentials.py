@@ -11,7 +11,7 @@ import docker
 from docker import auth
 
 from docker_plugin.client import DaemonClientConfig, forget_host_configuration
-from docker_plugin.resources.compose_engine import engine_environment
+from docker_plugin.resources.compose.engine import engine_environment
 
 REGISTRY = 'registry.example:5000'
 

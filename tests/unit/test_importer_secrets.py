@@ -18,7 +18,7 @@ import yaml
 from test_importer_shared import import_file
 
 from docker_plugin.importer import cli, secret_spans
-from docker_plugin.resources.compose_binary import find_binary
+from docker_plugin.resources.compose.binary import find_binary
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = 'J5brHrAXFLQSif0K'  # distinctive: looked for everywhere

@@ -14,7 +14,8 @@ from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 
-from docker_plugin.tasks import network, volume
+from docker_plugin.tasks.network import lifecycle as network
+from docker_plugin.tasks.volume import lifecycle as volume
 
 NET_INFO = {'Id': 'n' * 64, 'Name': 'dep-net', 'Driver': 'bridge', 'Internal': True,
             'Labels': {'cloudify.deployment': 'dep', 'cloudify.node-instance': 'net_abc'},

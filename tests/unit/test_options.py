@@ -9,8 +9,8 @@ import pytest
 from docker.api.container import ContainerApiMixin
 from docker.types import EndpointConfig, HostConfig
 
+from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.options import secret_values
 from docker_plugin.options.actions import ACTIONS
 from docker_plugin.options.base import Compare, Update, api_tuple
 from docker_plugin.options.container import CONTAINER, START_SECTIONS
@@ -249,6 +249,10 @@ def test_action_tables_accept_timeout_and_refuse_the_unknown():
         with pytest.raises(InvalidInputError, match='colour'):
             table.parse({'colour': 'red'})
     assert ACTIONS['logs'].parse({'timeout': 5})['timeout'] == 5
+
+
+def secret_values(name, value):
+    return kinds.all_secret_inputs()[name](value)
 
 
 def test_secrets_are_found_by_the_tables():

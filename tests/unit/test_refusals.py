@@ -25,7 +25,8 @@ from docker_plugin.options.image import IMAGE_BUILD
 from docker_plugin.options.network import NETWORK
 from docker_plugin.options.refusals import blame, go_quoted
 from docker_plugin.options.volume import VOLUME
-from docker_plugin.tasks import image, objects
+from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks.image import lifecycle as image
 
 
 @pytest.mark.parametrize(('given', 'refusal', 'option'), [

@@ -21,7 +21,7 @@ from docker_plugin import client, ssh_session, ssh_transport
 from docker_plugin.client import resolve_config
 from docker_plugin.errors import InvalidInputError, PluginError, TransientError, classify
 from docker_plugin.resources import deadlines
-from docker_plugin.resources.compose_engine import engine_environment
+from docker_plugin.resources.compose.engine import engine_environment
 
 pytestmark = pytest.mark.filterwarnings('ignore:SSH DSA key support is deprecated')
 NO_ENV: dict[str, str] = {}

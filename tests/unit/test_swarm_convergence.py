@@ -11,7 +11,7 @@ import pytest
 from helpers.fakes import FakeStreamResponse
 
 from docker_plugin.errors import TimeoutExpired
-from docker_plugin.resources import convergence, service_wait
+from docker_plugin.resources.swarm import convergence, service_wait
 
 NODES = [{'ID': f'n{i}', 'Description': {'Hostname': f'host{i}'},
           'Status': {'State': 'ready'}} for i in range(3)]

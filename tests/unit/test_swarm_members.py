@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 
-from docker_plugin.tasks import swarm_members
+from docker_plugin.tasks.swarm import members as swarm_members
 
 
 class StorageConflictError(Exception):

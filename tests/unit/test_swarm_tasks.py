@@ -22,8 +22,12 @@ from cloudify.state import current_ctx
 from helpers.fakes import FakeStreamResponse, api_error, fake_api, fake_engine, streaming_api
 
 from docker_plugin.options.service import SERVICE
-from docker_plugin.resources import drift, service_spec, services
-from docker_plugin.tasks import service, service_actions, swarm, swarm_objects
+from docker_plugin.resources import drift
+from docker_plugin.resources.swarm import service_spec, services
+from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks.service import commands as service_actions
+from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import lifecycle as swarm
 
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 1}
 IMAGE = '10.0.0.1:5000/app:1'

@@ -133,7 +133,7 @@ def test_delete_waits_for_a_removal_the_engine_already_started(make_ctx):
     api.inspect_container.side_effect = None
     api.inspect_container.return_value = running
     ctx = make_ctx({'container_id': 'abc'})
-    with fake_engine(api), mock.patch('docker_plugin.resources.containers.time.monotonic',
+    with fake_engine(api), mock.patch('docker_plugin.resources.container.containers.time.monotonic',
                                       side_effect=[0, 0, 100]), \
             pytest.raises(RecoverableError, match='already in progress'):
         tasks.delete(ctx=ctx)

@@ -12,7 +12,7 @@ from helpers.fakes import FakeStreamResponse, streaming_api
 from docker_plugin import results, secrets
 from docker_plugin.errors import InvalidInputError, RefusedError, StateError, TimeoutExpired
 from docker_plugin.options.lifecycle import wait_for
-from docker_plugin.resources import archives, probes
+from docker_plugin.resources.container import archives, probes
 
 
 @pytest.mark.parametrize(('raw', 'field'), [

@@ -1,0 +1,269 @@
+"""Operations that drive a running container: ``docker.interfaces.container``.
+
+Each validates its inputs with its table in ``options.actions`` before
+touching the engine, enforces its own ``timeout``, and records a result
+(exit code, message, data) in runtime properties under its own name,
+bounded and redacted. State-changing actions refresh the properties that
+describe the container (name, state, ip, networks, ports).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Mapping
+
+from docker_plugin.errors import InvalidInputError, NotFoundError, StateError
+from docker_plugin.options.actions import ACTIONS
+from docker_plugin.options.base import Update
+from docker_plugin.options.container import CONTAINER
+from docker_plugin.resources.container import containers, controls, reports
+from docker_plugin.resources.container import logs as container_logs
+from docker_plugin.resources.container.probes import WaitSpec
+from docker_plugin.tasks.container.readiness import wait_ready
+from docker_plugin.tasks.context import (
+    daemon_config,
+    engine,
+    learn_container_secrets,
+    persist,
+    record_result,
+)
+from docker_plugin.tasks.operation import operation
+
+
+class ActionRun:
+    """One action: its validated inputs, client config, deadline, and its result."""
+
+    def __init__(self, ctx: Any, name: str, kwargs: Mapping[str, Any]):
+        self.ctx = ctx
+        self.name = name
+        inputs = {k: v for k, v in kwargs.items() if k != 'daemon_client'}
+        self.inputs = ACTIONS[name].parse(inputs)
+        self.timeout = float(self.inputs['timeout'])
+        self.deadline = time.monotonic() + self.timeout
+        config = daemon_config(ctx, kwargs)
+        # No single engine call may outlive the action.
+        self.config = dataclasses.replace(config, timeout=min(config.timeout, self.timeout + 5))
+        self.container_id = ctx.instance.runtime_properties.get('container_id')
+
+    def run(self, body: Callable[[Any, str], tuple[str, Any]], refresh: bool = False,
+            needs_container: bool = True) -> Any:
+        if needs_container and not self.container_id:
+            raise StateError('no container recorded for this instance')
+        with engine(self.ctx, {}, self.config) as client:
+            api = client.api
+            if needs_container and self.ctx.instance.runtime_properties.get('secret_env_names'):
+                learn_container_secrets(self.ctx, self._inspect(api))
+            try:
+                message, data = body(api, self.container_id)
+            except NotFoundError:
+                raise StateError(f'container {self.container_id} no longer exists') from None
+            if refresh:
+                persist(self.ctx, **reports.summarise(self._inspect(api)))
+        exit_code = data.get('exit_code', 0) if isinstance(data, dict) else 0
+        self.record(exit_code or 0, message, data)
+        # The raw data, for the operation's own decisions (an exit code, a marker in
+        # stderr); what a person sees is what record kept (bounded, output masked).
+        return data
+
+    def _inspect(self, api: Any) -> dict[str, Any]:
+        info = containers.inspect(api, self.container_id)
+        if info is None:
+            raise StateError(f'container {self.container_id} no longer exists')
+        return info
+
+    def record(self, exit_code: int, message: str, data: Any) -> Any:
+        """Keep the result; returns its data as kept (bounded, output masked)."""
+        kept = record_result(self.ctx, self.name, exit_code, message, data)
+        self.ctx.logger.info('%s: %s', self.name, message)
+        return kept
+
+
+def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:
+    values = action.inputs.get(key)
+    return WaitSpec.of(values) if values else None
+
+
+# ------------------------------------------------------------------ look
+@operation
+def inspect(ctx: Any, **kwargs: Any) -> None:
+    """Inspect: state, networks, ports, config (environment names only, no values)."""
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        info = containers.require(api, cid)
+        config = dict(info.get('Config') or {})
+        config['Env'] = [entry.split('=', 1)[0] for entry in config.get('Env') or []]
+        data = {**reports.summarise(info), 'status': info['State'],
+                'config': {k: config.get(k) for k in ('Image', 'Cmd', 'Entrypoint', 'Env',
+                                                      'Labels', 'WorkingDir', 'User')},
+                'restart_policy': (info.get('HostConfig') or {}).get('RestartPolicy')}
+        return f"container {data['container_name']} is {data['state']}", data
+
+    ActionRun(ctx, 'inspect', kwargs).run(body, refresh=True)
+
+
+@operation
+def list_containers(ctx: Any, **kwargs: Any) -> None:
+    """Containers on the engine, with ``filters`` (e.g. {label: [k=v]}) and ``all``."""
+    action = ActionRun(ctx, 'list_containers', kwargs)
+    found_inputs = action.inputs
+
+    def body(api: Any, _: str) -> tuple[str, Any]:
+        found = controls.list_containers(api, found_inputs['filters'], found_inputs['all'],
+                                         found_inputs['limit'])
+        return f'{len(found)} containers', {'containers': found}
+
+    action.run(body, needs_container=False)
+
+
+@operation
+def list_images(ctx: Any, **kwargs: Any) -> None:
+    """Images on the engine, by ``name`` and ``filters``."""
+    action = ActionRun(ctx, 'list_images', kwargs)
+    given = action.inputs
+
+    def body(api: Any, _: str) -> tuple[str, Any]:
+        found = controls.list_images(api, given['name'], given['filters'], given['limit'])
+        return f'{len(found)} images', {'images': found}
+
+    action.run(body, needs_container=False)
+
+
+@operation
+def top(ctx: Any, **kwargs: Any) -> None:
+    """The process table."""
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        table = containers.top(api, cid)
+        if table is None:
+            raise StateError(f'container {cid[:12]} is not running: no processes to list')
+        return reports.format_top(table), {'titles': table.get('Titles'),
+                                           'processes': table.get('Processes')}
+
+    ActionRun(ctx, 'top', kwargs).run(body)
+
+
+@operation
+def logs(ctx: Any, **kwargs: Any) -> None:
+    """Logs: ``tail`` (lines or 'all'), ``since``/``until`` (unix time), ``timestamps``,
+    ``stdout``, ``stderr``; only the last 64 KB are kept, however much there is."""
+    action = ActionRun(ctx, 'logs', kwargs)
+    given = action.inputs
+
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        kept = container_logs.read(api, cid, tail=given['tail'], since=given['since'],
+                         until=given['until'], timestamps=given['timestamps'],
+                         stdout=given['stdout'], stderr=given['stderr'],
+                         deadline=action.deadline)
+        text = kept.text()
+        note = f' (the last {len(text)} characters of {kept.total} bytes)' if kept.truncated \
+            else ''
+        return f'{len(text.splitlines())} lines of output{note}', {
+            'logs': text, 'lines': len(text.splitlines()), 'bytes': kept.total,
+            'truncated_bytes': kept.truncated}
+
+    action.run(body)
+
+
+@operation
+def stats(ctx: Any, **kwargs: Any) -> None:
+    """A resource snapshot: CPU %, memory, network and block IO, processes."""
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        data = controls.stats(api, cid)
+        return (f"cpu {data['cpu_percent']}%, memory {data['memory_usage']} of "
+                f"{data['memory_limit']} bytes, {data['pids']} processes"), data
+
+    ActionRun(ctx, 'stats', kwargs).run(body)
+
+
+# ---------------------------------------------------------------- change state
+def _state_action(ctx: Any, name: str, kwargs: Mapping[str, Any],
+                  call: Callable[[Any, str, Mapping[str, Any]], None], message: str) -> ActionRun:
+    action = ActionRun(ctx, name, kwargs)
+
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        call(api, cid, action.inputs)
+        return message.format(cid=cid[:12], **action.inputs), {}
+
+    action.run(body, refresh=True)
+    return action
+
+
+@operation
+def pause(ctx: Any, **kwargs: Any) -> None:
+    """Freeze every process of the container (a stopped one cannot be paused)."""
+    _state_action(ctx, 'pause', kwargs, lambda api, cid, _: controls.pause(api, cid),
+                  'container {cid} paused')
+
+
+@operation
+def unpause(ctx: Any, **kwargs: Any) -> None:
+    """Thaw a paused container."""
+    _state_action(ctx, 'unpause', kwargs, lambda api, cid, _: controls.unpause(api, cid),
+                  'container {cid} unpaused')
+
+
+@operation
+def kill(ctx: Any, **kwargs: Any) -> None:
+    """Send a signal (``signal``, default SIGKILL)."""
+    _state_action(ctx, 'kill', kwargs, lambda api, cid, i: controls.kill(api, cid, i['signal']),
+                  'sent {signal} to container {cid}')
+
+
+@operation
+def rename(ctx: Any, **kwargs: Any) -> None:
+    """Give the container a new ``name``."""
+    _state_action(ctx, 'rename', kwargs, lambda api, cid, i: controls.rename(api, cid, i['name']),
+                  'container {cid} is now named {name}')
+
+
+@operation
+def stop(ctx: Any, **kwargs: Any) -> None:
+    """Stop (``stop_timeout``: seconds before the engine kills it)."""
+    _state_action(ctx, 'stop', kwargs,
+                  lambda api, cid, i: containers.stop(api, cid, i['stop_timeout']),
+                  'container {cid} stopped')
+
+
+@operation
+def start(ctx: Any, **kwargs: Any) -> Any:
+    """Start, then wait as ``wait_for`` says (see the README's readiness waits)."""
+    action = _state_action(ctx, 'start', kwargs,
+                           lambda api, cid, _: containers.start(api, cid),
+                           'container {cid} started')
+    spec = _wait(action)
+    return wait_ready(ctx, action.config, action.container_id, spec, 'start') if spec else None
+
+
+@operation
+def restart(ctx: Any, **kwargs: Any) -> Any:
+    """Restart (``stop_timeout`` before killing), then wait as ``wait_for`` says."""
+    action = _state_action(ctx, 'restart', kwargs,
+                           lambda api, cid, i: controls.restart(api, cid, i['stop_timeout']),
+                           'container {cid} restarted')
+    spec = _wait(action)
+    return wait_ready(ctx, action.config, action.container_id, spec, 'restart') if spec else None
+
+
+@operation
+def update(ctx: Any, **kwargs: Any) -> None:
+    """Change resources and restart policy in place (``resources``: a dict of the
+    options the engine's update call takes)."""
+    action = ActionRun(ctx, 'update', kwargs)
+    parts = CONTAINER.validate(action.inputs['resources'], 'resources')
+    options = {name: value for section, found in parts.items() if section != 'extra'
+               for name, value in found.items()}
+    fixed = [k for k in options if CONTAINER.options[k].update is not Update.UPDATE_CALL]
+    if fixed or not options:
+        updatable = sorted(o.name for o in CONTAINER if o.update is Update.UPDATE_CALL)
+        raise InvalidInputError(f'resources.{fixed[0]}' if fixed else 'resources',
+                                f'cannot change in place; updatable: {", ".join(updatable)}')
+    zero = [k for k in options if not controls.applies_in_place(k, options[k])]
+    if zero:
+        raise InvalidInputError(f'resources.{zero[0]}', "the engine's update call leaves a "
+                                                        'zero (or empty) value as it was: it '
+                                                        'needs a new container')
+
+    def body(api: Any, cid: str) -> tuple[str, Any]:
+        warnings = controls.update(api, cid, controls.update_body(options))
+        return f'updated {", ".join(sorted(options))}', {'warnings': warnings}
+
+    action.run(body, refresh=True)

@@ -1,0 +1,517 @@
+"""A container's whole life: create, configure, run (start), stop, delete, and its
+state against the blueprint: check_status, check_drift, update, pull.
+
+The seed's names ``docker.docker_plugin.tasks.create / configure / run / stop /
+delete`` and the typed node's ``docker.docker_plugin.tasks.container.<op>`` both
+lead here (``docker_plugin.kinds``). Each operation
+reads its input dicts (falling back to the node's properties of the same
+name, which is how the typed ``cloudify.nodes.docker.Container`` feeds them),
+validates them against the option tables before touching the engine, calls
+resource code, and records what it made in runtime properties at once.
+
+What was adopted is left as found unless ``delete_adopted`` is set; ``retain``
+keeps what this deployment made; containers this instance made but never
+recorded (a crash right after the engine answered) are found by their labels
+and removed too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PluginError,
+    RefusedError,
+    StateError,
+)
+from docker_plugin.options.container import CONTAINER
+from docker_plugin.options.lifecycle import REMOVE, STOP
+from docker_plugin.resources import completion, images, networks
+from docker_plugin.resources.container import containers, controls, logs, reports
+from docker_plugin.resources.container import drift as container_drift
+from docker_plugin.resources.container import spec as specs
+from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks.container.readiness import pending, wait_ready, wait_spec
+from docker_plugin.tasks.container.spec import declared_state, gather, shared_image, start_options
+from docker_plugin.tasks.context import (
+    daemon_config,
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    is_mine,
+    learn_container_secrets,
+    log_lines,
+    parse,
+    persist,
+    recorded,
+    resolve_input,
+    resource_labels,
+)
+from docker_plugin.tasks.image import sources as image_sources
+from docker_plugin.tasks.lifecycle import TAGGED, tagged
+from docker_plugin.tasks.operation import operation
+
+DISCARDED = 'discarded_options'  # options the engine discards on this kernel
+CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
+                   'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
+                   'secret_env_names', 'drift', 'completed_exit_code', DISCARDED, TAGGED)
+# A start the engine refuses with these, on a container that never ran, is a
+# broken engine-side state (after the engine was killed): create it again.
+STALE_MARKERS = ('already exists',)
+NO_IMAGE = 'no such image'  # a create refused for want of its image (else: an option)
+RUNTIME_FAILURES = ('oci runtime create failed', 'runc create failed')
+
+
+def refusal(ctx: Any, kwargs: Mapping[str, Any], exc: PluginError,
+            what: str) -> InvalidInputError:
+    """What the engine refused to create or start, as the option it is about: one of
+    ``container_start`` (which wins where both set it) or ``container_config``."""
+    given = {}
+    for field in ('container_start', 'container_config'):
+        raw = resolve_input(ctx, kwargs, field)
+        given[field] = {CONTAINER.aliases.get(k, k): v for k, v in raw.items()} \
+            if isinstance(raw, Mapping) else {}
+    # The runtime failing without a word about why (runc: "can't get final child's PID
+    # from pipe", a negative oom_score_adj without the privilege) failed applying the
+    # host configuration: with one host option given, that is the one.
+    runtime = any(m in (exc.detail or str(exc)).lower() for m in RUNTIME_FAILURES)
+    return objects.refused(exc, what, CONTAINER, given, 'container_config',
+                           CONTAINER.names('host') if runtime else (),
+                           'the runtime gave no reason, and applies the host options')
+
+
+@operation
+def create(ctx: Any, **kwargs: Any) -> None:
+    """Import, build or pull the image (``image_import`` / ``image_build`` /
+    ``image_pull`` / ``container_config.image``), or take it from a related
+    ``cloudify.nodes.docker.Image`` node."""
+    shared = shared_image(ctx)
+    if shared and not image_sources.has_source(ctx, kwargs):
+        node_id, image, image_id = shared
+        persist(ctx, image=image, image_id=image_id, image_source=f'node {node_id}',
+                image_created=False)
+        ctx.logger.info('Using image %s of node %s', image, node_id)
+        return
+    kind, values = image_sources.request(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        image_sources.obtain(ctx, client.api, kind, values)
+
+
+@operation
+def configure(ctx: Any, **kwargs: Any) -> None:
+    """Create (or adopt) the container, joined to its networks, mounting its volumes."""
+    spec = gather(ctx, kwargs)
+    flags = existing_flags(ctx, kwargs)
+    props = ctx.instance.runtime_properties
+    if flags['use_external_resource'] and not spec.named:
+        raise InvalidInputError('container_config.name',
+                                'required with use_external_resource: the container to use')
+    image = spec.image or props.get('image') or props.get('image_id')
+    if not image and not flags['use_external_resource']:
+        raise InvalidInputError('container_config.image',
+                                'no image: create made none and container_config names none')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        specs.check_engine_support(spec, api.api_version)
+        container_id = props.get('container_id')
+        if not (container_id and containers.inspect(api, container_id)):
+            container_id, adopted = _create_or_adopt(ctx, kwargs, api, spec, image, flags)
+            persist(ctx, container_id=container_id, container_adopted=adopted,
+                    host_options_applied=bool(spec.host), secret_env_names=spec.secret_names,
+                    **tagged(adopted))
+        else:
+            ctx.logger.info('Container %s already exists', container_id)
+        for network, endpoint in spec.networks[1:]:
+            networks.connect(api, container_id, network, endpoint)
+    persist(ctx, container_name=spec.name)
+    ctx.logger.info('Container %s ready to start (%s)', spec.name, container_id)
+
+
+def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.ContainerSpec,
+                     image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
+    """Find the container this instance should use, or create it: (id, adopted?)."""
+    existing = containers.inspect(api, spec.name)
+    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
+    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
+                      flags['use_if_exists'], existing is not None, mine)
+    if decision.choice is None:
+        raise InvalidInputError('container_config.name',
+                                f'a container named {spec.name} {decision.problem}')
+    if decision.choice is not Choice.CREATE:
+        ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
+                        else 'Using the earlier made', existing['Id'])
+        return existing['Id'], decision.choice is Choice.ADOPT
+    if not image:
+        raise InvalidInputError('container_config.image', 'needed to create the container')
+    # create already made sure of the image it recorded; check only another one.
+    if spec.image and spec.image != ctx.instance.runtime_properties.get('image') and \
+            images.inspect_image(api, image) is None:
+        repository, tag = images.split_reference(image)
+        images.pull_as(api, repository, tag, 'missing', ctx.logger.info)
+    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
+                    ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
+    try:
+        container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
+    except (NotFoundError, RefusedError) as exc:
+        if isinstance(exc, NotFoundError) and NO_IMAGE in (exc.detail or str(exc)).lower():
+            raise InvalidInputError('container_config.image',
+                                    f'image {image} is not available: {exc}') from None
+        raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
+    for warning in warnings:
+        ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
+    drop(ctx, DISCARDED)  # what an earlier container's engine discarded
+    record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
+    return container_id, False
+
+
+@operation
+def run(ctx: Any, **kwargs: Any) -> Any:
+    """Start the container, log its id, networks, ports and processes, then wait
+    until it is ready as ``wait_for`` says (in this worker, or through retries)."""
+    start_opts = start_options(ctx, kwargs)
+    ready = wait_spec(ctx, kwargs)
+    paused = declared_state(ctx, kwargs).get('paused') is True
+    container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
+    props = ctx.instance.runtime_properties
+    config = daemon_config(ctx, kwargs)
+    if ready and ready.run_async and pending(ctx, 'start'):
+        # A retry of an asynchronous readiness wait: the container is started.
+        return _ready_then_pause(ctx, config, container_id, ready, paused)
+    drop(ctx, 'completed_exit_code')  # seen again by this start's wait, if it completes
+    with engine(ctx, kwargs, config) as client:
+        api = client.api
+        if props.get('replaced_container_id'):
+            containers.remove(api, props['replaced_container_id'], v=True, force=True)
+            drop(ctx, 'replaced_container_id')
+        if start_opts and not props.get('host_options_applied'):
+            container_id = _apply_start_options(ctx, kwargs, api, container_id, start_opts)
+        container_id = _start(ctx, kwargs, api, container_id)
+        info = containers.inspect(api, container_id)
+        if info is None:
+            raise StateError(f'container {container_id} disappeared right after start '
+                             '(auto_remove with a command that exits?)')
+        learn_container_secrets(ctx, info)
+        summary = reports.summarise(info)
+        persist(ctx, **summary)
+        table = containers.top(api, container_id) if summary['state'] == 'running' else None
+        tail = '' if table else logs.last_lines(api, container_id)
+    ctx.logger.info('Container %s (%s) is %s', summary['container_name'], container_id,
+                    summary['state'])
+    log_lines(ctx, 'Network interfaces:', reports.describe_networks(summary))
+    log_lines(ctx, 'Ports:', reports.describe_ports(summary))
+    if table:
+        ctx.logger.info('Processes:\n%s', reports.format_top(table))
+    elif summary['state'] == 'exited':
+        level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
+        level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
+              tail or '(none)')
+    return _ready_then_pause(ctx, config, container_id, ready, paused)
+
+
+def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
+                      paused: bool) -> Any:
+    """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
+    an asynchronous wait is still under way: Cloudify retries it first)."""
+    waited = wait_ready(ctx, config, container_id, ready, 'start') if ready else None
+    if not paused or pending(ctx, 'start'):
+        return waited
+    with engine(ctx, {}, config) as client:
+        info = containers.require(client.api, container_id)
+        if not info['State'].get('Running'):
+            raise InvalidInputError('container_config.paused', f'only a running container '
+                                    f'pauses; container {container_id[:12]} is '
+                                    f'{reports.state_line(info)}')
+        if not info['State'].get('Paused'):
+            controls.pause(client.api, container_id)
+        persist(ctx, **reports.summarise(containers.require(client.api, container_id)))
+    ctx.logger.info('Container %s paused, as declared', container_id[:12])
+    return waited
+
+
+def _apply_start_options(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str,
+                         start_opts: dict) -> str:
+    info = containers.require(api, container_id)
+    if not containers.never_started(info):
+        ctx.logger.warning('container_start options ignored: container %s has already run, '
+                           'and the engine applies them only at creation', container_id)
+        return container_id
+    ctx.logger.info('Applying container_start options (%s) by creating the never-started '
+                    'container again with them', ', '.join(sorted(start_opts)))
+    try:
+        return _recreate(ctx, api, info, start_opts)
+    except (NotFoundError, RefusedError) as exc:
+        raise refusal(ctx, kwargs, exc, 'the engine refused the container_start options') \
+            from None
+
+
+def _recreate(ctx: Any, api: Any, info: dict, host_options: dict) -> str:
+    def remember_new(new_id: str) -> None:
+        persist(ctx, container_id=new_id, replaced_container_id=info['Id'],
+                host_options_applied=True)
+
+    new_id = containers.recreate(api, info, host_options, remember_new)
+    drop(ctx, 'replaced_container_id')
+    return new_id
+
+
+def _start(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str) -> str:
+    """Start; a never-run container the engine holds broken is created again, once."""
+    try:
+        containers.start(api, container_id)
+        return container_id
+    except (NotFoundError, RefusedError) as exc:
+        refused = exc
+    info = containers.inspect(api, container_id)
+    if info is None:
+        raise StateError(f'container {container_id} no longer exists; run heal or reinstall '
+                         'this node')
+    stale = any(m in str(refused).lower() for m in STALE_MARKERS)
+    if not (stale and info is not None and containers.never_started(info)):
+        raise refusal(ctx, kwargs, refused, 'the engine could not start the container')
+    ctx.logger.warning('The engine holds container %s in a broken state (%s); it never ran, '
+                       'so it is created again', container_id, refused)
+    container_id = _recreate(ctx, api, info, {})
+    containers.start(api, container_id)
+    return container_id
+
+
+@operation
+def stop(ctx: Any, **kwargs: Any) -> None:
+    """Stop the container (``container_stop.timeout``); gone or stopped is done."""
+    timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
+    container_id = ctx.instance.runtime_properties.get('container_id')
+    if not container_id:
+        ctx.logger.info('No container recorded; nothing to stop')
+        return
+    if _keep_adopted(ctx, kwargs, 'stop'):
+        return
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        ctx.logger.info('Stopping container %s (timeout %s)', container_id,
+                        'engine default' if timeout is None else f'{timeout}s')
+        # Stopping what is stopped is a no-op for the engine; a paused one stops too.
+        info = containers.inspect(api, container_id) \
+            if containers.stop(api, container_id, timeout) else None
+        if info is None:
+            ctx.logger.info('Container %s is already gone', container_id)
+            return
+    persist(ctx, state=info['State'].get('Status', ''), exit_code=info['State'].get('ExitCode'))
+    ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
+
+
+def _keep_adopted(ctx: Any, kwargs: dict[str, Any], verb: str) -> bool:
+    """True (and logged) when the container must be left as found: it was adopted
+    (without delete_adopted), or retain is set."""
+    flags = existing_flags(ctx, kwargs)
+    adopted = bool(ctx.instance.runtime_properties.get('container_adopted'))
+    remove, why = removes(adopted, flags['delete_adopted'], flags['retain'])
+    if remove:
+        return False
+    ctx.logger.info('Not going to %s container %s: %s', verb,
+                    ctx.instance.runtime_properties.get('container_id'), why)
+    return True
+
+
+@operation
+def delete(ctx: Any, **kwargs: Any) -> None:
+    """Stop if running, remove the container (and any this instance made but did
+    not record, found by its labels), and the image if ``remove_image``."""
+    timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
+    options = parse(ctx, kwargs, 'container_remove', REMOVE)
+    remove_image = options.pop('remove_image')
+    props = ctx.instance.runtime_properties
+    container_id = props.get('container_id')
+    if container_id and _keep_adopted(ctx, kwargs, 'remove'):
+        drop(ctx, *CONTAINER_PROPS)
+        return
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        image = props.get('image_id')
+        # Nothing recorded: configure may have died right after the engine made it.
+        found = [] if container_id else [
+            c['Id'] for c in containers.find_by_labels(api, instance_labels(ctx))]
+        for cid in dict.fromkeys([*filter(None, [container_id]), *found]):
+            info = containers.inspect(api, cid)
+            if info is None:
+                ctx.logger.info('Container %s is already gone', cid)
+                continue
+            image = image or info.get('Image')
+            if info['State'].get('Running') or info['State'].get('Paused'):
+                ctx.logger.info('Stopping container %s before removing it', cid)
+                containers.stop(api, cid, timeout)
+            containers.remove(api, cid, **options)
+            ctx.logger.info('Removed container %s%s', cid, '' if cid == container_id
+                            else ' (made by this instance, not recorded)')
+        drop(ctx, *CONTAINER_PROPS)
+        if remove_image and image:
+            _remove_image(ctx, api, image)
+
+
+def _remove_image(ctx: Any, api: Any, image: str) -> None:
+    try:
+        removed = images.remove_image(api, image)
+    except PluginError as exc:
+        raise StateError(f'remove_image: {exc}. Remove the containers using it, or set '
+                         'remove_image to false.') from None
+    if removed:
+        ctx.logger.info('Removed image %s', image)
+    drop(ctx, *image_sources.IMAGE_PROPS)
+
+# Options the engine discarded on this host (it said so when it was given them).
+
+
+@operation
+def check_status(ctx: Any, **kwargs: Any) -> None:
+    """Healthy when the container exists and runs (and its healthcheck, if any, passes),
+    or has completed (``resources.completion``: exited 0, not restarted, no healthcheck),
+    or its readiness wait saw it end as expected and it is still exited with that code.
+
+    Cloudify's ``check_status`` and ``heal`` workflows call this; an unhealthy
+    instance is reinstalled by ``heal``.
+    """
+    container_id = recorded(ctx, 'container_id', 'container')
+    with engine(ctx, kwargs) as client:
+        info = containers.require(client.api, container_id)
+    state = info['State']
+    health = (state.get('Health') or {}).get('Status')
+    done = ctx.instance.runtime_properties.get('completed_exit_code')
+    if (done is not None and state.get('Status') == 'exited' and state.get('ExitCode') == done
+            ) or completion.completed(state.get('Status', ''), state.get('ExitCode'),
+                                      completion.container_restart(info),
+                                      completion.container_healthcheck(info)):
+        ctx.logger.info('Container %s completed (exited with code %s)', container_id[:12],
+                        state.get('ExitCode'))
+        return
+    paused_as_declared = state.get('Paused') and declared_state(ctx, kwargs).get('paused')
+    if not state.get('Running') or (state.get('Paused') and not paused_as_declared) or \
+            health == 'unhealthy':
+        raise StateError(f'container {container_id[:12]} is {reports.state_line(info)}')
+    ctx.logger.info('Container %s is %s', container_id[:12], reports.state_line(info))
+
+
+def context(ctx: Any, spec: specs.ContainerSpec) -> container_drift.Context:
+    """What drift compares besides the spec: the image, the plugin's labels (not on an
+    adopted container) and what the engine discarded."""
+    props = ctx.instance.runtime_properties
+    return container_drift.Context(
+        image=spec.image or props.get('image'),
+        labels=None if props.get('container_adopted') else resource_labels(ctx),
+        discarded=props.get(DISCARDED) or ())
+
+
+def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any) -> tuple[Any, list]:
+    spec = gather(ctx, kwargs)
+    info = containers.require(api, recorded(ctx, 'container_id', 'container'))
+    learn_container_secrets(ctx, info)
+    return spec, container_drift.differences(api, spec, info, context(ctx, spec))
+
+
+def record_discarded(ctx: Any, api: Any, spec: specs.ContainerSpec, container_id: str,
+                     asked: Iterable[str], warnings: list[str]) -> list[str]:
+    """After a call the engine answered with warnings: the options it discarded (it
+    holds nothing for them), recorded so that drift leaves them out, and said once."""
+    if not warnings:
+        return []
+    info = containers.require(api, container_id)
+    found = container_drift.differences(api, spec, info, context(ctx, spec))
+    dropped = container_drift.discarded(found, asked, warnings)
+    if dropped:
+        known = list(ctx.instance.runtime_properties.get(DISCARDED) or [])
+        persist(ctx, **{DISCARDED: sorted(set(known) | set(dropped))})
+        ctx.logger.warning('The engine discarded %s on this host (%s): not compared for drift '
+                           'while declared', ', '.join(dropped), ' '.join(warnings)[:500])
+    return dropped
+
+
+def _record(ctx: Any, found: list) -> list[dict[str, Any]]:
+    listed = [d.as_dict() for d in found]
+    persist(ctx, drift=listed)
+    if found:
+        ctx.logger.warning('Drift: %s', '; '.join(d.describe() for d in found))
+    else:
+        ctx.logger.info('No drift: the container has every declared option')
+    skipped = ctx.instance.runtime_properties.get(DISCARDED)
+    if skipped:
+        ctx.logger.info('Not compared: %s (discarded by the engine on this host)',
+                        ', '.join(skipped))
+    return listed
+
+
+@operation
+def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Where the container differs from its declared options, image and networks
+    (also kept in the ``drift`` runtime property); an empty list means none."""
+    with engine(ctx, kwargs) as client:
+        _, found = _differences(ctx, kwargs, client.api)
+    return _record(ctx, found)
+
+
+@operation
+def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Bring the container back to its declared options where the engine can do
+    it in place: resources and restart policy (the update call), its name (a
+    rename), pause or unpause, its networks, aliases and addresses (reconnecting).
+    Anything else needs a new container and is refused, naming it."""
+    if ctx.instance.runtime_properties.get('container_adopted') and \
+            not existing_flags(ctx, kwargs)['modify_external_resource']:
+        raise StateError('the container was adopted: set modify_external_resource to let '
+                         'update change it')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        spec, found = _differences(ctx, kwargs, api)
+        fixed = sorted({d.option for d in found if not d.updatable})
+        if fixed:
+            raise StateError(f'{", ".join(fixed)} changed and cannot be applied to the '
+                             'existing container: reinstall (or heal) this node')
+        container_id = recorded(ctx, 'container_id', 'container')
+        applied = container_drift.apply(api, container_id, spec, found)
+        dropped = record_discarded(ctx, api, spec, container_id, applied.updated,
+                                   applied.warnings)
+        _, remaining = _differences(ctx, kwargs, api)
+        refused = sorted({d.option for d in remaining if d.option in applied.updated})
+        taken = [name for name in applied.updated if name not in refused and name not in dropped]
+        for line in ([f'updated {", ".join(taken)}'] if taken else []) + applied.done:
+            ctx.logger.info('Container %s: %s', container_id[:12], line)
+        if refused:
+            ctx.logger.warning('Container %s: the engine left %s as it was (%s)',
+                               container_id[:12], ', '.join(refused),
+                               ' '.join(applied.warnings)[:500] or 'it gave no reason')
+        persist(ctx, **reports.summarise(containers.require(api, container_id)))
+    return _record(ctx, remaining)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: pull the container's image again
+    (an image that never came from a registry is left as it is) and refresh the runtime
+    properties from the engine; a container running an older image than the
+    one pulled shows as ``image`` drift."""
+    container_id = recorded(ctx, 'container_id', 'container')
+    props = ctx.instance.runtime_properties
+    pulled = None
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        local = images.inspect_image(api, props['image']) if props.get('image') else None
+        from_registry = props.get('image_source') == 'pull' or bool(
+            (local or {}).get('RepoDigests'))
+        if not from_registry:
+            ctx.logger.info('Image %s was not pulled from a registry: nothing to pull',
+                            props.get('image'))
+        else:
+            repository, tag = images.split_reference(props['image'])
+            kind, values = image_sources.request(ctx, kwargs) if image_sources.has_source(
+                ctx, kwargs) else ('image_pull', {})
+            auth = values.get('auth') if kind == 'image_pull' else None
+            pulled = images.pull_image(api, repository, tag, ctx.logger.info, auth)
+            persist(ctx, image_digest=pulled.digest)
+        info = containers.require(api, container_id)
+        learn_container_secrets(ctx, info)
+        persist(ctx, **reports.summarise(info))
+    if pulled is not None and pulled.id != info.get('Image'):
+        ctx.logger.warning('Container %s runs %s; %s is now %s: the container needs '
+                           'creating again (reinstall or heal) to run it', container_id[:12],
+                           info.get('Image'), pulled.reference, pulled.id)

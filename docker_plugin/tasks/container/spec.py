@@ -1,0 +1,108 @@
+"""Gather a container's spec from everything in Cloudify that shapes it.
+
+``container_config`` and ``container_start`` (validated by the option table),
+the files ``env_file`` names, ``docker_env_var`` from runtime properties, the
+instance's name, and its relationships: the networks it is connected to (with
+aliases and addresses) and the volumes it mounts. ``resources.spec`` does the
+merging.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from docker_plugin import kinds
+from docker_plugin.errors import InvalidInputError
+from docker_plugin.options.container import CONTAINER, START_SECTIONS
+from docker_plugin.options.container_values import ENVIRONMENT, env_file_text
+from docker_plugin.options.network import ENDPOINT
+from docker_plugin.options.volume import MOUNT
+from docker_plugin.resources.container import spec as specs
+from docker_plugin.tasks.confine import read_file
+from docker_plugin.tasks.context import default_name, instance_name, resolve_input
+from docker_plugin.tasks.relationships import related
+
+NETWORK_RELATIONSHIP = kinds.relationship('connected_to_network').type_name
+VOLUME_RELATIONSHIP = kinds.relationship('mounts_volume').type_name
+IMAGE_RELATIONSHIP = kinds.relationship('uses_image').type_name
+# Properties every Cloudify relationship carries; not ours to validate.
+BASE_KEYS = ('connection_type',)
+ENV_FILE_LIMIT = 1024 * 1024  # bytes of one env file
+
+
+def start_options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated HostConfig options of ``container_start``."""
+    return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_start'), 'container_start',
+                              sections=START_SECTIONS).get('host', {})
+
+
+def gather(ctx: Any, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
+    """The validated spec; raises InvalidInputError naming the field."""
+    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
+                                'container_config')
+    runtime_env = ctx.instance.runtime_properties.get('docker_env_var') or {}
+    runtime_env = ENVIRONMENT(runtime_env, 'runtime_properties.docker_env_var')
+    name = instance_name(ctx, config.get('create', {}).get('name')) or default_name(ctx)
+    return specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
+                       networks(ctx), name, env_files(ctx, config.get('plugin', {})))
+
+
+def declared_state(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The plugin's own options of ``container_config`` (``paused``, ...), validated."""
+    return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
+                              'container_config').get('plugin', {})
+
+
+def env_files(ctx: Any, plugin: Mapping[str, Any]) -> dict[str, str]:
+    """The variables of the ``env_file`` files, in order (a later file wins)."""
+    found: dict[str, str] = {}
+    paths = plugin.get('env_file') or []
+    for index, path in enumerate(paths):
+        field = 'container_config.env_file' + (f'[{index}]' if len(paths) > 1 else '')
+        data = read_file(ctx, path, field, ENV_FILE_LIMIT)
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError:
+            raise InvalidInputError(field, f'{path}: not UTF-8 text') from None
+        found.update(env_file_text(text, f'{field} ({path})'))
+    return found
+
+
+def networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(network name, endpoint options) for each connected_to_network relationship."""
+    out = []
+    for rel, properties in related(ctx, NETWORK_RELATIONSHIP):
+        field = f'relationship to {rel.target.node.id}'
+        endpoint = ENDPOINT.validate(properties, field, extra=BASE_KEYS).get('endpoint', {})
+        name = rel.target.instance.runtime_properties.get('network_name')
+        if not name:
+            raise InvalidInputError(field, f'the target has no network_name: is it a '
+                                           f'{kinds.type_name("network")}?')
+        out.append((name, endpoint))
+    return out
+
+
+def volume_mounts(ctx: Any) -> list[dict[str, Any]]:
+    """Engine mounts for each mounts_volume relationship."""
+    mounts = []
+    for rel, properties in related(ctx, VOLUME_RELATIONSHIP):
+        field = f'relationship to {rel.target.node.id}'
+        options = MOUNT.parse(properties, field, extra=BASE_KEYS)
+        volume = rel.target.instance.runtime_properties.get('volume_name')
+        if not volume:
+            raise InvalidInputError(field, f'the target has no volume_name: is it a '
+                                           f'{kinds.type_name("volume")}?')
+        mounts.append(specs.volume_mount(volume, options))
+    return mounts
+
+
+def shared_image(ctx: Any) -> tuple[str, str, str | None] | None:
+    """(node id, image, image id) of a related cloudify.nodes.docker.Image, if any."""
+    for rel, _ in related(ctx, IMAGE_RELATIONSHIP):
+        props = rel.target.instance.runtime_properties
+        if not props.get('image'):
+            raise InvalidInputError(f'relationship to {rel.target.node.id}',
+                                    'the image node has no image: is it a '
+                                    f'{kinds.type_name("image")}?')
+        return rel.target.node.id, props['image'], props.get('image_id')
+    return None

@@ -1,0 +1,188 @@
+"""Operations of ``cloudify.nodes.docker.Network``, and of connecting containers to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docker_plugin.errors import StateError
+from docker_plugin.options.network import ENDPOINT, NETWORK
+from docker_plugin.resources import networks
+from docker_plugin.resources.container import containers
+from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks.container.spec import BASE_KEYS, NETWORK_RELATIONSHIP
+from docker_plugin.tasks.context import (
+    daemon_config,
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    object_name,
+    persist,
+    recorded,
+    resolve_input,
+    resource_labels,
+)
+from docker_plugin.tasks.lifecycle import TAGGED
+from docker_plugin.tasks.operation import operation
+from docker_plugin.tasks.relationships import own_properties
+
+NETWORK_PROPS = ('network_id', 'network_name', 'driver', 'subnets', 'gateways', 'internal',
+                 'network_adopted', 'drift', TAGGED)
+
+
+def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
+    return NETWORK.validate(resolve_input(ctx, kwargs, 'network_config'),
+                            'network_config').get('create', {})
+
+
+@operation
+def create(ctx: Any, **kwargs: Any) -> None:
+    """Create the network from ``network_config``, or adopt an existing one."""
+    options = _options(ctx, kwargs)
+    flags = existing_flags(ctx, kwargs)
+    name = object_name(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        known = ctx.instance.runtime_properties.get('network_id')
+        if known and networks.inspect(api, known):
+            ctx.logger.info('Network %s already present; nothing to do', name)
+            return
+        labels = resource_labels(ctx)
+
+        info, adopted = objects.ensure(
+            ctx, 'network', name, flags, networks.inspect(api, name),
+            lambda: networks.inspect(api, networks.create(api, name, options, labels)),
+            table=NETWORK, given=options)
+    persist(ctx, network_adopted=adopted, **objects.tagged(adopted), **networks.summarise(info))
+
+
+@operation
+def delete(ctx: Any, **kwargs: Any) -> None:
+    """Remove the network unless it was adopted or is retained; never one still in use."""
+    flags = existing_flags(ctx, kwargs)
+    props = ctx.instance.runtime_properties
+    network_id, name = props.get('network_id'), props.get('network_name', '')
+    if network_id and not objects.should_remove(ctx, 'network', name,
+                                                props.get('network_adopted', False), flags):
+        drop(ctx, *NETWORK_PROPS)
+        return
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        # Nothing recorded: create may have died right after the engine made it.
+        labelled = [] if network_id else networks.find_by_labels(api, instance_labels(ctx))
+        unrecorded = [(n['Id'], n['Name']) for n in labelled if n['Id'] != network_id]
+        for net_id, net_name in [*([(network_id, name)] if network_id else []), *unrecorded]:
+            if networks.remove(api, net_id, net_name):
+                ctx.logger.info('Removed network %s', net_name)
+    drop(ctx, *NETWORK_PROPS)
+
+
+@operation
+def disconnect(ctx: Any, **kwargs: Any) -> None:
+    """Relationship unlink (source side): take the container off the network."""
+    container_id = ctx.source.instance.runtime_properties.get('container_id')
+    network = ctx.target.instance.runtime_properties.get('network_name')
+    if not container_id or not network:
+        return
+    with engine(ctx, kwargs, daemon_config(ctx.source, kwargs)) as client:
+        if networks.disconnect(client.api, container_id, network):
+            ctx.logger.info('Disconnected container %s from network %s', container_id, network)
+
+
+def _connection(ctx: Any, kwargs: Any) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(container id, network name, endpoint options) of this relationship."""
+    properties = own_properties(ctx, NETWORK_RELATIONSHIP)
+    field = f'relationship to {ctx.target.node.id}'
+    endpoint = ENDPOINT.validate(properties, field, extra=BASE_KEYS).get('endpoint', {})
+    return (ctx.source.instance.runtime_properties.get('container_id'),
+            ctx.target.instance.runtime_properties.get('network_name'), endpoint)
+
+
+@operation
+def check_connection(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Relationship check_drift (source side): is the container still on the network,
+    with the declared aliases and addresses?"""
+    container_id, network, endpoint = _connection(ctx, kwargs)
+    if not container_id or not network:
+        return []
+    with engine(ctx, kwargs, daemon_config(ctx.source, kwargs)) as client:
+        info = containers.require(client.api, container_id)
+    found = [d.as_dict() for d in networks.membership_drift(info, [(network, endpoint)], None)]
+    for item in found:
+        ctx.logger.warning('Drift of the connection to %s: %s', network, item['path'])
+    return found
+
+
+@operation
+def reconnect(ctx: Any, **kwargs: Any) -> None:
+    """Relationship update (source side): connect the container again with the
+    declared aliases and addresses when they drifted."""
+    container_id, network, endpoint = _connection(ctx, kwargs)
+    if not container_id or not network:
+        return
+    with engine(ctx, kwargs, daemon_config(ctx.source, kwargs)) as client:
+        if networks.connect(client.api, container_id, network, endpoint):
+            ctx.logger.info('Connected container %s to network %s again', container_id[:12],
+                            network)
+
+
+@operation
+def check_status(ctx: Any, **kwargs: Any) -> None:
+    """Healthy when the recorded network still exists."""
+    network_id = recorded(ctx, 'network_id', 'network')
+    with engine(ctx, kwargs) as client:
+        if networks.inspect(client.api, network_id) is None:
+            raise StateError(f'network {ctx.instance.runtime_properties.get("network_name")} '
+                             'no longer exists')
+    ctx.logger.info('Network %s exists', ctx.instance.runtime_properties.get('network_name'))
+
+
+def _drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
+    network_id = recorded(ctx, 'network_id', 'network')
+    info = networks.inspect(api, network_id)
+    if info is None:
+        raise StateError(f'network {network_id[:12]} no longer exists')
+    return info, objects.differences(NETWORK, _options(ctx, kwargs), info)
+
+
+@operation
+def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Where the network differs from ``network_config`` (kept in ``drift``)."""
+    with engine(ctx, kwargs) as client:
+        _, found = _drift(ctx, kwargs, client.api)
+    return objects.record_drift(ctx, 'network', found)
+
+
+@operation
+def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """A network cannot change in place: a drifted one is created again with its
+    declared options when no container is attached to it (and it was not adopted,
+    unless modify_external_resource is set); otherwise this refuses, naming them."""
+    flags = existing_flags(ctx, kwargs)
+    props = ctx.instance.runtime_properties
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info, found = _drift(ctx, kwargs, api)
+        if not found:
+            return objects.record_drift(ctx, 'network', found)
+        if props.get('network_adopted') and not flags['modify_external_resource']:
+            raise StateError('the network was adopted: set modify_external_resource to let '
+                             'update create it again')
+        attached = networks.users(api, info)
+        if attached:
+            raise StateError(f'{", ".join(sorted({d.option for d in found}))} changed; the '
+                             'network must be created again, but containers '
+                             f'{", ".join(sorted(n or c[:12] for c, n in attached.items()))} '
+                             'use it: remove them first (or reinstall)')
+        networks.remove(api, info['Id'], info['Name'])
+        new_id = networks.create(api, info['Name'], _options(ctx, kwargs), resource_labels(ctx))
+        persist(ctx, network_adopted=False, **networks.summarise(networks.inspect(api, new_id)))
+        ctx.logger.info('Network %s created again with its declared options', info['Name'])
+        _, remaining = _drift(ctx, kwargs, api)
+    return objects.record_drift(ctx, 'network', remaining)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
+    objects.refresh(ctx, kwargs, 'network', 'network_id', networks.inspect, networks.summarise)

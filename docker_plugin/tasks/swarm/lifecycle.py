@@ -1,0 +1,200 @@
+"""Operations of ``cloudify.nodes.docker.Swarm``: initialise or adopt, join, leave.
+
+The node's ``daemon_client`` is the first manager. ``create`` initialises a
+swarm there (or adopts the one it is in, with the existing-resource flags);
+``start`` joins the engines of ``managers`` and ``workers``; ``delete`` takes
+them out again (a manager is demoted first, so the swarm keeps its quorum)
+and, unless the swarm was adopted or is retained, leaves it last. Join
+tokens are remembered as secrets the moment they are read and never kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.options.swarm import SWARM, members
+from docker_plugin.resources import drift
+from docker_plugin.resources.swarm import cluster as swarm
+from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks.context import (
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    persist,
+    recorded,
+    resolve_input,
+    resource_labels,
+)
+from docker_plugin.tasks.operation import operation
+from docker_plugin.tasks.swarm.members import join_member, leave_member
+
+SWARM_PROPS = ('swarm_id', 'swarm_node_id', 'swarm_adopted', 'manager_addresses', 'joined',
+               'nodes', 'drift')
+
+
+def _options(ctx: Any, kwargs: Any) -> dict[str, dict[str, Any]]:
+    return SWARM.validate(resolve_input(ctx, kwargs, 'swarm_config'), 'swarm_config')
+
+
+def _members(ctx: Any, kwargs: Any) -> list[dict[str, Any]]:
+    return [*members(resolve_input(ctx, kwargs, 'managers', []), 'managers', 'manager'),
+            *members(resolve_input(ctx, kwargs, 'workers', []), 'workers', 'worker')]
+
+
+@operation
+def create(ctx: Any, **kwargs: Any) -> None:
+    """Initialise a swarm on the engine, or adopt the swarm it is in."""
+    options = _options(ctx, kwargs)
+    flags = existing_flags(ctx, kwargs)
+    _members(ctx, kwargs)  # bad lists fail before anything changes
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        SWARM.check_api({**options.get('init', {}), **options.get('spec', {})},
+                        api.api_version, 'swarm_config')
+        state = swarm.local_state(api)
+        if state.get('LocalNodeState') == 'active' and not state.get('ControlAvailable'):
+            raise InvalidInputError('daemon_client', 'the engine is a worker of a swarm: give '
+                                                     'a manager')
+        info = swarm.inspect(api)
+        known = ctx.instance.runtime_properties.get('swarm_id')
+        if info is not None and info.get('ID') == known:
+            ctx.logger.info('Swarm %s already present; nothing to do', known)
+            return
+        spec = swarm.spec_of(options.get('spec', {}))
+        spec['Labels'] = {**(spec.get('Labels') or {}), **resource_labels(ctx)}
+
+        def make() -> dict[str, Any]:
+            swarm.init(api, options.get('init', {}), spec)
+            return swarm.inspect(api) or {}
+
+        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, info, make,
+                                       field='daemon_client', table=SWARM,
+                                       given={**options.get('init', {}),
+                                              **options.get('spec', {})})
+        state = swarm.local_state(api)
+        persist(ctx, swarm_id=info.get('ID', ''), swarm_node_id=state.get('NodeID', ''),
+                swarm_adopted=adopted, manager_addresses=swarm.manager_addresses(api))
+
+
+@operation
+def start(ctx: Any, **kwargs: Any) -> None:
+    """Join the engines of ``managers`` and ``workers`` (each once; kept in ``joined``)."""
+    props = ctx.instance.runtime_properties
+    joined = list(props.get('joined') or [])
+    with engine(ctx, kwargs) as client:
+        for index, member in enumerate(_members(ctx, kwargs)):
+            if any(j.get('index') == index for j in joined):
+                continue
+            node_id, before = join_member(ctx, client.api, member, f'{member["role"]}s',
+                                          instance_labels(ctx))
+            joined.append({'index': index, 'role': member['role'], 'node_id': node_id,
+                           'member_before': before})
+            persist(ctx, joined=joined)
+        nodes = swarm.describe_nodes(swarm.nodes(client.api))
+    persist(ctx, nodes=nodes)
+    ctx.logger.info('Swarm %s: %d nodes', str(props.get('swarm_id', ''))[:12], len(nodes))
+
+
+@operation
+def delete(ctx: Any, **kwargs: Any) -> None:
+    """The joined engines leave (managers demoted first); then this engine leaves,
+    unless the swarm was adopted (and not delete_adopted) or is retained."""
+    props = ctx.instance.runtime_properties
+    flags = existing_flags(ctx, kwargs)
+    listed = _members(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        joined = list(props.get('joined') or [])
+        for entry in reversed(joined):
+            index = entry.get('index')
+            member = listed[index] if isinstance(index, int) and index < len(listed) else None
+            if not entry.get('member_before'):  # engines found in the swarm stay in it
+                leave_member(ctx, api, member, entry.get('node_id', ''), entry.get('role', ''))
+            joined.remove(entry)
+            persist(ctx, joined=joined)
+        if props.get('swarm_id') and objects.should_remove(
+                ctx, 'swarm', props['swarm_id'][:12], props.get('swarm_adopted', False), flags):
+            # This deployment made the swarm: its last manager leaves with force.
+            if swarm.leave(api, force=True):
+                ctx.logger.info('The engine left swarm %s', props['swarm_id'][:12])
+    drop(ctx, *SWARM_PROPS)
+
+
+@operation
+def check_status(ctx: Any, **kwargs: Any) -> None:
+    """Healthy when the engine manages the recorded swarm and no node is down."""
+    swarm_id = recorded(ctx, 'swarm_id', 'swarm')
+    with engine(ctx, kwargs) as client:
+        info = swarm.inspect(client.api)
+        if info is None or info.get('ID') != swarm_id:
+            raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
+        nodes = swarm.describe_nodes(swarm.nodes(client.api))
+    persist(ctx, nodes=nodes)
+    down = [f'{n["hostname"]} ({n["id"][:12]})' for n in nodes if n['state'] != 'ready']
+    if down:
+        raise StateError(f'swarm {swarm_id[:12]}: nodes not ready: {", ".join(down)}')
+    ctx.logger.info('Swarm %s: %d nodes ready (%d managers)', swarm_id[:12], len(nodes),
+                    sum(n['role'] == 'manager' for n in nodes))
+
+
+def _spec_drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
+    swarm_id = recorded(ctx, 'swarm_id', 'swarm')
+    info = swarm.inspect(api)
+    if info is None or info.get('ID') != swarm_id:
+        raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
+    declared = _options(ctx, kwargs).get('spec', {})
+    view = swarm.spec_of(declared)
+    return info, drift.differences(SWARM, declared, view, info.get('Spec') or {})
+
+
+@operation
+def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Where the swarm's settings differ from ``swarm_config`` (kept in ``drift``)."""
+    with engine(ctx, kwargs) as client:
+        _, found = _spec_drift(ctx, kwargs, client.api)
+    return objects.record_drift(ctx, 'swarm', found)
+
+
+@operation
+def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Apply drifted swarm settings in place (the swarm update call)."""
+    props = ctx.instance.runtime_properties
+    if props.get('swarm_adopted') and not existing_flags(ctx, kwargs)['modify_external_resource']:
+        raise StateError('the swarm was adopted: set modify_external_resource to let update '
+                         'change it')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info, found = _spec_drift(ctx, kwargs, api)
+        if found:
+            spec = _merge(info.get('Spec') or {},
+                          swarm.spec_of(_options(ctx, kwargs).get('spec', {})))
+            swarm.update_spec(api, info['Version']['Index'], spec)
+            ctx.logger.info('Swarm settings updated: %s', ', '.join(d.option for d in found))
+            _, found = _spec_drift(ctx, kwargs, api)
+    return objects.record_drift(ctx, 'swarm', found)
+
+
+@operation
+def pull(ctx: Any, **kwargs: Any) -> None:
+    """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (nodes,
+    manager addresses, this engine's node id) from the manager."""
+    swarm_id = recorded(ctx, 'swarm_id', 'swarm')
+    with engine(ctx, kwargs) as client:
+        api = client.api
+        info = swarm.inspect(api)
+        if info is None or info.get('ID') != swarm_id:
+            raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
+        state = swarm.local_state(api)
+        nodes = swarm.describe_nodes(swarm.nodes(api))
+        persist(ctx, swarm_node_id=state.get('NodeID', ''), nodes=nodes,
+                manager_addresses=swarm.manager_addresses(api))
+    ctx.logger.info('Swarm %s refreshed from the engine: %d nodes', swarm_id[:12], len(nodes))
+
+
+def _merge(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    out = dict(current)
+    for key, value in wanted.items():
+        out[key] = _merge(out.get(key) or {}, value) if isinstance(value, dict) else value
+    return out

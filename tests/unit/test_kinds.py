@@ -1,0 +1,107 @@
+"""The registry of node and relationship types (docker_plugin.kinds): every name it gives
+leads to an operation, and nothing else in the package spells a type name."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from docker_plugin import kinds
+
+PACKAGE = Path(__file__).resolve().parents[2] / 'docker_plugin'
+PLUGIN = yaml.safe_load((PACKAGE.parent / 'plugin.yaml').read_text())
+OPERATIONS = [(entry, interface, op) for entry in kinds.NODES
+              for interface, op in entry.operations()]
+
+
+def _id(item):
+    entry, interface, op = item
+    return f'{entry.kind}.{interface.facade + "." if interface.facade else ""}{op.name}'
+
+
+@pytest.mark.parametrize('item', OPERATIONS, ids=_id)
+def test_every_operation_path_leads_to_its_implementation(item):
+    """plugin.yaml's path (the kind's facade) and the implementation the registry names
+    are the same function, wrapped as a Cloudify operation."""
+    entry, interface, op = item
+    module, _, name = entry.path(interface, op).rpartition('.')
+    found = getattr(importlib.import_module(module), name)
+    assert found is kinds.resolve(op.impl, entry.package)
+    assert getattr(found, 'resumable', False) is True, 'not wrapped by tasks.operation'
+
+
+@pytest.mark.parametrize('rel', kinds.RELATIONSHIPS, ids=lambda r: r.type_name)
+def test_every_relationship_operation_leads_to_its_implementation(rel):
+    for op in rel.source_ops:
+        module, _, name = rel.path(op).rpartition('.')
+        found = getattr(importlib.import_module(module), name)
+        assert found is kinds.resolve(op.impl, rel.package)
+        assert getattr(found, 'resumable', False) is True
+
+
+def test_a_facade_offers_its_kinds_operations_and_nothing_else():
+    container = importlib.import_module('docker_plugin.tasks.container')
+    actions = importlib.import_module('docker_plugin.tasks.container.actions')
+    assert 'create' in dir(container) and 'exec' in dir(actions) and 'exec' not in dir(container)
+    with pytest.raises(AttributeError, match="no operation 'nope'"):
+        container.nope  # noqa: B018
+
+
+def test_every_type_of_the_registry_is_in_plugin_yaml_and_nothing_more():
+    assert set(PLUGIN['node_types']) == {entry.type_name for entry in kinds.NODES}
+    assert set(PLUGIN['relationships']) == {rel.type_name for rel in kinds.RELATIONSHIPS}
+
+
+@pytest.mark.parametrize('entry', [e for e in kinds.NODES if e.kind != 'base'],
+                         ids=lambda e: e.kind)
+def test_every_node_kind_can_be_refreshed_and_checked(entry):
+    """The pull and check_status workflows reach every node of a deployment."""
+    names = {(interface.name, op.name) for interface, op in entry.operations()}
+    assert (kinds.LIFECYCLE, 'pull') in names and (kinds.VALIDATION, 'check_status') in names
+
+
+def test_secret_finders_resolve_and_never_raise_on_bad_input():
+    finders = kinds.all_secret_inputs()
+    assert {'daemon_client', 'container_config', 'secret_environment', 'data'} <= set(finders)
+    for find in finders.values():
+        for junk in (None, 'text', 3, [1, {}], {'x': object()}):
+            assert isinstance(find(junk), list)
+    assert kinds.secret_finders(kinds.node('config')) == kinds.secret_finders(kinds.node('base'))
+    assert 'data' in kinds.secret_finders(kinds.node('secret'))
+
+
+def test_a_node_is_known_by_its_type_hierarchy():
+    assert kinds.of_types(['cloudify.nodes.Root', 'cloudify.nodes.docker.Base',
+                           'cloudify.nodes.docker.Container', 'my.Web']).kind == 'container'
+    assert kinds.of_types('cloudify.nodes.docker.Secret').kind == 'secret'
+    assert kinds.of_types(['cloudify.nodes.DBMS']) is None
+    assert kinds.of_module('docker_plugin.tasks.service.commands').kind == 'service'
+    assert kinds.of_module('docker_plugin.tasks.lifecycle') is None
+
+
+def _spelled_type_names(path: Path) -> list[str]:
+    """String constants in code (not docstrings) that spell a node or relationship type."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                id(node) not in docstrings and \
+                any(prefix in node.value for prefix in (kinds.PREFIX_NODE,
+                                                        kinds.PREFIX_RELATIONSHIP)):
+            found.append(node.value)
+    return found
+
+
+@pytest.mark.parametrize('path', sorted(PACKAGE.rglob('*.py')),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_but_the_registry_spells_a_type_name(path):
+    if path.name == 'kinds.py' and path.parent == PACKAGE:
+        return
+    assert _spelled_type_names(path) == []
