@@ -94,21 +94,23 @@ class TableProps:
 class Keys:
     """The runtime properties a kind's lifecycle records (one vocabulary for all).
 
-    ``id`` and ``name`` are ``<kind>_id`` and ``<kind>_name`` (a volume's id is its
-    name); ``adopted`` is the same key for every kind (``legacy_adopted``: what
+    ``id`` and ``name`` are ``<kind>_id`` and ``<kind>_name`` (a volume, a compose
+    project and an engine are known by their name alone); ``adopted`` is the same key
+    for every kind (``legacy_adopted``: what
     0.2.0 recorded, still read so an upgraded plugin never removes what it
     adopted). ``summary`` lists what the kind records besides.
     """
 
-    id: str
-    name: str
+    id: str                          # what the engine knows the object by
+    name: str                        # what a person knows it by (may be the same key)
     summary: tuple[str, ...] = ()
     legacy_adopted: str | None = None
     adopted: str = 'adopted'
 
     def all(self) -> tuple[str, ...]:
-        return (self.id, self.name, self.adopted, 'drift', TAGGED, *self.summary,
-                *([self.legacy_adopted] if self.legacy_adopted else []))
+        return tuple(dict.fromkeys((self.id, self.name, self.adopted, 'drift', TAGGED,
+                                    *self.summary,
+                                    *([self.legacy_adopted] if self.legacy_adopted else []))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +229,8 @@ NODES: tuple[NodeKind, ...] = (
                  'image_pull': 'docker_plugin.options.image:IMAGE_PULL.secret_values'},
         keys=Keys('container_id', 'container_name', (
             'state', 'exit_code', 'ip', 'networks', 'ports', 'host_options_applied',
-            'replaced_container_id', 'secret_env_names', 'discarded_options'),
+            'replaced_container_id', 'secret_env_names', 'discarded_options',
+            'completed_exit_code'),
             legacy_adopted='container_adopted'),
         update=UpdateStrategy.IN_PLACE,
         workflows={action: '{timeout: 30}' for action in (
@@ -255,7 +258,7 @@ NODES: tuple[NodeKind, ...] = (
         'volume', f'{PREFIX_NODE}Volume',
         _lifecycle(*_ops('lifecycle', 'create', 'delete', 'check_drift', 'update', 'pull')),
         properties=(NAME, Prop('volume_config', 'driver, driver_opts, labels')),
-        keys=Keys('volume_id', 'volume_name', ('driver', 'mountpoint'),
+        keys=Keys('volume_name', 'volume_name', ('driver', 'mountpoint'),
                   legacy_adopted='volume_adopted'),
         update=UpdateStrategy.REFUSE),
     NodeKind(
@@ -267,7 +270,7 @@ NODES: tuple[NodeKind, ...] = (
              facade='actions')),
         properties=(TableProps('docker_plugin.options.compose:COMPOSE_PROJECT', typed=True),),
         secrets={'secret_environment': 'docker_plugin.options.compose:secret_values'},
-        keys=Keys('project_id', 'project_name', ('expected', 'jobs', 'services', 'networks',
+        keys=Keys('project_name', 'project_name', ('expected', 'jobs', 'services', 'networks',
                                                  'volumes'),
                   legacy_adopted='compose_adopted'),
         update=UpdateStrategy.COMPOSE_UP,
@@ -288,7 +291,7 @@ NODES: tuple[NodeKind, ...] = (
                             'data_path_addr, availability, node_labels}]', [])),
         secrets={'managers': 'docker_plugin.options.swarm:member_secrets',
                  'workers': 'docker_plugin.options.swarm:member_secrets'},
-        keys=Keys('swarm_id', 'swarm_node_id', ('manager_addresses', 'joined', 'nodes'),
+        keys=Keys('swarm_id', 'swarm_id', ('swarm_node_id', 'manager_addresses', 'joined', 'nodes'),
                   legacy_adopted='swarm_adopted'),
         update=UpdateStrategy.IN_PLACE),
     NodeKind(
@@ -296,7 +299,7 @@ NODES: tuple[NodeKind, ...] = (
         (Interface(LIFECYCLE, (Op('create', 'lifecycle:describe'), Op('delete', 'lifecycle:forget'),
                                Op('pull', 'lifecycle:describe'))),
          Interface(VALIDATION, (Op('check_status', 'lifecycle:describe'),))),
-        keys=Keys('engine_id', 'engine_name', ('engine_version', 'api_version',
+        keys=Keys('engine_name', 'engine_name', ('engine_version', 'api_version',
                                                'swarm_state'))),
     NodeKind(
         'service', f'{PREFIX_NODE}Service',

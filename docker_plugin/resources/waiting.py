@@ -34,9 +34,15 @@ class Done(Generic[T]):
 
 @dataclasses.dataclass(frozen=True)
 class Pending:
-    """Not yet; ``seen`` says what the look saw, in words."""
+    """Not yet; ``seen`` says what the look saw, in words. ``gist``, when given, is
+    the part of it whose change is worth a new progress line (else all of it)."""
 
     seen: str
+    gist: str | None = None
+
+    @property
+    def progress(self) -> str:
+        return self.seen if self.gist is None else self.gist
 
 
 @dataclasses.dataclass
@@ -47,6 +53,7 @@ class WaitState:
     timeout: float                     # the wait's whole length, for messages
     data: dict[str, Any] = dataclasses.field(default_factory=dict)  # the look's memory
     seen: str = ''                     # what the last look saw
+    gist: str = ''                     # the part of it a new progress line needs changed
     said_at: float = 0.0               # time.time() of the last progress line
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,6 +67,7 @@ class WaitState:
         try:
             return cls(deadline=float(value['deadline']), timeout=float(value['timeout']),
                        data=dict(value.get('data') or {}), seen=str(value.get('seen') or ''),
+                       gist=str(value.get('gist') or ''),
                        said_at=float(value.get('said_at') or 0.0))
         except (KeyError, TypeError, ValueError):
             return None
@@ -67,6 +75,7 @@ class WaitState:
 
 Look = Callable[[WaitState], Union[Done[Any], Pending]]
 Log = Callable[[str], None]
+Late = Callable[[WaitState], str]  # the whole message when the deadline passed
 
 
 def start(timeout: float, data: dict[str, Any] | None = None,
@@ -77,31 +86,34 @@ def start(timeout: float, data: dict[str, Any] | None = None,
 
 
 def once(look: Look, state: WaitState, what: str, log: Log | None = None,
-         clock: Callable[[], float] = time.time) -> Done[Any] | Pending:
-    """Look once; a new sight is logged (and an unchanged one every so often).
+         clock: Callable[[], float] = time.time, late: Late | None = None,
+         quiet: float = QUIET_PROGRESS) -> Done[Any] | Pending:
+    """Look once; a new sight is logged (and an unchanged one every ``quiet`` seconds).
 
     Raises:
-        TimeoutExpired: still pending at the deadline (the message ends with what
-            was seen last).
+        TimeoutExpired: still pending at the deadline (``late(state)`` says it, else
+            a message that ends with what was seen last).
         PluginError: whatever the look raises (what is waited for cannot happen).
     """
     outcome = look(state)
     if isinstance(outcome, Done):
         return outcome
     now = clock()
-    if log is not None and (outcome.seen != state.seen or now - state.said_at >= QUIET_PROGRESS):
+    if log is not None and (outcome.progress != state.gist or now - state.said_at >= quiet):
         log(f'waiting for {what}: {outcome.seen}')
         state.said_at = now
-    state.seen = outcome.seen
+    state.seen, state.gist = outcome.seen, outcome.progress
     if now >= state.deadline:
-        raise TimeoutExpired(f'{what}: not done after {state.timeout:g}s; last seen: '
+        raise TimeoutExpired(late(state) if late is not None else
+                             f'{what}: not done after {state.timeout:g}s; last seen: '
                              f'{outcome.seen}')
     return outcome
 
 
 def hold(look: Look, state: WaitState, what: str, interval: float, log: Log | None = None,
          clock: Callable[[], float] = time.time,
-         sleep: Callable[[float], None] = time.sleep) -> Done[Any]:
+         sleep: Callable[[float], None] = time.sleep, late: Late | None = None,
+         quiet: float = QUIET_PROGRESS) -> Done[Any]:
     """Look until done; between looks sleep ``interval`` (never past the deadline).
 
     The number of looks is bounded too (by the time left over the interval, plus
@@ -109,8 +121,9 @@ def hold(look: Look, state: WaitState, what: str, interval: float, log: Log | No
     """
     looks = int(max(0.0, state.deadline - clock()) / max(interval, 0.01)) + 50
     for _ in range(looks):
-        outcome = once(look, state, what, log, clock)
+        outcome = once(look, state, what, log, clock, late, quiet)
         if isinstance(outcome, Done):
             return outcome
         sleep(max(0.0, min(interval, state.deadline - clock())))
-    raise TimeoutExpired(f'{what}: not done after {looks} looks; last seen: {state.seen}')
+    raise TimeoutExpired(late(state) if late is not None else
+                         f'{what}: not done after {looks} looks; last seen: {state.seen}')

@@ -1,16 +1,31 @@
-"""What network and volume operations share: create-or-adopt, remove-or-keep, drift.
+"""The one lifecycle every kind shares: create or adopt, record at once, find what was
+made but not recorded, delete only what is ours, status, drift and refresh.
 
-Both follow the same rules: ``docker_plugin.adoption.decide`` says whether to
-create or adopt; what was adopted is never removed unless ``delete_adopted``
-is set; ``retain`` keeps even what the deployment made; objects this
-instance made but never recorded (a crash right after the engine answered)
-are found by their labels and removed too.
+The rules, for every kind alike:
+
+* ``docker_plugin.adoption.decide`` says whether to create or adopt; an object
+  that carries this very node instance's labels (a retried or resumed create)
+  is reused, never adopted and never made twice;
+* what is made or adopted is recorded the moment the engine answers, with
+  one vocabulary of runtime properties (``docker_plugin.kinds.Keys``: the
+  kind's id and name keys, ``adopted``, ``drift``);
+* on delete, what was adopted stays unless ``delete_adopted`` is set, and
+  ``retain`` keeps even what the deployment made; otherwise the recorded
+  object goes, and so does every object carrying this instance's labels that
+  was never recorded (a crash right after the engine answered);
+* ``check_status`` fails when the recorded object is gone; ``pull`` records
+  it again from the engine; drift is kept in ``drift``.
+
+A kind describes how to reach its objects with an ``Objects`` (resource
+functions) and writes only what is its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Iterable, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.adoption import Choice, decide, removes
 from docker_plugin.errors import (
     InvalidInputError,
@@ -22,11 +37,184 @@ from docker_plugin.errors import (
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
-from docker_plugin.tasks.context import engine, is_mine, persist, recorded
+from docker_plugin.tasks.context import (
+    drop,
+    engine,
+    existing_flags,
+    instance_labels,
+    is_mine,
+    persist,
+    recorded,
+)
 
 Info = Mapping[str, Any]
-# Cloudify's own mark of an adopted resource (cloudify-utilities-plugins-sdk).
-TAGGED = '__cloudify_tagged_external_resource'
+TAGGED = kinds.TAGGED  # Cloudify's own mark of an adopted resource
+ADOPTED = 'adopted'
+
+
+@dataclasses.dataclass(frozen=True)
+class Objects:
+    """How the lifecycle reaches one kind's objects on the engine."""
+
+    kind: kinds.NodeKind
+    inspect: Callable[[Any, str], Info | None]            # None: no such object
+    find_by_labels: Callable[[Any, Mapping[str, str]], list[Info]]
+    remove: Callable[[Any, Info], bool]                   # False: already gone
+    summarise: Callable[[Info], Mapping[str, Any]]        # what is recorded of it
+    ident: Callable[[Info], str] = lambda info: str(info.get('Id') or info.get('ID') or
+                                                    info.get('Name') or '')
+
+    @property
+    def word(self) -> str:
+        return self.kind.kind
+
+    @property
+    def keys(self) -> kinds.Keys:
+        assert self.kind.keys is not None, self.kind.kind
+        return self.kind.keys
+
+
+def recorded_id(ctx: Any, objects: Objects) -> str | None:
+    return ctx.instance.runtime_properties.get(objects.keys.id) or None
+
+
+def shown(ctx: Any, objects: Objects) -> str:
+    """The recorded object's name for messages (its id when it has none)."""
+    props = ctx.instance.runtime_properties
+    return str(props.get(objects.keys.name) or props.get(objects.keys.id) or '')[:64]
+
+
+def adopted(ctx: Any, objects: Objects | None = None) -> bool:
+    """Whether this instance adopted its object (0.2.0 recorded ``<kind>_adopted``)."""
+    props = ctx.instance.runtime_properties
+    legacy = objects.keys.legacy_adopted if objects is not None else None
+    return bool(props.get(ADOPTED) or (legacy and props.get(legacy)))
+
+
+def record(ctx: Any, objects: Objects, info: Info, was_adopted: bool) -> None:
+    """Record the object the moment it is known (before the next call can fail)."""
+    persist(ctx, **{ADOPTED: was_adopted}, **tagged(was_adopted), **objects.summarise(info))
+
+
+def present(ctx: Any, api: Any, objects: Objects) -> Info | None:
+    """The object this instance recorded, if the engine still has it."""
+    ident = recorded_id(ctx, objects)
+    return objects.inspect(api, ident) if ident else None
+
+
+def unrecorded(ctx: Any, api: Any, objects: Objects) -> list[Info]:
+    """Objects that carry this very instance's labels but are not the recorded one."""
+    ident = recorded_id(ctx, objects)
+    return [info for info in objects.find_by_labels(api, instance_labels(ctx))
+            if objects.ident(info) != ident]
+
+
+def require(ctx: Any, api: Any, objects: Objects) -> Info:
+    """The recorded object, which must exist.
+
+    Raises:
+        StateError: none is recorded, or the engine no longer has it.
+    """
+    ident = recorded(ctx, objects.keys.id, objects.word)
+    info = objects.inspect(api, ident)
+    if info is None:
+        raise StateError(f'{objects.word} {shown(ctx, objects) or ident[:12]} no longer exists')
+    return info
+
+
+def make_or_adopt(ctx: Any, api: Any, objects: Objects, name: str, flags: Mapping[str, bool],
+                  existing: Info | None, create: Callable[[], Info], field: str = 'name',
+                  table: OptionTable | None = None,
+                  given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
+    """``create``: the recorded object when it is still there; else one this instance
+    made but never recorded (found by its labels); else create or adopt as the flags
+    say (``existing``: the object of that name). Recorded at once: (info, adopted?)."""
+    info = present(ctx, api, objects)
+    if info is not None:
+        ctx.logger.info('%s %s already present; nothing to do', objects.word.capitalize(), name)
+        return info, adopted(ctx, objects)
+    made = unrecorded(ctx, api, objects)
+    if made:
+        info, was_adopted = made[0], False
+        ctx.logger.info('Reusing %s %s, made by this instance before (not recorded)',
+                        objects.word, name)
+    else:
+        info, was_adopted = ensure(ctx, objects.word, name, flags, existing, create, field,
+                                   table, given)
+    record(ctx, objects, info, was_adopted)
+    return info, was_adopted
+
+
+def keeps(ctx: Any, objects: Objects, flags: Mapping[str, bool]) -> bool:
+    """Whether delete leaves this instance's object as it is (adopted, or retained);
+    says why when it does."""
+    return not should_remove(ctx, objects.word, shown(ctx, objects), adopted(ctx, objects),
+                             flags)
+
+
+def remove_ours(ctx: Any, api: Any, objects: Objects) -> list[Info]:
+    """Remove the recorded object and every one this instance made but never recorded;
+    returns what was removed."""
+    ident = recorded_id(ctx, objects)
+    targets = [info for info in [objects.inspect(api, ident) if ident else None] if info]
+    if ident and not targets:
+        ctx.logger.info('%s %s is already gone', objects.word.capitalize(), shown(ctx, objects))
+    targets += unrecorded(ctx, api, objects)
+    removed = []
+    for info in targets:
+        if objects.remove(api, info):
+            removed.append(info)
+            late = '' if objects.ident(info) == ident else \
+                ' (made by this instance, not recorded)'
+            ctx.logger.info('Removed %s %s%s', objects.word, _name_of(info) or
+                            objects.ident(info)[:12], late)
+    return removed
+
+
+def forget(ctx: Any, objects: Objects) -> None:
+    """Drop every runtime property the kind's lifecycle records."""
+    drop(ctx, *objects.keys.all())
+
+
+def delete(ctx: Any, kwargs: Mapping[str, Any], objects: Objects,
+           after: Callable[[Any, Info], None] | None = None) -> None:
+    """A kind's ``delete``: remove what is ours (unless kept), then forget it;
+    ``after(api, info)`` runs for each object removed (to wait for it to be gone)."""
+    flags = existing_flags(ctx, kwargs)
+    if recorded_id(ctx, objects) and keeps(ctx, objects, flags):
+        forget(ctx, objects)
+        return
+    if flags['retain']:  # nothing recorded, and whatever was made stays
+        forget(ctx, objects)
+        return
+    with engine(ctx, kwargs) as client:
+        for info in remove_ours(ctx, client.api, objects):
+            if after is not None:
+                after(client.api, info)
+    forget(ctx, objects)
+
+
+def status(ctx: Any, kwargs: Mapping[str, Any], objects: Objects) -> Info:
+    """A kind's ``check_status``: healthy when the recorded object still exists."""
+    with engine(ctx, kwargs) as client:
+        info = require(ctx, client.api, objects)
+    ctx.logger.info('%s %s exists', objects.word.capitalize(), shown(ctx, objects))
+    return info
+
+
+def refresh(ctx: Any, kwargs: Mapping[str, Any], objects: Objects) -> Info:
+    """A kind's ``pull``: its runtime properties again from the engine."""
+    with engine(ctx, kwargs) as client:
+        info = require(ctx, client.api, objects)
+    persist(ctx, **objects.summarise(info))
+    ctx.logger.info('%s %s refreshed from the engine', objects.word.capitalize(),
+                    shown(ctx, objects))
+    return info
+
+
+def _name_of(info: Info) -> str:
+    name = info.get('Name') or (info.get('Spec') or {}).get('Name') or ''
+    return str(name).lstrip('/')
 
 
 def tagged(adopted: bool) -> dict[str, bool]:
@@ -126,22 +314,3 @@ def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list
     else:
         ctx.logger.info('No drift: the %s has every declared option', kind)
     return listed
-
-
-def refresh(ctx: Any, kwargs: Mapping[str, Any], kind: str, key: str,
-            inspect: Callable[[Any, str], Info | None],
-            summarise: Callable[[Info], Mapping[str, Any]]) -> None:
-    """``pull``: the object's runtime properties again from the engine's inspect.
-
-    ``key`` is the runtime property holding the object's id or name;
-    ``inspect(api, id)`` answers None when the object is gone (a ``StateError``
-    here), ``summarise(info)`` what is recorded of it.
-    """
-    ident = recorded(ctx, key, kind)
-    shown = str(ctx.instance.runtime_properties.get(f'{kind}_name') or ident)[:64]
-    with engine(ctx, kwargs) as client:
-        info = inspect(client.api, ident)
-    if info is None:
-        raise StateError(f'{kind} {shown} no longer exists')
-    persist(ctx, **summarise(info))
-    ctx.logger.info('%s %s refreshed from the engine', kind.capitalize(), shown)

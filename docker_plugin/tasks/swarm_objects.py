@@ -12,26 +12,22 @@ object named ``name`` exactly is used as it is.
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
-from docker_plugin import secrets
-from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError, StateError
+from docker_plugin import kinds, secrets
+from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift
 from docker_plugin.resources.swarm import objects as swarm_objects
-from docker_plugin.resources.swarm import service_wait, services
+from docker_plugin.resources.swarm import services
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.confine import check_read, read_file
 from docker_plugin.tasks.context import (
-    drop,
     engine,
     existing_flags,
-    instance_labels,
     object_name,
     persist,
-    recorded,
     resolve_input,
     resource_labels,
 )
@@ -41,9 +37,16 @@ from docker_plugin.tasks.service import converge as service_waiting
 TABLES: dict[str, OptionTable] = {'secret': SECRET, 'config': CONFIG}
 
 
-def _props(kind: str) -> tuple[str, ...]:
-    return (f'{kind}_id', f'{kind}_name', 'base_name', 'labels', 'adopted', 'drift',
-            '_content_key')
+def _objects(kind: str) -> objects.Objects:
+    return objects.Objects(
+        kinds.node(kind),
+        inspect=lambda api, ident: swarm_objects.inspect(api, kind, ident),
+        find_by_labels=lambda api, labels: swarm_objects.find_by_labels(api, kind, labels),
+        remove=lambda api, info: swarm_objects.remove(api, kind, info['ID']),
+        summarise=lambda info: swarm_objects.summarise(kind, info))
+
+
+OBJECTS = {kind: _objects(kind) for kind in TABLES}
 
 
 def _values(ctx: Any, kwargs: Any, kind: str) -> dict[str, Any]:
@@ -90,13 +93,12 @@ def _create(ctx: Any, kwargs: Any, kind: str) -> None:
         check_read(ctx, values['file'], 'file')
     flags = existing_flags(ctx, kwargs)
     base = object_name(ctx, kwargs)
-    props = ctx.instance.runtime_properties
     with engine(ctx, kwargs) as client:
         api = client.api
         TABLES[kind].check_api(values, api.api_version, '')
-        if props.get(f'{kind}_id') and swarm_objects.inspect(api, kind, props[f'{kind}_id']):
+        if objects.present(ctx, api, OBJECTS[kind]) is not None:
             ctx.logger.info('%s %s already present; nothing to do', kind.capitalize(),
-                            props.get(f'{kind}_name'))
+                            objects.shown(ctx, OBJECTS[kind]))
             return
         if flags['use_external_resource']:
             found = swarm_objects.find(api, kind, base)
@@ -104,48 +106,32 @@ def _create(ctx: Any, kwargs: Any, kind: str) -> None:
                 raise InvalidInputError('name', f'{kind} {base} does not exist, and '
                                                 'use_external_resource is set')
             ctx.logger.info('Adopting existing %s %s', kind, base)
-            persist(ctx, adopted=True, base_name=base, **swarm_objects.summarise(kind, found))
+            persist(ctx, base_name=base)
+            objects.record(ctx, OBJECTS[kind], found, True)
             return
+        # A new value is a new object, named after a fingerprint of it: made again after a
+        # crash, the same value finds the object this instance made (the key is kept first).
         data = _content(ctx, values, kind)
         name = swarm_objects.versioned_name(base, data, _key(ctx))
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
         object_id = _make(api, kind, name, data, labels, values)
-        persist(ctx, adopted=False, base_name=base,
-                **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, object_id)))
+        persist(ctx, base_name=base)
+        objects.record(ctx, OBJECTS[kind], swarm_objects.inspect(api, kind, object_id) or {},
+                       False)
     ctx.logger.info('Created %s %s', kind, name)
 
 
 def _delete(ctx: Any, kwargs: Any, kind: str) -> None:
-    props = ctx.instance.runtime_properties
-    flags = existing_flags(ctx, kwargs)
-    name = props.get(f'{kind}_name', '')
-    if props.get(f'{kind}_id') and not objects.should_remove(
-            ctx, kind, name, props.get('adopted', False), flags):
-        drop(ctx, *_props(kind))
-        return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        versions = [o['ID'] for o in swarm_objects.find_by_labels(api, kind, instance_labels(ctx))]
-        for object_id in dict.fromkeys([*filter(None, [props.get(f'{kind}_id')]), *versions]):
-            if swarm_objects.remove(api, kind, object_id):
-                ctx.logger.info('Removed %s %s', kind, object_id[:12])
-    drop(ctx, *_props(kind))
+    """Every version this instance made goes (they all carry its labels)."""
+    objects.delete(ctx, kwargs, OBJECTS[kind])
 
 
 def _status(ctx: Any, kwargs: Any, kind: str) -> None:
-    object_id = recorded(ctx, f'{kind}_id', kind)
-    with engine(ctx, kwargs) as client:
-        if swarm_objects.inspect(client.api, kind, object_id) is None:
-            raise StateError(f'{kind} {ctx.instance.runtime_properties.get(f"{kind}_name")} '
-                             'no longer exists')
-    ctx.logger.info('%s %s exists', kind.capitalize(),
-                    ctx.instance.runtime_properties.get(f'{kind}_name'))
+    objects.status(ctx, kwargs, OBJECTS[kind])
 
 
 def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
-    objects.refresh(ctx, kwargs, kind, f'{kind}_id',
-                    lambda api, ident: swarm_objects.inspect(api, kind, ident),
-                    lambda info: swarm_objects.summarise(kind, info))
+    objects.refresh(ctx, kwargs, OBJECTS[kind])
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any, kind: str,
@@ -153,11 +139,8 @@ def _drift(ctx: Any, kwargs: Any, api: Any, kind: str,
     """(inspect, differences, the name the values give, their content); ``values`` are
     the validated properties (read before the state and the engine)."""
     props = ctx.instance.runtime_properties
-    object_id = recorded(ctx, f'{kind}_id', kind)
-    info = swarm_objects.inspect(api, kind, object_id)
-    if info is None:
-        raise StateError(f'{kind} {props.get(f"{kind}_name")} no longer exists')
-    if props.get('adopted'):
+    info = objects.require(ctx, api, OBJECTS[kind])
+    if objects.adopted(ctx, OBJECTS[kind]):
         return info, [], info['Spec']['Name'], b''
     data = _content(ctx, values, kind)
     name = swarm_objects.versioned_name(props.get('base_name') or object_name(ctx, kwargs),
@@ -192,19 +175,22 @@ def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
 
 def _move(ctx: Any, api: Any, kind: str, service: str, old_id: str, new_id: str,
           new_name: str) -> None:
-    """Point a service at the new version and wait for its rolling update."""
+    """Point a service at the new version and wait for its rolling update, held in this
+    worker; the wait resumes when passing trouble made Cloudify retry the operation."""
     info = services.require(api, service)
-    spec = copy.deepcopy(info['Spec'])
-    key, title = ('Secrets', 'Secret') if kind == 'secret' else ('Configs', 'Config')
-    for ref in spec['TaskTemplate']['ContainerSpec'].get(key) or []:
-        if ref.get(f'{title}ID') == old_id:
-            ref[f'{title}ID'], ref[f'{title}Name'] = new_id, new_name
-    ctx.logger.info('Moving service %s to %s %s', spec.get('Name'), kind, new_name)
-    before = services.update(api, info['ID'], spec)
-    state = service_wait.WaitState(deadline=time.time() + service_waiting.default_timeout(spec),
-                                   baseline=(before.get('UpdateStatus') or {}).get(
-                                       'StartedAt') or '')
-    service_wait.wait(api, info['ID'], state, ctx.logger.info)
+    settings = {**service_waiting.options(ctx, {}), 'wait': True, 'async': False}
+    name = f'move_{info["ID"][:12]}'
+    state = service_waiting.pending(ctx, name)
+    if state is None:
+        spec = copy.deepcopy(info['Spec'])
+        key, title = ('Secrets', 'Secret') if kind == 'secret' else ('Configs', 'Config')
+        for ref in spec['TaskTemplate']['ContainerSpec'].get(key) or []:
+            if ref.get(f'{title}ID') == old_id:
+                ref[f'{title}ID'], ref[f'{title}Name'] = new_id, new_name
+        ctx.logger.info('Moving service %s to %s %s', spec.get('Name'), kind, new_name)
+        before = services.update(api, info['ID'], spec)
+        state = service_waiting.begin(ctx, name, before, spec, settings)
+    service_waiting.converge(ctx, api, info['ID'], state, settings, name)
 
 
 @operation

@@ -39,10 +39,12 @@ RETRIES_PER_WAIT = 100  # polling: the retry interval stretches so ~100 retries 
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
-    """How to wait: hold the worker, or ``poll`` through Cloudify's retries."""
+    """How to wait: hold the worker, or ``poll`` through Cloudify's retries; ``quiet``:
+    seconds between progress lines that say nothing new."""
 
     poll: bool = False
     interval: float = 0.5
+    quiet: float = waiting.QUIET_PROGRESS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +81,24 @@ def begin(ctx: Any, name: str, timeout: float, data: dict[str, Any] | None = Non
     return state
 
 
+def active(ctx: Any, name: str) -> bool:
+    """This is a retry of an operation whose wait ``name`` is under way."""
+    return resume(ctx, name) is not None
+
+
+def unfinished(ctx: Any, name: str) -> bool:
+    """The wait ``name`` goes on through Cloudify's retries (``run`` just answered
+    ``Retry``): its state is kept until it ends, whatever the end."""
+    return key(name) in ctx.instance.runtime_properties
+
+
+def abandon(ctx: Any, name: str) -> None:
+    """End the wait ``name`` before it ran (what it waits for failed to begin)."""
+    drop(ctx, key(name))
+
+
 def run(ctx: Any, name: str, state: WaitState, look: Look, what: str,
-        mode: Mode = Mode()) -> Outcome:
+        mode: Mode = Mode(), late: waiting.Late | None = None) -> Outcome:
     """Wait as ``mode`` says: ``Done`` when it happened, ``Retry`` while polling.
 
     Raises:
@@ -90,14 +108,16 @@ def run(ctx: Any, name: str, state: WaitState, look: Look, what: str,
     """
     try:
         if mode.poll:
-            outcome = waiting.once(look, state, what, ctx.logger.info)
+            outcome = waiting.once(look, state, what, ctx.logger.info, late=late,
+                                   quiet=mode.quiet)
             if not isinstance(outcome, Done):
                 persist(ctx, **{key(name): state.as_dict()})
                 left = max(0.0, state.deadline - time.time())
                 return Retry(f'waiting for {what}: {outcome.seen}',
                              max(MIN_RETRY_AFTER, mode.interval, left / RETRIES_PER_WAIT))
         else:
-            outcome = waiting.hold(look, state, what, mode.interval, ctx.logger.info)
+            outcome = waiting.hold(look, state, what, mode.interval, ctx.logger.info,
+                                   late=late, quiet=mode.quiet)
     except PluginError as exc:
         if exc.recoverable is True:  # passing trouble: the operation's retry resumes
             persist(ctx, **{key(name): state.as_dict()})

@@ -108,7 +108,7 @@ def test_an_adopted_swarm_is_kept_and_nothing_else_is(local_run, swarm_lab, uniq
     run = local_run('swarm.yaml', _inputs(lab, unique, adopt_swarm=True, managers=[],
                                           workers=[], replicas=2), name=unique)
     run.install()
-    assert run.props('swarm')['swarm_adopted'] is True
+    assert run.props('swarm')['adopted'] is True
     run.uninstall()
     manager = lab.manager
     assert [e.swarm_state() for e in lab.engines] == ['active'] * 3

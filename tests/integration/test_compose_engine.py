@@ -185,7 +185,7 @@ def test_a_running_project_is_adopted_and_left_as_found(make_ctx, docker_client,
         compose.create(ctx=ctx)
         compose.start(ctx=ctx)
         compose_state.check_status(ctx=ctx)
-        assert ctx.instance.runtime_properties['compose_adopted'] is True
+        assert ctx.instance.runtime_properties['adopted'] is True
         (app,) = ctx.instance.runtime_properties['services']['app']
         assert 'cloudify.deployment' not in docker_client.containers.get(app['id']).labels
         compose.stop(ctx=ctx)

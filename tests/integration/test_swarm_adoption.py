@@ -32,7 +32,7 @@ def test_an_adopted_swarm_records_its_id(swarm, unique):
     swarm_tasks.create(ctx=ctx)
     swarm_id = json.loads(swarm.manager.docker('info', '--format', '{{json .Swarm.Cluster.ID}}'))
     props = ctx.instance.runtime_properties
-    assert props['swarm_adopted'] is True and props['swarm_id'] == swarm_id
+    assert props['adopted'] is True and props['swarm_id'] == swarm_id
     swarm_tasks.check_status(ctx=ctx)
     swarm_tasks.delete(ctx=ctx)
     assert swarm.manager.swarm_state() == 'active'
@@ -48,7 +48,7 @@ def test_an_adopted_service_records_its_id_and_is_kept(swarm, unique):
                         'service_config': {'image': swarm.ref('app:v1')}}, node='svc')
     service.create(ctx=ctx)
     props = ctx.instance.runtime_properties
-    assert props['service_adopted'] is True and props['service_id'] == service_id
+    assert props['adopted'] is True and props['service_id'] == service_id
     service.start(ctx=ctx, converge={"timeout": 60})
     service.check_status(ctx=ctx)
     service.delete(ctx=ctx)

@@ -151,7 +151,7 @@ def test_an_adopted_container_is_started_and_left_in_place(make_ctx, docker_clie
     tasks.configure(ctx=ctx)
     tasks.run(ctx=ctx)
     runtime = ctx.instance.runtime_properties
-    assert runtime['container_id'] == theirs.id and runtime['container_adopted'] is True
+    assert runtime['container_id'] == theirs.id and runtime['adopted'] is True
     theirs.reload()
     assert theirs.status == 'running'
     tasks.stop(ctx=ctx)

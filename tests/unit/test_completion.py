@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docker_plugin.errors import StateError
+from docker_plugin.errors import StateError, TimeoutExpired
 from docker_plugin.resources import completion
 from docker_plugin.resources.compose import readiness as compose_readiness
 
@@ -119,8 +119,8 @@ def test_settle_fails_at_once_on_a_failure_and_at_its_deadline_otherwise():
                              clock.sleep)
     assert clock.now == 0
     api = _Engine([_listed('web', 'running', 'Up (health: starting)')])
-    with pytest.raises(StateError, match='application not healthy after 3s: web: container '
-                                         'p-web-1 is starting'):
+    with pytest.raises(TimeoutExpired, match='application not healthy after 3s: web: '
+                                             'container p-web-1 is starting'):
         compose_readiness.settle(api, 'p', {'web': 1}, [], 3, 3, lambda *a: None, clock,
                              clock.sleep)
     assert clock.now == pytest.approx(3)

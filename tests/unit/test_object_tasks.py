@@ -47,7 +47,7 @@ def test_network_create_labels_it_and_records_it(make_ctx):
     kwargs = api.create_network.call_args.kwargs
     assert kwargs['internal'] is True and kwargs['labels']['cloudify.node-instance'] == 'net_abc'
     props = ctx.instance.runtime_properties
-    assert (props['network_id'], props['subnets'], props['network_adopted']) == (
+    assert (props['network_id'], props['subnets'], props['adopted']) == (
         'n' * 64, ['10.9.0.0/24'], False)
 
 
@@ -75,12 +75,13 @@ def test_network_delete_also_removes_what_it_made_but_never_recorded(make_ctx):
     api.inspect_network.side_effect = lambda ref: {**NET_INFO, 'Id': ref}
     ctx = make_ctx(runtime={'network_id': 'n' * 64, 'network_name': 'dep-net'})
     with fake_engine(api):
-        network.delete(ctx=ctx)  # recorded: no listing
-    api.networks.assert_not_called()
+        network.delete(ctx=ctx)  # the recorded one, and what carries the instance's labels
+    assert [c.args[0] for c in api.remove_network.call_args_list] == ['n' * 64, 'o' * 64]
+    api.remove_network.reset_mock()
     ctx = make_ctx()  # create died before it could record the network
     with fake_engine(api):
         network.delete(ctx=ctx)
-    assert [c.args[0] for c in api.remove_network.call_args_list] == ['n' * 64, 'o' * 64]
+    assert [c.args[0] for c in api.remove_network.call_args_list] == ['o' * 64]
     filters = api.networks.call_args.kwargs['filters']['label']
     assert sorted(filters) == ['cloudify.deployment=dep', 'cloudify.node-instance=net_abc']
     assert 'network_id' not in ctx.instance.runtime_properties
@@ -89,7 +90,7 @@ def test_network_delete_also_removes_what_it_made_but_never_recorded(make_ctx):
 def test_an_adopted_network_is_kept(make_ctx):
     api = fake_api()
     ctx = make_ctx(runtime={'network_id': 'n' * 64, 'network_name': 'theirs',
-                            'network_adopted': True})
+                            'adopted': True})
     with fake_engine(api):
         network.delete(ctx=ctx)
     api.remove_network.assert_not_called()
@@ -138,3 +139,37 @@ def test_bad_input_fails_before_the_engine(make_ctx, op, kwargs, field):
     with pytest.raises(NonRecoverableError) as failure:
         op(ctx=make_ctx(), daemon_client=down, **kwargs)
     assert str(failure.value).startswith(f'{field}:'), str(failure.value)
+
+
+def test_what_0_2_0_recorded_as_adopted_stays_adopted(make_ctx):
+    """An upgraded plugin reads the adoption 0.2.0 recorded (``network_adopted``): it never
+    removes what a deployment made before the upgrade adopted."""
+    api = fake_api()
+    ctx = make_ctx(runtime={'network_id': 'n' * 64, 'network_name': 'theirs',
+                            'network_adopted': True})
+    with fake_engine(api):
+        network.delete(ctx=ctx)
+    api.remove_network.assert_not_called()
+    assert 'network_adopted' not in ctx.instance.runtime_properties
+
+
+def test_a_create_that_died_before_recording_reuses_what_it_made(make_ctx):
+    """Found again by this instance's labels, whatever its name: reused, not made twice,
+    and recorded as made (not adopted)."""
+    api = fake_api()
+    api.networks.return_value = [NET_INFO]
+    ctx = make_ctx({'name': 'another-name'})
+    with fake_engine(api):
+        network.create(ctx=ctx)
+    api.create_network.assert_not_called()
+    props = ctx.instance.runtime_properties
+    assert (props['network_id'], props['adopted']) == ('n' * 64, False)
+
+
+def test_retain_keeps_even_what_was_never_recorded(make_ctx):
+    api = fake_api()
+    api.volumes.return_value = {'Volumes': [{'Name': 'made-before-a-crash'}]}
+    ctx = make_ctx({'retain': True}, node='vol')
+    with fake_engine(api):
+        volume.delete(ctx=ctx)
+    api.remove_volume.assert_not_called()

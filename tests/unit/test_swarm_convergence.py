@@ -183,10 +183,10 @@ def test_the_wait_holds_for_the_monitor_window_and_restarts_it_after_a_failure()
     bad = (service(monitor=2 * 10 ** 9), [task(1), task(2, 'starting')])
     api = FakeSwarm([good] * 3 + [bad] + [good] * 30, clock)
     lines = []
-    state = service_wait.WaitState(deadline=clock.now + 60)
+    state = service_wait.begin(60, clock=clock.time)
     outcome = service_wait.wait(api, 's1', state, lines.append, interval=0.5,
                                 sleep=clock.sleep, now=clock.time)
-    assert outcome.done and outcome.converged_at == 1002.0  # after the failed look
+    assert outcome.converged_at == 1002.0  # after the failed look
     assert clock.now - outcome.converged_at >= 2.0
     assert 'Service web: a task failed while holding; waiting again' in lines
 
@@ -195,7 +195,7 @@ def test_the_wait_enforces_its_deadline_and_says_what_it_saw():
     clock = Clock()
     stuck = (service(), [task(1, 'pending', err='no suitable node (1 node not available)')])
     api = FakeSwarm([stuck], clock)
-    state = service_wait.WaitState(deadline=clock.now + 5)
+    state = service_wait.begin(5, clock=clock.time)
     with pytest.raises(TimeoutExpired, match=r'did not converge in time: 0 of 2 tasks running; '
                                              r'host0 slot 1: pending: no suitable node') as failed:
         service_wait.wait(api, 's1', state, lambda line: None, interval=0.2,

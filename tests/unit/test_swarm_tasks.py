@@ -24,7 +24,7 @@ from helpers.fakes import FakeStreamResponse, api_error, fake_api, fake_engine, 
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift
 from docker_plugin.resources.swarm import service_spec, services
-from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks import swarm_objects, waits
 from docker_plugin.tasks.service import commands as service_actions
 from docker_plugin.tasks.service import lifecycle as service
 from docker_plugin.tasks.swarm import lifecycle as swarm
@@ -189,6 +189,7 @@ def test_delete_does_not_wait_for_tasks_on_a_down_node_and_names_them(make_ctx, 
     api.nodes.return_value = [
         {'ID': 'n1', 'Description': {'Hostname': 'alive'}, 'Status': {'State': 'ready'}},
         {'ID': 'n2', 'Description': {'Hostname': 'lost'}, 'Status': {'State': 'down'}}]
+    api._result.return_value = {'ID': 's1', 'Spec': {'Name': 'web'}}
     ctx = make_ctx(runtime={'service_id': 's1', 'service_name': 'web'})
     caplog.set_level(logging.INFO)
     with fake_engine(api):
@@ -324,8 +325,8 @@ def test_async_start_hands_back_to_cloudify_and_keeps_its_deadline(make_ctx):
     with fake_engine(api):
         service.start(ctx=ctx, converge={'async': True, 'timeout': 30})
     assert ctx.operation._operation_retry is not None
-    state = ctx.instance.runtime_properties['_converge']
-    assert state['operation'] == 'start' and state['deadline'] > 0
+    state = ctx.instance.runtime_properties[waits.key('start')]
+    assert state['deadline'] > 0 and state['timeout'] == 30
     api.tasks.return_value = [{'ID': 't', 'Slot': 1, 'NodeID': 'n', 'DesiredState': 'running',
                                'Status': {'State': 'running'}}]
     for retry in (1, 2):  # converged, then held for the monitor window
@@ -334,7 +335,7 @@ def test_async_start_hands_back_to_cloudify_and_keeps_its_deadline(make_ctx):
             service.start(ctx=again, converge={'async': True, 'timeout': 30})
         ctx = again
     props = again.instance.runtime_properties
-    assert '_converge' not in props and props['converged']['data']['tasks'] == 1
+    assert waits.key('start') not in props and props['converged']['data']['tasks'] == 1
 
 
 def test_a_wait_cut_by_a_passing_fault_is_resumed_not_sent_again(make_ctx):
@@ -350,7 +351,7 @@ def test_a_wait_cut_by_a_passing_fault_is_resumed_not_sent_again(make_ctx):
     with fake_engine(api), pytest.raises(RecoverableError):
         service_actions.scale(ctx=ctx, replicas=1)
     assert api._post_json.call_count == 1  # the scale was sent once
-    assert ctx.instance.runtime_properties['_converge']['baseline'] == 'old'
+    assert ctx.instance.runtime_properties[waits.key('scale')]['data']['baseline'] == 'old'
     api.tasks.side_effect = None
     api.tasks.return_value = [{'ID': 't', 'Slot': 1, 'NodeID': 'n', 'DesiredState': 'running',
                                'Status': {'State': 'running'}}]
@@ -358,7 +359,7 @@ def test_a_wait_cut_by_a_passing_fault_is_resumed_not_sent_again(make_ctx):
     with fake_engine(api):
         service_actions.scale(ctx=again, replicas=1)
     assert api._post_json.call_count == 1  # resumed: not sent again
-    assert '_converge' not in again.instance.runtime_properties
+    assert waits.key('scale') not in again.instance.runtime_properties
 
 
 def _answers(api, by_path):

@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping
 
 from docker_plugin.errors import StateError
-from docker_plugin.resources import completion
+from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.compose.state import by_service, containers
 
 
@@ -115,40 +115,61 @@ def problems(summary: Mapping[str, list[Mapping[str, Any]]], wanted: Mapping[str
     return readiness(summary, wanted, job_names).problems
 
 
+def look(api: Any, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
+         emit: Callable[[str, str], None]) -> waiting.Look:
+    """The project's readiness as a look of ``resources.waiting``: Done(the services
+    seen completed) once every wanted container is ready or completed; each container
+    said ready or completed once (``state.data['said']``).
+
+    Raises (from the look):
+        StateError: a container failed (unhealthy, or exited otherwise).
+    """
+    jobs = set(can_complete)
+
+    def once(state: waiting.WaitState) -> waiting.Done[set[str]] | waiting.Pending:
+        said = state.data.setdefault('said', [])
+        summary = by_service(containers(api, project))
+        now = readiness(summary, wanted, jobs)
+        for service, items in summary.items():
+            for item in items:
+                kind = classify(item, service in jobs)
+                line = f'{service}: container {item["name"]} ' + (
+                    'completed (exited 0)' if kind == COMPLETED else
+                    (item['health'] or 'running') if kind == READY else '')
+                if kind in (READY, COMPLETED) and line not in said:
+                    said.append(line)
+                    emit('info', line)
+        if now.failed:
+            raise StateError(f'compose up: {"; ".join(now.failed)}')
+        if now.done:
+            return waiting.Done(now.completed)
+        return waiting.Pending('; '.join(now.problems))
+    return once
+
+
+def late(timeout: float) -> waiting.Late:
+    return lambda state: f'compose up: application not healthy after {int(timeout)}s: ' \
+                         f'{state.seen}'
+
+
 def settle(api: Any, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
            timeout: float, deadline: float, emit: Callable[[str, str], None],
            clock: Callable[[], float] = time.monotonic,
            sleep: Callable[[float], None] = time.sleep,
            interval: float = 0.5) -> set[str]:
-    """Wait until every wanted container is ready or completed; returns the services
+    """Wait here until every wanted container is ready or completed; returns the services
     seen completed. (Also after an ``up --wait`` that ended well: it has been seen to end
     at its timeout with a container still "starting"; what the engine says counts.)
 
     Raises:
-        StateError: a container failed (unhealthy, exited otherwise), or ``deadline``
-            (a ``clock`` value) passed first; ``timeout`` is what the message says.
+        StateError: a container failed (unhealthy, exited otherwise).
+        TimeoutExpired: ``deadline`` (a ``clock`` value) passed first; ``timeout`` is
+            what the message says.
     """
-    said: set[str] = set()
-    while True:
-        summary = by_service(containers(api, project))
-        now = readiness(summary, wanted, can_complete)
-        for service, items in summary.items():
-            for item in items:
-                kind = classify(item, service in set(can_complete))
-                line = f'{service}: container {item["name"]} ' + (
-                    'completed (exited 0)' if kind == COMPLETED else
-                    (item['health'] or 'running') if kind == READY else '')
-                if kind in (READY, COMPLETED) and line not in said:
-                    said.add(line)
-                    emit('info', line)
-        if now.failed:
-            raise StateError(f'compose up: {"; ".join(now.failed)}')
-        if now.done:
-            return now.completed
-        if clock() >= deadline:
-            raise StateError(f'compose up: application not healthy after {int(timeout)}s: '
-                             f'{"; ".join(now.problems)}')
-        sleep(min(interval, max(0.0, deadline - clock())))
+    state = waiting.WaitState(deadline=deadline, timeout=timeout)
+    return waiting.hold(look(api, project, wanted, can_complete, emit), state,
+                        f'compose project {project} to be ready', interval, None, clock, sleep,
+                        late(timeout)).value
 
 
 def only_completed(api: Any, project: str, wanted: Mapping[str, int],

@@ -23,8 +23,8 @@ import socket
 import time
 from typing import Any, Callable, Mapping
 
-from docker_plugin.errors import StateError, TimeoutExpired
-from docker_plugin.resources import completion
+from docker_plugin.errors import StateError
+from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.container import containers, logs
 from docker_plugin.resources.container.reports import summarise
 
@@ -169,21 +169,32 @@ def _survives_read(conn: socket.socket, wait: float = 0.3) -> bool:
         return False
 
 
+def look(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None = None,
+         guard: Guard | None = None) -> waiting.Look:
+    """The readiness wait as a look of ``resources.waiting``: Done(the observation)."""
+    def once(state: waiting.WaitState) -> waiting.Done[Observation] | waiting.Pending:
+        seen = probe(api, container_id, spec, engine_host, guard)
+        return waiting.Done(seen) if seen.done else waiting.Pending(seen.seen)
+    return once
+
+
+def describe(container_id: str, spec: WaitSpec) -> str:
+    return f'container {container_id[:12]} {spec.describe()}'
+
+
+def late(container_id: str, spec: WaitSpec) -> waiting.Late:
+    """What a readiness wait says when its deadline passed."""
+    return lambda state: (f'container {container_id[:12]} was not ready after '
+                          f'{spec.timeout:g}s: waited for it {spec.describe()}, '
+                          f'last saw: {state.seen}')
+
+
 def wait(api: Any, container_id: str, spec: WaitSpec, log: Callable[[str], None],
          engine_host: str | None = None, clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep, guard: Guard | None = None) -> Observation:
-    """Poll until the condition holds, or raise TimeoutExpired after ``spec.timeout``."""
-    deadline = clock() + spec.timeout
-    last_seen = ''
-    while True:
-        seen = probe(api, container_id, spec, engine_host, guard)
-        if seen.done:
-            return seen
-        if seen.seen != last_seen:
-            log(f'waiting for container {container_id[:12]} {spec.describe()}: {seen.seen}')
-            last_seen = seen.seen
-        if clock() >= deadline:
-            raise TimeoutExpired(f'container {container_id[:12]} was not ready after '
-                                 f'{spec.timeout:g}s: waited for it {spec.describe()}, '
-                                 f'last saw: {seen.seen}')
-        sleep(min(spec.interval, max(0.0, deadline - clock())))
+    """Poll until the condition holds, or raise TimeoutExpired after ``spec.timeout``
+    (held here; the task layer's resumable wait uses ``look`` the same way)."""
+    state = waiting.start(spec.timeout, clock=clock)
+    return waiting.hold(look(api, container_id, spec, engine_host, guard), state,
+                        describe(container_id, spec), spec.interval, log, clock, sleep,
+                        late(container_id, spec)).value

@@ -14,10 +14,12 @@ from docker_plugin.errors import (
     NotFoundError,
     PluginError,
     StateError,
+    TimeoutExpired,
     done,
     engine_call,
     found,
 )
+from docker_plugin.resources import waiting
 
 
 def local_state(api: Any) -> dict[str, Any]:
@@ -179,30 +181,35 @@ def remove_node(api: Any, node_id: str) -> bool:
 
 def wait_role(api: Any, node_id: str, role: str, timeout: float = 30,
               interval: float = 0.2) -> None:
-    """Until the node's role (as managers see it) is ``role``."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / interval) + 1):
+    """Until the node's role (as managers see it) is ``role`` (a node gone counts).
+
+    Raises:
+        TimeoutExpired: not by ``timeout``.
+    """
+    def look(state: waiting.WaitState) -> waiting.Done[None] | waiting.Pending:
         info = node(api, node_id)
         if info is None or ((info.get('Spec') or {}).get('Role') == role and
                             (role == 'manager') == bool(info.get('ManagerStatus'))):
-            return
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
-    raise StateError(f'swarm node {node_id[:12]} did not become a {role} within {timeout:g}s')
+            return waiting.Done(None)
+        return waiting.Pending(f'role {(info.get("Spec") or {}).get("Role")}')
+    waiting.hold(look, waiting.start(timeout), f'swarm node {node_id[:12]} to be a {role}',
+                 interval, late=lambda state: f'swarm node {node_id[:12]} did not become a '
+                                              f'{role} within {timeout:g}s')
 
 
 def wait_ready(api: Any, node_id: str, timeout: float = 30, interval: float = 0.25) -> bool:
     """Until managers see the node ``ready`` (a joined node is ``unknown`` until its first
     heartbeat); False when it is not by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def look(state: waiting.WaitState) -> waiting.Done[None] | waiting.Pending:
         info = node(api, node_id)
-        if info is not None and (info.get('Status') or {}).get('State') == 'ready':
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+        status = ((info or {}).get('Status') or {}).get('State')
+        return waiting.Done(None) if status == 'ready' else waiting.Pending(f'{status}')
+    try:
+        waiting.hold(look, waiting.start(timeout), f'swarm node {node_id[:12]} to be ready',
+                     interval)
+    except TimeoutExpired:
+        return False
+    return True
 
 
 def describe_nodes(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

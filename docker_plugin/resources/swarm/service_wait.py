@@ -1,13 +1,13 @@
 """Waiting for a service to converge, and saying why it did not.
 
-``wait`` polls like the docker CLI (every ``interval``, 0.2 s by default):
-one look (``convergence.look``) at the service, its up-to-date tasks and the
+The wait is the one of ``resources.waiting`` with ``look`` as its look: one
+look (``convergence.look``) at the service, its up-to-date tasks and the
 nodes; converged looks must hold for the update's monitor window (a task
-failing inside it starts the window again); jobs need no hold. The loop is
-bounded by its deadline and by a count. ``poll`` is one step of the same,
-for waits held across Cloudify retries (its state is a small dict the
-caller keeps). Failures keep the service and quote the failing tasks'
-errors and the last lines of their logs.
+failing inside it starts the window again); jobs need no hold. ``wait`` polls
+like the docker CLI (every ``interval``, 0.2 s by default) in this process;
+the task layer (``tasks.service.converge``) runs the same look held or
+through Cloudify's retries. Failures keep the service and quote the failing
+tasks' errors and the last lines of their logs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import dataclasses
 import time
 from typing import Any, Callable
 
-from docker_plugin.errors import PluginError, StateError, TimeoutExpired
+from docker_plugin.errors import PluginError, StateError
+from docker_plugin.resources import waiting
 from docker_plugin.resources.swarm import convergence, service_logs, services
 
 Log = Callable[[str], None]
@@ -33,89 +34,89 @@ class ConvergenceFailed(StateError):
     """The service cannot converge (paused, rolled back); it is kept as it is."""
 
 
-@dataclasses.dataclass
-class WaitState:
-    """What a wait carries between looks (and, asynchronously, between retries)."""
-
-    deadline: float                 # time.time() when the wait gives up
-    baseline: str | None = None     # UpdateStatus.StartedAt before the change
-    expect_rollback: bool = False
-    converged_at: float | None = None  # time.time() of the first converged look in a row
-    max_failures: int | None = 0    # see convergence.look
-    cause: str = ''                 # why the engine paused or rolled back the update
-    last: str = ''                  # the last progress line logged
-    logged_at: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> WaitState:
-        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls)
-                      if f.name in data})
-
-
 @dataclasses.dataclass(frozen=True)
-class Outcome:
-    done: bool
+class Converged:
+    """What a finished convergence wait found."""
+
     look: convergence.Look
     converged_at: float | None  # when convergence was first seen (time.time())
 
 
-def poll(api: Any, service_id: str, state: WaitState, log: Log, lines: int = 20,
-         now: Callable[[], float] = time.time) -> Outcome:
-    """One look; raises when the service failed or the deadline passed."""
-    service = services.require(api, service_id)
-    look = convergence.look(service, services.tasks(api, service_id, current_only=True),
-                            services.nodes(api), state.baseline, state.expect_rollback,
-                            state.max_failures)
-    name = (service.get('Spec') or {}).get('Name', service_id)
-    text = look.describe()
-    at = now()
-    if _progress(text) != _progress(state.last) or at - state.logged_at >= LOG_EVERY:
-        log(f'Service {name}: {text}')
-        state.logged_at = at
-    state.last = text
-    update_state, message = look.update
-    if update_state in ('rollback_started', 'paused', 'rollback_paused') and message and \
-            not state.cause:
-        state.cause = message
-    rolled_back = look.update[0] == 'rollback_completed' and not state.expect_rollback
-    if look.failure and rolled_back and look.done != look.wanted and now() < state.deadline:
-        return Outcome(False, look, None)  # fail once the previous spec runs again
-    if look.failure:
-        cause = f' ({state.cause})' if state.cause and state.cause not in look.failure else ''
-        raise ConvergenceFailed(f'service {name}: {look.failure}{cause}\n'
-                                f'{report(api, service, lines, state.cause)}')
-    if not look.converged:
-        if state.converged_at is not None:
-            log(f'Service {name}: a task failed while holding; waiting again')
-        state.converged_at = None
-    else:
-        if state.converged_at is None:
-            state.converged_at = at
-        hold = 0.0 if look.mode.endswith('job') else convergence.monitor_seconds(
-            service.get('Spec') or {})
-        if at - state.converged_at >= hold:
-            return Outcome(True, look, state.converged_at)
-    if at >= state.deadline:
-        raise TimeoutExpired(f'service {name} did not converge in time: {text}\n'
-                             f'{report(api, service, lines)}')
-    return Outcome(False, look, state.converged_at)
+def begin(timeout: float, baseline: str | None = None, expect_rollback: bool = False,
+          clock: Callable[[], float] = time.time) -> waiting.WaitState:
+    """A convergence wait's state: ``baseline`` is the service's ``UpdateStatus.StartedAt``
+    just before the change (None: no update to wait for), kept with what the looks learn
+    (when convergence was first seen, why the engine paused or rolled back)."""
+    return waiting.start(timeout, {'baseline': baseline, 'expect_rollback': expect_rollback,
+                                   'converged_at': None, 'max_failures': 0, 'cause': ''},
+                         clock=clock)
 
 
-def wait(api: Any, service_id: str, state: WaitState, log: Log, interval: float = 0.2,
+def look(api: Any, service_id: str, log: Log, lines: int = 20,
+         now: Callable[[], float] = time.time) -> waiting.Look:
+    """The convergence wait as a look of ``resources.waiting``: Done(Converged) once
+    the service runs its spec everywhere and has held it for the monitor window.
+
+    Raises (from the look):
+        ConvergenceFailed: paused or rolled back (the service is kept).
+    """
+    def once(state: waiting.WaitState) -> waiting.Done[Converged] | waiting.Pending:
+        data = state.data
+        service = services.require(api, service_id)
+        seen = convergence.look(service, services.tasks(api, service_id, current_only=True),
+                                services.nodes(api), data.get('baseline'),
+                                bool(data.get('expect_rollback')), data.get('max_failures'))
+        name = (service.get('Spec') or {}).get('Name', service_id)
+        data['name'] = name
+        text = seen.describe()
+        at = now()
+        update_state, message = seen.update
+        if update_state in ('rollback_started', 'paused', 'rollback_paused') and message and \
+                not data.get('cause'):
+            data['cause'] = message
+        cause = data.get('cause') or ''
+        rolled_back = seen.update[0] == 'rollback_completed' and not data.get('expect_rollback')
+        if seen.failure and rolled_back and seen.done != seen.wanted and at < state.deadline:
+            return waiting.Pending(text, _progress(text))  # fail once the previous spec runs
+        if seen.failure:
+            because = f' ({cause})' if cause and cause not in seen.failure else ''
+            raise ConvergenceFailed(f'service {name}: {seen.failure}{because}\n'
+                                    f'{report(api, service, lines, cause)}')
+        if not seen.converged:
+            if data.get('converged_at') is not None:
+                log(f'Service {name}: a task failed while holding; waiting again')
+            data['converged_at'] = None
+        else:
+            if data.get('converged_at') is None:
+                data['converged_at'] = at
+            hold = 0.0 if seen.mode.endswith('job') else convergence.monitor_seconds(
+                service.get('Spec') or {})
+            if at - data['converged_at'] >= hold:
+                return waiting.Done(Converged(seen, data['converged_at']))
+        return waiting.Pending(text, _progress(text))
+    return once
+
+
+def late(api: Any, service_id: str, lines: int = 20) -> waiting.Late:
+    """What a convergence wait says when its deadline passed: what it saw, and the
+    failing tasks' errors and last log lines."""
+    return lambda state: (f'service {state.data.get("name") or service_id[:25]} did not '
+                          f'converge in time: {state.seen}\n'
+                          f'{report(api, {"ID": service_id}, lines)}').rstrip()
+
+
+def describe(state: waiting.WaitState, service_id: str) -> str:
+    return f'service {state.data.get("name") or service_id[:25]} to converge'
+
+
+def wait(api: Any, service_id: str, state: waiting.WaitState, log: Log, interval: float = 0.2,
          lines: int = 20, sleep: Callable[[float], None] = time.sleep,
-         now: Callable[[], float] = time.time) -> Outcome:
-    """Poll until converged (held for the monitor window), failed or out of time."""
-    looks = int(max(0.0, state.deadline - now()) / max(interval, 0.01)) + 50
-    for _ in range(looks):
-        outcome = poll(api, service_id, state, log, lines, now)
-        if outcome.done:
-            return outcome
-        sleep(max(0.0, min(interval, state.deadline - now())))
-    raise TimeoutExpired(f'service {service_id[:25]} did not converge in {looks} looks: '
-                         f'{state.last}')
+         now: Callable[[], float] = time.time) -> Converged:
+    """Poll like the docker CLI until converged (held for the monitor window), failed
+    or out of time (held here; the task layer's resumable wait uses ``look``)."""
+    return waiting.hold(look(api, service_id, log, lines, now), state,
+                        describe(state, service_id), interval, log, now, sleep,
+                        late(api, service_id, lines), LOG_EVERY).value
 
 
 def report(api: Any, service: dict[str, Any], lines: int = 20, cause: str = '') -> str:

@@ -31,10 +31,12 @@ import os
 import time
 from typing import Any, Iterator, Mapping
 
-from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin import kinds
+from docker_plugin.adoption import Choice, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
+    PluginError,
     RefusedError,
     StateError,
     TransientError,
@@ -46,14 +48,14 @@ from docker_plugin.resources.compose import state as compose_state
 from docker_plugin.resources.compose.binary import find_binary
 from docker_plugin.resources.compose.project import Compose, ProjectSpec, open_project
 from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.compose import confine as confine_compose
 from docker_plugin.tasks.confine import existing
 from docker_plugin.tasks.context import (
     daemon_config,
-    drop,
     engine,
     existing_flags,
-    instance_labels,
+    is_mine,
     persist,
     recorded,
     resource_labels,
@@ -63,8 +65,13 @@ from docker_plugin.tasks.operation import operation
 # Inputs every operation may get beside the project's own (see cloudify.nodes.docker.Base).
 BASE_INPUTS = ('daemon_client', *EXISTING.names())
 DOWN_PASSES = 3  # down again while a straggler container shows up (see take_down)
-PROPS = ('project_name', 'expected', 'jobs', 'services', 'networks', 'volumes',
-         'compose_adopted', 'drift')
+# A project is known by its name (compose's own labels on its containers); ``down`` by
+# that name removes it, so the shared lifecycle decides only whether it stays.
+OBJECTS = objects.Objects(
+    kinds.node('compose'),
+    inspect=lambda api, name: {'Name': name} if compose_state.containers(api, name) else None,
+    find_by_labels=lambda api, labels: [], remove=lambda api, info: False,
+    summarise=lambda info: {'project_name': info['Name']}, ident=lambda info: info['Name'])
 
 
 def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +160,7 @@ def report(ctx: Any, summary: Mapping[str, list[Mapping[str, Any]]]) -> None:
 
 def adopted(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
     """An adopted project is left as found unless modify_external_resource is set."""
-    return bool(ctx.instance.runtime_properties.get('compose_adopted')) and \
+    return objects.adopted(ctx, OBJECTS) and \
         not existing_flags(ctx, kwargs)['modify_external_resource']
 
 
@@ -168,16 +175,14 @@ def create(ctx: Any, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
-    mine = bool(found) and all(
-        all((c.get('Labels') or {}).get(k) == v for k, v in instance_labels(ctx).items())
-        for c in found)
+    mine = bool(found) and all(is_mine(c.get('Labels'), ctx) for c in found)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
                       flags['use_if_exists'], bool(found), mine)
     if decision.choice is None:
         raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
-    persist(ctx, project_name=name, expected=wanted, jobs=compose_readiness.may_complete(model),
-            compose_adopted=decision.choice is Choice.ADOPT)
+    objects.record(ctx, OBJECTS, {'Name': name}, decision.choice is Choice.ADOPT)
+    persist(ctx, expected=wanted, jobs=compose_readiness.may_complete(model))
     ctx.logger.info('Compose project %s (%s): services %s; networks %s; volumes %s',
                     name, 'adopted' if decision.choice is Choice.ADOPT else 'to run',
                     ', '.join(f'{s} x{n}' for s, n in wanted.items()) or '-',
@@ -186,7 +191,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 
 def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
-       compose: Compose) -> dict[str, Any]:
+       compose: Compose, operation: str = 'start') -> dict[str, Any]:
     """``up`` (unless adopted), wait until the project is ready (``wait``), then the
     runtime properties; returns the summary.
 
@@ -204,7 +209,38 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
     can_complete = compose_readiness.may_complete(model)
     waiting = bool(opts.get('wait', True)) and not adopted(ctx, kwargs)
     wait_timeout = float(opts.get('wait_timeout', 300))
-    deadline = time.monotonic() + wait_timeout
+    # One wait from before ``up`` to ready: a retry after passing trouble resumes it (its
+    # deadline holds), and ``up`` again changes nothing that is right already.
+    state = waits.resume(ctx, operation) or waits.begin(ctx, operation, wait_timeout) \
+        if waiting else None
+    try:
+        _up(ctx, kwargs, opts, compose, wanted, can_complete, waiting)
+    except PluginError as exc:
+        if exc.recoverable is not True:
+            waits.abandon(ctx, operation)
+        raise
+    if state is not None:
+        try:
+            with engine(ctx, kwargs) as client:
+                waits.run(ctx, operation, state,
+                          compose_readiness.look(client.api, compose.spec.name, wanted,
+                                                 can_complete, emitter(ctx)),
+                          f'compose project {compose.spec.name} to be ready',
+                          waits.Mode(interval=0.5), compose_readiness.late(wait_timeout))
+        except PluginError as exc:
+            if exc.recoverable is not True:
+                report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
+            raise
+    persist(ctx, expected=wanted, jobs=can_complete)
+    summary = refresh(ctx, kwargs, compose.spec.name)
+    report(ctx, summary)
+    return summary
+
+
+def _up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any], compose: Compose,
+        wanted: Mapping[str, int], can_complete: list[str], waiting: bool) -> None:
+    """``compose up`` (unless adopted); a failure that only counts a completed container
+    as one is not a failure (the wait that follows decides)."""
     if not adopted(ctx, kwargs):
         try:
             with refusals_named(compose):
@@ -221,18 +257,6 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
             changed = sorted(progress.recreated | progress.created)
             if changed:
                 ctx.logger.info('Compose created or recreated: %s', ', '.join(changed))
-    if waiting:
-        try:
-            with engine(ctx, kwargs) as client:
-                compose_readiness.settle(client.api, compose.spec.name, wanted, can_complete,
-                                         wait_timeout, deadline, emitter(ctx))
-        except StateError:
-            report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
-            raise
-    persist(ctx, expected=wanted, jobs=can_complete)
-    summary = refresh(ctx, kwargs, compose.spec.name)
-    report(ctx, summary)
-    return summary
 
 
 @operation
@@ -241,13 +265,6 @@ def start(ctx: Any, **kwargs: Any) -> None:
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
         up(ctx, kwargs, opts, compose)
-
-
-def _keeps(ctx: Any, kwargs: Mapping[str, Any]) -> tuple[bool, str]:
-    flags = existing_flags(ctx, kwargs)
-    remove, why = removes(bool(ctx.instance.runtime_properties.get('compose_adopted')),
-                          flags['delete_adopted'], flags['retain'])
-    return not remove, why
 
 
 def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
@@ -265,9 +282,7 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     """Stop the project's containers (left running when retained or adopted). In an
     uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
     opts = options(ctx, kwargs)
-    keep, why = _keeps(ctx, kwargs)
-    if keep:
-        ctx.logger.info('Leaving the compose project running: %s', why)
+    if objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs)):
         return
     if not ctx.instance.runtime_properties.get('project_name'):
         return
@@ -282,14 +297,10 @@ def stop(ctx: Any, **kwargs: Any) -> None:
 def delete(ctx: Any, **kwargs: Any) -> None:
     """``down``, by the project's name: containers, networks and the images it built go;
     volumes only with ``remove_volumes``. Works whatever became of the files."""
-    keep, why = _keeps(ctx, kwargs)
     opts = options(ctx, kwargs)
-    if keep:
-        ctx.logger.info('Keeping compose project %s: %s',
-                        ctx.instance.runtime_properties.get('project_name'), why)
-    else:
+    if not objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs)):
         take_down(ctx, kwargs, opts)
-    drop(ctx, *PROPS)
+    objects.forget(ctx, OBJECTS)
 
 
 def take_down(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
@@ -359,7 +370,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if adopted(ctx, kwargs):
             raise StateError('the compose project was adopted: set modify_external_resource '
                              'to let update change it')
-        up(ctx, kwargs, opts, compose)
+        up(ctx, kwargs, opts, compose, 'update')
         remaining = _drift(ctx, kwargs, compose, opts)
     return objects.record_drift(ctx, 'compose project', remaining)
 

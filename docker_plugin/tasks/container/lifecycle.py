@@ -17,9 +17,11 @@ and removed too.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterable, Mapping
 
-from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin import kinds
+from docker_plugin.adoption import Choice, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -34,6 +36,7 @@ from docker_plugin.resources.container import containers, controls, logs, report
 from docker_plugin.resources.container import drift as container_drift
 from docker_plugin.resources.container import spec as specs
 from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.container.readiness import pending, wait_ready, wait_spec
 from docker_plugin.tasks.container.spec import declared_state, gather, shared_image, start_options
 from docker_plugin.tasks.context import (
@@ -41,7 +44,6 @@ from docker_plugin.tasks.context import (
     drop,
     engine,
     existing_flags,
-    instance_labels,
     is_mine,
     learn_container_secrets,
     log_lines,
@@ -52,13 +54,15 @@ from docker_plugin.tasks.context import (
     resource_labels,
 )
 from docker_plugin.tasks.image import sources as image_sources
-from docker_plugin.tasks.lifecycle import TAGGED, tagged
+from docker_plugin.tasks.lifecycle import tagged
 from docker_plugin.tasks.operation import operation
 
 DISCARDED = 'discarded_options'  # options the engine discards on this kernel
-CONTAINER_PROPS = ('container_id', 'container_name', 'state', 'exit_code', 'ip', 'networks',
-                   'ports', 'host_options_applied', 'replaced_container_id', 'container_adopted',
-                   'secret_env_names', 'drift', 'completed_exit_code', DISCARDED, TAGGED)
+OBJECTS = objects.Objects(
+    kinds.node('container'), inspect=containers.inspect,
+    find_by_labels=containers.find_by_labels,
+    remove=lambda api, info: containers.remove(api, info['Id'], force=True),
+    summarise=reports.summarise)
 # A start the engine refuses with these, on a container that never ran, is a
 # broken engine-side state (after the engine was killed): create it again.
 STALE_MARKERS = ('already exists',)
@@ -120,7 +124,7 @@ def configure(ctx: Any, **kwargs: Any) -> None:
         container_id = props.get('container_id')
         if not (container_id and containers.inspect(api, container_id)):
             container_id, adopted = _create_or_adopt(ctx, kwargs, api, spec, image, flags)
-            persist(ctx, container_id=container_id, container_adopted=adopted,
+            persist(ctx, container_id=container_id, **{objects.ADOPTED: adopted},
                     host_options_applied=bool(spec.host), secret_env_names=spec.secret_names,
                     **tagged(adopted))
         else:
@@ -134,6 +138,11 @@ def configure(ctx: Any, **kwargs: Any) -> None:
 def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.ContainerSpec,
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
     """Find the container this instance should use, or create it: (id, adopted?)."""
+    made = objects.unrecorded(ctx, api, OBJECTS)
+    if made:
+        ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
+                        made[0]['Id'][:12])
+        return made[0]['Id'], False
     existing = containers.inspect(api, spec.name)
     mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
@@ -217,7 +226,7 @@ def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
     """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
     an asynchronous wait is still under way: Cloudify retries it first)."""
     waited = wait_ready(ctx, config, container_id, ready, 'start') if ready else None
-    if not paused or pending(ctx, 'start'):
+    if not paused or waits.unfinished(ctx, 'start'):
         return waited
     with engine(ctx, {}, config) as client:
         info = containers.require(client.api, container_id)
@@ -287,7 +296,7 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     if not container_id:
         ctx.logger.info('No container recorded; nothing to stop')
         return
-    if _keep_adopted(ctx, kwargs, 'stop'):
+    if _keep_adopted(ctx, kwargs):
         return
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -303,17 +312,10 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
 
 
-def _keep_adopted(ctx: Any, kwargs: dict[str, Any], verb: str) -> bool:
+def _keep_adopted(ctx: Any, kwargs: dict[str, Any]) -> bool:
     """True (and logged) when the container must be left as found: it was adopted
     (without delete_adopted), or retain is set."""
-    flags = existing_flags(ctx, kwargs)
-    adopted = bool(ctx.instance.runtime_properties.get('container_adopted'))
-    remove, why = removes(adopted, flags['delete_adopted'], flags['retain'])
-    if remove:
-        return False
-    ctx.logger.info('Not going to %s container %s: %s', verb,
-                    ctx.instance.runtime_properties.get('container_id'), why)
-    return True
+    return objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs))
 
 
 @operation
@@ -324,29 +326,29 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     options = parse(ctx, kwargs, 'container_remove', REMOVE)
     remove_image = options.pop('remove_image')
     props = ctx.instance.runtime_properties
-    container_id = props.get('container_id')
-    if container_id and _keep_adopted(ctx, kwargs, 'remove'):
-        drop(ctx, *CONTAINER_PROPS)
+    flags = existing_flags(ctx, kwargs)
+    if (objects.recorded_id(ctx, OBJECTS) and objects.keeps(ctx, OBJECTS, flags)) or \
+            flags['retain']:
+        objects.forget(ctx, OBJECTS)
         return
+
+    def stop_and_remove(api: Any, found: Mapping[str, Any]) -> bool:
+        info = containers.inspect(api, found['Id'])
+        if info is None:
+            return False
+        if info['State'].get('Running') or info['State'].get('Paused'):
+            ctx.logger.info('Stopping container %s before removing it', info['Id'])
+            containers.stop(api, info['Id'], timeout)
+        images_used.append(info.get('Image'))
+        containers.remove(api, info['Id'], **options)
+        return True
+
+    images_used: list[str | None] = []
     with engine(ctx, kwargs) as client:
         api = client.api
-        image = props.get('image_id')
-        # Nothing recorded: configure may have died right after the engine made it.
-        found = [] if container_id else [
-            c['Id'] for c in containers.find_by_labels(api, instance_labels(ctx))]
-        for cid in dict.fromkeys([*filter(None, [container_id]), *found]):
-            info = containers.inspect(api, cid)
-            if info is None:
-                ctx.logger.info('Container %s is already gone', cid)
-                continue
-            image = image or info.get('Image')
-            if info['State'].get('Running') or info['State'].get('Paused'):
-                ctx.logger.info('Stopping container %s before removing it', cid)
-                containers.stop(api, cid, timeout)
-            containers.remove(api, cid, **options)
-            ctx.logger.info('Removed container %s%s', cid, '' if cid == container_id
-                            else ' (made by this instance, not recorded)')
-        drop(ctx, *CONTAINER_PROPS)
+        objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+        objects.forget(ctx, OBJECTS)
+        image = props.get('image_id') or next(filter(None, images_used), None)
         if remove_image and image:
             _remove_image(ctx, api, image)
 
@@ -399,7 +401,7 @@ def context(ctx: Any, spec: specs.ContainerSpec) -> container_drift.Context:
     props = ctx.instance.runtime_properties
     return container_drift.Context(
         image=spec.image or props.get('image'),
-        labels=None if props.get('container_adopted') else resource_labels(ctx),
+        labels=None if objects.adopted(ctx, OBJECTS) else resource_labels(ctx),
         discarded=props.get(DISCARDED) or ())
 
 
@@ -456,7 +458,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     it in place: resources and restart policy (the update call), its name (a
     rename), pause or unpause, its networks, aliases and addresses (reconnecting).
     Anything else needs a new container and is refused, naming it."""
-    if ctx.instance.runtime_properties.get('container_adopted') and \
+    if objects.adopted(ctx, OBJECTS) and \
             not existing_flags(ctx, kwargs)['modify_external_resource']:
         raise StateError('the container was adopted: set modify_external_resource to let '
                          'update change it')

@@ -1,17 +1,16 @@
-"""Readiness waits in an operation: held in this worker, or polled through retries."""
+"""Readiness waits of a container's operations: the one resumable wait (``tasks.waits``)
+with the container's probes (``resources.container.probes``) as its look."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from docker_plugin.client import DaemonClientConfig
-from docker_plugin.errors import TimeoutExpired
 from docker_plugin.options.lifecycle import wait_for
 from docker_plugin.resources.container import probes
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.confine import probe_guard
 from docker_plugin.tasks.context import (
-    drop,
     engine,
     is_local,
     persist,
@@ -25,50 +24,34 @@ def wait_spec(ctx: Any, kwargs: dict[str, Any], field: str = 'wait_for') -> prob
     return probes.WaitSpec.of(values) if values else None
 
 
-def _deadline_key(name: str) -> str:
-    return f'_{name}_deadline'
-
-
 def pending(ctx: Any, name: str) -> bool:
-    """An asynchronous wait of ``name`` is under way (its deadline is recorded until it
-    ends, ready or not)."""
-    return ctx.instance.runtime_properties.get(_deadline_key(name)) is not None
+    """A retry of the operation whose readiness wait ``name`` is under way (polled
+    through retries: the container is started already)."""
+    return waits.active(ctx, name)
 
 
 def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
                spec: probes.WaitSpec, name: str) -> Any:
-    """Wait in this worker, or (``async``) look once and hand back to Cloudify.
+    """Wait in this worker, or (``async``) look once and hand back to Cloudify: the one
+    resumable wait (``tasks.waits``), so the timeout holds across retries.
 
-    Asynchronously the deadline lives in runtime properties, so the timeout
-    holds across retries; each retry is one look. A container seen ending as
-    the wait expects (``exited``, or ``ready`` and completed) is recorded as
-    completed (``completed_exit_code``): ``check_status`` then counts it healthy.
+    A container seen ending as the wait expects (``exited``, or ``ready`` and
+    completed) is recorded as completed (``completed_exit_code``): ``check_status``
+    then counts it healthy.
     """
     record_key = f'{name}_wait' if name != 'wait' else 'wait'
-    deadline_key = _deadline_key(name)
     host = None if is_local(config) else config.host
     guard = probe_guard(ctx, config)  # on a manager: never the manager's own host
+    state = waits.resume(ctx, name) or waits.begin(ctx, name, spec.timeout)
     with engine(ctx, {}, config) as client:
-        api = client.api
-        if not spec.run_async:
-            seen = probes.wait(api, container_id, spec, ctx.logger.info, host, guard=guard)
-        else:
-            props = ctx.instance.runtime_properties
-            deadline = props.get(deadline_key)
-            if deadline is None:
-                deadline = time.time() + spec.timeout
-                persist(ctx, **{deadline_key: deadline})
-            seen = probes.probe(api, container_id, spec, host, guard)
-            if not seen.done:
-                if time.time() >= deadline:
-                    drop(ctx, deadline_key)
-                    raise TimeoutExpired(
-                        f'container {container_id[:12]} was not ready after {spec.timeout:g}s: '
-                        f'waited for it {spec.describe()}, last saw: {seen.seen}')
-                return ctx.operation.retry(
-                    f'waiting for container {container_id[:12]} {spec.describe()}: {seen.seen}',
-                    retry_after=spec.interval)
-            drop(ctx, deadline_key)
+        outcome = waits.run(ctx, name, state,
+                            probes.look(client.api, container_id, spec, host, guard),
+                            probes.describe(container_id, spec),
+                            waits.Mode(poll=spec.run_async, interval=spec.interval),
+                            probes.late(container_id, spec))
+    if isinstance(outcome, waits.Retry):
+        return outcome.request(ctx)
+    seen = outcome.value
     data = {'condition': spec.condition, 'seen': seen.seen}
     if seen.exit_code is not None:  # it ran to completion (exited, or ready and completed)
         data.update(exit_code=seen.exit_code, logs=seen.logs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from docker_plugin import kinds
 from docker_plugin.errors import StateError
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.resources import networks
@@ -12,22 +13,19 @@ from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.container.spec import BASE_KEYS, NETWORK_RELATIONSHIP
 from docker_plugin.tasks.context import (
     daemon_config,
-    drop,
     engine,
     existing_flags,
-    instance_labels,
     object_name,
-    persist,
-    recorded,
     resolve_input,
     resource_labels,
 )
-from docker_plugin.tasks.lifecycle import TAGGED
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 
-NETWORK_PROPS = ('network_id', 'network_name', 'driver', 'subnets', 'gateways', 'internal',
-                 'network_adopted', 'drift', TAGGED)
+OBJECTS = objects.Objects(
+    kinds.node('network'), inspect=networks.inspect, find_by_labels=networks.find_by_labels,
+    remove=lambda api, info: networks.remove(api, info['Id'], info['Name']),
+    summarise=networks.summarise)
 
 
 def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
@@ -43,38 +41,17 @@ def create(ctx: Any, **kwargs: Any) -> None:
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
-        known = ctx.instance.runtime_properties.get('network_id')
-        if known and networks.inspect(api, known):
-            ctx.logger.info('Network %s already present; nothing to do', name)
-            return
         labels = resource_labels(ctx)
-
-        info, adopted = objects.ensure(
-            ctx, 'network', name, flags, networks.inspect(api, name),
+        objects.make_or_adopt(
+            ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
             lambda: networks.inspect(api, networks.create(api, name, options, labels)),
             table=NETWORK, given=options)
-    persist(ctx, network_adopted=adopted, **objects.tagged(adopted), **networks.summarise(info))
 
 
 @operation
 def delete(ctx: Any, **kwargs: Any) -> None:
     """Remove the network unless it was adopted or is retained; never one still in use."""
-    flags = existing_flags(ctx, kwargs)
-    props = ctx.instance.runtime_properties
-    network_id, name = props.get('network_id'), props.get('network_name', '')
-    if network_id and not objects.should_remove(ctx, 'network', name,
-                                                props.get('network_adopted', False), flags):
-        drop(ctx, *NETWORK_PROPS)
-        return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        # Nothing recorded: create may have died right after the engine made it.
-        labelled = [] if network_id else networks.find_by_labels(api, instance_labels(ctx))
-        unrecorded = [(n['Id'], n['Name']) for n in labelled if n['Id'] != network_id]
-        for net_id, net_name in [*([(network_id, name)] if network_id else []), *unrecorded]:
-            if networks.remove(api, net_id, net_name):
-                ctx.logger.info('Removed network %s', net_name)
-    drop(ctx, *NETWORK_PROPS)
+    objects.delete(ctx, kwargs, OBJECTS)
 
 
 @operation
@@ -129,19 +106,11 @@ def reconnect(ctx: Any, **kwargs: Any) -> None:
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the recorded network still exists."""
-    network_id = recorded(ctx, 'network_id', 'network')
-    with engine(ctx, kwargs) as client:
-        if networks.inspect(client.api, network_id) is None:
-            raise StateError(f'network {ctx.instance.runtime_properties.get("network_name")} '
-                             'no longer exists')
-    ctx.logger.info('Network %s exists', ctx.instance.runtime_properties.get('network_name'))
+    objects.status(ctx, kwargs, OBJECTS)
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
-    network_id = recorded(ctx, 'network_id', 'network')
-    info = networks.inspect(api, network_id)
-    if info is None:
-        raise StateError(f'network {network_id[:12]} no longer exists')
+    info = objects.require(ctx, api, OBJECTS)
     return info, objects.differences(NETWORK, _options(ctx, kwargs), info)
 
 
@@ -159,13 +128,12 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     declared options when no container is attached to it (and it was not adopted,
     unless modify_external_resource is set); otherwise this refuses, naming them."""
     flags = existing_flags(ctx, kwargs)
-    props = ctx.instance.runtime_properties
     with engine(ctx, kwargs) as client:
         api = client.api
         info, found = _drift(ctx, kwargs, api)
         if not found:
             return objects.record_drift(ctx, 'network', found)
-        if props.get('network_adopted') and not flags['modify_external_resource']:
+        if objects.adopted(ctx, OBJECTS) and not flags['modify_external_resource']:
             raise StateError('the network was adopted: set modify_external_resource to let '
                              'update create it again')
         attached = networks.users(api, info)
@@ -176,7 +144,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
                              'use it: remove them first (or reinstall)')
         networks.remove(api, info['Id'], info['Name'])
         new_id = networks.create(api, info['Name'], _options(ctx, kwargs), resource_labels(ctx))
-        persist(ctx, network_adopted=False, **networks.summarise(networks.inspect(api, new_id)))
+        objects.record(ctx, OBJECTS, networks.inspect(api, new_id) or {}, False)
         ctx.logger.info('Network %s created again with its declared options', info['Name'])
         _, remaining = _drift(ctx, kwargs, api)
     return objects.record_drift(ctx, 'network', remaining)
@@ -185,4 +153,4 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    objects.refresh(ctx, kwargs, 'network', 'network_id', networks.inspect, networks.summarise)
+    objects.refresh(ctx, kwargs, OBJECTS)

@@ -14,15 +14,15 @@ from typing import Any
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.service import LOGS, SCALE
 from docker_plugin.resources.swarm import convergence, service_logs, services
-from docker_plugin.resources.swarm.service_wait import Outcome
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.context import engine, log_lines, persist, record_result, recorded
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
 
 
 def _finish(ctx: Any, api: Any, service_id: str, outcome: Any) -> Any:
-    if outcome is not None and not isinstance(outcome, Outcome):
-        return outcome  # a Cloudify retry: still waiting
+    if isinstance(outcome, waits.Retry):
+        return outcome.request(ctx)  # still waiting, through Cloudify's retries
     persist(ctx, **services.summarise(services.require(api, service_id)))
     return None
 

@@ -2,13 +2,15 @@
 
 Every operation that changes a service (start, update, scale, rollback, and a
 Secret or Config moving its services) hands the change's baseline to
-``converge``. Synchronously it polls until done; with ``converge.async`` it
-looks once per Cloudify retry, the wait's state (deadline, baseline, when
-convergence was first seen) kept in the ``_converge`` runtime property, so
-the timeout and the monitor hold survive retries and a retried operation
-never sends its change twice. A synchronous wait keeps it too: when the
-engine cannot be reached for a moment (a RecoverableError), the operation's
-retry resumes the same wait instead of finding nothing left to change.
+``converge``: the one resumable wait (``tasks.waits``) with the service's
+look (``resources.swarm.service_wait``). Synchronously it polls until done;
+with ``converge.async`` it looks once per Cloudify retry, the wait's state
+(deadline, baseline, when convergence was first seen) kept in the wait's
+runtime property, so the timeout and the monitor hold survive retries and a
+retried operation never sends its change twice. A synchronous wait keeps it
+too: when the engine cannot be reached for a moment (a RecoverableError), the
+operation's retry resumes the same wait instead of finding nothing left to
+change.
 """
 
 from __future__ import annotations
@@ -17,16 +19,12 @@ import datetime
 import time
 from typing import Any, Mapping
 
-from docker_plugin.errors import PluginError
 from docker_plugin.options.service import SERVICE_WAIT
 from docker_plugin.options.service_values import batches
-from docker_plugin.resources.swarm import convergence
-from docker_plugin.resources.swarm.service_wait import WaitState, poll, wait
-from docker_plugin.tasks.context import drop, persist, record_result, resolve_input
-
-STATE_KEY = '_converge'
-MIN_RETRY_AFTER = 1.0
-RETRIES_FOR_TIMEOUT = 100  # async: the retry interval stretches so ~100 retries cover it
+from docker_plugin.resources.swarm import convergence, service_wait
+from docker_plugin.resources.waiting import Done, WaitState
+from docker_plugin.tasks import waits
+from docker_plugin.tasks.context import persist, record_result, resolve_input
 
 
 def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,11 +42,7 @@ def default_timeout(spec: Mapping[str, Any], replicas: int | None = None) -> flo
 
 def pending(ctx: Any, operation: str) -> WaitState | None:
     """The wait a previous try of this very operation left (a retry)."""
-    data = ctx.instance.runtime_properties.get(STATE_KEY)
-    retry = getattr(getattr(ctx, 'operation', None), 'retry_number', 0) or 0
-    if isinstance(data, dict) and data.get('operation') == operation and retry > 0:
-        return WaitState.of(data)
-    return None
+    return waits.resume(ctx, operation)
 
 
 def begin(ctx: Any, operation: str, before: Mapping[str, Any] | None, spec: Mapping[str, Any],
@@ -57,17 +51,16 @@ def begin(ctx: Any, operation: str, before: Mapping[str, Any] | None, spec: Mapp
     timeout = settings.get('timeout') or default_timeout(spec)
     baseline = None if before is None else (
         (before.get('UpdateStatus') or {}).get('StartedAt') or '')
-    state = WaitState(deadline=time.time() + float(timeout), baseline=baseline,
-                      expect_rollback=expect_rollback)
+    state = service_wait.begin(timeout, baseline, expect_rollback)
     if settings.get('wait'):
-        persist(ctx, **{STATE_KEY: {'operation': operation, **state.as_dict()}})
+        persist(ctx, **{waits.key(operation): state.as_dict()})
     return state
 
 
 def converge(ctx: Any, api: Any, service_id: str, state: WaitState,
-             settings: Mapping[str, Any], operation: str) -> Any:
-    """Wait (or look once, asynchronously): the Outcome once converged; None when
-    not waiting; Cloudify's retry request (for the operation to return) while waiting.
+             settings: Mapping[str, Any], operation: str) -> Done[Any] | waits.Retry | None:
+    """Wait (or look once, asynchronously): Done(Converged) once converged; None when
+    not waiting; a ``waits.Retry`` (for the operation to return) while polling.
 
     Raises:
         ConvergenceFailed: paused or rolled back (the service is kept).
@@ -76,31 +69,19 @@ def converge(ctx: Any, api: Any, service_id: str, state: WaitState,
     if not settings.get('wait'):
         return None
     log = ctx.logger.info
-    try:
-        if not settings.get('async'):
-            outcome = wait(api, service_id, state, log, settings['interval'],
-                           settings['log_lines'])
-        else:
-            outcome = poll(api, service_id, state, log, settings['log_lines'])
-            if not outcome.done:
-                persist(ctx, **{STATE_KEY: {'operation': operation, **state.as_dict()}})
-                remaining = max(0.0, state.deadline - time.time())
-                return ctx.operation.retry(
-                    f'waiting for the service to converge: {state.last}',
-                    retry_after=max(MIN_RETRY_AFTER, settings['interval'],
-                                    remaining / RETRIES_FOR_TIMEOUT))
-    except PluginError as exc:
-        if exc.recoverable is not True:  # a passing fault: the retry resumes this wait
-            drop(ctx, STATE_KEY)
-        raise
-    except BaseException:
-        drop(ctx, STATE_KEY)
-        raise
-    drop(ctx, STATE_KEY)
-    at = datetime.datetime.fromtimestamp(outcome.converged_at or time.time(),
+    outcome = waits.run(
+        ctx, operation, state, service_wait.look(api, service_id, log, settings['log_lines']),
+        service_wait.describe(state, service_id),
+        waits.Mode(poll=bool(settings.get('async')), interval=settings['interval'],
+                   quiet=service_wait.LOG_EVERY),
+        service_wait.late(api, service_id, settings['log_lines']))
+    if isinstance(outcome, waits.Retry):
+        return outcome
+    converged = outcome.value
+    at = datetime.datetime.fromtimestamp(converged.converged_at or time.time(),
                                          datetime.timezone.utc)
-    record_result(ctx, 'converged', 0, f'converged: {outcome.look.describe()}', {
+    record_result(ctx, 'converged', 0, f'converged: {converged.look.describe()}', {
         'operation': operation, 'converged_at': at.isoformat(timespec='milliseconds'),
-        'tasks': outcome.look.done})
-    ctx.logger.info('Service converged: %s', outcome.look.describe())
+        'tasks': converged.look.done})
+    ctx.logger.info('Service converged: %s', converged.look.describe())
     return outcome

@@ -10,19 +10,18 @@ the operation with the failing tasks' errors and logs, and keeps the service.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, RefusedError, StateError
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift
 from docker_plugin.resources.swarm import service_spec, services
-from docker_plugin.resources.swarm.service_wait import Outcome
 from docker_plugin.tasks import lifecycle as objects
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.context import (
-    drop,
     engine,
     existing_flags,
-    instance_labels,
     persist,
     recorded,
 )
@@ -30,9 +29,9 @@ from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
 from docker_plugin.tasks.service.spec import FIELD, gather, resolve
 
-SERVICE_PROPS = ('service_id', 'service_name', 'image', 'service_version', 'ports',
-                 'virtual_ips', 'service_adopted', 'drift', 'converged', 'replicas', 'status',
-                 service_waiting.STATE_KEY)
+OBJECTS = objects.Objects(
+    kinds.node('service'), inspect=services.inspect, find_by_labels=services.find_by_labels,
+    remove=lambda api, info: services.remove(api, info['ID']), summarise=services.summarise)
 
 
 def desired(api: Any, spec: service_spec.ServiceSpec, pinned: str | None = None) -> dict[str, Any]:
@@ -55,10 +54,6 @@ def create(ctx: Any, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
-        known = ctx.instance.runtime_properties.get('service_id')
-        if known and services.inspect(api, known):
-            ctx.logger.info('Service %s already present; nothing to do', spec.name)
-            return
         existing = services.inspect(api, spec.name)
 
         def make() -> dict[str, Any]:
@@ -77,8 +72,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
             _kept(ctx, spec, body, info)
             return info
 
-        info, adopted = objects.ensure(ctx, 'service', spec.name, flags, existing, make)
-    persist(ctx, service_adopted=adopted, **services.summarise(info))
+        objects.make_or_adopt(ctx, api, OBJECTS, spec.name, flags, existing, make)
 
 
 def _kept(ctx: Any, spec: service_spec.ServiceSpec, body: dict[str, Any],
@@ -106,8 +100,8 @@ def start(ctx: Any, **kwargs: Any) -> Any:
             info = services.require(api, service_id)
             state = service_waiting.begin(ctx, 'start', None, info['Spec'], settings)
         outcome = service_waiting.converge(ctx, api, service_id, state, settings, 'start')
-        if outcome is not None and not isinstance(outcome, Outcome):
-            return outcome
+        if isinstance(outcome, waits.Retry):
+            return outcome.request(ctx)
         persist(ctx, **services.summarise(services.require(api, service_id)))
     return None
 
@@ -116,25 +110,14 @@ def start(ctx: Any, **kwargs: Any) -> Any:
 def delete(ctx: Any, **kwargs: Any) -> None:
     """Remove the service (and any this instance made but never recorded), unless it
     was adopted or is retained; wait (bounded) until its tasks are gone."""
-    props = ctx.instance.runtime_properties
-    flags = existing_flags(ctx, kwargs)
-    service_id, name = props.get('service_id'), props.get('service_name', '')
-    if service_id and not objects.should_remove(ctx, 'service', name,
-                                                props.get('service_adopted', False), flags):
-        drop(ctx, *SERVICE_PROPS)
-        return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        labelled = [s['ID'] for s in services.find_by_labels(api, instance_labels(ctx))]
-        for found in dict.fromkeys([*([service_id] if service_id else []), *labelled]):
-            if services.remove(api, found):
-                ctx.logger.info('Removed service %s', name or found[:12])
-            left = services.wait_gone(api, found)
-            if left:
-                ctx.logger.warning('Service %s: %d of its tasks not seen to end (their '
-                                   'nodes remove them when they answer again): %s',
-                                   name or found[:12], len(left), ', '.join(left[:10]))
-    drop(ctx, *SERVICE_PROPS)
+    def gone(api: Any, info: Mapping[str, Any]) -> None:
+        left = services.wait_gone(api, info['ID'])
+        if left:
+            ctx.logger.warning('Service %s: %d of its tasks not seen to end (their nodes '
+                               'remove them when they answer again): %s',
+                               info['Spec'].get('Name') or info['ID'][:12], len(left),
+                               ', '.join(left[:10]))
+    objects.delete(ctx, kwargs, OBJECTS, after=gone)
 
 
 @operation
@@ -185,8 +168,8 @@ def update(ctx: Any, **kwargs: Any) -> Any:
     changes only with modify_external_resource. A rollout that pauses or rolls
     back fails the operation, with the failing tasks' errors and logs."""
     spec, settings = gather(ctx, kwargs), service_waiting.options(ctx, kwargs)
-    props = ctx.instance.runtime_properties
-    if props.get('service_adopted') and not existing_flags(ctx, kwargs)['modify_external_resource']:
+    if objects.adopted(ctx, OBJECTS) and \
+            not existing_flags(ctx, kwargs)['modify_external_resource']:
         raise StateError('the service was adopted: set modify_external_resource to let '
                          'update change it')
     with engine(ctx, kwargs) as client:
@@ -206,8 +189,8 @@ def update(ctx: Any, **kwargs: Any) -> Any:
             before = services.update(api, service_id, body, spec.auth)
             state = service_waiting.begin(ctx, 'update', before, body, settings)
         outcome = service_waiting.converge(ctx, api, service_id, state, settings, 'update')
-        if outcome is not None and not isinstance(outcome, Outcome):
-            return outcome
+        if isinstance(outcome, waits.Retry):
+            return outcome.request(ctx)
         info = services.require(api, service_id)
         persist(ctx, **services.summarise(info))
         # What was just rolled out was pinned a moment ago: not asked of the registry again.
@@ -221,12 +204,8 @@ def update(ctx: Any, **kwargs: Any) -> Any:
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (image,
     version, ports, the tasks running against those wanted) from the manager."""
-    service_id = recorded(ctx, 'service_id', 'service')
-    name = ctx.instance.runtime_properties.get('service_name') or service_id[:25]
     with engine(ctx, kwargs) as client:
         api = client.api
-        info = services.inspect(api, service_id)
-        if info is None:
-            raise StateError(f'service {name} no longer exists')
-        persist(ctx, **services.summarise(info), status=services.status(api, service_id))
+        info = objects.require(ctx, api, OBJECTS)
+        persist(ctx, **services.summarise(info), status=services.status(api, info['ID']))
     ctx.logger.info('Service %s refreshed from the engine', info['Spec'].get('Name', ''))

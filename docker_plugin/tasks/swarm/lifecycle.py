@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.swarm import SWARM, members
 from docker_plugin.resources import drift
 from docker_plugin.resources.swarm import cluster as swarm
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
-    drop,
     engine,
     existing_flags,
     instance_labels,
@@ -30,8 +30,19 @@ from docker_plugin.tasks.context import (
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.swarm.members import join_member, leave_member
 
-SWARM_PROPS = ('swarm_id', 'swarm_node_id', 'swarm_adopted', 'manager_addresses', 'joined',
-               'nodes', 'drift')
+
+def _managed(api: Any, swarm_id: str) -> dict[str, Any] | None:
+    """The swarm the engine manages, if it is ``swarm_id``."""
+    info = swarm.inspect(api)
+    return info if info is not None and info.get('ID') == swarm_id else None
+
+
+# A swarm is known by the engine that manages it (one at most), not found by labels; what
+# this deployment made, it leaves with force (its last manager) when it is deleted.
+OBJECTS = objects.Objects(
+    kinds.node('swarm'), inspect=_managed, find_by_labels=lambda api, labels: [],
+    remove=lambda api, info: swarm.leave(api, force=True),
+    summarise=lambda info: {'swarm_id': info.get('ID', '')}, ident=lambda info: info['ID'])
 
 
 def _options(ctx: Any, kwargs: Any) -> dict[str, dict[str, Any]]:
@@ -73,9 +84,10 @@ def create(ctx: Any, **kwargs: Any) -> None:
                                        field='daemon_client', table=SWARM,
                                        given={**options.get('init', {}),
                                               **options.get('spec', {})})
+        objects.record(ctx, OBJECTS, info, adopted)
         state = swarm.local_state(api)
-        persist(ctx, swarm_id=info.get('ID', ''), swarm_node_id=state.get('NodeID', ''),
-                swarm_adopted=adopted, manager_addresses=swarm.manager_addresses(api))
+        persist(ctx, swarm_node_id=state.get('NodeID', ''),
+                manager_addresses=swarm.manager_addresses(api))
 
 
 @operation
@@ -114,12 +126,11 @@ def delete(ctx: Any, **kwargs: Any) -> None:
                 leave_member(ctx, api, member, entry.get('node_id', ''), entry.get('role', ''))
             joined.remove(entry)
             persist(ctx, joined=joined)
-        if props.get('swarm_id') and objects.should_remove(
-                ctx, 'swarm', props['swarm_id'][:12], props.get('swarm_adopted', False), flags):
+        if props.get('swarm_id') and not objects.keeps(ctx, OBJECTS, flags):
             # This deployment made the swarm: its last manager leaves with force.
             if swarm.leave(api, force=True):
                 ctx.logger.info('The engine left swarm %s', props['swarm_id'][:12])
-    drop(ctx, *SWARM_PROPS)
+    objects.forget(ctx, OBJECTS)
 
 
 @operation
@@ -160,8 +171,8 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Apply drifted swarm settings in place (the swarm update call)."""
-    props = ctx.instance.runtime_properties
-    if props.get('swarm_adopted') and not existing_flags(ctx, kwargs)['modify_external_resource']:
+    if objects.adopted(ctx, OBJECTS) and \
+            not existing_flags(ctx, kwargs)['modify_external_resource']:
         raise StateError('the swarm was adopted: set modify_external_resource to let update '
                          'change it')
     with engine(ctx, kwargs) as client:

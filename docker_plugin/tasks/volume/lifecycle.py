@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from docker_plugin import kinds
 from docker_plugin.errors import StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
-    drop,
     engine,
     existing_flags,
-    instance_labels,
     object_name,
-    persist,
-    recorded,
     resolve_input,
     resource_labels,
 )
-from docker_plugin.tasks.lifecycle import TAGGED
 from docker_plugin.tasks.operation import operation
 
-VOLUME_PROPS = ('volume_name', 'driver', 'mountpoint', 'volume_adopted', 'drift', TAGGED)
+OBJECTS = objects.Objects(
+    kinds.node('volume'), inspect=volumes.inspect, find_by_labels=volumes.find_by_labels,
+    remove=lambda api, info: volumes.remove(api, info['Name']), summarise=volumes.summarise,
+    ident=lambda info: info['Name'])
 
 
 def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
@@ -41,56 +40,26 @@ def create(ctx: Any, **kwargs: Any) -> None:
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
-        if ctx.instance.runtime_properties.get('volume_name') == name and \
-                volumes.inspect(api, name):
-            ctx.logger.info('Volume %s already present; nothing to do', name)
-            return
         labels = resource_labels(ctx)
-
-        info, adopted = objects.ensure(ctx, 'volume', name, flags, volumes.inspect(api, name),
-                                       lambda: volumes.create(api, name, options, labels),
-                                       table=VOLUME, given=options)
-    persist(ctx, volume_adopted=adopted, **objects.tagged(adopted), **volumes.summarise(info))
+        objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
+                              lambda: volumes.create(api, name, options, labels),
+                              table=VOLUME, given=options)
 
 
 @operation
 def delete(ctx: Any, **kwargs: Any) -> None:
     """Remove the volume unless adopted or retained; never one still in use."""
-    flags = existing_flags(ctx, kwargs)
-    props = ctx.instance.runtime_properties
-    name = props.get('volume_name')
-    if name and not objects.should_remove(ctx, 'volume', name, props.get('volume_adopted', False),
-                                          flags):
-        drop(ctx, *VOLUME_PROPS)
-        return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        # Nothing recorded: create may have died right after the engine made it.
-        labelled = [] if name else [
-            v['Name'] for v in volumes.find_by_labels(api, instance_labels(ctx))]
-        for volume in dict.fromkeys([*([name] if name else []), *labelled]):
-            if flags['retain'] and volume != name:
-                continue
-            if volumes.remove(api, volume):
-                ctx.logger.info('Removed volume %s', volume)
-    drop(ctx, *VOLUME_PROPS)
+    objects.delete(ctx, kwargs, OBJECTS)
 
 
 @operation
 def check_status(ctx: Any, **kwargs: Any) -> None:
     """Healthy when the recorded volume still exists."""
-    name = recorded(ctx, 'volume_name', 'volume')
-    with engine(ctx, kwargs) as client:
-        if volumes.inspect(client.api, name) is None:
-            raise StateError(f'volume {name} no longer exists')
-    ctx.logger.info('Volume %s exists', name)
+    objects.status(ctx, kwargs, OBJECTS)
 
 
 def _drift(ctx: Any, kwargs: Any, api: Any) -> list:
-    name = recorded(ctx, 'volume_name', 'volume')
-    info = volumes.inspect(api, name)
-    if info is None:
-        raise StateError(f'volume {name} no longer exists')
+    info = objects.require(ctx, api, OBJECTS)
     return objects.differences(VOLUME, _options(ctx, kwargs), info)
 
 
@@ -118,4 +87,4 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def pull(ctx: Any, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
-    objects.refresh(ctx, kwargs, 'volume', 'volume_name', volumes.inspect, volumes.summarise)
+    objects.refresh(ctx, kwargs, OBJECTS)
