@@ -62,7 +62,7 @@ def defer(name: str) -> bool:
             return False  # packages only: what this plugin defers
         module = importlib.util.module_from_spec(spec)
         del module.__path__  # a submodule import asks for it first: it runs the package
-        module.__getattr__ = _StandIn(module, spec)  # type: ignore[attr-defined]
+        module.__getattr__ = _StandIn(module, spec)  # type: ignore[method-assign]
         if not any(isinstance(f, _Finder) for f in sys.meta_path):
             sys.meta_path.insert(0, _Finder())
         sys.modules[name] = module

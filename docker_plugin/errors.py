@@ -202,8 +202,10 @@ _TRANSPORT_ERRORS = (
 def classify(exc: BaseException, action: str) -> PluginError:
     """Turn an SDK, transport or stream exception into a PluginError (not raised)."""
     import docker.errors  # here, not at import time: operations start faster
-    if isinstance(exc, PluginError) or isinstance(exc.__cause__, PluginError):
-        return exc if isinstance(exc, PluginError) else exc.__cause__  # SDK-wrapped: SSH's
+    if isinstance(exc, PluginError):
+        return exc
+    if isinstance(exc.__cause__, PluginError):
+        return exc.__cause__  # wrapped by the SDK: the SSH transport's own
     if isinstance(exc, docker.errors.NotFound):
         return NotFoundError(f'{action}: {engine_message(exc)}', engine_message(exc))
     if isinstance(exc, docker.errors.APIError):

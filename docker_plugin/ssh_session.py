@@ -62,6 +62,7 @@ def load_key(text: str, passphrase: str | None) -> Any:
     data = text.strip().encode() + b'\n'
     password = passphrase.encode() if passphrase else None
     openssh = data.startswith(b'-----BEGIN OPENSSH PRIVATE KEY-----')
+    loaded: Any  # any private key type the loaders give: the kinds are checked below
     try:
         if openssh:
             loaded = serialization.load_ssh_private_key(data, password)

@@ -66,7 +66,7 @@ class _DialStdio(urllib3.connection.HTTPConnection):
             raise ConnectionAbortedError(f'no SSH channel to {self.where}: {exc}') from exc
         self.channel = self.sock = channel
 
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         # http.client closes the connection as soon as the answer fails: the channel
         # would go before the host's exit status arrives. Its close waits for ours.
         self._close_held = False
@@ -141,7 +141,7 @@ class SSHAdapter(requests.adapters.HTTPAdapter):
         self.pool = _Pool(session, where, timeout, max_pool_size)
         super().__init__()
 
-    def get_connection(self, url: str, proxies: Any = None) -> _Pool:  # type: ignore[override]
+    def get_connection(self, url: str, proxies: Any = None) -> _Pool:
         return self.pool
 
     def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint and test the plugin: bootstrap the machine, then ruff, then pytest.
+# Lint and test the plugin: bootstrap the machine, then ruff, mypy, then pytest.
 # Extra arguments go to pytest, e.g. scripts/test.sh -x -k network tests/unit
 # With $CI set (non-empty), tests fail instead of skipping when no engine answers.
 set -euo pipefail
@@ -15,6 +15,9 @@ fi
 
 echo '[test] ruff check .'
 "$REPO/.venv/bin/ruff" check .
+
+echo '[test] mypy (docker_plugin)'
+"$REPO/.venv/bin/mypy"
 
 echo "[test] python -m pytest $*"
 exec "$REPO/.venv/bin/python" -m pytest "$@"

@@ -28,7 +28,7 @@ PROJECT = {'get_input': 'project_name'}
 NETWORK_KEYS = {'name', 'external', 'driver', 'driver_opts', 'internal', 'attachable',
                 'enable_ipv6', 'ipam', 'labels'}
 VOLUME_KEYS = {'name', 'external', 'driver', 'driver_opts', 'labels'}
-WAITS = {'service_healthy': {'condition': 'healthy'},
+WAITS: dict[str, dict[str, Any]] = {'service_healthy': {'condition': 'healthy'},
          'service_completed_successfully': {'condition': 'exited', 'exit_code': 0}}
 
 

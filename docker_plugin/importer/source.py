@@ -47,9 +47,12 @@ def _argv(binary: str, files: Sequence[str], directory: str | None, name: str | 
 
 def _run(argv: list[str], environ: Mapping[str, str], timeout: float) -> str:
     progress = Progress('', lambda level, text: None)
-    outcome = compose_process.run(argv, environ, timeout, 'compose config',
-                                  on_line=lambda stream, line: stream == 'stderr' and
-                                  progress.feed(stream, line), keep='stdout')
+    def on_line(stream: str, line: str) -> None:
+        if stream == 'stderr':
+            progress.feed(stream, line)
+
+    outcome = compose_process.run(argv, environ, timeout, 'compose config', on_line=on_line,
+                                  keep='stdout')
     if outcome.returncode != 0:
         raise InvalidInputError('compose file', f'compose refused the project: '
                                 f'{progress.failure_text(outcome.tail("stderr"))}')

@@ -156,15 +156,15 @@ class Inputs:
             if not command:
                 return [self.protect(item, f'{path}[{i}]') for i, item in enumerate(value)]
             found = dict(spans.in_command(value))
-            out: list[Any] = []
+            pieces: list[Any] = []
             for i, item in enumerate(value):
                 if not isinstance(item, str):
-                    out.append(self.protect(item, f'{path}[{i}]', command))
+                    pieces.append(self.protect(item, f'{path}[{i}]', command))
                     continue
                 extra = [s for v in self._distinct() for s in spans.occurrences(item, v)]
                 named = [(a, b) for a, b, _ in found.get(i, [])]
-                out.append(self._pieces(item, spans.merge(named + extra), _hint(path, i)))
-            return out
+                pieces.append(self._pieces(item, spans.merge(named + extra), _hint(path, i)))
+            return pieces
         if isinstance(value, str):
             return self.protected(value, command, hint=_hint(path, ''))
         return value

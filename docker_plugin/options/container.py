@@ -106,7 +106,7 @@ def _p(name: str, check: Any, doc: str, **kw: Any) -> Option:
     return Option(name, check, 'plugin', keyword=None, doc=doc, **kw)
 
 
-CONTAINER = OptionTable('container', [
+CONTAINER: OptionTable = OptionTable('container', [
     # --- the create call's own arguments and its body ---------------------------------
     Option('image', Text(non_empty=True), 'create', keyword=None, compare=IGNORE,
            doc='image to run; defaults to the image made by create (drift: the id its '

@@ -23,6 +23,7 @@ from docker_plugin.errors import (
     classify,
     is_engine_error,
 )
+from docker_plugin.resources.engine_api import EngineApi
 
 
 def _header_timeout(deadline: float | None) -> float | None:
@@ -43,7 +44,7 @@ def _answer_within(deadline: float | None, action: str) -> Iterator[None]:
         raise
 
 
-def open_stream(api: Any, method: str, path: str, *args: Any, body: Any = None,
+def open_stream(api: EngineApi, method: str, path: str, *args: Any, body: Any = None,
                 deadline: float | None = None, action: str = '', **kwargs: Any) -> Any:
     """A streaming request: its answer must start before ``deadline``; what follows
     has no read timeout (``guard`` bounds it)."""
@@ -55,7 +56,7 @@ def open_stream(api: Any, method: str, path: str, *args: Any, body: Any = None,
         return getattr(api, f'_{method}')(url, stream=True, timeout=timeout, **kwargs)
 
 
-def sdk_stream(api: Any, call: Callable[..., Any], *args: Any, deadline: float | None = None,
+def sdk_stream(api: EngineApi, call: Callable[..., Any], *args: Any, deadline: float | None = None,
                action: str = '', **kwargs: Any) -> tuple[Any, Any]:
     """Call an SDK method that answers with a stream: (the stream, its response).
 
@@ -106,7 +107,7 @@ def _shutdown(response: Any) -> None:
 
 
 @contextlib.contextmanager
-def guard(api: Any, response: Any, action: str, deadline: float | None) -> Iterator[None]:
+def guard(api: EngineApi, response: Any, action: str, deadline: float | None) -> Iterator[None]:
     """Read ``response`` inside the block, bounded by ``deadline`` (monotonic).
 
     Raises:

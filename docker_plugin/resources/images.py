@@ -21,6 +21,7 @@ from docker_plugin.errors import (
     found,
 )
 from docker_plugin.resources.deadlines import guard, open_stream, sdk_stream
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.streams import Log, StreamConsumer
 
 _IMAGE_ID = re.compile(r'^sha256:[0-9a-f]{64}$')
@@ -82,7 +83,7 @@ def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + float(timeout)
 
 
-def import_image(api: Any, src: str, repository: str | None, tag: str | None,
+def import_image(api: EngineApi, src: str, repository: str | None, tag: str | None,
                  changes: list[str] | None, log: Log, timeout: float | None = None) -> ImageResult:
     """Import a root file system tarball from an http(s) URL or a local path."""
     params: dict[str, Any] = {'repo': repository, 'tag': tag if repository else None}
@@ -114,7 +115,7 @@ def import_image(api: Any, src: str, repository: str | None, tag: str | None,
     return ImageResult(image_id, name, 'import')
 
 
-def build_image(api: Any, options: Mapping[str, Any], labels: Mapping[str, str],
+def build_image(api: EngineApi, options: Mapping[str, Any], labels: Mapping[str, str],
                 log: Log, timeout: float | None = None) -> ImageResult:
     """Build from a context directory; fail with the failing step and its output."""
     opts = dict(options)
@@ -136,7 +137,7 @@ def build_image(api: Any, options: Mapping[str, Any], labels: Mapping[str, str],
     return ImageResult(image_id, opts.get('tag') or image_id, 'build')
 
 
-def pull_image(api: Any, repository: str, tag: str | None, log: Log,
+def pull_image(api: EngineApi, repository: str, tag: str | None, log: Log,
                auth_config: Mapping[str, str] | None = None, platform: str | None = None,
                timeout: float | None = None) -> ImageResult:
     """Pull ``repository:tag`` (or ``@digest``) and return its local id.
@@ -165,7 +166,7 @@ def pull_image(api: Any, repository: str, tag: str | None, log: Log,
     return ImageResult(info['Id'], ref, 'pull', repo_digest(info, repository))
 
 
-def push(api: Any, repository: str, tag_name: str, log: Log,
+def push(api: EngineApi, repository: str, tag_name: str, log: Log,
          auth_config: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
     """Push ``repository:tag`` and return the digest the registry reports.
 
@@ -188,7 +189,7 @@ def push(api: Any, repository: str, tag_name: str, log: Log,
     return digest
 
 
-def pull_as(api: Any, repository: str, tag: str | None, policy: str, log: Log,
+def pull_as(api: EngineApi, repository: str, tag: str | None, policy: str, log: Log,
             auth_config: Mapping[str, str] | None = None, platform: str | None = None,
             timeout: float | None = None) -> tuple[ImageResult, bool]:
     """Pull as the policy says (``missing``, ``always``, ``never``).
@@ -208,12 +209,12 @@ def pull_as(api: Any, repository: str, tag: str | None, policy: str, log: Log,
     return pull_image(api, repository, tag, log, auth_config, platform, timeout), info is None
 
 
-def inspect_image(api: Any, name: str) -> dict[str, Any] | None:
+def inspect_image(api: EngineApi, name: str) -> dict[str, Any] | None:
     """The image's inspect data, or None when it does not exist locally."""
     return found(lambda: api.inspect_image(name), f'inspect image {name}')
 
 
-def remove_image(api: Any, image: str, force: bool = False) -> bool:
+def remove_image(api: EngineApi, image: str, force: bool = False) -> bool:
     """Remove an image (or, given one of several names, just that name).
 
     Returns False when it was already gone.
@@ -233,7 +234,7 @@ def remove_image(api: Any, image: str, force: bool = False) -> bool:
     return True
 
 
-def tag(api: Any, image: str, repository: str, tag_name: str) -> str:
+def tag(api: EngineApi, image: str, repository: str, tag_name: str) -> str:
     """Give ``image`` the name ``repository:tag``; returns that reference."""
     with engine_call(f'tag image {image} as {repository}:{tag_name}'):
         api.tag(image, repository, tag_name, force=True)
@@ -249,7 +250,7 @@ def repo_digest(info: Mapping[str, Any], repository: str) -> str | None:
     return None
 
 
-def registry_digest(api: Any, name: str,
+def registry_digest(api: EngineApi, name: str,
                     auth_config: Mapping[str, str] | None = None) -> str | None:
     """The digest the registry serves for ``name`` now (None: it has none)."""
     served = found(lambda: api.inspect_distribution(
@@ -258,14 +259,14 @@ def registry_digest(api: Any, name: str,
     return None if served is None else (served.get('Descriptor') or {}).get('digest')
 
 
-def users(api: Any, image_id: str) -> list[str]:
+def users(api: EngineApi, image_id: str) -> list[str]:
     """Names of the containers (running or not) created from this image."""
     with engine_call(f'list containers using image {image_id}'):
         using = api.containers(all=True, filters={'ancestor': image_id})
     return [(c.get('Names') or [c['Id'][:12]])[0].lstrip('/') for c in using]
 
 
-def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """Images carrying every given label."""
     with engine_call('list images by label'):
         return api.images(filters={'label': [f'{k}={v}' for k, v in labels.items()]})

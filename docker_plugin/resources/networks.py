@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from docker_plugin.errors import NotFoundError, RefusedError, StateError, done, engine_call, found
 from docker_plugin.options.base import Update
 from docker_plugin.options.network import ENDPOINT
 from docker_plugin.resources import drift
+from docker_plugin.resources.engine_api import EngineApi
 
 # Network modes that are not a network a container can be disconnected from.
 _NOT_A_NETWORK = ('host', 'none', 'default', '')
 
 
-def inspect(api: Any, name_or_id: str) -> dict[str, Any] | None:
+def inspect(api: EngineApi, name_or_id: str) -> dict[str, Any] | None:
     """Inspect data, or None when no such network exists."""
     return found(lambda: api.inspect_network(name_or_id), f'inspect network {name_or_id}')
 
 
-def create(api: Any, name: str, options: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+def require(api: EngineApi, name_or_id: str) -> dict[str, Any]:
+    """Inspect data of a network that must exist (one just made)."""
+    info = inspect(api, name_or_id)
+    if info is None:
+        raise StateError(f'network {name_or_id[:25]} no longer exists')
+    return info
+
+
+def create(api: EngineApi, name: str, options: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     """Create a network and return its id."""
     kwargs = dict(options)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
@@ -27,12 +36,12 @@ def create(api: Any, name: str, options: Mapping[str, Any], labels: Mapping[str,
         return api.create_network(name, **kwargs)['Id']
 
 
-def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     with engine_call('list networks by label'):
         return api.networks(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
 
 
-def connect(api: Any, container_id: str, network: str, endpoint: Mapping[str, Any]) -> bool:
+def connect(api: EngineApi, container_id: str, network: str, endpoint: Mapping[str, Any]) -> bool:
     """Connect a container with its aliases and addresses; reconnect if they differ.
 
     A container already on the network with the same settings is left alone,
@@ -61,7 +70,7 @@ def endpoint_drift(network: str, endpoint: Mapping[str, Any],
                              attached, prefix=f'NetworkSettings.Networks.{network}.')
 
 
-def membership_drift(info: Mapping[str, Any], wanted: list[tuple[str, Mapping[str, Any]]],
+def membership_drift(info: Mapping[str, Any], wanted: Sequence[tuple[str, Mapping[str, Any]]],
                      network_mode: str | None, strict: bool = False) -> list[drift.Difference]:
     """Networks the container should be on (relationships, else its network mode); with
     ``strict``, also those it is on and should not be (connected by hand)."""
@@ -85,7 +94,7 @@ def membership_drift(info: Mapping[str, Any], wanted: list[tuple[str, Mapping[st
     return found
 
 
-def disconnect(api: Any, container_id: str, network: str) -> bool:
+def disconnect(api: EngineApi, container_id: str, network: str) -> bool:
     """Disconnect; False when the container or network is already gone or detached."""
     try:
         with engine_call(f'disconnect container {container_id[:12]} from network {network}'):
@@ -99,7 +108,7 @@ def disconnect(api: Any, container_id: str, network: str) -> bool:
     return True
 
 
-def users(api: Any, info: Mapping[str, Any]) -> dict[str, str]:
+def users(api: EngineApi, info: Mapping[str, Any]) -> dict[str, str]:
     """Containers attached to a network, running or not: id -> name.
 
     The network's own inspect lists only running endpoints; a created or
@@ -115,7 +124,7 @@ def users(api: Any, info: Mapping[str, Any]) -> dict[str, str]:
     return attached
 
 
-def remove(api: Any, network_id: str, name: str) -> bool:
+def remove(api: EngineApi, network_id: str, name: str) -> bool:
     """Remove a network no container uses; False when it is already gone.
 
     Raises:
@@ -135,7 +144,7 @@ def remove(api: Any, network_id: str, name: str) -> bool:
     return done(lambda: api.remove_network(network_id), f'remove network {name}')
 
 
-def _tasks_stopping(api: Any, info: Mapping[str, Any], attached: dict[str, str],
+def _tasks_stopping(api: EngineApi, info: Mapping[str, Any], attached: dict[str, str],
                    timeout: float = 30.0) -> dict[str, str]:
     """On a swarm network: wait (bounded) while the only attached containers are
     tasks of removed services that the engine is still taking down."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.errors import StateError, done, engine_call, found
+from docker_plugin.resources.engine_api import EngineApi
 
 
-def inspect(api: Any, name: str) -> dict[str, Any] | None:
+def inspect(api: EngineApi, name: str) -> dict[str, Any] | None:
     return found(lambda: api.inspect_volume(name), f'inspect volume {name}')
 
 
-def create(api: Any, name: str, options: Mapping[str, Any],
+def create(api: EngineApi, name: str, options: Mapping[str, Any],
            labels: Mapping[str, str]) -> dict[str, Any]:
     kwargs = dict(options)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}
@@ -19,19 +20,19 @@ def create(api: Any, name: str, options: Mapping[str, Any],
         return api.create_volume(name, **kwargs)
 
 
-def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     with engine_call('list volumes by label'):
         found = api.volumes(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
     return list((found or {}).get('Volumes') or [])
 
 
-def users(api: Any, name: str) -> list[dict[str, Any]]:
+def users(api: EngineApi, name: str) -> list[dict[str, Any]]:
     """Containers (running or not) that mount the volume."""
     with engine_call(f'list containers using volume {name}'):
         return api.containers(all=True, filters={'volume': name})
 
 
-def remove(api: Any, name: str) -> bool:
+def remove(api: EngineApi, name: str) -> bool:
     """Remove a volume nothing uses; False when already gone.
 
     Raises:

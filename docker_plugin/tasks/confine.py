@@ -38,6 +38,7 @@ from docker_plugin.errors import InvalidInputError
 from docker_plugin.operator_settings import load_settings
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.pem import is_pem
+from docker_plugin.tasks.ctx import Ctx, Side
 
 WORKER_MARKERS = ('MGMTWORKER_HOME', 'AGENT_WORK_DIR')
 WORKDIR_NAME = 'docker-plugin'
@@ -47,7 +48,7 @@ TLS_HINT = ('on a Cloudify manager give the PEM text (e.g. {get_secret: docker_c
 
 
 # ------------------------------------------------------------------ the run
-def run_mode(ctx: Any, environ: Mapping[str, str] | None = None) -> Mode:
+def run_mode(ctx: Ctx, environ: Mapping[str, str] | None = None) -> Mode:
     """LOCAL or MANAGER for the operation whose context is ``ctx`` (see the module)."""
     from cloudify.endpoint import LocalEndpoint
     from cloudify.mocks import MockCloudifyContext
@@ -63,7 +64,7 @@ def run_mode(ctx: Any, environ: Mapping[str, str] | None = None) -> Mode:
     return Mode.MANAGER
 
 
-def operation_context(ctx: Any) -> Any:
+def operation_context(ctx: Side | Ctx) -> Any:
     """The operation's own context: ``ctx`` when it is one, else the current one (tasks
     hand a relationship's ``ctx.source`` to helpers)."""
     from cloudify.context import CloudifyContext
@@ -76,17 +77,17 @@ def operation_context(ctx: Any) -> Any:
         return ctx
 
 
-def policy(ctx: Any, environ: Mapping[str, str] | None = None) -> Policy:
+def policy(ctx: Side | Ctx, environ: Mapping[str, str] | None = None) -> Policy:
     """The rules for this operation."""
     environ = os.environ if environ is None else environ
-    ctx = operation_context(ctx)
-    mode = run_mode(ctx, environ)
+    own = operation_context(ctx)
+    mode = run_mode(own, environ)
     if mode is Mode.LOCAL:
         return Policy(mode)
-    return Policy(mode, load_settings(environ), resources(ctx), workdir(ctx, environ))
+    return Policy(mode, load_settings(environ), resources(own), workdir(own, environ))
 
 
-def resources(ctx: Any) -> str | None:
+def resources(ctx: Ctx) -> str | None:
     """The blueprint's directory when a local storage holds it (None on a manager)."""
     storage = getattr(getattr(ctx, '_endpoint', None), 'storage', None)
     if storage is not None and hasattr(storage, 'get_blueprint'):
@@ -94,7 +95,7 @@ def resources(ctx: Any) -> str | None:
     return None
 
 
-def workdir(ctx: Any, environ: Mapping[str, str]) -> str | None:
+def workdir(ctx: Ctx, environ: Mapping[str, str]) -> str | None:
     """The deployment's work directory for what the plugin writes (None: none)."""
     from cloudify.endpoint import LocalEndpoint
     endpoint = getattr(ctx, '_endpoint', None)
@@ -116,8 +117,8 @@ def _segment(name: str) -> bool:
 
 
 def _resolve(host: str) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None,
-                                                               type=socket.SOCK_STREAM)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None,
+                                                                    type=socket.SOCK_STREAM)})
 
 
 def _is_own(address: str) -> bool:
@@ -135,7 +136,7 @@ HOST = HostFacts(resolve=_resolve, is_own=_is_own)
 
 
 # ------------------------------------------------------------------ reading
-def resource_path(ctx: Any, given: str, field: str) -> str:
+def resource_path(ctx: Side, given: str, field: str) -> str:
     """An absolute path for a file or directory given relative to the blueprint.
 
     Unconfined, absolute paths are taken as they are and relative ones looked up
@@ -143,25 +144,25 @@ def resource_path(ctx: Any, given: str, field: str) -> str:
     relative path is found in the blueprint's directory in a local storage, else
     downloaded from the manager.
     """
-    ctx = operation_context(ctx)
-    rules = policy(ctx)
+    own = operation_context(ctx)
+    rules = policy(own)
     found = rules.read(given, field)
     if os.path.isabs(found):
         return found
     if not rules.confined:
-        root = resources(ctx)
+        root = resources(own)
         if root is not None and os.path.exists(os.path.join(root, found)):
             return os.path.join(root, found)
     try:
         if os.path.splitext(found)[1]:
-            return ctx.download_resource(found)
-        return ctx.download_directory(found)
+            return own.download_resource(found)
+        return own.download_directory(found)
     except Exception as exc:  # noqa: BLE001 - ctx raises many kinds for a missing resource
         raise InvalidInputError(field, f'{given!r} not found among the blueprint resources '
                                        f'({type(exc).__name__})') from None
 
 
-def existing(ctx: Any, given: str, field: str) -> str:
+def existing(ctx: Side, given: str, field: str) -> str:
     """``resource_path``, which must exist."""
     found = resource_path(ctx, given, field)
     if not os.path.exists(found):
@@ -169,7 +170,7 @@ def existing(ctx: Any, given: str, field: str) -> str:
     return found
 
 
-def check_read(ctx: Any, given: str, field: str, inner: str | None = None,
+def check_read(ctx: Side, given: str, field: str, inner: str | None = None,
                inner_field: str = '', what: str = '') -> None:
     """Refuse, before any engine call, what the policy would refuse to read (and ``inner``,
     a path relative to it that may not leave it, named ``inner_field``)."""
@@ -182,7 +183,7 @@ def check_read(ctx: Any, given: str, field: str, inner: str | None = None,
             rules.clean(inner, inner_field, what)
 
 
-def read_file(ctx: Any, path: str, field: str, limit: int) -> bytes:
+def read_file(ctx: Side, path: str, field: str, limit: int) -> bytes:
     """The bytes of a regular file given relative to the blueprint, at most ``limit``
     (a device or a file that grows is never read without end).
 
@@ -203,13 +204,13 @@ def read_file(ctx: Any, path: str, field: str, limit: int) -> bytes:
     return data
 
 
-def within(ctx: Any, root: str, relative: str, field: str, what: str) -> str:
+def within(ctx: Side, root: str, relative: str, field: str, what: str) -> str:
     """``relative`` under the directory ``root`` (confined: it may not leave it)."""
     return policy(ctx).within(root, relative, field, what=what)
 
 
 # ------------------------------------------------------------------ writing
-def write_directory(ctx: Any, given: str, field: str) -> str:
+def write_directory(ctx: Side, given: str, field: str) -> str:
     """Where the plugin may write ``given`` (confined: in the deployment's work directory;
     made private when the plugin makes it)."""
     rules = policy(ctx)
@@ -220,7 +221,7 @@ def write_directory(ctx: Any, given: str, field: str) -> str:
 
 
 # ------------------------------------------------------------------ engines
-def client_config(ctx: Any, raw: Any, field: str = 'daemon_client') -> DaemonClientConfig:
+def client_config(ctx: Side, raw: Any, field: str = 'daemon_client') -> DaemonClientConfig:
     """``daemon_client`` as a client config the policy allows: confined, certificate
     files are blueprint files and the engine is not the manager's own host's."""
     rules = policy(ctx)
@@ -241,7 +242,7 @@ def client_config(ctx: Any, raw: Any, field: str = 'daemon_client') -> DaemonCli
     return dataclasses.replace(config, host_credentials=False)
 
 
-def _tls_files(ctx: Any, values: Any, field: str) -> Any:
+def _tls_files(ctx: Side, values: Any, field: str) -> Any:
     """Certificate files named by path are blueprint files (PEM text is the manager way)."""
     if not isinstance(values, dict):
         return values
@@ -258,7 +259,7 @@ def _tls_files(ctx: Any, values: Any, field: str) -> Any:
     return out
 
 
-def probe_guard(ctx: Any, config: DaemonClientConfig) -> Callable[[str], str | None] | None:
+def probe_guard(ctx: Side, config: DaemonClientConfig) -> Callable[[str], str | None] | None:
     """What keeps readiness probes off the manager's own host (None: nothing to keep)."""
     rules = policy(ctx)
     if not rules.confined or rules.allowed_engine(config.base_url):

@@ -13,13 +13,14 @@ from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.results import result
 from docker_plugin.tasks.confine import client_config
+from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 
 
-def resolve_input(ctx: Any, kwargs: Mapping[str, Any], name: str, default: Any = None) -> Any:
+def resolve_input(ctx: Side, kwargs: Mapping[str, Any], name: str, default: Any = None) -> Any:
     """An operation input if given, else the node property of that name, else default."""
     value = kwargs.get(name)
     if value is None:
@@ -29,12 +30,12 @@ def resolve_input(ctx: Any, kwargs: Mapping[str, Any], name: str, default: Any =
     return value
 
 
-def parse(ctx: Any, kwargs: Mapping[str, Any], name: str, table: OptionTable) -> dict[str, Any]:
+def parse(ctx: Ctx, kwargs: Mapping[str, Any], name: str, table: OptionTable) -> dict[str, Any]:
     """The input (or property) ``name``, validated by ``table``, defaults filled in."""
     return table.parse(resolve_input(ctx, kwargs, name), name)
 
 
-def persist(ctx: Any, **values: Any) -> None:
+def persist(ctx: Ctx, **values: Any) -> None:
     """Write runtime properties now (not only when the operation ends).
 
     Runtime properties are data the plugin reads back (names, ids, references,
@@ -48,7 +49,7 @@ def persist(ctx: Any, **values: Any) -> None:
     ctx.instance.update()
 
 
-def record_result(ctx: Any, name: str, exit_code: int, message: str, data: Any = None) -> Any:
+def record_result(ctx: Ctx, name: str, exit_code: int, message: str, data: Any = None) -> Any:
     """Keep an action's result under ``name``; returns its data as kept.
 
     An action's output (an exec's stdout, log lines, task errors) is text a
@@ -60,7 +61,7 @@ def record_result(ctx: Any, name: str, exit_code: int, message: str, data: Any =
     return kept['data']
 
 
-def recorded(ctx: Any, key: str, what: str, hint: str = '') -> str:
+def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:
     """A runtime property an operation cannot do without (raises StateError)."""
     value = ctx.instance.runtime_properties.get(key)
     if not value:
@@ -69,7 +70,7 @@ def recorded(ctx: Any, key: str, what: str, hint: str = '') -> str:
     return value
 
 
-def drop(ctx: Any, *keys: str) -> None:
+def drop(ctx: Ctx, *keys: str) -> None:
     """Remove runtime properties now."""
     props = ctx.instance.runtime_properties
     for key in keys:
@@ -78,7 +79,7 @@ def drop(ctx: Any, *keys: str) -> None:
     ctx.instance.update()
 
 
-def resource_labels(ctx: Any) -> dict[str, str]:
+def resource_labels(ctx: Ctx) -> dict[str, str]:
     """Labels put on everything the plugin creates, for exact look-ups and clean-up.
 
     Where the manager gives the deployment ``resource_tags``, each becomes a
@@ -92,13 +93,13 @@ def resource_labels(ctx: Any) -> dict[str, str]:
     return labels
 
 
-def instance_labels(ctx: Any) -> dict[str, str]:
+def instance_labels(ctx: Ctx) -> dict[str, str]:
     """The labels that name exactly this node instance's objects."""
     return {'cloudify.deployment': str(ctx.deployment.id or ''),
             'cloudify.node-instance': str(ctx.instance.id or '')}
 
 
-def _resource_tags(ctx: Any) -> Mapping[str, Any]:
+def _resource_tags(ctx: Ctx) -> Mapping[str, Any]:
     try:
         tags = ctx.deployment.resource_tags
     except Exception:  # noqa: BLE001 - local runs and older managers have none
@@ -106,20 +107,20 @@ def _resource_tags(ctx: Any) -> Mapping[str, Any]:
     return tags if isinstance(tags, Mapping) else {}
 
 
-def is_mine(labels: Mapping[str, str] | None, ctx: Any) -> bool:
+def is_mine(labels: Mapping[str, str] | None, ctx: Ctx) -> bool:
     """Whether an object's labels say this very node instance made it."""
     labels = labels or {}
     return all(labels.get(k) == v for k, v in instance_labels(ctx).items())
 
 
-def instance_suffix(ctx: Any) -> str:
+def instance_suffix(ctx: Ctx) -> str:
     """The part of the instance id after the node name (``web_x1y2z3`` -> ``x1y2z3``)."""
     instance_id = str(ctx.instance.id)
     prefix = f'{ctx.node.id}_'
     return instance_id[len(prefix):] if instance_id.startswith(prefix) else instance_id
 
 
-def instance_name(ctx: Any, base: str | None) -> str | None:
+def instance_name(ctx: Ctx, base: str | None) -> str | None:
     """A Docker object name for this instance: ``base`` when the node has one
     instance, else ``base-<instance suffix>``, so names never collide."""
     if not base:
@@ -129,13 +130,13 @@ def instance_name(ctx: Any, base: str | None) -> str | None:
     return base
 
 
-def default_name(ctx: Any, separator: str = '.') -> str:
+def default_name(ctx: Ctx, separator: str = '.') -> str:
     """``<deployment><sep><node instance id>``: unique, and found again without listing."""
     name = re.sub(r'[^a-zA-Z0-9_.-]', '-', f'{ctx.deployment.id}{separator}{ctx.instance.id}')
     return name if name[:1].isalnum() else f'c{name}'
 
 
-def object_name(ctx: Any, kwargs: Mapping[str, Any]) -> str:
+def object_name(ctx: Ctx, kwargs: Mapping[str, Any]) -> str:
     """A network's or volume's name: ``name`` (per instance when there are several),
     else ``<deployment>-<instance id>``."""
     base = resolve_input(ctx, kwargs, 'name', default='')
@@ -145,7 +146,7 @@ def object_name(ctx: Any, kwargs: Mapping[str, Any]) -> str:
     return instance_name(ctx, base) or default_name(ctx, '-')
 
 
-def existing_flags(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, bool]:
+def existing_flags(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, bool]:
     """``use_external_resource`` and friends, from inputs or properties, validated."""
     out = {}
     for option in EXISTING:
@@ -159,7 +160,7 @@ def existing_flags(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, bool]:
 IN_SWARM = kinds.relationship('in_swarm').type_name
 
 
-def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
+def daemon_config(ctx: Side, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     """The engine to talk to: the ``daemon_client`` input or property; when both
     are empty and the node is ``in_swarm``, the Swarm node's manager. The
     confinement policy decides whether it may be reached."""
@@ -172,7 +173,7 @@ def daemon_config(ctx: Any, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     return client_config(ctx, raw)
 
 
-def check_common_inputs(ctx: Any, kwargs: Mapping[str, Any]) -> None:
+def check_common_inputs(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     """The inputs every node type has (``cloudify.nodes.docker.Base``: ``daemon_client``
     and the existing-resource flags), validated before an operation looks at what its
     instance recorded: a bad one is reported as itself, never as missing state."""
@@ -182,7 +183,7 @@ def check_common_inputs(ctx: Any, kwargs: Mapping[str, Any]) -> None:
     daemon_config(ctx, kwargs)
 
 
-def engine(ctx: Any, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
+def engine(ctx: Ctx, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
     """A client of the operation's engine, for a ``with`` block."""
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
@@ -196,7 +197,7 @@ def is_local(config: DaemonClientConfig) -> bool:
     return config.base_url.startswith('unix://')
 
 
-def learn_container_secrets(ctx: Any, info: Mapping[str, Any]) -> None:
+def learn_container_secrets(ctx: Ctx, info: Mapping[str, Any]) -> None:
     """Remember the values of the container's secret environment variables.
 
     Their names are kept on the instance (``secret_env_names``); an operation
@@ -212,5 +213,5 @@ def learn_container_secrets(ctx: Any, info: Mapping[str, Any]) -> None:
             secrets.remember(value)
 
 
-def log_lines(ctx: Any, header: str, lines: list[str]) -> None:
+def log_lines(ctx: Ctx, header: str, lines: list[str]) -> None:
     ctx.logger.info('%s\n  %s', header, '\n  '.join(lines))

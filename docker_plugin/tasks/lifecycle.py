@@ -23,7 +23,7 @@ functions) and writes only what is its own.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from docker_plugin import kinds
 from docker_plugin.adoption import Choice, decide, removes
@@ -37,6 +37,7 @@ from docker_plugin.errors import (
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.context import (
     drop,
     engine,
@@ -46,6 +47,7 @@ from docker_plugin.tasks.context import (
     persist,
     recorded,
 )
+from docker_plugin.tasks.ctx import Ctx
 
 Info = Mapping[str, Any]
 TAGGED = kinds.TAGGED  # Cloudify's own mark of an adopted resource
@@ -58,7 +60,7 @@ class Objects:
 
     kind: kinds.NodeKind
     inspect: Callable[[Any, str], Info | None]            # None: no such object
-    find_by_labels: Callable[[Any, Mapping[str, str]], list[Info]]
+    find_by_labels: Callable[[Any, Mapping[str, str]], Sequence[Info]]
     remove: Callable[[Any, Info], bool]                   # False: already gone
     summarise: Callable[[Info], Mapping[str, Any]]        # what is recorded of it
     ident: Callable[[Info], str] = lambda info: str(info.get('Id') or info.get('ID') or
@@ -74,42 +76,42 @@ class Objects:
         return self.kind.keys
 
 
-def recorded_id(ctx: Any, objects: Objects) -> str | None:
+def recorded_id(ctx: Ctx, objects: Objects) -> str | None:
     return ctx.instance.runtime_properties.get(objects.keys.id) or None
 
 
-def shown(ctx: Any, objects: Objects) -> str:
+def shown(ctx: Ctx, objects: Objects) -> str:
     """The recorded object's name for messages (its id when it has none)."""
     props = ctx.instance.runtime_properties
     return str(props.get(objects.keys.name) or props.get(objects.keys.id) or '')[:64]
 
 
-def adopted(ctx: Any, objects: Objects | None = None) -> bool:
+def adopted(ctx: Ctx, objects: Objects | None = None) -> bool:
     """Whether this instance adopted its object (0.2.0 recorded ``<kind>_adopted``)."""
     props = ctx.instance.runtime_properties
     legacy = objects.keys.legacy_adopted if objects is not None else None
     return bool(props.get(ADOPTED) or (legacy and props.get(legacy)))
 
 
-def record(ctx: Any, objects: Objects, info: Info, was_adopted: bool) -> None:
+def record(ctx: Ctx, objects: Objects, info: Info, was_adopted: bool) -> None:
     """Record the object the moment it is known (before the next call can fail)."""
     persist(ctx, **{ADOPTED: was_adopted}, **tagged(was_adopted), **objects.summarise(info))
 
 
-def present(ctx: Any, api: Any, objects: Objects) -> Info | None:
+def present(ctx: Ctx, api: EngineApi, objects: Objects) -> Info | None:
     """The object this instance recorded, if the engine still has it."""
     ident = recorded_id(ctx, objects)
     return objects.inspect(api, ident) if ident else None
 
 
-def unrecorded(ctx: Any, api: Any, objects: Objects) -> list[Info]:
+def unrecorded(ctx: Ctx, api: EngineApi, objects: Objects) -> list[Info]:
     """Objects that carry this very instance's labels but are not the recorded one."""
     ident = recorded_id(ctx, objects)
     return [info for info in objects.find_by_labels(api, instance_labels(ctx))
             if objects.ident(info) != ident]
 
 
-def require(ctx: Any, api: Any, objects: Objects) -> Info:
+def require(ctx: Ctx, api: EngineApi, objects: Objects) -> Info:
     """The recorded object, which must exist.
 
     Raises:
@@ -122,7 +124,7 @@ def require(ctx: Any, api: Any, objects: Objects) -> Info:
     return info
 
 
-def make_or_adopt(ctx: Any, api: Any, objects: Objects, name: str, flags: Mapping[str, bool],
+def make_or_adopt(ctx: Ctx, api: EngineApi, objects: Objects, name: str, flags: Mapping[str, bool],
                   existing: Info | None, create: Callable[[], Info], field: str = 'name',
                   table: OptionTable | None = None,
                   given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
@@ -145,14 +147,14 @@ def make_or_adopt(ctx: Any, api: Any, objects: Objects, name: str, flags: Mappin
     return info, was_adopted
 
 
-def keeps(ctx: Any, objects: Objects, flags: Mapping[str, bool]) -> bool:
+def keeps(ctx: Ctx, objects: Objects, flags: Mapping[str, bool]) -> bool:
     """Whether delete leaves this instance's object as it is (adopted, or retained);
     says why when it does."""
     return not should_remove(ctx, objects.word, shown(ctx, objects), adopted(ctx, objects),
                              flags)
 
 
-def remove_ours(ctx: Any, api: Any, objects: Objects) -> list[Info]:
+def remove_ours(ctx: Ctx, api: EngineApi, objects: Objects) -> list[Info]:
     """Remove the recorded object and every one this instance made but never recorded;
     returns what was removed."""
     ident = recorded_id(ctx, objects)
@@ -171,12 +173,12 @@ def remove_ours(ctx: Any, api: Any, objects: Objects) -> list[Info]:
     return removed
 
 
-def forget(ctx: Any, objects: Objects) -> None:
+def forget(ctx: Ctx, objects: Objects) -> None:
     """Drop every runtime property the kind's lifecycle records."""
     drop(ctx, *objects.keys.all())
 
 
-def delete(ctx: Any, kwargs: Mapping[str, Any], objects: Objects,
+def delete(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects,
            after: Callable[[Any, Info], None] | None = None) -> None:
     """A kind's ``delete``: remove what is ours (unless kept), then forget it;
     ``after(api, info)`` runs for each object removed (to wait for it to be gone)."""
@@ -194,7 +196,7 @@ def delete(ctx: Any, kwargs: Mapping[str, Any], objects: Objects,
     forget(ctx, objects)
 
 
-def status(ctx: Any, kwargs: Mapping[str, Any], objects: Objects) -> Info:
+def status(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> Info:
     """A kind's ``check_status``: healthy when the recorded object still exists."""
     with engine(ctx, kwargs) as client:
         info = require(ctx, client.api, objects)
@@ -202,7 +204,7 @@ def status(ctx: Any, kwargs: Mapping[str, Any], objects: Objects) -> Info:
     return info
 
 
-def refresh(ctx: Any, kwargs: Mapping[str, Any], objects: Objects) -> Info:
+def refresh(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> Info:
     """A kind's ``pull``: its runtime properties again from the engine."""
     with engine(ctx, kwargs) as client:
         info = require(ctx, client.api, objects)
@@ -249,7 +251,7 @@ def refused(exc: PluginError, what: str, table: OptionTable,
     return InvalidInputError('.'.join(filter(None, (inputs[option], option))), f'{what}: {exc}')
 
 
-def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
+def ensure(ctx: Ctx, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
            create: Callable[[], Info], field: str = 'name', table: OptionTable | None = None,
            given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
     """Create the object or adopt the existing one, as the flags say: (info, adopted?).
@@ -262,7 +264,7 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
     ``<kind>_config`` as a whole.
     """
     exists = existing is not None
-    mine = exists and is_mine(labels_of(existing), ctx)
+    mine = existing is not None and is_mine(labels_of(existing), ctx)
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
                       flags['use_if_exists'], exists, mine)
     if decision.choice is None:
@@ -278,6 +280,7 @@ def ensure(ctx: Any, kind: str, name: str, flags: Mapping[str, bool], existing: 
                     from None
             raise refused(exc, f'the engine refused the {kind}', table,
                           {config: given or {}}, config) from None
+    assert existing is not None  # decide adopts or reuses only what exists
     verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
     ctx.logger.info('%s %s %s', verb, kind, name)
     return existing, decision.choice is Choice.ADOPT
@@ -291,7 +294,7 @@ def labels_of(info: Info) -> Mapping[str, str] | None:
     return (info.get('Spec') or {}).get('Labels')
 
 
-def should_remove(ctx: Any, kind: str, name: str, adopted: bool,
+def should_remove(ctx: Ctx, kind: str, name: str, adopted: bool,
                   flags: Mapping[str, bool]) -> bool:
     """Whether uninstall removes the object; logs why when it does not."""
     remove, why = removes(adopted, flags['delete_adopted'], flags['retain'])
@@ -306,7 +309,7 @@ def differences(table: OptionTable, options: Mapping[str, Any],
     return drift.differences(table, options, drift.desired_view(table, options), info)
 
 
-def record_drift(ctx: Any, kind: str, found: Iterable[drift.Difference]) -> list[dict]:
+def record_drift(ctx: Ctx, kind: str, found: Iterable[drift.Difference]) -> list[dict]:
     listed = [d.as_dict() for d in found]
     persist(ctx, drift=listed)
     if listed:

@@ -33,12 +33,13 @@ from docker_plugin.errors import (
     is_engine_error,
 )
 from docker_plugin.tasks.context import check_common_inputs
+from docker_plugin.tasks.ctx import Ctx
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
 secrets.guard_every_logger()
 
 
-def learn_secrets(ctx: Any, kwargs: Mapping[str, Any], module: str = '') -> None:
+def learn_secrets(ctx: Ctx, kwargs: Mapping[str, Any], module: str = '') -> None:
     """Remember every secret value the operation can see, as the registry says which
     inputs hold secrets (``docker_plugin.kinds``): in the inputs and the node's
     properties, by the node's kind (a node that is not one of ours, seed style, by the
@@ -92,7 +93,7 @@ def _learn(kind: kinds.NodeKind | None, sources: list[Mapping[str, Any]]) -> Non
                 secrets.remember(*find(value))
 
 
-def _failure(ctx: Any, exc: PluginError) -> Exception:
+def _failure(ctx: Ctx, exc: PluginError) -> Exception:
     message = secrets.redact(str(exc))
     if exc.recoverable is True:
         return RecoverableError(message, retry_after=RETRY_AFTER)
@@ -106,7 +107,7 @@ def _failure(ctx: Any, exc: PluginError) -> Exception:
     return NonRecoverableError(message)
 
 
-def _retry_number(ctx: Any) -> int:
+def _retry_number(ctx: Ctx) -> int:
     try:
         return int(ctx.operation.retry_number or 0)
     except Exception:  # noqa: BLE001 - no operation context: treat as the first attempt

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin.errors import InvalidInputError
+from docker_plugin.tasks.ctx import Ctx, Side
 
 
-def related(ctx: Any, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
+def related(ctx: Side, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
     """This instance's relationships of ``type_name`` (or derived), with their properties."""
     out = []
     plan = _plan_relationships(ctx)
@@ -31,7 +32,7 @@ def related(ctx: Any, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
     return out
 
 
-def own_properties(ctx: Any, type_name: str) -> dict[str, Any]:
+def own_properties(ctx: Ctx, type_name: str) -> dict[str, Any]:
     """In a relationship operation: the properties of this very relationship."""
     source = ctx.source
     plan = _plan_relationships(source)
@@ -41,7 +42,7 @@ def own_properties(ctx: Any, type_name: str) -> dict[str, Any]:
     return evaluate(ctx, properties, f'relationship to {ctx.target.node.id}')
 
 
-def evaluate(ctx: Any, properties: dict[str, Any], field: str) -> dict[str, Any]:
+def evaluate(ctx: Side | Ctx, properties: dict[str, Any], field: str) -> dict[str, Any]:
     """Relationship properties with intrinsic functions (get_input, ...) resolved.
 
     Raises:
@@ -60,7 +61,7 @@ def evaluate(ctx: Any, properties: dict[str, Any], field: str) -> dict[str, Any]
                                        f'{type(exc).__name__}: {exc}') from None
 
 
-def local_inputs(ctx: Any) -> Mapping[str, Any] | None:
+def local_inputs(ctx: Side | Ctx) -> Mapping[str, Any] | None:
     """In a local run, every deployment input with its value, defaults included.
 
     cloudify-common's local storage (7.0.5) evaluates ``get_input`` against the
@@ -97,7 +98,7 @@ def with_inputs(payload: Any, inputs: Mapping[str, Any] | None) -> Any:
     return {key: with_inputs(value, inputs) for key, value in payload.items()}
 
 
-def _plan_relationships(ctx: Any) -> list[Mapping[str, Any]]:
+def _plan_relationships(ctx: Side) -> list[Mapping[str, Any]]:
     node = ctx.node
     getter = getattr(node, '_get_node_if_needed', None)
     if getter is None:

@@ -19,6 +19,7 @@ from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.base import OptionTable, Update
 from docker_plugin.options.swarm import CONFIG, MAX_OBJECT_BYTES, SECRET
 from docker_plugin.resources import drift
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import objects as swarm_objects
 from docker_plugin.resources.swarm import services
 from docker_plugin.tasks import lifecycle as objects
@@ -31,6 +32,7 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
 
@@ -49,13 +51,13 @@ def _objects(kind: str) -> objects.Objects:
 OBJECTS = {kind: _objects(kind) for kind in TABLES}
 
 
-def _values(ctx: Any, kwargs: Any, kind: str) -> dict[str, Any]:
+def _values(ctx: Ctx, kwargs: Any, kind: str) -> dict[str, Any]:
     table = TABLES[kind]
     raw = {o.name: resolve_input(ctx, kwargs, o.name, default='') for o in table}
     return table.parse({k: v for k, v in raw.items() if v not in ('', {}, [])}, '')
 
 
-def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
+def _content(ctx: Ctx, values: dict[str, Any], kind: str) -> bytes:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
     if values.get('file'):
@@ -67,7 +69,7 @@ def _content(ctx: Any, values: dict[str, Any], kind: str) -> bytes:
     return values['data'].encode()
 
 
-def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
+def _make(api: EngineApi, kind: str, name: str, data: bytes, labels: dict[str, str],
           values: dict[str, Any]) -> str:
     """Create the object; what the engine refuses names the option it is about (a
     driver or templating it lacks: 'plugin ... not found'), else the name."""
@@ -79,7 +81,7 @@ def _make(api: Any, kind: str, name: str, data: bytes, labels: dict[str, str],
                               'name') from None
 
 
-def _key(ctx: Any) -> str:
+def _key(ctx: Ctx) -> str:
     key = ctx.instance.runtime_properties.get('_content_key')
     if not key:
         key = swarm_objects.new_key()
@@ -87,7 +89,7 @@ def _key(ctx: Any) -> str:
     return key
 
 
-def _create(ctx: Any, kwargs: Any, kind: str) -> None:
+def _create(ctx: Ctx, kwargs: Any, kind: str) -> None:
     values = _values(ctx, kwargs, kind)
     if values.get('file'):
         check_read(ctx, values['file'], 'file')
@@ -121,21 +123,21 @@ def _create(ctx: Any, kwargs: Any, kind: str) -> None:
     ctx.logger.info('Created %s %s', kind, name)
 
 
-def _delete(ctx: Any, kwargs: Any, kind: str) -> None:
+def _delete(ctx: Ctx, kwargs: Any, kind: str) -> None:
     """Every version this instance made goes (they all carry its labels)."""
     objects.delete(ctx, kwargs, OBJECTS[kind])
 
 
-def _status(ctx: Any, kwargs: Any, kind: str) -> None:
+def _status(ctx: Ctx, kwargs: Any, kind: str) -> None:
     objects.status(ctx, kwargs, OBJECTS[kind])
 
 
-def _pull(ctx: Any, kwargs: Any, kind: str) -> None:
+def _pull(ctx: Ctx, kwargs: Any, kind: str) -> None:
     objects.refresh(ctx, kwargs, OBJECTS[kind])
 
 
-def _drift(ctx: Any, kwargs: Any, api: Any, kind: str,
-           values: dict[str, Any]) -> tuple[dict, list, str, bytes]:
+def _drift(ctx: Ctx, kwargs: Any, api: EngineApi, kind: str,
+           values: dict[str, Any]) -> tuple[objects.Info, list, str, bytes]:
     """(inspect, differences, the name the values give, their content); ``values`` are
     the validated properties (read before the state and the engine)."""
     props = ctx.instance.runtime_properties
@@ -155,7 +157,7 @@ def _drift(ctx: Any, kwargs: Any, api: Any, kind: str,
     return info, found, name, data
 
 
-def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
+def _update(ctx: Ctx, kwargs: Any, kind: str) -> list[dict[str, Any]]:
     values = _values(ctx, kwargs, kind)
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -167,13 +169,14 @@ def _update(ctx: Any, kwargs: Any, kind: str) -> list[dict[str, Any]]:
         ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
         for service in swarm_objects.users(api, kind, old['ID']):
             _move(ctx, api, kind, service, old['ID'], new_id, name)
-        persist(ctx, **swarm_objects.summarise(kind, swarm_objects.inspect(api, kind, new_id)))
+        made = swarm_objects.inspect(api, kind, new_id) or {}
+        persist(ctx, **swarm_objects.summarise(kind, made))
         swarm_objects.remove(api, kind, old['ID'])
         _, remaining, _, _ = _drift(ctx, kwargs, api, kind, values)
     return objects.record_drift(ctx, kind, remaining)
 
 
-def _move(ctx: Any, api: Any, kind: str, service: str, old_id: str, new_id: str,
+def _move(ctx: Ctx, api: EngineApi, kind: str, service: str, old_id: str, new_id: str,
           new_name: str) -> None:
     """Point a service at the new version and wait for its rolling update, held in this
     worker; the wait resumes when passing trouble made Cloudify retry the operation."""
@@ -194,25 +197,25 @@ def _move(ctx: Any, api: Any, kind: str, service: str, old_id: str, new_id: str,
 
 
 @operation
-def secret_create(ctx: Any, **kwargs: Any) -> None:
+def secret_create(ctx: Ctx, **kwargs: Any) -> None:
     """Secret node create: make the secret (or find it, or adopt one)."""
     _create(ctx, kwargs, 'secret')
 
 
 @operation
-def secret_delete(ctx: Any, **kwargs: Any) -> None:
+def secret_delete(ctx: Ctx, **kwargs: Any) -> None:
     """Secret node delete: remove every version this instance made (unless adopted/retained)."""
     _delete(ctx, kwargs, 'secret')
 
 
 @operation
-def secret_check_status(ctx: Any, **kwargs: Any) -> None:
+def secret_check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Secret node check_status: the recorded secret exists."""
     _status(ctx, kwargs, 'secret')
 
 
 @operation
-def secret_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def secret_check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Secret node check_drift: a changed value or labels (never shown), kept in ``drift``."""
     values = _values(ctx, kwargs, 'secret')
     with engine(ctx, kwargs) as client:
@@ -221,37 +224,37 @@ def secret_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def secret_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def secret_update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Secret node update: a new version, its services moved to it, the old one removed."""
     return _update(ctx, kwargs, 'secret')
 
 
 @operation
-def secret_pull(ctx: Any, **kwargs: Any) -> None:
+def secret_pull(ctx: Ctx, **kwargs: Any) -> None:
     """Secret node ``pull``: refresh its name and labels from the engine (never the value)."""
     _pull(ctx, kwargs, 'secret')
 
 
 @operation
-def config_create(ctx: Any, **kwargs: Any) -> None:
+def config_create(ctx: Ctx, **kwargs: Any) -> None:
     """Config node create: make the config (or find it, or adopt one)."""
     _create(ctx, kwargs, 'config')
 
 
 @operation
-def config_delete(ctx: Any, **kwargs: Any) -> None:
+def config_delete(ctx: Ctx, **kwargs: Any) -> None:
     """Config node delete: remove every version this instance made (unless adopted/retained)."""
     _delete(ctx, kwargs, 'config')
 
 
 @operation
-def config_check_status(ctx: Any, **kwargs: Any) -> None:
+def config_check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Config node check_status: the recorded config exists."""
     _status(ctx, kwargs, 'config')
 
 
 @operation
-def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def config_check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Config node check_drift: a changed value or labels (never shown), kept in ``drift``."""
     values = _values(ctx, kwargs, 'config')
     with engine(ctx, kwargs) as client:
@@ -260,12 +263,12 @@ def config_check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def config_update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def config_update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Config node update: a new version, its services moved to it, the old one removed."""
     return _update(ctx, kwargs, 'config')
 
 
 @operation
-def config_pull(ctx: Any, **kwargs: Any) -> None:
+def config_pull(ctx: Ctx, **kwargs: Any) -> None:
     """Config node ``pull``: refresh its name and labels from the engine (never the value)."""
     _pull(ctx, kwargs, 'config')

@@ -31,6 +31,7 @@ from docker_plugin.errors import PluginError
 from docker_plugin.resources import waiting
 from docker_plugin.resources.waiting import Done, Look, WaitState
 from docker_plugin.tasks.context import drop, persist
+from docker_plugin.tasks.ctx import Ctx
 
 PREFIX = '_wait_'
 MIN_RETRY_AFTER = 1.0
@@ -54,7 +55,7 @@ class Retry:
     message: str
     after: float
 
-    def request(self, ctx: Any) -> Any:
+    def request(self, ctx: Ctx) -> Any:
         return ctx.operation.retry(self.message, retry_after=self.after)
 
 
@@ -66,7 +67,7 @@ def key(name: str) -> str:
     return f'{PREFIX}{name}'
 
 
-def resume(ctx: Any, name: str) -> WaitState | None:
+def resume(ctx: Ctx, name: str) -> WaitState | None:
     """The wait a previous try of this very operation left, if this is a retry."""
     retry = getattr(getattr(ctx, 'operation', None), 'retry_number', 0) or 0
     if not retry:
@@ -74,30 +75,30 @@ def resume(ctx: Any, name: str) -> WaitState | None:
     return WaitState.of(ctx.instance.runtime_properties.get(key(name)))
 
 
-def begin(ctx: Any, name: str, timeout: float, data: dict[str, Any] | None = None) -> WaitState:
+def begin(ctx: Ctx, name: str, timeout: float, data: dict[str, Any] | None = None) -> WaitState:
     """Start the wait ``name`` now (kept at once, so a retry finds it)."""
     state = waiting.start(timeout, data)
     persist(ctx, **{key(name): state.as_dict()})
     return state
 
 
-def active(ctx: Any, name: str) -> bool:
+def active(ctx: Ctx, name: str) -> bool:
     """This is a retry of an operation whose wait ``name`` is under way."""
     return resume(ctx, name) is not None
 
 
-def unfinished(ctx: Any, name: str) -> bool:
+def unfinished(ctx: Ctx, name: str) -> bool:
     """The wait ``name`` goes on through Cloudify's retries (``run`` just answered
     ``Retry``): its state is kept until it ends, whatever the end."""
     return key(name) in ctx.instance.runtime_properties
 
 
-def abandon(ctx: Any, name: str) -> None:
+def abandon(ctx: Ctx, name: str) -> None:
     """End the wait ``name`` before it ran (what it waits for failed to begin)."""
     drop(ctx, key(name))
 
 
-def run(ctx: Any, name: str, state: WaitState, look: Look, what: str,
+def run(ctx: Ctx, name: str, state: WaitState, look: Look, what: str,
         mode: Mode = Mode(), late: waiting.Late | None = None) -> Outcome:
     """Wait as ``mode`` says: ``Done`` when it happened, ``Retry`` while polling.
 

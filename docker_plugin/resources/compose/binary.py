@@ -41,8 +41,8 @@ def is_wrapper(path: str) -> bool:
 
 
 def usable(path: str | None) -> bool:
-    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK) \
-        and not is_wrapper(path)
+    return bool(path) and path is not None and os.path.isfile(path) and \
+        os.access(path, os.X_OK) and not is_wrapper(path)
 
 
 def packaged() -> str | None:

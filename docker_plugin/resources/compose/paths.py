@@ -107,7 +107,7 @@ def model_reads(model: Mapping[str, Any], directory: str) -> Iterator[tuple[str,
         where = f'services.{name}.build'
         context = build.get('context')
         local = isinstance(context, str) and not is_remote(context)
-        if local:
+        if isinstance(context, str) and local:
             context = os.path.join(directory, context)
             yield f'{where}.context', context
             dockerfile = build.get('dockerfile')

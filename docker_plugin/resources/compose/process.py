@@ -173,14 +173,16 @@ def run(argv: list[str], env: Mapping[str, str], timeout: float, action: str,
     finally:
         _kill(process)
         for pipe in (process.stdout, process.stderr):
-            with contextlib.suppress(OSError):
-                pipe.close()
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
     kept = '\n'.join(streams[keep].kept) if keep else ''
     return Outcome(returncode, kept, {n: s.tail.text() for n, s in streams.items()})
 
 
 def _pump(process: subprocess.Popen, streams: dict[str, _Stream], deadline: float,
           timeout: float, action: str) -> None:
+    assert process.stdout is not None and process.stderr is not None  # both are pipes
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ, streams['stdout'])
         selector.register(process.stderr, selectors.EVENT_READ, streams['stderr'])

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from docker_plugin.errors import StateError
 from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.compose.state import by_service, containers
+from docker_plugin.resources.engine_api import EngineApi
 
 
 def jobs(model: Mapping[str, Any]) -> list[str]:
@@ -87,7 +88,7 @@ class Readiness:
         return not self.problems
 
 
-def readiness(summary: Mapping[str, list[Mapping[str, Any]]], wanted: Mapping[str, int],
+def readiness(summary: Mapping[str, Sequence[Mapping[str, Any]]], wanted: Mapping[str, int],
               can_complete: Iterable[str]) -> Readiness:
     """Each wanted service's containers, classified (``classify``)."""
     out = Readiness()
@@ -108,14 +109,14 @@ def readiness(summary: Mapping[str, list[Mapping[str, Any]]], wanted: Mapping[st
     return out
 
 
-def problems(summary: Mapping[str, list[Mapping[str, Any]]], wanted: Mapping[str, int],
+def problems(summary: Mapping[str, Sequence[Mapping[str, Any]]], wanted: Mapping[str, int],
              job_names: Iterable[str]) -> list[str]:
     """Why the project is not healthy (empty: every service is running/healthy, or a job
     in ``job_names`` that completed)."""
     return readiness(summary, wanted, job_names).problems
 
 
-def look(api: Any, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
+def look(api: EngineApi, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
          emit: Callable[[str, str], None]) -> waiting.Look:
     """The project's readiness as a look of ``resources.waiting``: Done(the services
     seen completed) once every wanted container is ready or completed; each container
@@ -152,7 +153,7 @@ def late(timeout: float) -> waiting.Late:
                          f'{state.seen}'
 
 
-def settle(api: Any, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
+def settle(api: EngineApi, project: str, wanted: Mapping[str, int], can_complete: Iterable[str],
            timeout: float, deadline: float, emit: Callable[[str, str], None],
            clock: Callable[[], float] = time.monotonic,
            sleep: Callable[[float], None] = time.sleep,
@@ -172,7 +173,7 @@ def settle(api: Any, project: str, wanted: Mapping[str, int], can_complete: Iter
                         late(timeout)).value
 
 
-def only_completed(api: Any, project: str, wanted: Mapping[str, int],
+def only_completed(api: EngineApi, project: str, wanted: Mapping[str, int],
                    can_complete: Iterable[str]) -> bool:
     """Whether a failed ``up --wait`` left only completed containers besides ready or
     still starting ones (every container made and started): the plugin then waits for

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import Update
 from docker_plugin.resources.drift import Difference
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.images import inspect_image
 
 PROJECT = 'com.docker.compose.project'
@@ -28,14 +29,14 @@ _EXITED = re.compile(r'Exited \((-?\d+)\)')
 _HEALTH = re.compile(r'\((healthy|unhealthy|health: starting)\)')
 
 
-def containers(api: Any, project: str) -> list[dict[str, Any]]:
+def containers(api: EngineApi, project: str) -> list[dict[str, Any]]:
     """The project's service containers (``compose run`` one-offs left out)."""
     with engine_call(f'list containers of compose project {project}'):
         found = api.containers(all=True, filters={'label': [f'{PROJECT}={project}']})
     return [c for c in found if (c.get('Labels') or {}).get(ONEOFF, 'False') != 'True']
 
 
-def objects(api: Any, project: str) -> dict[str, list[str]]:
+def objects(api: EngineApi, project: str) -> dict[str, list[str]]:
     """Names of the project's networks and volumes on the engine."""
     label = {'label': [f'{PROJECT}={project}']}
     with engine_call(f'list networks and volumes of compose project {project}'):
@@ -100,7 +101,7 @@ def expected(model: Mapping[str, Any], selected: Iterable[str] = (),
     return counts
 
 
-def to_pull(api: Any, model: Mapping[str, Any], wanted: Iterable[str],
+def to_pull(api: EngineApi, model: Mapping[str, Any], wanted: Iterable[str],
             always: bool) -> list[str]:
     """The services whose image is pulled (not built): every one, or those missing here.
 

@@ -23,6 +23,7 @@ from docker_plugin.errors import (
 )
 from docker_plugin.resources.container import containers
 from docker_plugin.resources.deadlines import guard, open_stream
+from docker_plugin.resources.engine_api import EngineApi
 
 
 def _tar_of(source: str) -> bytes:
@@ -33,7 +34,7 @@ def _tar_of(source: str) -> bytes:
     return buffer.getvalue()
 
 
-def _missing(api: Any, container_id: str, field: str, path: str, exc: Exception) -> Exception:
+def _missing(api: EngineApi, container_id: str, field: str, path: str, exc: Exception) -> Exception:
     """A 404 names the path, unless the container is the thing that is gone."""
     if containers.inspect(api, container_id) is None:
         return StateError(f'container {container_id[:12]} no longer exists')
@@ -41,7 +42,7 @@ def _missing(api: Any, container_id: str, field: str, path: str, exc: Exception)
                                     f'{container_id[:12]} ({str(exc)[-200:]})')
 
 
-def copy_to(api: Any, container_id: str, source: str, destination: str) -> None:
+def copy_to(api: EngineApi, container_id: str, source: str, destination: str) -> None:
     """Copy a local file or directory into the container's ``destination`` directory."""
     if not os.path.exists(source):
         raise InvalidInputError('source', f'{source!r} does not exist')
@@ -57,7 +58,7 @@ def copy_to(api: Any, container_id: str, source: str, destination: str) -> None:
         raise RefusedError(f'{action}: the engine refused the archive')
 
 
-def copy_from(api: Any, container_id: str, source: str, destination: str, max_bytes: int,
+def copy_from(api: EngineApi, container_id: str, source: str, destination: str, max_bytes: int,
               deadline: float | None = None) -> list[str]:
     """Copy a file or directory out of the container into a local directory.
 

@@ -16,6 +16,7 @@ from docker_plugin.errors import (
     found,
 )
 from docker_plugin.resources.container import spec as specs
+from docker_plugin.resources.engine_api import EngineApi
 
 NEVER = '0001-01-01T00:00:00Z'
 
@@ -24,13 +25,13 @@ def short(container_id: str) -> str:
     return container_id[:12]
 
 
-def inspect(api: Any, container_id: str) -> dict[str, Any] | None:
+def inspect(api: EngineApi, container_id: str) -> dict[str, Any] | None:
     """Inspect data, or None when the container does not exist."""
     return found(lambda: api.inspect_container(container_id),
                  f'inspect container {short(container_id)}')
 
 
-def require(api: Any, container_id: str) -> dict[str, Any]:
+def require(api: EngineApi, container_id: str) -> dict[str, Any]:
     """Inspect data of a container that must exist."""
     info = inspect(api, container_id)
     if info is None:
@@ -39,14 +40,14 @@ def require(api: Any, container_id: str) -> dict[str, Any]:
     return info
 
 
-def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """Containers (running or not) carrying every given label; filtered by the engine."""
     filters = {'label': [f'{k}={v}' for k, v in labels.items()]}
     with engine_call('list containers by label'):
         return api.containers(all=True, filters=filters)
 
 
-def create(api: Any, image: str, spec: specs.ContainerSpec,
+def create(api: EngineApi, image: str, spec: specs.ContainerSpec,
            labels: Mapping[str, str]) -> tuple[str, list[str]]:
     """Create a container: its id, and the engine's warnings (options it discarded).
 
@@ -64,7 +65,7 @@ def never_started(info: Mapping[str, Any]) -> bool:
     return info['State'].get('StartedAt', NEVER) == NEVER and not info['State'].get('Running')
 
 
-def recreate(api: Any, info: Mapping[str, Any], host_options: Mapping[str, Any],
+def recreate(api: EngineApi, info: Mapping[str, Any], host_options: Mapping[str, Any],
              on_created: Callable[[str], None]) -> str:
     """Create a never-started container again from its own inspect data.
 
@@ -122,13 +123,13 @@ def recreate(api: Any, info: Mapping[str, Any], host_options: Mapping[str, Any],
     return new_id
 
 
-def start(api: Any, container_id: str) -> None:
+def start(api: EngineApi, container_id: str) -> None:
     """Start; a container that is already running is left alone."""
     with engine_call(f'start container {short(container_id)}'):
         api.start(container_id)
 
 
-def stop(api: Any, container_id: str, timeout: int | None = None) -> bool:
+def stop(api: EngineApi, container_id: str, timeout: int | None = None) -> bool:
     """Stop; False when the container is gone. Stopped already counts as done."""
     try:
         with engine_call(f'stop container {short(container_id)}'):
@@ -138,7 +139,7 @@ def stop(api: Any, container_id: str, timeout: int | None = None) -> bool:
     return True
 
 
-def remove(api: Any, container_id: str, v: bool = False, link: bool = False,
+def remove(api: EngineApi, container_id: str, v: bool = False, link: bool = False,
            force: bool = False, removing_wait: float = 30.0) -> bool:
     """Remove; False when the container was already gone.
 
@@ -158,7 +159,7 @@ def remove(api: Any, container_id: str, v: bool = False, link: bool = False,
     return True
 
 
-def _gone(api: Any, container_id: str, timeout: float) -> bool:
+def _gone(api: EngineApi, container_id: str, timeout: float) -> bool:
     """Whether the container stops existing within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while inspect(api, container_id) is not None:
@@ -168,7 +169,7 @@ def _gone(api: Any, container_id: str, timeout: float) -> bool:
     return True
 
 
-def top(api: Any, container_id: str) -> dict[str, Any] | None:
+def top(api: EngineApi, container_id: str) -> dict[str, Any] | None:
     """The process table, or None when the container is not running."""
     try:
         with engine_call(f'list processes of container {short(container_id)}'):
@@ -177,7 +178,7 @@ def top(api: Any, container_id: str) -> dict[str, Any] | None:
         return None
 
 
-def image_id(api: Any, reference: str) -> str | None:
+def image_id(api: EngineApi, reference: str) -> str | None:
     """The id a local image reference points at now (None: not present)."""
     info = found(lambda: api.inspect_image(reference), f'inspect image {reference}')
     return None if info is None else info['Id']

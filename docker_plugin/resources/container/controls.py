@@ -8,34 +8,35 @@ from docker_plugin.errors import engine_call
 from docker_plugin.options.base import Update
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources.container.containers import short
+from docker_plugin.resources.engine_api import EngineApi
 
 
-def pause(api: Any, container_id: str) -> None:
+def pause(api: EngineApi, container_id: str) -> None:
     with engine_call(f'pause container {short(container_id)}'):
         api.pause(container_id)
 
 
-def unpause(api: Any, container_id: str) -> None:
+def unpause(api: EngineApi, container_id: str) -> None:
     with engine_call(f'unpause container {short(container_id)}'):
         api.unpause(container_id)
 
 
-def restart(api: Any, container_id: str, timeout: int | None) -> None:
+def restart(api: EngineApi, container_id: str, timeout: int | None) -> None:
     with engine_call(f'restart container {short(container_id)}'):
         api.restart(container_id, timeout=10 if timeout is None else timeout)
 
 
-def kill(api: Any, container_id: str, signal: str | int) -> None:
+def kill(api: EngineApi, container_id: str, signal: str | int) -> None:
     with engine_call(f'send {signal} to container {short(container_id)}'):
         api.kill(container_id, signal=signal)
 
 
-def rename(api: Any, container_id: str, name: str) -> None:
+def rename(api: EngineApi, container_id: str, name: str) -> None:
     with engine_call(f'rename container {short(container_id)} to {name}'):
         api.rename(container_id, name)
 
 
-def stats(api: Any, container_id: str) -> dict[str, Any]:
+def stats(api: EngineApi, container_id: str) -> dict[str, Any]:
     """A one-shot resource snapshot: CPU %, memory, network and block IO, processes."""
     with engine_call(f'read stats of container {short(container_id)}'):
         raw = api.stats(container_id, stream=False)
@@ -93,7 +94,7 @@ def applies_in_place(name: str, value: Any) -> bool:
     return key in _ZERO_APPLIES or stored not in (0, '', None)
 
 
-def update(api: Any, container_id: str, body: Mapping[str, Any]) -> list[str]:
+def update(api: EngineApi, container_id: str, body: Mapping[str, Any]) -> list[str]:
     """Change resources and restart policy in place; the engine's warnings.
 
     ``body`` is the engine's own update body (HostConfig keys). It is sent as it
@@ -106,7 +107,7 @@ def update(api: Any, container_id: str, body: Mapping[str, Any]) -> list[str]:
     return list((result or {}).get('Warnings') or [])
 
 
-def list_containers(api: Any, filters: Mapping[str, Any] | None, all_states: bool,
+def list_containers(api: EngineApi, filters: Mapping[str, Any] | None, all_states: bool,
                     limit: int) -> list[dict[str, Any]]:
     with engine_call('list containers'):
         found = api.containers(all=all_states, filters=dict(filters or {}) or None)
@@ -116,7 +117,7 @@ def list_containers(api: Any, filters: Mapping[str, Any] | None, all_states: boo
             for c in found[:limit]]
 
 
-def list_images(api: Any, name: str | None, filters: Mapping[str, Any] | None,
+def list_images(api: EngineApi, name: str | None, filters: Mapping[str, Any] | None,
                 limit: int) -> list[dict[str, Any]]:
     with engine_call('list images'):
         found = api.images(name=name, filters=dict(filters or {}) or None)

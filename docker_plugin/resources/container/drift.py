@@ -22,6 +22,7 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import drift, images, networks
 from docker_plugin.resources.container import containers, controls
 from docker_plugin.resources.container import spec as specs
+from docker_plugin.resources.engine_api import EngineApi
 
 STRICT_RULES = (Compare.STRICT, Compare.SET)
 _IMAGE_ID = re.compile(r'[0-9a-f]{12,64}')
@@ -103,7 +104,7 @@ def _security_added(values: Mapping[str, Any]) -> list[str]:
     return ['label=disable'] if host else []
 
 
-def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
+def differences(api: EngineApi, spec: specs.ContainerSpec, info: Mapping[str, Any],
                 context: Context = Context()) -> list[drift.Difference]:
     """Every way the container differs from ``spec``, its image and its networks."""
     comparisons = spec.plugin.get('comparisons') or {}
@@ -132,7 +133,7 @@ def differences(api: Any, spec: specs.ContainerSpec, info: Mapping[str, Any],
     return found
 
 
-def _image_config(api: Any, spec: specs.ContainerSpec, image: str | None,
+def _image_config(api: EngineApi, spec: specs.ContainerSpec, image: str | None,
                   info: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The image whose defaults count: the one named now, or the one running."""
     current = spec.plugin.get('image_comparison') == 'current-image'
@@ -141,7 +142,7 @@ def _image_config(api: Any, spec: specs.ContainerSpec, image: str | None,
     return (found or {}).get('Config') or None
 
 
-def image_difference(api: Any, image: str, info: Mapping[str, Any],
+def image_difference(api: EngineApi, image: str, info: Mapping[str, Any],
                      by_name: bool = True) -> list[drift.Difference]:
     """The image: the id its reference points at now, then (``by_name``) its name."""
     now = containers.image_id(api, image)
@@ -174,7 +175,7 @@ class Applied:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def apply(api: Any, container_id: str, spec: specs.ContainerSpec,
+def apply(api: EngineApi, container_id: str, spec: specs.ContainerSpec,
           found: list[drift.Difference]) -> Applied:
     """Fix every difference that can be fixed in place; what was done."""
     applied = Applied()

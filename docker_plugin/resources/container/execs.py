@@ -15,10 +15,11 @@ import dataclasses
 import os
 import signal
 import time
-from typing import Any, Mapping
+from typing import Mapping
 
 from docker_plugin.errors import PluginError, TimeoutExpired, engine_call
 from docker_plugin.resources.deadlines import guard, open_stream, raw_socket
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.streams import Tail
 
 MARKER = 'DOCKER_PLUGIN_EXEC_ID'
@@ -34,7 +35,7 @@ class ExecResult:
     stopped: str = ''     # how a command that ran over was stopped
 
 
-def run(api: Any, container_id: str, command: list[str], deadline: float, user: str = '',
+def run(api: EngineApi, container_id: str, command: list[str], deadline: float, user: str = '',
         workdir: str | None = None, environment: Mapping[str, str] | None = None,
         privileged: bool = False, local_engine: bool = False) -> ExecResult:
     """Run ``command``; keep the last ``OUTPUT_BYTES`` of each stream.
@@ -70,7 +71,7 @@ def run(api: Any, container_id: str, command: list[str], deadline: float, user: 
     return ExecResult(exit_code(api, exec_id, action, deadline), out.text(), err.text())
 
 
-def exit_code(api: Any, exec_id: str, action: str, deadline: float,
+def exit_code(api: EngineApi, exec_id: str, action: str, deadline: float,
               settle: float = 5.0) -> int | None:
     """The exec's exit code. The engine can answer the inspect that follows the end of
     the output with ``Running`` still true and no code (seen under load): ask again
@@ -84,7 +85,7 @@ def exit_code(api: Any, exec_id: str, action: str, deadline: float,
         time.sleep(0.05)
 
 
-def stop(api: Any, container_id: str, exec_id: str, marker: str, local_engine: bool) -> str:
+def stop(api: EngineApi, container_id: str, exec_id: str, marker: str, local_engine: bool) -> str:
     """Kill what an exec started; says what was done (never raises)."""
     script = (f'for p in /proc/[0-9]*; do grep -qz {MARKER}={marker} "$p/environ" 2>/dev/null '
               '&& kill -KILL "${p#/proc/}" 2>/dev/null; done; true')
@@ -110,7 +111,7 @@ def stop(api: Any, container_id: str, exec_id: str, marker: str, local_engine: b
     return f'it could not be stopped and may still run ({reason})'
 
 
-def _pid(api: Any, exec_id: str) -> int | None:
+def _pid(api: EngineApi, exec_id: str) -> int | None:
     try:
         with engine_call('inspect the exec'):
             return api.exec_inspect(exec_id).get('Pid') or None
@@ -118,7 +119,7 @@ def _pid(api: Any, exec_id: str) -> int | None:
         return None
 
 
-def _ended(api: Any, exec_id: str, wait: float = 3.0) -> bool:
+def _ended(api: EngineApi, exec_id: str, wait: float = 3.0) -> bool:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:

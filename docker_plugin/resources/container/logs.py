@@ -12,13 +12,14 @@ from typing import Any
 
 from docker_plugin.errors import NotFoundError, PluginError, engine_call
 from docker_plugin.resources.deadlines import guard, open_stream
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.streams import Tail
 
 MESSAGE_BYTES = 4000   # what an error or a report quotes
 RESULT_BYTES = 64000   # what an action keeps
 
 
-def read(api: Any, container_id: str, tail: int | str = 'all', since: float | None = None,
+def read(api: EngineApi, container_id: str, tail: int | str = 'all', since: float | None = None,
          until: float | None = None, timestamps: bool = False, stdout: bool = True,
          stderr: bool = True, max_bytes: int = RESULT_BYTES, deadline: float | None = None,
          tty: bool | None = None) -> Tail:
@@ -50,7 +51,7 @@ def read(api: Any, container_id: str, tail: int | str = 'all', since: float | No
     return kept
 
 
-def last_lines(api: Any, container_id: str, lines: int = 20,
+def last_lines(api: EngineApi, container_id: str, lines: int = 20,
                max_bytes: int = MESSAGE_BYTES) -> str:
     """The last lines of output for a message ('' when they cannot be read)."""
     try:

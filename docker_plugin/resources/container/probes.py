@@ -27,6 +27,7 @@ from docker_plugin.errors import StateError
 from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.container import containers, logs
 from docker_plugin.resources.container.reports import summarise
+from docker_plugin.resources.engine_api import EngineApi
 
 LOG_BYTES = 64000
 Guard = Callable[[str], 'str | None']  # why a host may not be connected to (None: it may)
@@ -68,7 +69,7 @@ class Observation:
     exit_code: int | None = None
 
 
-def probe(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None,
+def probe(api: EngineApi, container_id: str, spec: WaitSpec, engine_host: str | None,
           guard: Guard | None = None) -> Observation:
     """Look once. Raises StateError when the condition can no longer hold.
 
@@ -169,7 +170,7 @@ def _survives_read(conn: socket.socket, wait: float = 0.3) -> bool:
         return False
 
 
-def look(api: Any, container_id: str, spec: WaitSpec, engine_host: str | None = None,
+def look(api: EngineApi, container_id: str, spec: WaitSpec, engine_host: str | None = None,
          guard: Guard | None = None) -> waiting.Look:
     """The readiness wait as a look of ``resources.waiting``: Done(the observation)."""
     def once(state: waiting.WaitState) -> waiting.Done[Observation] | waiting.Pending:
@@ -189,7 +190,7 @@ def late(container_id: str, spec: WaitSpec) -> waiting.Late:
                           f'last saw: {state.seen}')
 
 
-def wait(api: Any, container_id: str, spec: WaitSpec, log: Callable[[str], None],
+def wait(api: EngineApi, container_id: str, spec: WaitSpec, log: Callable[[str], None],
          engine_host: str | None = None, clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep, guard: Guard | None = None) -> Observation:
     """Poll until the condition holds, or raise TimeoutExpired after ``spec.timeout``

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.ports import Port, port_key
 from docker_plugin.options.volume import MOUNT
+from docker_plugin.resources.engine_api import EngineApi
 
 
 @dataclasses.dataclass
@@ -136,7 +137,7 @@ def _keywords(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def host_config(api: Any, host: Mapping[str, Any]) -> dict[str, Any]:
+def host_config(api: EngineApi, host: Mapping[str, Any]) -> dict[str, Any]:
     """HostConfig body for the given host options (only what was asked for)."""
     config = dict(api.create_host_config(**_keywords(host)))
     if 'network_mode' not in host:
@@ -144,7 +145,7 @@ def host_config(api: Any, host: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def create_kwargs(api: Any, spec: ContainerSpec, labels: Mapping[str, str]) -> dict[str, Any]:
+def create_kwargs(api: EngineApi, spec: ContainerSpec, labels: Mapping[str, str]) -> dict[str, Any]:
     """Keyword arguments of the SDK's ``create_container`` for this spec."""
     kwargs = _keywords(spec.create)
     kwargs['labels'] = {**dict(kwargs.get('labels') or {}), **labels}

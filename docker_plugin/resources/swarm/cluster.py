@@ -8,7 +8,7 @@ carry it; nothing here logs.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from docker_plugin.errors import (
     NotFoundError,
@@ -20,21 +20,22 @@ from docker_plugin.errors import (
     found,
 )
 from docker_plugin.resources import waiting
+from docker_plugin.resources.engine_api import EngineApi
 
 
-def local_state(api: Any) -> dict[str, Any]:
+def local_state(api: EngineApi) -> dict[str, Any]:
     """The engine's own view (``Info.Swarm``): LocalNodeState, NodeID, Cluster, ..."""
     with engine_call('read the engine\'s swarm state'):
         return api.info().get('Swarm') or {}
 
 
-def engine_info(api: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def engine_info(api: EngineApi) -> tuple[dict[str, Any], dict[str, Any]]:
     """(``GET /info``, ``GET /version``) of one engine."""
     with engine_call('describe the engine'):
         return api.info(), api.version()
 
 
-def inspect(api: Any) -> dict[str, Any] | None:
+def inspect(api: EngineApi) -> dict[str, Any] | None:
     """The swarm (``GET /swarm``, managers only), or None when not a manager of one."""
     try:
         with engine_call('inspect the swarm'):
@@ -47,7 +48,7 @@ def inspect(api: Any) -> dict[str, Any] | None:
         raise
 
 
-def init(api: Any, options: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+def init(api: EngineApi, options: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     """Initialise a swarm on this engine; returns the node id."""
     body: dict[str, Any] = {'ListenAddr': options.get('listen_addr') or '0.0.0.0:2377',
                             'ForceNewCluster': bool(options.get('force_new_cluster'))}
@@ -84,7 +85,7 @@ def spec_of(values: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def join_token(api: Any, role: str, remember: Callable[..., None]) -> str:
+def join_token(api: EngineApi, role: str, remember: Callable[..., None]) -> str:
     """The token for ``role``, handed to ``remember`` (the secret filter) first."""
     info = inspect(api)
     if info is None:
@@ -94,7 +95,7 @@ def join_token(api: Any, role: str, remember: Callable[..., None]) -> str:
     return tokens['Manager' if role == 'manager' else 'Worker']
 
 
-def manager_addresses(api: Any) -> list[str]:
+def manager_addresses(api: EngineApi) -> list[str]:
     """Addresses (host:port) of the swarm's managers, from a manager's own view."""
     state = local_state(api)
     found = [m['Addr'] for m in state.get('RemoteManagers') or [] if m.get('Addr')]
@@ -103,7 +104,7 @@ def manager_addresses(api: Any) -> list[str]:
     return found
 
 
-def join(api: Any, managers: list[str], token: str, member: Mapping[str, Any]) -> str:
+def join(api: EngineApi, managers: list[str], token: str, member: Mapping[str, Any]) -> str:
     """Join this engine to the swarm; returns its node id (already joined: its id)."""
     state = local_state(api)
     if state.get('LocalNodeState') == 'active':
@@ -119,7 +120,7 @@ def join(api: Any, managers: list[str], token: str, member: Mapping[str, Any]) -
     return local_state(api).get('NodeID', '')
 
 
-def leave(api: Any, force: bool = False) -> bool:
+def leave(api: EngineApi, force: bool = False) -> bool:
     """Leave the swarm; False when the engine was in none."""
     if local_state(api).get('LocalNodeState') in ('inactive', None, ''):
         return False
@@ -131,22 +132,22 @@ def leave(api: Any, force: bool = False) -> bool:
     return True
 
 
-def nodes(api: Any) -> list[dict[str, Any]]:
+def nodes(api: EngineApi) -> list[dict[str, Any]]:
     with engine_call('list swarm nodes'):
         return api.nodes()
 
 
-def update_spec(api: Any, version: int, spec: Mapping[str, Any]) -> None:
+def update_spec(api: EngineApi, version: int, spec: Mapping[str, Any]) -> None:
     """Change the swarm's settings in place (join tokens are not rotated)."""
     with engine_call('update the swarm settings'):
         api.update_swarm(version, swarm_spec=dict(spec))
 
 
-def node(api: Any, node_id: str) -> dict[str, Any] | None:
+def node(api: EngineApi, node_id: str) -> dict[str, Any] | None:
     return found(lambda: api.inspect_node(node_id), f'inspect swarm node {node_id[:12]}')
 
 
-def update_node(api: Any, node_id: str, role: str | None = None,
+def update_node(api: EngineApi, node_id: str, role: str | None = None,
                 availability: str | None = None, labels: Mapping[str, str] | None = None,
                 attempts: int = 5) -> None:
     """Change a node's role, availability or labels (retrying a moved version)."""
@@ -173,13 +174,13 @@ def update_node(api: Any, node_id: str, role: str | None = None,
             time.sleep(0.2)
 
 
-def remove_node(api: Any, node_id: str) -> bool:
+def remove_node(api: EngineApi, node_id: str) -> bool:
     """Remove a node that left (or is down); False when it is already gone."""
     return done(lambda: api.remove_node(node_id, force=True),
                 f'remove swarm node {node_id[:12]}')
 
 
-def wait_role(api: Any, node_id: str, role: str, timeout: float = 30,
+def wait_role(api: EngineApi, node_id: str, role: str, timeout: float = 30,
               interval: float = 0.2) -> None:
     """Until the node's role (as managers see it) is ``role`` (a node gone counts).
 
@@ -197,7 +198,7 @@ def wait_role(api: Any, node_id: str, role: str, timeout: float = 30,
                                               f'{role} within {timeout:g}s')
 
 
-def wait_ready(api: Any, node_id: str, timeout: float = 30, interval: float = 0.25) -> bool:
+def wait_ready(api: EngineApi, node_id: str, timeout: float = 30, interval: float = 0.25) -> bool:
     """Until managers see the node ``ready`` (a joined node is ``unknown`` until its first
     heartbeat); False when it is not by ``timeout``."""
     def look(state: waiting.WaitState) -> waiting.Done[None] | waiting.Pending:
@@ -212,7 +213,7 @@ def wait_ready(api: Any, node_id: str, timeout: float = 30, interval: float = 0.
     return True
 
 
-def describe_nodes(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def describe_nodes(found: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Nodes as runtime properties: id, host name, role, state, availability, address."""
     return [{'id': n.get('ID', ''), 'hostname': (n.get('Description') or {}).get('Hostname', ''),
              'role': (n.get('Spec') or {}).get('Role', ''),

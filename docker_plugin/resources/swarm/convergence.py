@@ -23,7 +23,7 @@ the four modes, and stricter where the CLI is lenient:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 ORDER = {'new': 1, 'allocated': 2, 'pending': 3, 'assigned': 4, 'accepted': 5,
          'preparing': 6, 'ready': 7, 'starting': 8, 'running': 9, 'complete': 10,
@@ -139,7 +139,7 @@ def problems(tasks: Iterable[Task], names: Mapping[str, str]) -> tuple[str, ...]
     return tuple(found)
 
 
-def look(service: Mapping[str, Any], tasks: list[Task], nodes: list[Mapping[str, Any]],
+def look(service: Mapping[str, Any], tasks: Sequence[Task], nodes: Sequence[Mapping[str, Any]],
          baseline: str | None = None, expect_rollback: bool = False,
          max_failures: int | None = None) -> Look:
     """One look at a service.

@@ -23,6 +23,7 @@ from docker_plugin.errors import (
     engine_call,
     found,
 )
+from docker_plugin.resources.engine_api import EngineApi
 
 KINDS = ('secret', 'config')
 FINGERPRINT_CHARS = 12
@@ -40,18 +41,18 @@ def versioned_name(name: str, data: bytes, key: str) -> str:
     return f'{name}-{fingerprint(data, key)}'
 
 
-def _calls(api: Any, kind: str) -> tuple[Any, Any, Any, Any]:
+def _calls(api: EngineApi, kind: str) -> tuple[Any, Any, Any, Any]:
     if kind == 'secret':
         return api.create_secret, api.inspect_secret, api.remove_secret, api.secrets
     return api.create_config, api.inspect_config, api.remove_config, api.configs
 
 
-def inspect(api: Any, kind: str, name_or_id: str) -> dict[str, Any] | None:
+def inspect(api: EngineApi, kind: str, name_or_id: str) -> dict[str, Any] | None:
     _, look, _, _ = _calls(api, kind)
     return found(lambda: look(name_or_id), f'inspect {kind} {name_or_id}')
 
 
-def find(api: Any, kind: str, name: str) -> dict[str, Any] | None:
+def find(api: EngineApi, kind: str, name: str) -> dict[str, Any] | None:
     """The object with exactly this name (the engine's name filter matches prefixes)."""
     _, _, _, listing = _calls(api, kind)
     with engine_call(f'list {kind}s named {name}'):
@@ -59,13 +60,13 @@ def find(api: Any, kind: str, name: str) -> dict[str, Any] | None:
     return next((o for o in found if (o.get('Spec') or {}).get('Name') == name), None)
 
 
-def find_by_labels(api: Any, kind: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, kind: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     _, _, _, listing = _calls(api, kind)
     with engine_call(f'list {kind}s by label'):
         return listing(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
 
 
-def create(api: Any, kind: str, name: str, data: bytes, labels: Mapping[str, str],
+def create(api: EngineApi, kind: str, name: str, data: bytes, labels: Mapping[str, str],
            options: Mapping[str, Any]) -> str:
     """Create the object (or find the one of that name); returns its id."""
     existing = find(api, kind, name)
@@ -90,7 +91,7 @@ def create(api: Any, kind: str, name: str, data: bytes, labels: Mapping[str, str
     return answer['ID'] if isinstance(answer, dict) else str(answer)
 
 
-def users(api: Any, kind: str, object_id: str) -> list[str]:
+def users(api: EngineApi, kind: str, object_id: str) -> list[str]:
     """Names of the services whose spec refers to the object."""
     key = 'Secrets' if kind == 'secret' else 'Configs'
     with engine_call(f'list services using {kind} {object_id[:12]}'):
@@ -100,11 +101,11 @@ def users(api: Any, kind: str, object_id: str) -> list[str]:
         container = ((service.get('Spec') or {}).get('TaskTemplate') or {}).get(
             'ContainerSpec') or {}
         if any(ref.get(f'{kind.capitalize()}ID') == object_id for ref in container.get(key) or []):
-            names.append((service.get('Spec') or {}).get('Name', service.get('ID', '')))
+            names.append(str((service.get('Spec') or {}).get('Name') or service.get('ID', '')))
     return names
 
 
-def remove(api: Any, kind: str, object_id: str) -> bool:
+def remove(api: EngineApi, kind: str, object_id: str) -> bool:
     """Remove the object; False when already gone.
 
     Raises:

@@ -12,10 +12,11 @@ from typing import Any
 
 from docker_plugin.errors import PluginError, engine_call
 from docker_plugin.resources.deadlines import guard, open_stream
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.streams import Tail
 
 
-def read(api: Any, kind: str, object_id: str, tail: int | str = 100, since: int | None = None,
+def read(api: EngineApi, kind: str, object_id: str, tail: int | str = 100, since: int | None = None,
          timestamps: bool = False, max_bytes: int = 64000, timeout: float = 30,
          tty: bool = False, quiet: bool = False) -> Tail:
     """The end of a service's (``kind`` 'services') or task's ('tasks') output.

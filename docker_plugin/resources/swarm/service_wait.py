@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from docker_plugin.errors import PluginError, StateError
 from docker_plugin.resources import waiting
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import convergence, service_logs, services
 
 Log = Callable[[str], None]
@@ -52,7 +53,7 @@ def begin(timeout: float, baseline: str | None = None, expect_rollback: bool = F
                          clock=clock)
 
 
-def look(api: Any, service_id: str, log: Log, lines: int = 20,
+def look(api: EngineApi, service_id: str, log: Log, lines: int = 20,
          now: Callable[[], float] = time.time) -> waiting.Look:
     """The convergence wait as a look of ``resources.waiting``: Done(Converged) once
     the service runs its spec everywhere and has held it for the monitor window.
@@ -97,7 +98,7 @@ def look(api: Any, service_id: str, log: Log, lines: int = 20,
     return once
 
 
-def late(api: Any, service_id: str, lines: int = 20) -> waiting.Late:
+def late(api: EngineApi, service_id: str, lines: int = 20) -> waiting.Late:
     """What a convergence wait says when its deadline passed: what it saw, and the
     failing tasks' errors and last log lines."""
     return lambda state: (f'service {state.data.get("name") or service_id[:25]} did not '
@@ -109,7 +110,7 @@ def describe(state: waiting.WaitState, service_id: str) -> str:
     return f'service {state.data.get("name") or service_id[:25]} to converge'
 
 
-def wait(api: Any, service_id: str, state: waiting.WaitState, log: Log, interval: float = 0.2,
+def wait(api: EngineApi, service_id: str, state: waiting.WaitState, log: Log, interval: float = 0.2,
          lines: int = 20, sleep: Callable[[float], None] = time.sleep,
          now: Callable[[], float] = time.time) -> Converged:
     """Poll like the docker CLI until converged (held for the monitor window), failed
@@ -119,7 +120,7 @@ def wait(api: Any, service_id: str, state: waiting.WaitState, log: Log, interval
                         late(api, service_id, lines), LOG_EVERY).value
 
 
-def report(api: Any, service: dict[str, Any], lines: int = 20, cause: str = '') -> str:
+def report(api: EngineApi, service: dict[str, Any], lines: int = 20, cause: str = '') -> str:
     """The failing tasks' errors and last log lines ('' when none can be read); a task
     the engine named as the cause comes first."""
     try:

@@ -11,9 +11,10 @@ update) by reading the version again, a bounded number of times.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from docker_plugin.errors import NotFoundError, PluginError, RefusedError, done, engine_call, found
+from docker_plugin.resources.engine_api import EngineApi
 
 OUT_OF_SEQUENCE = 'update out of sequence'
 UPDATE_ATTEMPTS = 5
@@ -27,20 +28,20 @@ def _headers(auth: Mapping[str, Any] | None) -> dict[str, str]:
     return {'X-Registry-Auth': docker.auth.encode_header(dict(auth))}
 
 
-def inspect(api: Any, name_or_id: str) -> dict[str, Any] | None:
+def inspect(api: EngineApi, name_or_id: str) -> dict[str, Any] | None:
     """The service (``GET /services/{id}``), or None when it does not exist."""
     return found(lambda: api._result(api._get(api._url('/services/{0}', name_or_id)), True),
                  f'inspect service {name_or_id}')
 
 
-def require(api: Any, name_or_id: str) -> dict[str, Any]:
+def require(api: EngineApi, name_or_id: str) -> dict[str, Any]:
     info = inspect(api, name_or_id)
     if info is None:
         raise NotFoundError(f'service {name_or_id} no longer exists')
     return info
 
 
-def create(api: Any, spec: Mapping[str, Any], auth: Mapping[str, Any] | None = None) -> str:
+def create(api: EngineApi, spec: Mapping[str, Any], auth: Mapping[str, Any] | None = None) -> str:
     """Create a service from an engine spec; returns its id."""
     with engine_call(f'create service {spec.get("Name")}'):
         answer = api._result(api._post_json(api._url('/services/create'), data=dict(spec),
@@ -48,7 +49,7 @@ def create(api: Any, spec: Mapping[str, Any], auth: Mapping[str, Any] | None = N
     return answer['ID']
 
 
-def update(api: Any, service_id: str, spec: Mapping[str, Any],
+def update(api: EngineApi, service_id: str, spec: Mapping[str, Any],
            auth: Mapping[str, Any] | None = None, rollback: bool = False,
            sleep: Any = time.sleep) -> dict[str, Any]:
     """Send a new spec (or, with ``rollback``, ask for the previous one).
@@ -82,17 +83,17 @@ def update(api: Any, service_id: str, spec: Mapping[str, Any],
     raise RefusedError(f'{action}: {OUT_OF_SEQUENCE} after {UPDATE_ATTEMPTS} attempts')
 
 
-def remove(api: Any, service_id: str) -> bool:
+def remove(api: EngineApi, service_id: str) -> bool:
     """Remove a service; False when it was already gone."""
     return done(lambda: api.remove_service(service_id), f'remove service {service_id[:25]}')
 
 
-def find_by_labels(api: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_by_labels(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     with engine_call('list services by label'):
         return api.services(filters={'label': [f'{k}={v}' for k, v in labels.items()]})
 
 
-def tasks(api: Any, service_id: str, current_only: bool = False) -> list[dict[str, Any]]:
+def tasks(api: EngineApi, service_id: str, current_only: bool = False) -> list[dict[str, Any]]:
     """The service's tasks (``current_only``: those running its current spec)."""
     filters: dict[str, Any] = {'service': [service_id]}
     if current_only:
@@ -101,17 +102,17 @@ def tasks(api: Any, service_id: str, current_only: bool = False) -> list[dict[st
         return api.tasks(filters=filters)
 
 
-def nodes(api: Any) -> list[dict[str, Any]]:
+def nodes(api: EngineApi) -> list[dict[str, Any]]:
     with engine_call('list swarm nodes'):
         return api.nodes()
 
 
-def node_names(found: list[Mapping[str, Any]]) -> dict[str, str]:
+def node_names(found: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return {n.get('ID', ''): (n.get('Description') or {}).get('Hostname') or n.get('ID', '')[:12]
             for n in found}
 
 
-def ps(api: Any, service_id: str, limit: int = 200) -> list[dict[str, Any]]:
+def ps(api: EngineApi, service_id: str, limit: int = 200) -> list[dict[str, Any]]:
     """Tasks as a user reads them: newest first, with node names."""
     names = node_names(nodes(api))
     found = sorted(tasks(api, service_id), reverse=True,
@@ -147,7 +148,7 @@ def summarise(info: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def pin_image(api: Any, image: str, auth: Mapping[str, Any] | None = None) -> str:
+def pin_image(api: EngineApi, image: str, auth: Mapping[str, Any] | None = None) -> str:
     """``image`` pinned to the digest its registry serves now (``repo:tag@sha256:...``).
 
     The manager asks the registry (``GET /distribution/{name}/json``), as the
@@ -167,7 +168,7 @@ def pin_image(api: Any, image: str, auth: Mapping[str, Any] | None = None) -> st
     return f'{image}@{digest}'
 
 
-def status(api: Any, service_id: str) -> dict[str, Any]:
+def status(api: EngineApi, service_id: str) -> dict[str, Any]:
     """Desired against running (jobs: complete) tasks, per node; nodes that are down."""
     from docker_plugin.resources.swarm.convergence import mode_of
     info = require(api, service_id)
@@ -199,7 +200,7 @@ def status(api: Any, service_id: str) -> dict[str, Any]:
             'running': len(counted), 'by_node': by_node, 'down_nodes': lost}
 
 
-def wait_gone(api: Any, service_id: str, timeout: float = 60.0,
+def wait_gone(api: EngineApi, service_id: str, timeout: float = 60.0,
               interval: float = 0.25) -> list[str]:
     """After removal: until the service's tasks are gone (their containers too), so its
     networks, secrets and configs can go next.

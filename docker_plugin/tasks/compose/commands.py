@@ -19,6 +19,7 @@ from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
 from docker_plugin.tasks.compose import lifecycle
 from docker_plugin.tasks.context import record_result, recorded
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 NOT_INPUTS = ('daemon_client',)
@@ -28,7 +29,7 @@ def _inputs(table: OptionTable, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return table.parse({k: v for k, v in kwargs.items() if k not in NOT_INPUTS})
 
 
-def _record(ctx: Any, name: str, exit_code: int, message: str, data: Any) -> Any:
+def _record(ctx: Ctx, name: str, exit_code: int, message: str, data: Any) -> Any:
     """Keep the result; return its data bounded and redacted (Cloudify logs what a
     task returns)."""
     kept = record_result(ctx, name, exit_code, message, data)
@@ -61,7 +62,7 @@ def _compose_error(stderr: str) -> str | None:
 
 
 @operation
-def logs(ctx: Any, **kwargs: Any) -> str:
+def logs(ctx: Ctx, **kwargs: Any) -> str:
     """The last ``tail`` lines of each service (``services``; default all)."""
     inputs = _inputs(COMPOSE_LOGS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
@@ -82,7 +83,7 @@ def logs(ctx: Any, **kwargs: Any) -> str:
 
 
 @operation
-def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def ps(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Every container of the project: service, name, id, state, health, exit code, ports."""
     inputs = _inputs(COMPOSE_PS, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})
@@ -104,7 +105,7 @@ def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def exec_command(ctx: Any, **kwargs: Any) -> dict[str, Any]:
+def exec_command(ctx: Ctx, **kwargs: Any) -> dict[str, Any]:
     """``exec`` a command in a service's container (``index``: which one)."""
     inputs = _inputs(COMPOSE_EXEC, kwargs)
     opts = lifecycle.options(ctx, {k: v for k, v in kwargs.items() if k == 'daemon_client'})

@@ -23,12 +23,13 @@ from docker_plugin.confinement import READ_HINT, Policy
 from docker_plugin.resources.compose import paths as compose_paths
 from docker_plugin.resources.compose.project import MAX_FILE, ProjectSpec, inline_directory
 from docker_plugin.tasks.confine import policy
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.yaml_expansion import check_expansion
 
 MAX_DOCUMENTS = 64  # compose files read in turn (include, extends) that one project may name
 
 
-def options(ctx: Any, opts: Mapping[str, Any]) -> Mapping[str, Any]:
+def options(ctx: Ctx, opts: Mapping[str, Any]) -> Mapping[str, Any]:
     """Refuse, confined, a program or process variables the blueprint gives compose."""
     rules = policy(ctx)
     rules.program(opts.get('compose_binary') or '', 'compose_binary')
@@ -37,7 +38,7 @@ def options(ctx: Any, opts: Mapping[str, Any]) -> Mapping[str, Any]:
     return opts
 
 
-def project(ctx: Any, spec: ProjectSpec) -> ProjectSpec:
+def project(ctx: Ctx, spec: ProjectSpec) -> ProjectSpec:
     """The spec, checked (confined) before compose runs, with the audit of what it builds."""
     rules = policy(ctx)
     if not rules.confined:

@@ -60,6 +60,7 @@ from docker_plugin.tasks.context import (
     recorded,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 # Inputs every operation may get beside the project's own (see cloudify.nodes.docker.Base).
@@ -74,7 +75,7 @@ OBJECTS = objects.Objects(
     summarise=lambda info: {'project_name': info['Name']}, ident=lambda info: info['Name'])
 
 
-def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
     """Every ComposeProject property, an operation input of the same name winning
     (an input the node does not know is refused, with a hint)."""
     raw = {k: v for k, v in kwargs.items() if k not in COMPOSE_PROJECT and v is not None}
@@ -87,7 +88,7 @@ def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return confine_compose.options(ctx, COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS))
 
 
-def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
+def spec(ctx: Ctx, opts: Mapping[str, Any]) -> ProjectSpec:
     """Where the project's files are (resolved among the blueprint's resources), and how
     compose reads them."""
     files, definition = opts['compose_files'], opts['definition']
@@ -120,13 +121,13 @@ def spec(ctx: Any, opts: Mapping[str, Any]) -> ProjectSpec:
         timeout=float(opts['timeout']), field='definition' if definition else 'compose_files'))
 
 
-def emitter(ctx: Any):
+def emitter(ctx: Ctx):
     def emit(level: str, text: str) -> None:
         getattr(ctx.logger, level if level in ('debug', 'warning') else 'info')('%s', text)
     return emit
 
 
-def project(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+def project(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
     """A ``Compose`` for a with-block (``open_project``)."""
     return open_project(spec(ctx, opts), daemon_config(ctx, kwargs), emitter(ctx))
 
@@ -142,7 +143,7 @@ def refusals_named(compose: Compose) -> Iterator[None]:
                                 ) from None
 
 
-def refresh(ctx: Any, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
+def refresh(ctx: Ctx, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Read the project back from the engine into runtime properties."""
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
@@ -152,20 +153,20 @@ def refresh(ctx: Any, kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
     return summary
 
 
-def report(ctx: Any, summary: Mapping[str, list[Mapping[str, Any]]]) -> None:
+def report(ctx: Ctx, summary: Mapping[str, list[Mapping[str, Any]]]) -> None:
     ctx.logger.info('Compose project %s:\n  %s', ctx.instance.runtime_properties.get(
         'project_name'), '\n  '.join(compose_state.describe_project(summary)) or
         '(no containers)')
 
 
-def adopted(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
+def adopted(ctx: Ctx, kwargs: Mapping[str, Any]) -> bool:
     """An adopted project is left as found unless modify_external_resource is set."""
     return objects.adopted(ctx, OBJECTS) and \
         not existing_flags(ctx, kwargs)['modify_external_resource']
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Read and check the project; decide whether to make it or adopt a running one."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
@@ -190,7 +191,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
                     ', '.join(sorted(model.get('volumes') or {})) or '-')
 
 
-def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+def up(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
        compose: Compose, operation: str = 'start') -> dict[str, Any]:
     """``up`` (unless adopted), wait until the project is ready (``wait``), then the
     runtime properties; returns the summary.
@@ -237,7 +238,7 @@ def up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
     return summary
 
 
-def _up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any], compose: Compose,
+def _up(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any], compose: Compose,
         wanted: Mapping[str, int], can_complete: list[str], waiting: bool) -> None:
     """``compose up`` (unless adopted); a failure that only counts a completed container
     as one is not a failure (the wait that follows decides)."""
@@ -260,14 +261,14 @@ def _up(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any], compose: C
 
 
 @operation
-def start(ctx: Any, **kwargs: Any) -> None:
+def start(ctx: Ctx, **kwargs: Any) -> None:
     """``up --detach --wait``: make and start what is missing or changed, wait until ready."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
         up(ctx, kwargs, opts, compose)
 
 
-def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+def by_name(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
     """A ``Compose`` that finds the project by its name alone (compose's labels): what
     stop and down need, whatever became of the files."""
     name = ctx.instance.runtime_properties.get('project_name') or opts['project_name'] or \
@@ -278,7 +279,7 @@ def by_name(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
 
 
 @operation
-def stop(ctx: Any, **kwargs: Any) -> None:
+def stop(ctx: Ctx, **kwargs: Any) -> None:
     """Stop the project's containers (left running when retained or adopted). In an
     uninstall, ``delete``'s ``down`` stops and removes them in one pass."""
     opts = options(ctx, kwargs)
@@ -294,7 +295,7 @@ def stop(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """``down``, by the project's name: containers, networks and the images it built go;
     volumes only with ``remove_volumes``. Works whatever became of the files."""
     opts = options(ctx, kwargs)
@@ -303,7 +304,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     objects.forget(ctx, OBJECTS)
 
 
-def take_down(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+def take_down(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
     """``down`` until the engine shows none of the project's containers: one whose creation
     was in flight when a failed ``up`` ended can appear after compose exited, and ``down``
     would miss it (seen under load). A few passes a second apart; then a retry."""
@@ -319,12 +320,12 @@ def take_down(ctx: Any, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> N
                          f'{compose.spec.name} appeared after it; down again')
 
 
-def _name(ctx: Any) -> str:
+def _name(ctx: Ctx) -> str:
     return recorded(ctx, 'project_name', 'compose project')
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Fails naming every service whose containers are missing, stopped or unhealthy."""
     name = _name(ctx)
     props = ctx.instance.runtime_properties
@@ -338,7 +339,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Compose project %s: every service is running', name)
 
 
-def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
+def _drift(ctx: Ctx, kwargs: Any, compose: Any, opts: Any) -> list:
     model = compose.model()
     compose_state.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
@@ -350,7 +351,7 @@ def _drift(ctx: Any, kwargs: Any, compose: Any, opts: Any) -> list:
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the running project differs from its files (empty: none)."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
@@ -361,7 +362,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """``up`` again: compose recreates only the services whose configuration changed."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
@@ -376,7 +377,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """Pull the services' images again (``pull: never`` skips it); refresh the properties."""
     opts = options(ctx, kwargs)
     if opts['pull'] != 'never':

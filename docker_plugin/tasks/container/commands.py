@@ -12,15 +12,17 @@ from docker_plugin.command_failures import exec_not_started
 from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired
 from docker_plugin.resources.container import archives, execs
 from docker_plugin.resources.container.probes import WaitSpec
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.confine import resource_path, write_directory
 from docker_plugin.tasks.container.controls import ActionRun
 from docker_plugin.tasks.container.readiness import wait_ready
 from docker_plugin.tasks.context import is_local, record_result
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 
 @operation
-def exec_command(ctx: Any, **kwargs: Any) -> None:
+def exec_command(ctx: Ctx, **kwargs: Any) -> None:
     """Run ``command`` in the container (``user``, ``workdir``, ``environment``,
     ``privileged``); records exit code, stdout and stderr (each bounded). With
     ``expected_exit_code`` another code fails the operation. At its ``timeout``
@@ -29,7 +31,7 @@ def exec_command(ctx: Any, **kwargs: Any) -> None:
     given = action.inputs
     command = given['command']
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         try:
             done = execs.run(api, cid, command, action.deadline, user=given['user'] or '',
                              workdir=given['workdir'], environment=given['environment'],
@@ -53,7 +55,7 @@ def exec_command(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def wait(ctx: Any, **kwargs: Any) -> Any:
+def wait(ctx: Ctx, **kwargs: Any) -> Any:
     """Wait for the container to exit (``expected_exit_code`` to check it); with
     ``async: true`` the wait polls through Cloudify's retries instead of holding a
     worker."""
@@ -67,14 +69,14 @@ def wait(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def copy_to(ctx: Any, **kwargs: Any) -> None:
+def copy_to(ctx: Ctx, **kwargs: Any) -> None:
     """Copy ``source`` (a local or blueprint-relative file or directory) into the
     container's ``destination`` directory."""
     action = ActionRun(ctx, 'copy_to', kwargs)
     source = resource_path(ctx, action.inputs['source'], 'source')
     destination = action.inputs['destination']
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         archives.copy_to(api, cid, source, destination)
         return f'copied {source} into {destination}', {'source': source,
                                                        'destination': destination}
@@ -83,14 +85,14 @@ def copy_to(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def copy_from(ctx: Any, **kwargs: Any) -> None:
+def copy_from(ctx: Ctx, **kwargs: Any) -> None:
     """Copy the container's ``source`` path into the local ``destination`` directory (on
     a manager: a directory of the deployment's work directory)."""
     action = ActionRun(ctx, 'copy_from', kwargs)
     given = action.inputs
     destination = write_directory(ctx, given['destination'], 'destination')
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         files = archives.copy_from(api, cid, given['source'], destination,
                                    given['max_bytes'], action.deadline)
         return (f"copied {given['source']} to {destination} ({len(files)} entries)",

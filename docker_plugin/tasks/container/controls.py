@@ -20,6 +20,7 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources.container import containers, controls, reports
 from docker_plugin.resources.container import logs as container_logs
 from docker_plugin.resources.container.probes import WaitSpec
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.container.readiness import wait_ready
 from docker_plugin.tasks.context import (
     daemon_config,
@@ -28,13 +29,14 @@ from docker_plugin.tasks.context import (
     persist,
     record_result,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 
 class ActionRun:
     """One action: its validated inputs, client config, deadline, and its result."""
 
-    def __init__(self, ctx: Any, name: str, kwargs: Mapping[str, Any]):
+    def __init__(self, ctx: Ctx, name: str, kwargs: Mapping[str, Any]):
         self.ctx = ctx
         self.name = name
         inputs = {k: v for k, v in kwargs.items() if k != 'daemon_client'}
@@ -44,7 +46,7 @@ class ActionRun:
         config = daemon_config(ctx, kwargs)
         # No single engine call may outlive the action.
         self.config = dataclasses.replace(config, timeout=min(config.timeout, self.timeout + 5))
-        self.container_id = ctx.instance.runtime_properties.get('container_id')
+        self.container_id: str = ctx.instance.runtime_properties.get('container_id') or ''
 
     def run(self, body: Callable[[Any, str], tuple[str, Any]], refresh: bool = False,
             needs_container: bool = True) -> Any:
@@ -66,7 +68,7 @@ class ActionRun:
         # stderr); what a person sees is what record kept (bounded, output masked).
         return data
 
-    def _inspect(self, api: Any) -> dict[str, Any]:
+    def _inspect(self, api: EngineApi) -> dict[str, Any]:
         info = containers.inspect(api, self.container_id)
         if info is None:
             raise StateError(f'container {self.container_id} no longer exists')
@@ -86,9 +88,9 @@ def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:
 
 # ------------------------------------------------------------------ look
 @operation
-def inspect(ctx: Any, **kwargs: Any) -> None:
+def inspect(ctx: Ctx, **kwargs: Any) -> None:
     """Inspect: state, networks, ports, config (environment names only, no values)."""
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         info = containers.require(api, cid)
         config = dict(info.get('Config') or {})
         config['Env'] = [entry.split('=', 1)[0] for entry in config.get('Env') or []]
@@ -102,12 +104,12 @@ def inspect(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def list_containers(ctx: Any, **kwargs: Any) -> None:
+def list_containers(ctx: Ctx, **kwargs: Any) -> None:
     """Containers on the engine, with ``filters`` (e.g. {label: [k=v]}) and ``all``."""
     action = ActionRun(ctx, 'list_containers', kwargs)
     found_inputs = action.inputs
 
-    def body(api: Any, _: str) -> tuple[str, Any]:
+    def body(api: EngineApi, _: str) -> tuple[str, Any]:
         found = controls.list_containers(api, found_inputs['filters'], found_inputs['all'],
                                          found_inputs['limit'])
         return f'{len(found)} containers', {'containers': found}
@@ -116,12 +118,12 @@ def list_containers(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def list_images(ctx: Any, **kwargs: Any) -> None:
+def list_images(ctx: Ctx, **kwargs: Any) -> None:
     """Images on the engine, by ``name`` and ``filters``."""
     action = ActionRun(ctx, 'list_images', kwargs)
     given = action.inputs
 
-    def body(api: Any, _: str) -> tuple[str, Any]:
+    def body(api: EngineApi, _: str) -> tuple[str, Any]:
         found = controls.list_images(api, given['name'], given['filters'], given['limit'])
         return f'{len(found)} images', {'images': found}
 
@@ -129,9 +131,9 @@ def list_images(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def top(ctx: Any, **kwargs: Any) -> None:
+def top(ctx: Ctx, **kwargs: Any) -> None:
     """The process table."""
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         table = containers.top(api, cid)
         if table is None:
             raise StateError(f'container {cid[:12]} is not running: no processes to list')
@@ -142,13 +144,13 @@ def top(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def logs(ctx: Any, **kwargs: Any) -> None:
+def logs(ctx: Ctx, **kwargs: Any) -> None:
     """Logs: ``tail`` (lines or 'all'), ``since``/``until`` (unix time), ``timestamps``,
     ``stdout``, ``stderr``; only the last 64 KB are kept, however much there is."""
     action = ActionRun(ctx, 'logs', kwargs)
     given = action.inputs
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         kept = container_logs.read(api, cid, tail=given['tail'], since=given['since'],
                          until=given['until'], timestamps=given['timestamps'],
                          stdout=given['stdout'], stderr=given['stderr'],
@@ -164,9 +166,9 @@ def logs(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def stats(ctx: Any, **kwargs: Any) -> None:
+def stats(ctx: Ctx, **kwargs: Any) -> None:
     """A resource snapshot: CPU %, memory, network and block IO, processes."""
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         data = controls.stats(api, cid)
         return (f"cpu {data['cpu_percent']}%, memory {data['memory_usage']} of "
                 f"{data['memory_limit']} bytes, {data['pids']} processes"), data
@@ -175,11 +177,12 @@ def stats(ctx: Any, **kwargs: Any) -> None:
 
 
 # ---------------------------------------------------------------- change state
-def _state_action(ctx: Any, name: str, kwargs: Mapping[str, Any],
-                  call: Callable[[Any, str, Mapping[str, Any]], None], message: str) -> ActionRun:
+def _state_action(ctx: Ctx, name: str, kwargs: Mapping[str, Any],
+                  call: Callable[[Any, str, Mapping[str, Any]], object],
+                  message: str) -> ActionRun:
     action = ActionRun(ctx, name, kwargs)
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         call(api, cid, action.inputs)
         return message.format(cid=cid[:12], **action.inputs), {}
 
@@ -188,35 +191,35 @@ def _state_action(ctx: Any, name: str, kwargs: Mapping[str, Any],
 
 
 @operation
-def pause(ctx: Any, **kwargs: Any) -> None:
+def pause(ctx: Ctx, **kwargs: Any) -> None:
     """Freeze every process of the container (a stopped one cannot be paused)."""
     _state_action(ctx, 'pause', kwargs, lambda api, cid, _: controls.pause(api, cid),
                   'container {cid} paused')
 
 
 @operation
-def unpause(ctx: Any, **kwargs: Any) -> None:
+def unpause(ctx: Ctx, **kwargs: Any) -> None:
     """Thaw a paused container."""
     _state_action(ctx, 'unpause', kwargs, lambda api, cid, _: controls.unpause(api, cid),
                   'container {cid} unpaused')
 
 
 @operation
-def kill(ctx: Any, **kwargs: Any) -> None:
+def kill(ctx: Ctx, **kwargs: Any) -> None:
     """Send a signal (``signal``, default SIGKILL)."""
     _state_action(ctx, 'kill', kwargs, lambda api, cid, i: controls.kill(api, cid, i['signal']),
                   'sent {signal} to container {cid}')
 
 
 @operation
-def rename(ctx: Any, **kwargs: Any) -> None:
+def rename(ctx: Ctx, **kwargs: Any) -> None:
     """Give the container a new ``name``."""
     _state_action(ctx, 'rename', kwargs, lambda api, cid, i: controls.rename(api, cid, i['name']),
                   'container {cid} is now named {name}')
 
 
 @operation
-def stop(ctx: Any, **kwargs: Any) -> None:
+def stop(ctx: Ctx, **kwargs: Any) -> None:
     """Stop (``stop_timeout``: seconds before the engine kills it)."""
     _state_action(ctx, 'stop', kwargs,
                   lambda api, cid, i: containers.stop(api, cid, i['stop_timeout']),
@@ -224,7 +227,7 @@ def stop(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def start(ctx: Any, **kwargs: Any) -> Any:
+def start(ctx: Ctx, **kwargs: Any) -> Any:
     """Start, then wait as ``wait_for`` says (see the README's readiness waits)."""
     action = _state_action(ctx, 'start', kwargs,
                            lambda api, cid, _: containers.start(api, cid),
@@ -234,7 +237,7 @@ def start(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def restart(ctx: Any, **kwargs: Any) -> Any:
+def restart(ctx: Ctx, **kwargs: Any) -> Any:
     """Restart (``stop_timeout`` before killing), then wait as ``wait_for`` says."""
     action = _state_action(ctx, 'restart', kwargs,
                            lambda api, cid, i: controls.restart(api, cid, i['stop_timeout']),
@@ -244,7 +247,7 @@ def restart(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> None:
+def update(ctx: Ctx, **kwargs: Any) -> None:
     """Change resources and restart policy in place (``resources``: a dict of the
     options the engine's update call takes)."""
     action = ActionRun(ctx, 'update', kwargs)
@@ -262,7 +265,7 @@ def update(ctx: Any, **kwargs: Any) -> None:
                                                         'zero (or empty) value as it was: it '
                                                         'needs a new container')
 
-    def body(api: Any, cid: str) -> tuple[str, Any]:
+    def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         warnings = controls.update(api, cid, controls.update_body(options))
         return f'updated {", ".join(sorted(options))}', {'warnings': warnings}
 

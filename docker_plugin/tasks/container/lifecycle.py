@@ -35,6 +35,7 @@ from docker_plugin.resources import completion, images, networks
 from docker_plugin.resources.container import containers, controls, logs, reports
 from docker_plugin.resources.container import drift as container_drift
 from docker_plugin.resources.container import spec as specs
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks import waits
 from docker_plugin.tasks.container.readiness import pending, wait_ready, wait_spec
@@ -53,6 +54,7 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.image import sources as image_sources
 from docker_plugin.tasks.lifecycle import tagged
 from docker_plugin.tasks.operation import operation
@@ -70,14 +72,14 @@ NO_IMAGE = 'no such image'  # a create refused for want of its image (else: an o
 RUNTIME_FAILURES = ('oci runtime create failed', 'runc create failed')
 
 
-def refusal(ctx: Any, kwargs: Mapping[str, Any], exc: PluginError,
+def refusal(ctx: Ctx, kwargs: Mapping[str, Any], exc: PluginError,
             what: str) -> InvalidInputError:
     """What the engine refused to create or start, as the option it is about: one of
     ``container_start`` (which wins where both set it) or ``container_config``."""
     given = {}
     for field in ('container_start', 'container_config'):
         raw = resolve_input(ctx, kwargs, field)
-        given[field] = {CONTAINER.aliases.get(k, k): v for k, v in raw.items()} \
+        given[field] = {str(CONTAINER.aliases.get(k, k)): v for k, v in raw.items()} \
             if isinstance(raw, Mapping) else {}
     # The runtime failing without a word about why (runc: "can't get final child's PID
     # from pipe", a negative oom_score_adj without the privilege) failed applying the
@@ -89,7 +91,7 @@ def refusal(ctx: Any, kwargs: Mapping[str, Any], exc: PluginError,
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Import, build or pull the image (``image_import`` / ``image_build`` /
     ``image_pull`` / ``container_config.image``), or take it from a related
     ``cloudify.nodes.docker.Image`` node."""
@@ -106,7 +108,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def configure(ctx: Any, **kwargs: Any) -> None:
+def configure(ctx: Ctx, **kwargs: Any) -> None:
     """Create (or adopt) the container, joined to its networks, mounting its volumes."""
     spec = gather(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
@@ -135,7 +137,7 @@ def configure(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Container %s ready to start (%s)', spec.name, container_id)
 
 
-def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.ContainerSpec,
+def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
     """Find the container this instance should use, or create it: (id, adopted?)."""
     made = objects.unrecorded(ctx, api, OBJECTS)
@@ -151,6 +153,7 @@ def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.
         raise InvalidInputError('container_config.name',
                                 f'a container named {spec.name} {decision.problem}')
     if decision.choice is not Choice.CREATE:
+        assert existing is not None  # decide adopts or reuses only what exists
         ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
                         else 'Using the earlier made', existing['Id'])
         return existing['Id'], decision.choice is Choice.ADOPT
@@ -178,7 +181,7 @@ def _create_or_adopt(ctx: Any, kwargs: Mapping[str, Any], api: Any, spec: specs.
 
 
 @operation
-def run(ctx: Any, **kwargs: Any) -> Any:
+def run(ctx: Ctx, **kwargs: Any) -> Any:
     """Start the container, log its id, networks, ports and processes, then wait
     until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = start_options(ctx, kwargs)
@@ -221,7 +224,7 @@ def run(ctx: Any, **kwargs: Any) -> Any:
     return _ready_then_pause(ctx, config, container_id, ready, paused)
 
 
-def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
+def _ready_then_pause(ctx: Ctx, config: Any, container_id: str, ready: Any,
                       paused: bool) -> Any:
     """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
     an asynchronous wait is still under way: Cloudify retries it first)."""
@@ -241,7 +244,7 @@ def _ready_then_pause(ctx: Any, config: Any, container_id: str, ready: Any,
     return waited
 
 
-def _apply_start_options(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str,
+def _apply_start_options(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, container_id: str,
                          start_opts: dict) -> str:
     info = containers.require(api, container_id)
     if not containers.never_started(info):
@@ -257,7 +260,7 @@ def _apply_start_options(ctx: Any, kwargs: Mapping[str, Any], api: Any, containe
             from None
 
 
-def _recreate(ctx: Any, api: Any, info: dict, host_options: dict) -> str:
+def _recreate(ctx: Ctx, api: EngineApi, info: dict, host_options: dict) -> str:
     def remember_new(new_id: str) -> None:
         persist(ctx, container_id=new_id, replaced_container_id=info['Id'],
                 host_options_applied=True)
@@ -267,7 +270,7 @@ def _recreate(ctx: Any, api: Any, info: dict, host_options: dict) -> str:
     return new_id
 
 
-def _start(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str) -> str:
+def _start(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, container_id: str) -> str:
     """Start; a never-run container the engine holds broken is created again, once."""
     try:
         containers.start(api, container_id)
@@ -289,7 +292,7 @@ def _start(ctx: Any, kwargs: Mapping[str, Any], api: Any, container_id: str) -> 
 
 
 @operation
-def stop(ctx: Any, **kwargs: Any) -> None:
+def stop(ctx: Ctx, **kwargs: Any) -> None:
     """Stop the container (``container_stop.timeout``); gone or stopped is done."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
     container_id = ctx.instance.runtime_properties.get('container_id')
@@ -312,14 +315,14 @@ def stop(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
 
 
-def _keep_adopted(ctx: Any, kwargs: dict[str, Any]) -> bool:
+def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
     """True (and logged) when the container must be left as found: it was adopted
     (without delete_adopted), or retain is set."""
     return objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs))
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Stop if running, remove the container (and any this instance made but did
     not record, found by its labels), and the image if ``remove_image``."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
@@ -332,7 +335,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
         objects.forget(ctx, OBJECTS)
         return
 
-    def stop_and_remove(api: Any, found: Mapping[str, Any]) -> bool:
+    def stop_and_remove(api: EngineApi, found: Mapping[str, Any]) -> bool:
         info = containers.inspect(api, found['Id'])
         if info is None:
             return False
@@ -353,7 +356,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
             _remove_image(ctx, api, image)
 
 
-def _remove_image(ctx: Any, api: Any, image: str) -> None:
+def _remove_image(ctx: Ctx, api: EngineApi, image: str) -> None:
     try:
         removed = images.remove_image(api, image)
     except PluginError as exc:
@@ -367,7 +370,7 @@ def _remove_image(ctx: Any, api: Any, image: str) -> None:
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the container exists and runs (and its healthcheck, if any, passes),
     or has completed (``resources.completion``: exited 0, not restarted, no healthcheck),
     or its readiness wait saw it end as expected and it is still exited with that code.
@@ -395,7 +398,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Container %s is %s', container_id[:12], reports.state_line(info))
 
 
-def context(ctx: Any, spec: specs.ContainerSpec) -> container_drift.Context:
+def context(ctx: Ctx, spec: specs.ContainerSpec) -> container_drift.Context:
     """What drift compares besides the spec: the image, the plugin's labels (not on an
     adopted container) and what the engine discarded."""
     props = ctx.instance.runtime_properties
@@ -405,14 +408,14 @@ def context(ctx: Any, spec: specs.ContainerSpec) -> container_drift.Context:
         discarded=props.get(DISCARDED) or ())
 
 
-def _differences(ctx: Any, kwargs: Mapping[str, Any], api: Any) -> tuple[Any, list]:
+def _differences(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi) -> tuple[Any, list]:
     spec = gather(ctx, kwargs)
     info = containers.require(api, recorded(ctx, 'container_id', 'container'))
     learn_container_secrets(ctx, info)
     return spec, container_drift.differences(api, spec, info, context(ctx, spec))
 
 
-def record_discarded(ctx: Any, api: Any, spec: specs.ContainerSpec, container_id: str,
+def record_discarded(ctx: Ctx, api: EngineApi, spec: specs.ContainerSpec, container_id: str,
                      asked: Iterable[str], warnings: list[str]) -> list[str]:
     """After a call the engine answered with warnings: the options it discarded (it
     holds nothing for them), recorded so that drift leaves them out, and said once."""
@@ -429,7 +432,7 @@ def record_discarded(ctx: Any, api: Any, spec: specs.ContainerSpec, container_id
     return dropped
 
 
-def _record(ctx: Any, found: list) -> list[dict[str, Any]]:
+def _record(ctx: Ctx, found: list) -> list[dict[str, Any]]:
     listed = [d.as_dict() for d in found]
     persist(ctx, drift=listed)
     if found:
@@ -444,7 +447,7 @@ def _record(ctx: Any, found: list) -> list[dict[str, Any]]:
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the container differs from its declared options, image and networks
     (also kept in the ``drift`` runtime property); an empty list means none."""
     with engine(ctx, kwargs) as client:
@@ -453,7 +456,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Bring the container back to its declared options where the engine can do
     it in place: resources and restart policy (the update call), its name (a
     rename), pause or unpause, its networks, aliases and addresses (reconnecting).
@@ -487,7 +490,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: pull the container's image again
     (an image that never came from a registry is left as it is) and refresh the runtime
     properties from the engine; a container running an older image than the

@@ -17,20 +17,21 @@ from docker_plugin.tasks.context import (
     record_result,
     resolve_input,
 )
+from docker_plugin.tasks.ctx import Ctx
 
 
-def wait_spec(ctx: Any, kwargs: dict[str, Any], field: str = 'wait_for') -> probes.WaitSpec | None:
+def wait_spec(ctx: Ctx, kwargs: dict[str, Any], field: str = 'wait_for') -> probes.WaitSpec | None:
     values = wait_for(resolve_input(ctx, kwargs, 'wait_for'), field)
     return probes.WaitSpec.of(values) if values else None
 
 
-def pending(ctx: Any, name: str) -> bool:
+def pending(ctx: Ctx, name: str) -> bool:
     """A retry of the operation whose readiness wait ``name`` is under way (polled
     through retries: the container is started already)."""
     return waits.active(ctx, name)
 
 
-def wait_ready(ctx: Any, config: DaemonClientConfig, container_id: str,
+def wait_ready(ctx: Ctx, config: DaemonClientConfig, container_id: str,
                spec: probes.WaitSpec, name: str) -> Any:
     """Wait in this worker, or (``async``) look once and hand back to Cloudify: the one
     resumable wait (``tasks.waits``), so the timeout holds across retries.

@@ -20,6 +20,7 @@ from docker_plugin.options.volume import MOUNT
 from docker_plugin.resources.container import spec as specs
 from docker_plugin.tasks.confine import read_file
 from docker_plugin.tasks.context import default_name, instance_name, resolve_input
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.relationships import related
 
 NETWORK_RELATIONSHIP = kinds.relationship('connected_to_network').type_name
@@ -30,13 +31,13 @@ BASE_KEYS = ('connection_type',)
 ENV_FILE_LIMIT = 1024 * 1024  # bytes of one env file
 
 
-def start_options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def start_options(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Validated HostConfig options of ``container_start``."""
     return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_start'), 'container_start',
                               sections=START_SECTIONS).get('host', {})
 
 
-def gather(ctx: Any, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
+def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
     """The validated spec; raises InvalidInputError naming the field."""
     config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
                                 'container_config')
@@ -47,13 +48,13 @@ def gather(ctx: Any, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
                        networks(ctx), name, env_files(ctx, config.get('plugin', {})))
 
 
-def declared_state(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def declared_state(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The plugin's own options of ``container_config`` (``paused``, ...), validated."""
     return CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
                               'container_config').get('plugin', {})
 
 
-def env_files(ctx: Any, plugin: Mapping[str, Any]) -> dict[str, str]:
+def env_files(ctx: Ctx, plugin: Mapping[str, Any]) -> dict[str, str]:
     """The variables of the ``env_file`` files, in order (a later file wins)."""
     found: dict[str, str] = {}
     paths = plugin.get('env_file') or []
@@ -68,7 +69,7 @@ def env_files(ctx: Any, plugin: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:
+def networks(ctx: Ctx) -> list[tuple[str, dict[str, Any]]]:
     """(network name, endpoint options) for each connected_to_network relationship."""
     out = []
     for rel, properties in related(ctx, NETWORK_RELATIONSHIP):
@@ -82,7 +83,7 @@ def networks(ctx: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def volume_mounts(ctx: Any) -> list[dict[str, Any]]:
+def volume_mounts(ctx: Ctx) -> list[dict[str, Any]]:
     """Engine mounts for each mounts_volume relationship."""
     mounts = []
     for rel, properties in related(ctx, VOLUME_RELATIONSHIP):
@@ -96,7 +97,7 @@ def volume_mounts(ctx: Any) -> list[dict[str, Any]]:
     return mounts
 
 
-def shared_image(ctx: Any) -> tuple[str, str, str | None] | None:
+def shared_image(ctx: Ctx) -> tuple[str, str, str | None] | None:
     """(node id, image, image id) of a related cloudify.nodes.docker.Image, if any."""
     for rel, _ in related(ctx, IMAGE_RELATIONSHIP):
         props = rel.target.instance.runtime_properties

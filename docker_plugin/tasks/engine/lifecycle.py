@@ -9,11 +9,12 @@ from typing import Any
 
 from docker_plugin.resources.swarm import cluster as swarm
 from docker_plugin.tasks.context import drop, engine, persist
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 
 @operation
-def describe(ctx: Any, **kwargs: Any) -> None:
+def describe(ctx: Ctx, **kwargs: Any) -> None:
     """Engine node create and check_status: the engine answers; its name, version and
     swarm state are kept."""
     with engine(ctx, kwargs) as client:
@@ -28,7 +29,7 @@ def describe(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def forget(ctx: Any, **kwargs: Any) -> None:
+def forget(ctx: Ctx, **kwargs: Any) -> None:
     """Engine node delete: nothing to remove; its runtime properties go."""
     drop(ctx, 'engine_name', 'engine_version', 'api_version', 'swarm_state')
 

@@ -20,14 +20,16 @@ from docker_plugin.errors import StateError
 from docker_plugin.options.image import IMAGE_NODE
 from docker_plugin.resources import drift, images
 from docker_plugin.resources.drift import Difference
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.context import drop, engine, persist, recorded, resolve_input
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.image import sources as image_sources
 from docker_plugin.tasks.operation import operation
 
 IMAGE_PROPS = (*image_sources.IMAGE_PROPS, 'image_tags', 'pushed', 'drift')
 
 
-def _node(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def _node(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The node's own properties (tags, push, removal), validated."""
     raw = {name: resolve_input(ctx, kwargs, name, default=IMAGE_NODE.options[name].default)
            for name in IMAGE_NODE.names()}
@@ -59,7 +61,7 @@ def _tags(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Get the image, then give it its extra ``tags``."""
     kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
     node = _node(ctx, kwargs)
@@ -76,7 +78,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def push(ctx: Any, **kwargs: Any) -> None:
+def push(ctx: Ctx, **kwargs: Any) -> None:
     """Push the image to every ``push`` target (tagging it there first)."""
     targets = _push_targets(_node(ctx, kwargs))
     if not targets:
@@ -102,7 +104,7 @@ def push(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Remove what this deployment made: the tags it added and, if it made the
     image (built, imported, or pulled when absent), the image itself.
 
@@ -133,7 +135,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
     drop(ctx, *IMAGE_PROPS)
 
 
-def _remove_when_unused(ctx: Any, api: Any, target: str, node: Mapping[str, Any]) -> bool:
+def _remove_when_unused(ctx: Ctx, api: EngineApi, target: str, node: Mapping[str, Any]) -> bool:
     """Remove, failing (``in_use: fail``) or waiting while containers use the image."""
     timeout = float(node['in_use_timeout'])
     deadline = time.monotonic() + timeout
@@ -150,7 +152,7 @@ def _remove_when_unused(ctx: Any, api: Any, target: str, node: Mapping[str, Any]
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the recorded image still exists on the engine."""
     image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     with engine(ctx, kwargs) as client:
@@ -160,7 +162,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
     ctx.logger.info('Image %s is present', image_id)
 
 
-def image_drift(ctx: Any, api: Any, kwargs: Mapping[str, Any]) -> list[Difference]:
+def image_drift(ctx: Ctx, api: EngineApi, kwargs: Mapping[str, Any]) -> list[Difference]:
     """Names that no longer point at the image, and (pulled images) a registry
     that now serves another digest for the name."""
     props = ctx.instance.runtime_properties
@@ -183,7 +185,7 @@ def image_drift(ctx: Any, api: Any, kwargs: Mapping[str, Any]) -> list[Differenc
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the image differs from what was recorded (also kept in ``drift``)."""
     with engine(ctx, kwargs) as client:
         found = [d.as_dict() for d in image_drift(ctx, client.api, kwargs)]
@@ -194,19 +196,19 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> None:
+def update(ctx: Ctx, **kwargs: Any) -> None:
     """Get the image again (pull, build or import) and re-tag it: what ``pull`` does."""
     refresh(ctx, kwargs)
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: get the image again from its source
     and refresh the runtime properties from the engine."""
     refresh(ctx, kwargs)
 
 
-def refresh(ctx: Any, kwargs: Mapping[str, Any]) -> None:
+def refresh(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
     node = _node(ctx, kwargs)
     if kind == 'image_pull':

@@ -15,21 +15,23 @@ from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import images
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.confine import check_read, resource_path, within
 from docker_plugin.tasks.context import persist, resolve_input, resource_labels
+from docker_plugin.tasks.ctx import Ctx
 
 SOURCES = {'image_import': IMAGE_IMPORT, 'image_build': IMAGE_BUILD, 'image_pull': IMAGE_PULL}
 IMAGE_PROPS = ('image_id', 'image', 'image_source', 'image_created', 'image_digest')
 
 
-def has_source(ctx: Any, kwargs: Mapping[str, Any]) -> bool:
+def has_source(ctx: Ctx, kwargs: Mapping[str, Any]) -> bool:
     """Whether the inputs or properties name an image source of their own."""
     config = resolve_input(ctx, kwargs, 'container_config')
     return any(resolve_input(ctx, kwargs, kind) for kind in SOURCES) or \
         bool(isinstance(config, dict) and config.get('image'))
 
 
-def request(ctx: Any, kwargs: Mapping[str, Any],
+def request(ctx: Ctx, kwargs: Mapping[str, Any],
             fallback: str = 'container_config.image') -> tuple[str, dict[str, Any]]:
     """Which image source the inputs name, validated: (kind, values). With none given,
     the error names ``fallback``: a Container's ``container_config.image``, an Image's
@@ -93,7 +95,8 @@ def _refusals_named(kind: str, values: Mapping[str, Any]) -> Iterator[None]:
         raise InvalidInputError(f'{kind}.{option}', f'the engine refused it: {exc}') from None
 
 
-def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.ImageResult | None:
+def obtain(ctx: Ctx, api: EngineApi, kind: str,
+           values: dict[str, Any]) -> images.ImageResult | None:
     """Make the image exist as requested and record it in runtime properties.
 
     Returns None when an earlier run already made it (nothing to do).
@@ -141,7 +144,7 @@ def obtain(ctx: Any, api: Any, kind: str, values: dict[str, Any]) -> images.Imag
     return result
 
 
-def _context_dir(ctx: Any, values: Mapping[str, Any]) -> str:
+def _context_dir(ctx: Ctx, values: Mapping[str, Any]) -> str:
     path = resource_path(ctx, values['path'], 'image_build.path')
     if not os.path.isdir(path):
         raise InvalidInputError('image_build.path', f'{values["path"]!r} is not a directory')

@@ -9,6 +9,7 @@ from docker_plugin.errors import StateError
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.resources import networks
 from docker_plugin.resources.container import containers
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.container.spec import BASE_KEYS, NETWORK_RELATIONSHIP
 from docker_plugin.tasks.context import (
@@ -19,6 +20,7 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 
@@ -28,13 +30,13 @@ OBJECTS = objects.Objects(
     summarise=networks.summarise)
 
 
-def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
+def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return NETWORK.validate(resolve_input(ctx, kwargs, 'network_config'),
                             'network_config').get('create', {})
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the network from ``network_config``, or adopt an existing one."""
     options = _options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
@@ -44,18 +46,18 @@ def create(ctx: Any, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
-            lambda: networks.inspect(api, networks.create(api, name, options, labels)),
+            lambda: networks.require(api, networks.create(api, name, options, labels)),
             table=NETWORK, given=options)
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Remove the network unless it was adopted or is retained; never one still in use."""
     objects.delete(ctx, kwargs, OBJECTS)
 
 
 @operation
-def disconnect(ctx: Any, **kwargs: Any) -> None:
+def disconnect(ctx: Ctx, **kwargs: Any) -> None:
     """Relationship unlink (source side): take the container off the network."""
     container_id = ctx.source.instance.runtime_properties.get('container_id')
     network = ctx.target.instance.runtime_properties.get('network_name')
@@ -66,7 +68,7 @@ def disconnect(ctx: Any, **kwargs: Any) -> None:
             ctx.logger.info('Disconnected container %s from network %s', container_id, network)
 
 
-def _connection(ctx: Any, kwargs: Any) -> tuple[str | None, str | None, dict[str, Any]]:
+def _connection(ctx: Ctx, kwargs: Any) -> tuple[str | None, str | None, dict[str, Any]]:
     """(container id, network name, endpoint options) of this relationship."""
     properties = own_properties(ctx, NETWORK_RELATIONSHIP)
     field = f'relationship to {ctx.target.node.id}'
@@ -76,7 +78,7 @@ def _connection(ctx: Any, kwargs: Any) -> tuple[str | None, str | None, dict[str
 
 
 @operation
-def check_connection(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_connection(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Relationship check_drift (source side): is the container still on the network,
     with the declared aliases and addresses?"""
     container_id, network, endpoint = _connection(ctx, kwargs)
@@ -91,7 +93,7 @@ def check_connection(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def reconnect(ctx: Any, **kwargs: Any) -> None:
+def reconnect(ctx: Ctx, **kwargs: Any) -> None:
     """Relationship update (source side): connect the container again with the
     declared aliases and addresses when they drifted."""
     container_id, network, endpoint = _connection(ctx, kwargs)
@@ -104,18 +106,18 @@ def reconnect(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the recorded network still exists."""
     objects.status(ctx, kwargs, OBJECTS)
 
 
-def _drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
+def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[objects.Info, list]:
     info = objects.require(ctx, api, OBJECTS)
     return info, objects.differences(NETWORK, _options(ctx, kwargs), info)
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the network differs from ``network_config`` (kept in ``drift``)."""
     with engine(ctx, kwargs) as client:
         _, found = _drift(ctx, kwargs, client.api)
@@ -123,7 +125,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """A network cannot change in place: a drifted one is created again with its
     declared options when no container is attached to it (and it was not adopted,
     unless modify_external_resource is set); otherwise this refuses, naming them."""
@@ -151,6 +153,6 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
     objects.refresh(ctx, kwargs, OBJECTS)

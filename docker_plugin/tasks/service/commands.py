@@ -13,14 +13,16 @@ from typing import Any
 
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.service import LOGS, SCALE
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import convergence, service_logs, services
 from docker_plugin.tasks import waits
 from docker_plugin.tasks.context import engine, log_lines, persist, record_result, recorded
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
 
 
-def _finish(ctx: Any, api: Any, service_id: str, outcome: Any) -> Any:
+def _finish(ctx: Ctx, api: EngineApi, service_id: str, outcome: Any) -> Any:
     if isinstance(outcome, waits.Retry):
         return outcome.request(ctx)  # still waiting, through Cloudify's retries
     persist(ctx, **services.summarise(services.require(api, service_id)))
@@ -28,7 +30,7 @@ def _finish(ctx: Any, api: Any, service_id: str, outcome: Any) -> Any:
 
 
 @operation
-def scale(ctx: Any, **kwargs: Any) -> Any:
+def scale(ctx: Ctx, **kwargs: Any) -> Any:
     """Set the number of tasks of a replicated service (input ``replicas``) and wait;
     the count is kept (``replicas``) and wins over the blueprint's from then on."""
     wanted = SCALE.parse({'replicas': kwargs.get('replicas')})['replicas']
@@ -54,7 +56,7 @@ def scale(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def rollback(ctx: Any, **kwargs: Any) -> Any:
+def rollback(ctx: Ctx, **kwargs: Any) -> Any:
     """Go back to the service's previous spec and wait for it to converge."""
     settings = service_waiting.options(ctx, kwargs)
     service_id = recorded(ctx, 'service_id', 'service')
@@ -82,7 +84,7 @@ def rollback(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def logs(ctx: Any, **kwargs: Any) -> str:
+def logs(ctx: Ctx, **kwargs: Any) -> str:
     """The last lines of every task's output (``tail`` per task, bounded in bytes)."""
     values = LOGS.parse({k: v for k, v in kwargs.items() if k in LOGS}, '')
     service_id = recorded(ctx, 'service_id', 'service')
@@ -101,7 +103,7 @@ def logs(ctx: Any, **kwargs: Any) -> str:
 
 
 @operation
-def ps(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def ps(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """The service's tasks, newest first: node, desired and current state, error."""
     service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:

@@ -21,13 +21,15 @@ from typing import Any, Mapping
 
 from docker_plugin.options.service import SERVICE_WAIT
 from docker_plugin.options.service_values import batches
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import convergence, service_wait
 from docker_plugin.resources.waiting import Done, WaitState
 from docker_plugin.tasks import waits
 from docker_plugin.tasks.context import persist, record_result, resolve_input
+from docker_plugin.tasks.ctx import Ctx
 
 
-def options(ctx: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return SERVICE_WAIT.parse(resolve_input(ctx, kwargs, 'converge'), 'converge')
 
 
@@ -40,12 +42,12 @@ def default_timeout(spec: Mapping[str, Any], replicas: int | None = None) -> flo
     return 120.0 + batches(count, int(update.get('Parallelism', 1) or 0)) * per_batch
 
 
-def pending(ctx: Any, operation: str) -> WaitState | None:
+def pending(ctx: Ctx, operation: str) -> WaitState | None:
     """The wait a previous try of this very operation left (a retry)."""
     return waits.resume(ctx, operation)
 
 
-def begin(ctx: Any, operation: str, before: Mapping[str, Any] | None, spec: Mapping[str, Any],
+def begin(ctx: Ctx, operation: str, before: Mapping[str, Any] | None, spec: Mapping[str, Any],
           settings: Mapping[str, Any], expect_rollback: bool = False) -> WaitState:
     """Start a wait for the change just sent (``before``: the service just before it)."""
     timeout = settings.get('timeout') or default_timeout(spec)
@@ -57,7 +59,7 @@ def begin(ctx: Any, operation: str, before: Mapping[str, Any] | None, spec: Mapp
     return state
 
 
-def converge(ctx: Any, api: Any, service_id: str, state: WaitState,
+def converge(ctx: Ctx, api: EngineApi, service_id: str, state: WaitState,
              settings: Mapping[str, Any], operation: str) -> Done[Any] | waits.Retry | None:
     """Wait (or look once, asynchronously): Done(Converged) once converged; None when
     not waiting; a ``waits.Retry`` (for the operation to return) while polling.

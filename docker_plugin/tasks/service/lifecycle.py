@@ -16,6 +16,7 @@ from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, RefusedError, StateError
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import service_spec, services
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks import waits
@@ -25,6 +26,7 @@ from docker_plugin.tasks.context import (
     persist,
     recorded,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
 from docker_plugin.tasks.service.spec import FIELD, gather, resolve
@@ -34,7 +36,8 @@ OBJECTS = objects.Objects(
     remove=lambda api, info: services.remove(api, info['ID']), summarise=services.summarise)
 
 
-def desired(api: Any, spec: service_spec.ServiceSpec, pinned: str | None = None) -> dict[str, Any]:
+def desired(api: EngineApi, spec: service_spec.ServiceSpec,
+            pinned: str | None = None) -> dict[str, Any]:
     """The engine spec the blueprint asks for now: image pinned (or ``pinned``, when
     this operation pinned it already), names resolved."""
     SERVICE.check_api(spec.values, api.api_version, FIELD)
@@ -48,7 +51,7 @@ def desired(api: Any, spec: service_spec.ServiceSpec, pinned: str | None = None)
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the service (or adopt one of its name, as the existing-resource flags say)."""
     spec = gather(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
@@ -75,7 +78,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
         objects.make_or_adopt(ctx, api, OBJECTS, spec.name, flags, existing, make)
 
 
-def _kept(ctx: Any, spec: service_spec.ServiceSpec, body: dict[str, Any],
+def _kept(ctx: Ctx, spec: service_spec.ServiceSpec, body: dict[str, Any],
           info: dict[str, Any]) -> None:
     """Warn about declared options the engine did not keep (an older engine may
     drop fields it does not know without a word)."""
@@ -89,7 +92,7 @@ def _kept(ctx: Any, spec: service_spec.ServiceSpec, body: dict[str, Any],
 
 
 @operation
-def start(ctx: Any, **kwargs: Any) -> Any:
+def start(ctx: Ctx, **kwargs: Any) -> Any:
     """Wait until the service runs its spec everywhere (held for the monitor window)."""
     settings = service_waiting.options(ctx, kwargs)
     service_id = recorded(ctx, 'service_id', 'service')
@@ -107,10 +110,10 @@ def start(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Remove the service (and any this instance made but never recorded), unless it
     was adopted or is retained; wait (bounded) until its tasks are gone."""
-    def gone(api: Any, info: Mapping[str, Any]) -> None:
+    def gone(api: EngineApi, info: Mapping[str, Any]) -> None:
         left = services.wait_gone(api, info['ID'])
         if left:
             ctx.logger.warning('Service %s: %d of its tasks not seen to end (their nodes '
@@ -121,7 +124,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when as many tasks run as the service wants, on nodes that are up.
 
     Fails naming the nodes that are down; with every task running it passes
@@ -140,7 +143,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
         ctx.logger.info('Service %s: %s', status['name'], line)
 
 
-def _differences(ctx: Any, spec: service_spec.ServiceSpec, api: Any,
+def _differences(ctx: Ctx, spec: service_spec.ServiceSpec, api: EngineApi,
                  pinned: str | None = None) -> tuple[dict, list]:
     """(the body to send, the differences) of the recorded service from ``spec``."""
     info = services.require(api, recorded(ctx, 'service_id', 'service'))
@@ -151,7 +154,7 @@ def _differences(ctx: Any, spec: service_spec.ServiceSpec, api: Any,
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the service differs from ``service_config`` and its relationships (a
     moved tag shows as image drift); kept in ``drift``."""
     spec = gather(ctx, kwargs)
@@ -161,7 +164,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> Any:
+def update(ctx: Ctx, **kwargs: Any) -> Any:
     """Send the declared spec when it drifted (a rolling update) and wait for it.
 
     The mode cannot change in place (refused, naming it); an adopted service
@@ -201,7 +204,7 @@ def update(ctx: Any, **kwargs: Any) -> Any:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (image,
     version, ports, the tasks running against those wanted) from the manager."""
     with engine(ctx, kwargs) as client:

@@ -18,10 +18,12 @@ from docker_plugin.options.network import ENDPOINT
 from docker_plugin.options.service import FILE_USE, SERVICE, SERVICE_NAME
 from docker_plugin.options.service_values import check_endpoint, file_use
 from docker_plugin.resources import networks as network_calls
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import objects as swarm_objects
 from docker_plugin.resources.swarm.service_spec import ServiceSpec
 from docker_plugin.tasks.container.spec import BASE_KEYS, NETWORK_RELATIONSHIP
 from docker_plugin.tasks.context import default_name, instance_name, resolve_input, resource_labels
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.relationships import related
 
 SECRET_RELATIONSHIP = kinds.relationship('uses_secret').type_name
@@ -29,7 +31,7 @@ CONFIG_RELATIONSHIP = kinds.relationship('uses_config').type_name
 FIELD = 'service_config'
 
 
-def service_name(ctx: Any, kwargs: Mapping[str, Any]) -> str:
+def service_name(ctx: Ctx, kwargs: Mapping[str, Any]) -> str:
     base = resolve_input(ctx, kwargs, 'name', default='')
     if base:
         SERVICE_NAME(base, 'name')
@@ -37,7 +39,7 @@ def service_name(ctx: Any, kwargs: Mapping[str, Any]) -> str:
     return SERVICE_NAME(name[:63].rstrip('-_.'), 'name')
 
 
-def gather(ctx: Any, kwargs: Mapping[str, Any]) -> ServiceSpec:
+def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
     """The validated spec (no engine call); raises InvalidInputError naming the field."""
     values = SERVICE.parse(resolve_input(ctx, kwargs, FIELD), FIELD)
     scaled = ctx.instance.runtime_properties.get('replicas')
@@ -65,7 +67,7 @@ def gather(ctx: Any, kwargs: Mapping[str, Any]) -> ServiceSpec:
                        labels=resource_labels(ctx), auth=auth)
 
 
-def _related_networks(ctx: Any) -> list[dict[str, Any]]:
+def _related_networks(ctx: Ctx) -> list[dict[str, Any]]:
     out = []
     for rel, properties in related(ctx, NETWORK_RELATIONSHIP):
         field = f'relationship to {rel.target.node.id}'
@@ -89,7 +91,7 @@ def _related_networks(ctx: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _related_files(ctx: Any, relationship: str, kind: str) -> list[dict[str, Any]]:
+def _related_files(ctx: Ctx, relationship: str, kind: str) -> list[dict[str, Any]]:
     out = []
     for rel, properties in related(ctx, relationship):
         field = f'relationship to {rel.target.node.id}'
@@ -106,7 +108,7 @@ def _related_files(ctx: Any, relationship: str, kind: str) -> list[dict[str, Any
     return out
 
 
-def resolve(api: Any, spec: ServiceSpec) -> ServiceSpec:
+def resolve(api: EngineApi, spec: ServiceSpec) -> ServiceSpec:
     """Network names and secret/config names turned into the ids the engine shows back."""
     for attachment in spec.networks:
         info = network_calls.inspect(api, attachment['Target'])

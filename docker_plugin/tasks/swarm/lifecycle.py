@@ -16,6 +16,7 @@ from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.swarm import SWARM, members
 from docker_plugin.resources import drift
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import cluster as swarm
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
@@ -27,11 +28,12 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.swarm.members import join_member, leave_member
 
 
-def _managed(api: Any, swarm_id: str) -> dict[str, Any] | None:
+def _managed(api: EngineApi, swarm_id: str) -> dict[str, Any] | None:
     """The swarm the engine manages, if it is ``swarm_id``."""
     info = swarm.inspect(api)
     return info if info is not None and info.get('ID') == swarm_id else None
@@ -45,17 +47,17 @@ OBJECTS = objects.Objects(
     summarise=lambda info: {'swarm_id': info.get('ID', '')}, ident=lambda info: info['ID'])
 
 
-def _options(ctx: Any, kwargs: Any) -> dict[str, dict[str, Any]]:
+def _options(ctx: Ctx, kwargs: Any) -> dict[str, dict[str, Any]]:
     return SWARM.validate(resolve_input(ctx, kwargs, 'swarm_config'), 'swarm_config')
 
 
-def _members(ctx: Any, kwargs: Any) -> list[dict[str, Any]]:
+def _members(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
     return [*members(resolve_input(ctx, kwargs, 'managers', []), 'managers', 'manager'),
             *members(resolve_input(ctx, kwargs, 'workers', []), 'workers', 'worker')]
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Initialise a swarm on the engine, or adopt the swarm it is in."""
     options = _options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
@@ -68,9 +70,9 @@ def create(ctx: Any, **kwargs: Any) -> None:
         if state.get('LocalNodeState') == 'active' and not state.get('ControlAvailable'):
             raise InvalidInputError('daemon_client', 'the engine is a worker of a swarm: give '
                                                      'a manager')
-        info = swarm.inspect(api)
+        current = swarm.inspect(api)
         known = ctx.instance.runtime_properties.get('swarm_id')
-        if info is not None and info.get('ID') == known:
+        if current is not None and current.get('ID') == known:
             ctx.logger.info('Swarm %s already present; nothing to do', known)
             return
         spec = swarm.spec_of(options.get('spec', {}))
@@ -80,7 +82,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
             swarm.init(api, options.get('init', {}), spec)
             return swarm.inspect(api) or {}
 
-        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, info, make,
+        info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, current, make,
                                        field='daemon_client', table=SWARM,
                                        given={**options.get('init', {}),
                                               **options.get('spec', {})})
@@ -91,7 +93,7 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def start(ctx: Any, **kwargs: Any) -> None:
+def start(ctx: Ctx, **kwargs: Any) -> None:
     """Join the engines of ``managers`` and ``workers`` (each once; kept in ``joined``)."""
     props = ctx.instance.runtime_properties
     joined = list(props.get('joined') or [])
@@ -110,7 +112,7 @@ def start(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """The joined engines leave (managers demoted first); then this engine leaves,
     unless the swarm was adopted (and not delete_adopted) or is retained."""
     props = ctx.instance.runtime_properties
@@ -134,7 +136,7 @@ def delete(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the engine manages the recorded swarm and no node is down."""
     swarm_id = recorded(ctx, 'swarm_id', 'swarm')
     with engine(ctx, kwargs) as client:
@@ -150,7 +152,7 @@ def check_status(ctx: Any, **kwargs: Any) -> None:
                     sum(n['role'] == 'manager' for n in nodes))
 
 
-def _spec_drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
+def _spec_drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[dict, list]:
     swarm_id = recorded(ctx, 'swarm_id', 'swarm')
     info = swarm.inspect(api)
     if info is None or info.get('ID') != swarm_id:
@@ -161,7 +163,7 @@ def _spec_drift(ctx: Any, kwargs: Any, api: Any) -> tuple[dict, list]:
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the swarm's settings differ from ``swarm_config`` (kept in ``drift``)."""
     with engine(ctx, kwargs) as client:
         _, found = _spec_drift(ctx, kwargs, client.api)
@@ -169,7 +171,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Apply drifted swarm settings in place (the swarm update call)."""
     if objects.adopted(ctx, OBJECTS) and \
             not existing_flags(ctx, kwargs)['modify_external_resource']:
@@ -188,7 +190,7 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties (nodes,
     manager addresses, this engine's node id) from the manager."""
     swarm_id = recorded(ctx, 'swarm_id', 'swarm')

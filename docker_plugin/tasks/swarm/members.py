@@ -16,10 +16,12 @@ from typing import Any, Mapping
 from docker_plugin import kinds, secrets
 from docker_plugin.errors import InvalidInputError, TransientError
 from docker_plugin.options.swarm import MEMBER
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import cluster as swarm
 from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.container.spec import BASE_KEYS
 from docker_plugin.tasks.context import engine
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 
@@ -28,7 +30,7 @@ READY_TIMEOUT = 30  # seconds a joined node may take to be seen ready by the man
 CONFLICT_ATTEMPTS = 10  # writes of the Swarm node's nodes lost to concurrent joins
 
 
-def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
+def join_member(ctx: Ctx, api: EngineApi, member: Mapping[str, Any], field: str,
                 labels: Mapping[str, str]) -> tuple[str, bool]:
     """Join one engine (``member``: MEMBER options) to the swarm ``api`` manages.
 
@@ -66,7 +68,7 @@ def join_member(ctx: Any, api: Any, member: Mapping[str, Any], field: str,
     return node_id, before
 
 
-def engine_state(ctx: Any, member: Mapping[str, Any]) -> str:
+def engine_state(ctx: Ctx, member: Mapping[str, Any]) -> str:
     """The engine's own swarm state (``active``, ``inactive``, ...), as its Engine node
     records it; '' when it cannot be reached (a dead machine leaving)."""
     try:
@@ -76,7 +78,7 @@ def engine_state(ctx: Any, member: Mapping[str, Any]) -> str:
         return ''
 
 
-def record_nodes(api: Any, instance: Any) -> list[dict[str, Any]]:
+def record_nodes(api: EngineApi, instance: Any) -> list[dict[str, Any]]:
     """The Swarm node's ``nodes``, as its managers list them now, written to its
     ``instance`` (a relationship's target).
 
@@ -108,7 +110,7 @@ def _is_conflict(exc: BaseException) -> bool:
         type(exc).__name__ == 'StorageConflictError'
 
 
-def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: str,
+def leave_member(ctx: Ctx, api: EngineApi, member: Mapping[str, Any] | None, node_id: str,
                  role: str) -> None:
     """Take one engine out: demote, leave, remove its node (each step idempotent)."""
     if node_id and role == 'manager' and swarm.node(api, node_id) is not None:
@@ -130,7 +132,7 @@ def leave_member(ctx: Any, api: Any, member: Mapping[str, Any] | None, node_id: 
 
 
 # ---------------------------------------------------- member_of_swarm relationship
-def _member(ctx: Any) -> dict[str, Any]:
+def _member(ctx: Ctx) -> dict[str, Any]:
     field = f'relationship to {ctx.target.node.id}'
     given = {k: v for k, v in own_properties(ctx, MEMBER_RELATIONSHIP).items()
              if v not in (None, '', {}, [])}
@@ -143,7 +145,7 @@ def _member(ctx: Any) -> dict[str, Any]:
 
 
 @operation
-def join(ctx: Any, **kwargs: Any) -> None:
+def join(ctx: Ctx, **kwargs: Any) -> None:
     """Relationship establish (source side): the Engine node joins the Swarm node's swarm."""
     member = _member(ctx)
     labels = {'cloudify.deployment': str(ctx.deployment.id or ''),
@@ -162,7 +164,7 @@ def join(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def leave(ctx: Any, **kwargs: Any) -> None:
+def leave(ctx: Ctx, **kwargs: Any) -> None:
     """Relationship unlink (source side): the Engine node leaves the swarm."""
     member = _member(ctx)
     props = ctx.source.instance.runtime_properties

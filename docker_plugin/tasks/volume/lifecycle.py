@@ -8,6 +8,7 @@ from docker_plugin import kinds
 from docker_plugin.errors import StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
+from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
     engine,
@@ -16,6 +17,7 @@ from docker_plugin.tasks.context import (
     resolve_input,
     resource_labels,
 )
+from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 OBJECTS = objects.Objects(
@@ -24,13 +26,13 @@ OBJECTS = objects.Objects(
     ident=lambda info: info['Name'])
 
 
-def _options(ctx: Any, kwargs: Any) -> dict[str, Any]:
+def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return VOLUME.validate(resolve_input(ctx, kwargs, 'volume_config'),
                            'volume_config').get('create', {})
 
 
 @operation
-def create(ctx: Any, **kwargs: Any) -> None:
+def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the named volume from ``volume_config``, or adopt an existing one.
 
     An existing volume is never removed and made again: its data stays.
@@ -47,24 +49,24 @@ def create(ctx: Any, **kwargs: Any) -> None:
 
 
 @operation
-def delete(ctx: Any, **kwargs: Any) -> None:
+def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Remove the volume unless adopted or retained; never one still in use."""
     objects.delete(ctx, kwargs, OBJECTS)
 
 
 @operation
-def check_status(ctx: Any, **kwargs: Any) -> None:
+def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the recorded volume still exists."""
     objects.status(ctx, kwargs, OBJECTS)
 
 
-def _drift(ctx: Any, kwargs: Any, api: Any) -> list:
+def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> list:
     info = objects.require(ctx, api, OBJECTS)
     return objects.differences(VOLUME, _options(ctx, kwargs), info)
 
 
 @operation
-def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the volume differs from ``volume_config`` (kept in ``drift``)."""
     with engine(ctx, kwargs) as client:
         found = _drift(ctx, kwargs, client.api)
@@ -72,7 +74,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """A volume cannot change in place, and making it again would lose its data:
     a drifted volume is refused, naming the options (no drift: nothing to do)."""
     with engine(ctx, kwargs) as client:
@@ -85,6 +87,6 @@ def update(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @operation
-def pull(ctx: Any, **kwargs: Any) -> None:
+def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: refresh the runtime properties from the engine."""
     objects.refresh(ctx, kwargs, OBJECTS)
