@@ -122,10 +122,10 @@ class CpuMeter:
 
     @contextlib.contextmanager
     def measuring(self) -> Iterator[None]:
-        from docker_plugin import tasks
-        from docker_plugin.tasks.container import lifecycle as container_state
-        modules = {name: container_state if name == 'check_drift' else tasks
-                   for name in OPERATIONS}
+        # Every path to these operations (the seed's names and the Container node's
+        # facade) looks them up in the container's lifecycle module when it runs them.
+        from docker_plugin.tasks.container import lifecycle
+        modules = {name: lifecycle for name in OPERATIONS}
         originals = {name: getattr(modules[name], name) for name in OPERATIONS}
 
         def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
