@@ -194,6 +194,7 @@ CONTAINER_ACTIONS = ('inspect', 'list_containers', 'list_images', 'top', 'logs',
                      'update')
 CONTAINER_COMMANDS = ('exec', 'wait', 'copy_to', 'copy_from')
 COMMAND_FUNCTIONS = {'exec': 'exec_command'}  # exec is a Python builtin's name
+SWARM_NODE_TASKS = 'docker_plugin.tasks.swarm_node'  # a kind of one task module
 
 NODES: tuple[NodeKind, ...] = (
     NodeKind(
@@ -295,6 +296,24 @@ NODES: tuple[NodeKind, ...] = (
                   legacy_adopted='swarm_adopted'),
         update=UpdateStrategy.IN_PLACE),
     NodeKind(
+        # One node of a swarm the blueprint formed or adopted: always adopted (never made,
+        # never removed); found by `node` or by the Engine node it is (node_of_engine), in
+        # the swarm of its manager (in_swarm, or daemon_client). One task module.
+        'swarm_node', f'{PREFIX_NODE}SwarmNode',
+        _lifecycle(Op('create', f'{SWARM_NODE_TASKS}:create', POLLING),
+                   *_ops(SWARM_NODE_TASKS, 'delete', 'check_drift'),
+                   Op('update', f'{SWARM_NODE_TASKS}:update', POLLING),
+                   *_ops(SWARM_NODE_TASKS, 'pull'),
+                   status=f'{SWARM_NODE_TASKS}:check_status'),
+        properties=(
+            TableProps('docker_plugin.options.swarm:SWARM_NODE', typed=True),
+            Prop('drain_wait', "how a drain waits for the node's tasks to move: wait "
+                 '(default true), timeout (seconds, default 300), interval, async')),
+        keys=Keys('swarm_node_id', 'hostname', ('role', 'availability', 'labels', 'state',
+                                                'address', 'leader', 'engine_version',
+                                                'found', 'applied', 'drained')),
+        update=UpdateStrategy.IN_PLACE),
+    NodeKind(
         'engine', f'{PREFIX_NODE}Engine',
         (Interface(LIFECYCLE, (Op('create', 'lifecycle:describe'), Op('delete', 'lifecycle:forget'),
                                Op('pull', 'lifecycle:describe'))),
@@ -350,6 +369,9 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
         (TableProps('docker_plugin.options.volume:MOUNT'),)),
     RelationshipKind(f'{PREFIX_RELATIONSHIP}in_swarm', 'cloudify.relationships.depends_on',
                      'swarm'),
+    # A SwarmNode and the Engine node whose engine it is (instead of its `node` property).
+    RelationshipKind(f'{PREFIX_RELATIONSHIP}node_of_engine', 'cloudify.relationships.depends_on',
+                     'engine'),
     RelationshipKind(
         f'{PREFIX_RELATIONSHIP}member_of_swarm', 'cloudify.relationships.connected_to', 'swarm',
         (TableProps('docker_plugin.options.swarm:MEMBER', exclude=('daemon_client',)),),
