@@ -279,8 +279,10 @@ NODES: tuple[NodeKind, ...] = (
         workflow_prefix='compose_'),
     NodeKind(
         'swarm', f'{PREFIX_NODE}Swarm',
-        _lifecycle(*_ops('lifecycle', 'create', 'start', 'delete', 'check_drift', 'update',
-                         'pull')),
+        (*_lifecycle(*_ops('lifecycle', 'create', 'start', 'delete', 'check_drift', 'update',
+                           'pull')),
+         Interface('docker.interfaces.swarm', _ops('keys', 'rotate_join_tokens', 'unlock_key'),
+                   facade='actions')),
         properties=(
             Prop('swarm_config', 'advertise_addr, listen_addr, data_path_addr, '
                  'data_path_port, default_addr_pool, subnet_size, force_new_cluster, and the '
@@ -292,9 +294,13 @@ NODES: tuple[NodeKind, ...] = (
                             'data_path_addr, availability, node_labels}]', [])),
         secrets={'managers': 'docker_plugin.options.swarm:member_secrets',
                  'workers': 'docker_plugin.options.swarm:member_secrets'},
-        keys=Keys('swarm_id', 'swarm_id', ('swarm_node_id', 'manager_addresses', 'joined', 'nodes'),
+        keys=Keys('swarm_id', 'swarm_id', ('swarm_node_id', 'manager_addresses', 'joined', 'nodes',
+                                           'join_tokens_rotated', 'unlock_key_stored'),
                   legacy_adopted='swarm_adopted'),
-        update=UpdateStrategy.IN_PLACE),
+        update=UpdateStrategy.IN_PLACE,
+        workflows={'rotate_join_tokens': '{role: both}',
+                   'unlock_key': '{secret: swarm_unlock_key}'},
+        workflow_prefix='swarm_'),
     NodeKind(
         # One node of a swarm the blueprint formed or adopted: always adopted (never made,
         # never removed); found by `node` or by the Engine node it is (node_of_engine), in

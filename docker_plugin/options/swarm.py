@@ -12,6 +12,8 @@ secret, and a changed value makes a new object (see README "Swarm").
 the swarm it is, and its ``Spec`` (availability, role, labels), read back from
 ``GET /nodes/<id>`` and changed in place by the node update call;
 ``NODE_DRAIN`` is how a drain waits for the node's tasks to move.
+``ROTATE_TOKENS`` and ``UNLOCK_KEY`` are the inputs of the Swarm node's
+actions (``docker.interfaces.swarm``).
 """
 
 from __future__ import annotations
@@ -183,3 +185,22 @@ NODE_DRAIN = OptionTable('drain_wait', [
     Option('async', FLAG, 'wait', default=False,
            doc='look once per Cloudify retry instead of holding a worker'),
 ])
+
+ROTATE_TOKENS = OptionTable('rotate_join_tokens', [
+    Option('role', Text(choices=('worker', 'manager', 'both')), 'rotate', default='both',
+           doc='whose join token to rotate: worker, manager or both (default)'),
+])
+
+# What Cloudify's manager takes as a secret's key.
+SECRET_KEY = Text(pattern=r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}',
+                  what='a Cloudify secret name (letters, digits, _ . -)')
+UNLOCK_KEY = OptionTable('unlock_key', [
+    Option('secret', SECRET_KEY, 'deliver',
+           doc="the Cloudify secret that receives the key (a manager's: made hidden-value, "
+               'its value replaced if it exists)'),
+    Option('file', Text(non_empty=True, max_len=4096, what='a path'), 'deliver',
+           doc="a file that receives the key (mode 0600, replaced whole; on a manager in the "
+               "deployment's work directory)"),
+    Option('rotate', FLAG, 'deliver', default=False,
+           doc='make a new unlock key first (the old one stops working)'),
+], exclusive=[('secret', 'file')])
