@@ -1,6 +1,6 @@
 """The Swarm node's actions (docker.interfaces.swarm) without an engine: join tokens
 rotated and the unlock key handed to a file or a Cloudify secret, none of them in a log,
-a runtime property or a result. ``tests/integration/test_swarm_node.py`` does the same on
+a runtime property or a result. ``tests/integration/test_swarm_nodes.py`` does the same on
 the three-engine lab, and ``tests/adversarial/test_canaries_swarm.py`` looks everywhere.
 """
 

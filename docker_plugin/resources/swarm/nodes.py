@@ -19,9 +19,10 @@ from docker_plugin.errors import NotFoundError, PluginError, StateError, engine_
 from docker_plugin.resources import waiting
 from docker_plugin.resources.swarm import cluster
 
-# A task in one of these states holds (or is about to hold) the node's resources.
-LIVE = ('new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready',
-        'starting', 'running')
+# A task in one of these states was handed to its node and holds (or is about to hold)
+# the node's resources. Before (new, allocated, pending) it is not on the node yet: a
+# global service's task for a drained node stays pending, never to run there.
+ON_NODE = ('assigned', 'accepted', 'preparing', 'ready', 'starting', 'running')
 # The parts of a node's spec a deployment declares, by their spec field.
 FIELDS = {'availability': 'Availability', 'role': 'Role'}
 MIN_PREFIX = 4  # an id prefix shorter than this is not taken for an id
@@ -191,7 +192,7 @@ def _mode(spec: Mapping[str, Any]) -> str:
 
 
 def _live(task: Mapping[str, Any]) -> bool:
-    return (task.get('Status') or {}).get('State') in LIVE
+    return (task.get('Status') or {}).get('State') in ON_NODE
 
 
 def drain_baseline(api: Any, node_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@ the drain look, refusing to demote the last manager.
 
 A small fake swarm stands in for the managers' API (nodes, tasks, services): the
 drain's stages and a swarm with one manager cannot be had on demand from a real one.
-``tests/integration/test_swarm_node.py`` does the same on the three-engine lab.
+``tests/integration/test_swarm_nodes.py`` does the same on the three-engine lab.
 """
 
 from __future__ import annotations
@@ -230,6 +230,8 @@ def test_the_drain_waits_until_the_tasks_run_elsewhere(fake):
     moving['DesiredState'] = agent['DesiredState'] = 'shutdown'
     moving['Status']['State'] = agent['Status']['State'] = 'shutdown'
     replacement = fake.task('t4', 's1', 'm1', 2, state='preparing')
+    # the global orchestrator's next task for the node stays pending: it is not on it
+    fake.task('t5', 'g1', 'w2', None, state='pending')
     seen = look(state)
     assert isinstance(seen, waiting.Pending) and seen.seen == \
         'to start elsewhere: web.2 (preparing)'
