@@ -46,6 +46,9 @@ from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import related
 
 ENGINE_RELATIONSHIP = kinds.relationship('node_of_engine').type_name
+# Seconds a role change may take: a node promoted again soon after a demotion is
+# reachable as a manager only after about 30 s (Docker 20.10).
+ROLE_TIMEOUT = 120
 
 
 def _kept(api: Any, info: Mapping[str, Any]) -> bool:
@@ -180,7 +183,7 @@ def _converge(ctx: Any, api: Any, info: Mapping[str, Any], declared: Mapping[str
         persist(ctx, applied=nodes.merge_applied(props.get('applied') or {}, done))
         ctx.logger.info('Swarm node %s: %s', name, _said(done))
     if 'role' in done:
-        cluster.wait_role(api, node_id, done['role'])
+        cluster.wait_role(api, node_id, done['role'], ROLE_TIMEOUT)
     if state is not None:
         outcome = waits.run(
             ctx, operation_name, state, nodes.drain_look(api, state.data['baseline']),
@@ -269,7 +272,7 @@ def _give_back(ctx: Any, api: Any, node_id: str, found_as: Mapping[str, Any],
         ctx.logger.info('Swarm node %s given back as found: %s', _node_name(info),
                         _said(given))
         if 'role' in given:
-            cluster.wait_role(api, node_id, given['role'])
+            cluster.wait_role(api, node_id, given['role'], ROLE_TIMEOUT)
     else:
         ctx.logger.info('Swarm node %s: nothing to give back (what this deployment set was '
                         'changed since)', _node_name(info))

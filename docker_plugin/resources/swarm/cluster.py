@@ -258,17 +258,21 @@ def remove_node(api: Any, node_id: str) -> bool:
 
 def wait_role(api: Any, node_id: str, role: str, timeout: float = 30,
               interval: float = 0.2) -> None:
-    """Until the node's role (as managers see it) is ``role`` (a node gone counts).
+    """Until the node's role (as managers see it) is ``role`` (a node gone counts): a
+    promoted node is a manager once the others reach it (until then it is not in the
+    Raft membership, and demoting it again fails).
 
     Raises:
         TimeoutExpired: not by ``timeout``.
     """
     def look(state: waiting.WaitState) -> waiting.Done[None] | waiting.Pending:
         info = node(api, node_id)
-        if info is None or ((info.get('Spec') or {}).get('Role') == role and
-                            (role == 'manager') == bool(info.get('ManagerStatus'))):
+        reachability = ((info or {}).get('ManagerStatus') or {}).get('Reachability')
+        if info is None or ((info.get('Spec') or {}).get('Role') == role and (
+                reachability == 'reachable' if role == 'manager' else not reachability)):
             return waiting.Done(None)
-        return waiting.Pending(f'role {(info.get("Spec") or {}).get("Role")}')
+        return waiting.Pending(f'role {(info.get("Spec") or {}).get("Role")}, '
+                               f'{reachability or "no manager status"}')
     waiting.hold(look, waiting.start(timeout), f'swarm node {node_id[:12]} to be a {role}',
                  interval, late=lambda state: f'swarm node {node_id[:12]} did not become a '
                                               f'{role} within {timeout:g}s')

@@ -26,6 +26,9 @@ ON_NODE = ('assigned', 'accepted', 'preparing', 'ready', 'starting', 'running')
 # The parts of a node's spec a deployment declares, by their spec field.
 FIELDS = {'availability': 'Availability', 'role': 'Role'}
 MIN_PREFIX = 4  # an id prefix shorter than this is not taken for an id
+# What a node update may meet that passes by itself: another update came first; a
+# manager just promoted is not in the Raft membership yet.
+PASSING = ('out of sequence', "can't find manager in raft memberlist")
 
 
 def inspect(api: Any, node_id: str) -> dict[str, Any] | None:
@@ -147,7 +150,8 @@ def set_spec(api: Any, node_id: str, change: Callable[[Mapping[str, Any]], dict[
              attempts: int = 5) -> tuple[dict[str, Any], dict[str, Any]]:
     """Give the node the spec ``change`` makes of its current one; returns (the node as
     it was just before, the spec it has now). A version that moved (another update
-    came first) is read again, up to ``attempts`` times."""
+    came first), or a manager just promoted and not yet in the Raft membership, is
+    read again, up to ``attempts`` times."""
     attempt = 0
     while True:
         info = require(api, node_id)
@@ -160,9 +164,9 @@ def set_spec(api: Any, node_id: str, change: Callable[[Mapping[str, Any]], dict[
             return info, wanted
         except PluginError as exc:
             attempt += 1
-            if 'out of sequence' not in str(exc).lower() or attempt >= attempts:
+            if not any(m in str(exc).lower() for m in PASSING) or attempt >= attempts:
                 raise
-            time.sleep(0.2)
+            time.sleep(0.2 * attempt)
 
 
 def other_managers(nodes: list[Mapping[str, Any]], node_id: str) -> list[str]:
