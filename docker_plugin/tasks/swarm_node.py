@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.errors import InvalidInputError, StateError
+from docker_plugin.errors import InvalidInputError, RefusedError, StateError
 from docker_plugin.options.base import Compare
 from docker_plugin.options.swarm import NODE_DRAIN, SWARM_NODE
 from docker_plugin.resources import drift
@@ -175,8 +175,13 @@ def _converge(ctx: Any, api: Any, info: Mapping[str, Any], declared: Mapping[str
         # Kept before the drain is sent: a retry finds it and sends what was not sent.
         state = waits.begin(ctx, operation_name, settings['timeout'],
                             {'baseline': nodes.drain_baseline(api, node_id)})
-    before, now = nodes.set_spec(
-        api, node_id, lambda current: nodes.wanted_spec(current, declared, strict))
+    try:
+        before, now = nodes.set_spec(
+            api, node_id, lambda current: nodes.wanted_spec(current, declared, strict))
+    except RefusedError as exc:
+        given = {k: v for k, v in declared.items() if SWARM_NODE.options[k].section == 'spec'}
+        raise objects.refused(exc, f'the engine refused the spec of swarm node {name}',
+                              SWARM_NODE, {'': given}, next(iter(given), 'node')) from None
     done = nodes.applied(before['Spec'], now)
     if done:
         props = ctx.instance.runtime_properties
@@ -317,7 +322,7 @@ def check_drift(ctx: Any, **kwargs: Any) -> list[dict[str, Any]]:
     declared = _declared(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         _, found = _drift(ctx, client.api, declared)
-    return objects.record_drift(ctx, 'swarm node', found)
+    return objects.record_drift(ctx, OBJECTS.word, found)
 
 
 @operation
@@ -336,7 +341,7 @@ def update(ctx: Any, **kwargs: Any) -> Any:
             if request is not None:
                 return request
             _, found = _drift(ctx, api, declared)
-    return objects.record_drift(ctx, 'swarm node', found)
+    return objects.record_drift(ctx, OBJECTS.word, found)
 
 
 @operation

@@ -416,3 +416,12 @@ def test_check_status_names_what_is_wrong(fake):
     del fake.found['w1']
     with pytest.raises(NonRecoverableError, match='no longer exists'):
         swarm_node.check_status(ctx=ctx)
+
+
+def test_what_the_engine_refuses_names_the_option(fake):
+    def refuse(node_id, version, node_spec):
+        raise api_error(400, 'invalid label: key must not be empty')
+    fake.update_node = refuse
+    with pytest.raises(NonRecoverableError, match=r'^labels: the engine refused the spec of '
+                                                  r'swarm node worker-1: .*invalid label'):
+        swarm_node.create(ctx=_ctx({'node': 'w1', 'labels': {'zone': 'a'}}))
