@@ -179,6 +179,7 @@ def _converge(ctx: Any, api: Any, info: Mapping[str, Any], declared: Mapping[str
         before, now = nodes.set_spec(
             api, node_id, lambda current: nodes.wanted_spec(current, declared, strict))
     except RefusedError as exc:
+        waits.abandon(ctx, operation_name)  # nothing was sent: there is nothing to wait for
         given = {k: v for k, v in declared.items() if SWARM_NODE.options[k].section == 'spec'}
         raise objects.refused(exc, f'the engine refused the spec of swarm node {name}',
                               SWARM_NODE, {'': given}, next(iter(given), 'node')) from None

@@ -425,3 +425,7 @@ def test_what_the_engine_refuses_names_the_option(fake):
     with pytest.raises(NonRecoverableError, match=r'^labels: the engine refused the spec of '
                                                   r'swarm node worker-1: .*invalid label'):
         swarm_node.create(ctx=_ctx({'node': 'w1', 'labels': {'zone': 'a'}}))
+    ctx = _ctx({'node': 'w1', 'availability': 'drain', 'labels': {'zone': 'a'}})
+    with pytest.raises(NonRecoverableError, match=r'^labels: the engine refused'):
+        swarm_node.create(ctx=ctx)
+    assert waits.key('create') not in ctx.instance.runtime_properties  # no drain to wait for
