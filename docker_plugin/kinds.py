@@ -194,6 +194,7 @@ CONTAINER_ACTIONS = ('inspect', 'list_containers', 'list_images', 'top', 'logs',
                      'update')
 CONTAINER_COMMANDS = ('exec', 'wait', 'copy_to', 'copy_from')
 COMMAND_FUNCTIONS = {'exec': 'exec_command'}  # exec is a Python builtin's name
+SWARM_NODE_TASKS = 'docker_plugin.tasks.swarm_node'  # a kind of one task module
 
 NODES: tuple[NodeKind, ...] = (
     NodeKind(
@@ -278,8 +279,10 @@ NODES: tuple[NodeKind, ...] = (
         workflow_prefix='compose_'),
     NodeKind(
         'swarm', f'{PREFIX_NODE}Swarm',
-        _lifecycle(*_ops('lifecycle', 'create', 'start', 'delete', 'check_drift', 'update',
-                         'pull')),
+        (*_lifecycle(*_ops('lifecycle', 'create', 'start', 'delete', 'check_drift', 'update',
+                           'pull')),
+         Interface('docker.interfaces.swarm', _ops('keys', 'rotate_join_tokens', 'unlock_key'),
+                   facade='actions')),
         properties=(
             Prop('swarm_config', 'advertise_addr, listen_addr, data_path_addr, '
                  'data_path_port, default_addr_pool, subnet_size, force_new_cluster, and the '
@@ -291,8 +294,30 @@ NODES: tuple[NodeKind, ...] = (
                             'data_path_addr, availability, node_labels}]', [])),
         secrets={'managers': 'docker_plugin.options.swarm:member_secrets',
                  'workers': 'docker_plugin.options.swarm:member_secrets'},
-        keys=Keys('swarm_id', 'swarm_id', ('swarm_node_id', 'manager_addresses', 'joined', 'nodes'),
+        keys=Keys('swarm_id', 'swarm_id', ('swarm_node_id', 'manager_addresses', 'joined', 'nodes',
+                                           'join_tokens_rotated', 'unlock_key_stored'),
                   legacy_adopted='swarm_adopted'),
+        update=UpdateStrategy.IN_PLACE,
+        workflows={'rotate_join_tokens': '{role: both}',
+                   'unlock_key': '{secret: swarm_unlock_key}'},
+        workflow_prefix='swarm_'),
+    NodeKind(
+        # One node of a swarm the blueprint formed or adopted: always adopted (never made,
+        # never removed); found by `node` or by the Engine node it is (node_of_engine), in
+        # the swarm of its manager (in_swarm, or daemon_client). One task module.
+        'swarm_node', f'{PREFIX_NODE}SwarmNode',
+        _lifecycle(Op('create', f'{SWARM_NODE_TASKS}:create', POLLING),
+                   *_ops(SWARM_NODE_TASKS, 'delete', 'check_drift'),
+                   Op('update', f'{SWARM_NODE_TASKS}:update', POLLING),
+                   *_ops(SWARM_NODE_TASKS, 'pull'),
+                   status=f'{SWARM_NODE_TASKS}:check_status'),
+        properties=(
+            TableProps('docker_plugin.options.swarm:SWARM_NODE', typed=True),
+            Prop('drain_wait', "how a drain waits for the node's tasks to move: wait "
+                 '(default true), timeout (seconds, default 300), interval, async')),
+        keys=Keys('swarm_node_id', 'hostname', ('role', 'availability', 'labels', 'state',
+                                                'address', 'leader', 'engine_version',
+                                                'found', 'applied', 'drained')),
         update=UpdateStrategy.IN_PLACE),
     NodeKind(
         'engine', f'{PREFIX_NODE}Engine',
@@ -350,6 +375,9 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
         (TableProps('docker_plugin.options.volume:MOUNT'),)),
     RelationshipKind(f'{PREFIX_RELATIONSHIP}in_swarm', 'cloudify.relationships.depends_on',
                      'swarm'),
+    # A SwarmNode and the Engine node whose engine it is (instead of its `node` property).
+    RelationshipKind(f'{PREFIX_RELATIONSHIP}node_of_engine', 'cloudify.relationships.depends_on',
+                     'engine'),
     RelationshipKind(
         f'{PREFIX_RELATIONSHIP}member_of_swarm', 'cloudify.relationships.connected_to', 'swarm',
         (TableProps('docker_plugin.options.swarm:MEMBER', exclude=('daemon_client',)),),

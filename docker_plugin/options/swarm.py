@@ -8,6 +8,12 @@ update call). ``MEMBER`` is one engine that joins: an item of the node's
 ``member_of_swarm`` relationship from a ``cloudify.nodes.docker.Engine``.
 ``SECRET`` and ``CONFIG`` are the Secret and Config nodes: their value is
 secret, and a changed value makes a new object (see README "Swarm").
+``SWARM_NODE`` is the ``cloudify.nodes.docker.SwarmNode`` node: which node of
+the swarm it is, and its ``Spec`` (availability, role, labels), read back from
+``GET /nodes/<id>`` and changed in place by the node update call;
+``NODE_DRAIN`` is how a drain waits for the node's tasks to move.
+``ROTATE_TOKENS`` and ``UNLOCK_KEY`` are the inputs of the Swarm node's
+actions (``docker.interfaces.swarm``).
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from docker_plugin.options.checks import (
     Custom,
     Integer,
     ListOf,
+    Number,
     Text,
 )
+from docker_plugin.options.comparisons import comparisons_check
 from docker_plugin.options.container_values import LABELS
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.network import CIDR
@@ -32,6 +40,7 @@ IN_PLACE = Update.SWARM
 ADDRESS = Text(pattern=r'[A-Za-z0-9._:\[\]%-]{1,255}',
                what="an address, address:port or interface like '10.0.0.5:2377' or 'eth0'")
 ROLES = ('manager', 'worker')
+AVAILABILITY = Text(choices=('active', 'pause', 'drain'))
 
 SWARM = OptionTable('swarm', [
     Option('advertise_addr', ADDRESS, 'init', doc='address the other nodes reach this one at '
@@ -80,7 +89,7 @@ MEMBER = OptionTable('member', [
     Option('listen_addr', ADDRESS, 'member', default='0.0.0.0:2377',
            doc='address it listens on as a manager'),
     Option('data_path_addr', ADDRESS, 'member', doc='address for the overlay data traffic'),
-    Option('availability', Text(choices=('active', 'pause', 'drain')), 'member',
+    Option('availability', AVAILABILITY, 'member',
            doc='active (default), pause or drain'),
     Option('node_labels', LABELS, 'member', doc='labels set on the node (for placement)'),
 ])
@@ -141,3 +150,57 @@ CONFIG = _object_table('config', [
                                           '(API 1.37+)', min_api=(1, 37)),
 ])
 MAX_OBJECT_BYTES = 500 * 1024  # the swarm's own limit for a secret or config
+
+
+# ------------------------------------------------------------ swarm nodes
+# A node is known by its id or its host name (what ``docker node ls`` shows).
+NODE_REF = Text(pattern=r'[A-Za-z0-9][A-Za-z0-9._-]{0,252}',
+                what="a node's host name or id (a unique prefix of the id will do)")
+
+SWARM_NODE: OptionTable = OptionTable('swarm_node', [
+    Option('node', NODE_REF, 'find',
+           doc="the node's host name or id (a unique prefix of the id); empty: the node of "
+               'the Engine node this one is related to by node_of_engine'),
+    Option('availability', AVAILABILITY, 'spec', read='Spec.Availability', update=IN_PLACE,
+           doc="active, pause or drain (a drain waits until the node's tasks moved: "
+               'drain_wait)'),
+    Option('role', Text(choices=ROLES), 'spec', read='Spec.Role', update=IN_PLACE,
+           doc='manager or worker: the node is promoted or demoted (the last manager is '
+               'never demoted)'),
+    Option('labels', LABELS, 'spec', read='Spec.Labels', compare=Compare.SUPERSET,
+           update=IN_PLACE, doc='node labels (for placement constraints); labels set by '
+                                'others may stay unless comparisons says labels: strict'),
+    Option('comparisons', comparisons_check(lambda: SWARM_NODE, {}), 'plugin',
+           doc='how drift compares: {labels: strict | allow_more_present | ignore, '
+               "availability: ..., role: ..., '*': ...}"),
+])
+
+NODE_DRAIN = OptionTable('drain_wait', [
+    Option('wait', FLAG, 'wait', default=True,
+           doc="wait until the drained node's tasks moved (false: return at once)"),
+    Option('timeout', Number(0, 10 ** 6, above=True, what='seconds'), 'wait', default=300,
+           doc='seconds to wait, enforced (default 300)'),
+    Option('interval', Number(0.05, 60, what='seconds'), 'wait', default=1.0,
+           doc='seconds between looks (default 1)'),
+    Option('async', FLAG, 'wait', default=False,
+           doc='look once per Cloudify retry instead of holding a worker'),
+])
+
+ROTATE_TOKENS = OptionTable('rotate_join_tokens', [
+    Option('role', Text(choices=('worker', 'manager', 'both')), 'rotate', default='both',
+           doc='whose join token to rotate: worker, manager or both (default)'),
+])
+
+# What Cloudify's manager takes as a secret's key.
+SECRET_KEY = Text(pattern=r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}',
+                  what='a Cloudify secret name (letters, digits, _ . -)')
+UNLOCK_KEY = OptionTable('unlock_key', [
+    Option('secret', SECRET_KEY, 'deliver',
+           doc="the Cloudify secret that receives the key (a manager's: made hidden-value, "
+               'its value replaced if it exists)'),
+    Option('file', Text(non_empty=True, max_len=4096, what='a path'), 'deliver',
+           doc="a file that receives the key (mode 0600, replaced whole; on a manager in the "
+               "deployment's work directory)"),
+    Option('rotate', FLAG, 'deliver', default=False,
+           doc='make a new unlock key first (the old one stops working)'),
+], exclusive=[('secret', 'file')])

@@ -68,7 +68,8 @@ class Objects:
 
     @property
     def word(self) -> str:
-        return self.kind.kind
+        """The kind in messages (``swarm_node``: 'swarm node')."""
+        return self.kind.kind.replace('_', ' ')
 
     @property
     def keys(self) -> kinds.Keys:
@@ -274,7 +275,7 @@ def ensure(ctx: Ctx, kind: str, name: str, flags: Mapping[str, bool], existing: 
         try:
             return create(), False
         except (RefusedError, NotFoundError) as exc:
-            config = f'{kind}_config'
+            config = f'{kind.replace(" ", "_")}_config'
             if table is None:
                 raise InvalidInputError(config, f'the engine refused the {kind}: {exc}') \
                     from None

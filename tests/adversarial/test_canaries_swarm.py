@@ -7,7 +7,9 @@ swarm input that holds one, through every swarm operation and action.
   the update: after it, it is known nowhere, and the logs of tasks that ran
   before can show it),
 * a Service's ``secret_env`` value, which its tasks print too,
-* a remote engine's TLS client key (a single-node swarm on the TLS engine).
+* a remote engine's TLS client key (a single-node swarm on the TLS engine),
+* the join tokens before and after ``rotate_join_tokens``, and the unlock key before
+  and after ``unlock_key`` rotates it (through the SwarmNode operations too).
 
 Every log record at every level (the SDK's and urllib3's too), everything
 the mock context printed (what a workflow's events show), every runtime
@@ -28,12 +30,14 @@ from typing import Any
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
+from cloudify.state import current_ctx
 from helpers.leftovers import files_holding
 from helpers.mock_ctx import Related, node_ctx
 
-from docker_plugin.tasks import swarm_objects
+from docker_plugin.tasks import swarm_node, swarm_objects
 from docker_plugin.tasks.service import commands as service_actions
 from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import keys as swarm_keys
 from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
 
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
@@ -283,3 +287,54 @@ def test_a_secret_that_is_a_word_of_the_names(swarm, unique):
     manager = swarm.engines[0]
     assert manager.docker('service', 'ls', '-q', '--filter', f'name={name}').strip() == ''
     assert manager.docker('secret', 'ls', '-q', '--filter', f'name={name}').strip() == ''
+
+
+def test_join_tokens_and_unlock_keys_through_the_swarm_actions_and_nodes(
+        swarm, unique, sightings, tmp_path):
+    """The Swarm node's actions read and rotate join tokens and the unlock key, and the
+    SwarmNode operations run on the same swarm: the tokens (before and after rotation)
+    and both unlock keys are in no log, event, runtime property, error, result or file
+    but the one the key was asked into (read, then removed, before the search)."""
+    manager = swarm.manager
+    daemon = manager.daemon_client()
+    canaries = [manager.docker('swarm', 'join-token', '-q', role)
+                for role in ('worker', 'manager')]
+    the_swarm = node_ctx(unique, node='swarm', properties={
+        'daemon_client': daemon, 'use_external_resource': True})
+    node = node_ctx(unique, node='swarm_node', properties={
+        'daemon_client': daemon, 'node': swarm.engines[1].name, 'availability': 'drain',
+        'labels': {'zone': unique}, 'role': 'manager'})
+    key_file = tmp_path / 'unlock.key'
+    try:
+        swarm_tasks.create(ctx=the_swarm)
+        sightings.texts.append(json.dumps(swarm_keys.rotate_join_tokens(ctx=the_swarm)))
+        canaries += [manager.docker('swarm', 'join-token', '-q', role)
+                     for role in ('worker', 'manager')]
+        sightings.error(swarm_keys.unlock_key, ctx=the_swarm, file=str(key_file))  # no autolock
+        manager.docker('swarm', 'update', '--autolock=true')
+        for rotate in (False, True):
+            sightings.texts.append(json.dumps(swarm_keys.unlock_key(
+                ctx=the_swarm, file=str(key_file), rotate=rotate)))
+            canaries.append(key_file.read_text().strip())
+            assert canaries[-1] == manager.docker('swarm', 'unlock-key', '-q')
+            key_file.unlink()
+        sightings.error(swarm_keys.unlock_key, ctx=the_swarm, secret='swarm-unlock')  # local
+        swarm_tasks.check_status(ctx=the_swarm)
+        swarm_tasks.pull(ctx=the_swarm)
+        for op in (swarm_node.create, swarm_node.check_status, swarm_node.check_drift,
+                   swarm_node.update, swarm_node.pull):
+            current_ctx.set(node)
+            op(ctx=node)
+        current_ctx.set(node)
+        swarm_node.delete(ctx=node)
+    finally:
+        manager.docker('swarm', 'update', '--autolock=false')
+        current_ctx.set(the_swarm)
+        swarm_tasks.delete(ctx=the_swarm)
+        manager.docker('node', 'update', '--availability', 'active', '--label-rm', 'zone',
+                       swarm.engines[1].name, check=False)
+        manager.docker('node', 'demote', swarm.engines[1].name, check=False)
+    assert len(set(canaries)) == 6 and all(c.startswith('SWM') for c in canaries)
+    assert not key_file.exists()
+    sightings.props(the_swarm, node)
+    sightings.assert_unseen(canaries, _roots(tmp_path))

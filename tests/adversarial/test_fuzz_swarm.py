@@ -16,6 +16,12 @@ Inputs go where their acceptance can be tested without harm:
   port: accepting them for real would re-form the lab's swarm.
 * ``converge`` and the service actions' inputs (scale, rollback, logs, ps) go to
   a closed port after validation, as the container actions do in test_fuzz.py.
+* SwarmNode properties: every value as drawn to a closed port; drawn
+  availability, labels and comparisons given to a worker of the lab's swarm
+  (it stays a worker: promotions are slow, the integration tier's), which must
+  compare clean at once and be given back exactly as it was found on delete.
+  The Swarm node's actions' inputs (rotate_join_tokens, unlock_key) go to a
+  closed port: rotating for real is the integration tier's.
 
 Real engine examples are capped at DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES (120 by
 default, at most DOCKER_PLUGIN_FUZZ_EXAMPLES): each makes a service on three
@@ -27,6 +33,7 @@ tasks) are tamed on the real swarm: their whole range goes to the closed port.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Any
 
@@ -40,6 +47,7 @@ from fuzzing import (
     Outcomes,
     anything_but_a_dict,
     fields_of,
+    known_options,
     table_dicts,
 )
 from helpers.mock_ctx import Related, node_ctx, relationship_ctx
@@ -47,10 +55,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docker_plugin.options.service import FILE_USE, LOGS, SCALE, SERVICE, SERVICE_WAIT
-from docker_plugin.options.swarm import CONFIG, MEMBER, SECRET, SWARM
-from docker_plugin.tasks import swarm_objects
+from docker_plugin.options.swarm import (
+    CONFIG,
+    MEMBER,
+    NODE_DRAIN,
+    ROTATE_TOKENS,
+    SECRET,
+    SWARM,
+    SWARM_NODE,
+    UNLOCK_KEY,
+)
+from docker_plugin.tasks import swarm_node, swarm_objects
 from docker_plugin.tasks.service import commands as service_actions
 from docker_plugin.tasks.service import lifecycle as service
+from docker_plugin.tasks.swarm import keys as swarm_keys
 from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
 from docker_plugin.tasks.swarm import members as swarm_members
 
@@ -522,3 +540,105 @@ def test_secret_and_config_properties(swarm, manager_api, kind, tmp_path):
         _leaves_nothing(manager_api, deployment)
 
     run()
+
+
+# ----------------------------------------------------------------- swarm nodes
+NODE_SPEC = ('availability', 'role', 'labels', 'comparisons')
+NODE_GRAMMARS: dict[str, st.SearchStrategy] = {
+    'availability': st.sampled_from(['active', 'pause', 'drain']),
+    'role': st.sampled_from(['manager', 'worker']),
+    'labels': st.dictionaries(NAMES, st.one_of(st.text(max_size=6), st.integers()),
+                              max_size=3),
+    'comparisons': st.dictionaries(st.sampled_from([*NODE_SPEC, 'node', '*', 'image']),
+                                   st.sampled_from(['strict', 'allow_more_present', 'ignore',
+                                                    'loose']), max_size=2),
+}
+
+# On the lab's swarm a worker stays one: promoted again soon after a demotion, a node is
+# a reachable manager only after about 30 s (promotion is the integration tier's).
+ON_THE_SWARM = {**NODE_GRAMMARS, 'role': st.just('worker')}
+
+
+def _node_properties(raw: Any) -> dict[str, Any]:
+    # A blueprint's property names are strings, and never the Base type's own.
+    return {str(k): v for k, v in raw.items() if str(k) not in ('daemon_client', 'ctx')}
+
+
+@SETTINGS
+@given(raw=table_dicts(SWARM_NODE, max_size=4, grammars=NODE_GRAMMARS),
+       wait=st.one_of(st.none(), table_dicts(NODE_DRAIN), GARBAGE))
+def test_swarm_node_properties_validated(raw, wait):
+    """Every value as drawn, to a closed port."""
+    # a node named, so that examples get past finding it (to the closed port)
+    properties = {'node': 'worker-1', **_node_properties(raw)}
+    if wait is not None:
+        properties['drain_wait'] = wait
+    ctx = node_ctx('fuzz-down', node='swarm_node', properties=properties)
+    fields = (*fields_of('', raw, SWARM_NODE), 'node',
+              *fields_of('drain_wait', wait, NODE_DRAIN))
+    OUTCOMES.check('swarm node (validated)', fields,
+                   lambda: swarm_node.create(ctx=ctx, daemon_client=DOWN), engine_down=True)
+
+
+def _node_spec(swarm: Any, host: str) -> dict[str, Any]:
+    import json
+    return json.loads(swarm.manager.docker('node', 'inspect', host, '--format',
+                                           '{{json .Spec}}'))
+
+
+@REAL
+@given(raw=st.one_of(known_options(SWARM_NODE, NODE_SPEC, max_size=4, grammars=ON_THE_SWARM),
+                     table_dicts(SWARM_NODE, max_size=3, grammars=ON_THE_SWARM)))
+def test_swarm_node_on_the_swarm_is_given_back(swarm, raw):
+    """What validation accepts the swarm accepts: a worker given the drawn availability,
+    role and labels compares clean at once, and delete gives it back exactly as it was."""
+    target = swarm.engines[2]
+    before = _node_spec(swarm, target.name)
+    properties = {'node': target.name, **_node_properties(raw),
+                  'daemon_client': swarm.manager.daemon_client(),
+                  'drain_wait': {'timeout': 30, 'interval': 0.2}}
+    ctx = node_ctx(_deployment(), node='swarm_node', properties=properties)
+
+    def lifecycle() -> None:
+        try:
+            swarm_node.create(ctx=ctx)
+            drift = swarm_node.check_drift(ctx=ctx)
+            assert drift == [], f'drift right after create: {drift}'
+            swarm_node.pull(ctx=ctx)
+        finally:
+            swarm_node.delete(ctx=ctx)
+    try:
+        OUTCOMES.check('swarm node (on the swarm)', (*fields_of('', raw, SWARM_NODE), 'node'),
+                       lifecycle)
+        assert _node_spec(swarm, target.name) == before, 'not given back as it was found'
+    finally:  # the next example starts from the lab's worker, whatever happened here
+        _put_back(swarm, target.name, before)
+
+
+def _put_back(swarm: Any, host: str, before: dict[str, Any], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _node_spec(swarm, host) != before:
+        assert time.monotonic() < deadline, f'{host} could not be put back as it was'
+        labels = _node_spec(swarm, host).get('Labels') or {}
+        swarm.manager.docker('node', 'update', '--availability', before['Availability'],
+                             '--role', before['Role'],
+                             *(a for key in labels for a in ('--label-rm', key)), host,
+                             check=False)
+        time.sleep(0.5)
+
+
+SWARM_ACTIONS = {'rotate_join_tokens': ROTATE_TOKENS, 'unlock_key': UNLOCK_KEY}
+
+
+@SETTINGS
+@given(name=st.sampled_from(sorted(SWARM_ACTIONS)), data=st.data())
+def test_swarm_action_inputs(name, data):
+    table = SWARM_ACTIONS[name]
+    # Operation inputs are keyword arguments: their names are always strings.
+    raw = {str(k): v for k, v in data.draw(table_dicts(table)).items()
+           if str(k) not in ('ctx', 'daemon_client')}
+    ctx = node_ctx('fuzz-down', runtime={'swarm_id': 'x' * 25}, node='swarm')
+    fields = (*fields_of('', raw, table), *(('secret',) if name == 'unlock_key' else ()))
+    OUTCOMES.check(f'swarm {name}', fields,
+                   lambda: getattr(swarm_keys, name)(ctx=ctx, daemon_client=DOWN, **raw),
+                   engine_down=True)

@@ -4,7 +4,9 @@ with its own defaults, or with the inputs file shipped beside it in
 registry pipeline). Then ``cfy uninstall`` leaves nothing labelled behind.
 ``swarm.yaml`` needs engines to form a swarm: it gets the three-engine lab and
 the inputs ``scripts/swarm-demo.sh`` gives it (``tests/helpers/swarm.py
-inputs``), and every engine must have left the swarm after uninstall."""
+inputs``), and every engine must have left the swarm after uninstall.
+``swarm-maintenance.yaml`` needs a swarm to take a node out of: it gets the lab
+formed, and after uninstall every engine is in it and every node active."""
 
 from __future__ import annotations
 
@@ -21,8 +23,13 @@ BLUEPRINTS = sorted(p.stem for p in (REPO / 'blueprints').glob('*.yaml'))
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 # What a blueprint needs installed first (a deployment of another blueprint).
 NEEDS = {'stack-adopt': 'stack'}
-# Blueprints whose inputs depend on engines made for the run (see the docstring).
-LAB_INPUTS = {'swarm'}
+# Blueprints whose inputs depend on engines made for the run (see the docstring): whether
+# the lab is formed into a swarm first, and the inputs it gives.
+LAB_INPUTS = {
+    'swarm': (False, lambda lab, unique: lab.blueprint_inputs(prefix=unique)),
+    'swarm-maintenance': (True, lambda lab, unique: {'manager': lab.manager.daemon_client(),
+                                                     'node': lab.engines[2].name}),
+}
 # What a blueprint keeps on uninstall by its own word: compose-project keeps its
 # data (remove_volumes is false by default); the seed's example, as written,
 # removes its container but not the image it imported (no remove_image).
@@ -65,10 +72,11 @@ def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, req
         request.getfixturevalue('local_registry')
     lab = inputs = None
     if name in LAB_INPUTS:
+        formed, lab_inputs = LAB_INPUTS[name]
         lab = request.getfixturevalue('swarm_lab')
-        lab.ensure_unformed()
+        lab.ensure_formed() if formed else lab.ensure_unformed()
         inputs = tmp_path / 'inputs.json'
-        inputs.write_text(json.dumps(lab.blueprint_inputs(prefix=unique)))
+        inputs.write_text(json.dumps(lab_inputs(lab, unique)))
     installed: list[str] = []
     try:
         for step in [*([NEEDS[name]] if name in NEEDS else []), name]:
@@ -92,7 +100,10 @@ def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, req
     if lab is not None:
         states = {e.name: e.docker('info', '--format', '{{.Swarm.LocalNodeState}}')
                   for e in lab.engines}
-        assert set(states.values()) == {'inactive'}, states
+        assert set(states.values()) == {'active' if formed else 'inactive'}, states
+        if formed:  # a swarm it adopted: every node as it found it
+            assert lab.manager.docker('node', 'ls', '--format', '{{.Availability}}').split() \
+                == ['Active'] * len(lab.engines)
 
 
 def test_every_blueprint_that_needs_inputs_ships_them():

@@ -1,8 +1,10 @@
-"""A swarm: initialise it, join engines to it, take them out, look at its nodes.
+"""A swarm: initialise it, join engines to it, take them out, look at its nodes,
+rotate its join tokens and its unlock key.
 
-Join tokens are secrets: ``join_token`` hands one to the caller's
-``remember`` before returning it, so no log line, error or property can
-carry it; nothing here logs.
+Join tokens and the unlock key are secrets: every function that reads one
+hands it (and, rotating, the one it replaces) to the caller's ``remember``
+before anything else, so no log line, error or property can carry it;
+nothing here logs.
 """
 
 from __future__ import annotations
@@ -95,6 +97,81 @@ def join_token(api: EngineApi, role: str, remember: Callable[..., None]) -> str:
     return tokens['Manager' if role == 'manager' else 'Worker']
 
 
+ROTATE_ATTEMPTS = 5  # a swarm update whose version moved meanwhile is read again
+
+
+def _update_swarm(api: EngineApi, remember: Callable[..., None], action: str,
+                  **rotate: bool) -> dict[str, Any]:
+    """The swarm update call with its current spec and ``rotate`` flags; returns the swarm
+    as it was just before (its tokens remembered)."""
+    attempt = 0
+    while True:
+        info = inspect(api)
+        if info is None:
+            raise StateError('the engine is not a manager of a swarm')
+        remember(*(info.get('JoinTokens') or {}).values())
+        try:
+            with engine_call(action):
+                api.update_swarm(info['Version']['Index'], swarm_spec=info.get('Spec') or {},
+                                 **rotate)
+            return info
+        except PluginError as exc:
+            attempt += 1
+            if 'out of sequence' not in str(exc).lower() or attempt >= ROTATE_ATTEMPTS:
+                raise
+            time.sleep(0.2)
+
+
+def rotate_join_tokens(api: EngineApi, roles: tuple[str, ...],
+                       remember: Callable[..., None]) -> list[str]:
+    """New join tokens for ``roles`` (``worker``, ``manager``): the old ones stop working.
+    Returns the roles whose token changed (every token, old and new, remembered)."""
+    before = _update_swarm(api, remember, 'rotate the join tokens',
+                           rotate_worker_token='worker' in roles,
+                           rotate_manager_token='manager' in roles)
+    after = inspect(api) or {}
+    new = after.get('JoinTokens') or {}
+    remember(*new.values())
+    old = before.get('JoinTokens') or {}
+    return [role for role in ('worker', 'manager')
+            if role in roles and old.get(role.capitalize()) != new.get(role.capitalize())]
+
+
+def autolocked(api: EngineApi) -> bool:
+    """Whether the swarm locks its managers at restart (so it has an unlock key)."""
+    info = inspect(api)
+    if info is None:
+        raise StateError('the engine is not a manager of a swarm')
+    return bool(((info.get('Spec') or {}).get('EncryptionConfig') or {}).get(
+        'AutoLockManagers'))
+
+
+def unlock_key(api: EngineApi, remember: Callable[..., None], rotate: bool = False) -> str:
+    """The swarm's unlock key, remembered before it is returned (``rotate``: a new one
+    first, the old one remembered too).
+
+    Raises:
+        StateError: the swarm does not lock its managers, so it has no unlock key.
+    """
+    def read() -> str:
+        with engine_call('read the unlock key'):
+            key = str((api.get_unlock_key() or {}).get('UnlockKey') or '')
+        remember(key)
+        return key
+
+    if not autolocked(api):
+        raise StateError('the swarm does not lock its managers (autolock_managers is off): '
+                         'it has no unlock key')
+    if not rotate:
+        return read()
+    old = read()
+    _update_swarm(api, remember, 'rotate the unlock key', rotate_manager_unlock_key=True)
+    new = read()
+    if not new or new == old:
+        raise StateError('the swarm kept its unlock key: the rotation did not take')
+    return new
+
+
 def manager_addresses(api: EngineApi) -> list[str]:
     """Addresses (host:port) of the swarm's managers, from a manager's own view."""
     state = local_state(api)
@@ -182,17 +259,21 @@ def remove_node(api: EngineApi, node_id: str) -> bool:
 
 def wait_role(api: EngineApi, node_id: str, role: str, timeout: float = 30,
               interval: float = 0.2) -> None:
-    """Until the node's role (as managers see it) is ``role`` (a node gone counts).
+    """Until the node's role (as managers see it) is ``role`` (a node gone counts): a
+    promoted node is a manager once the others reach it (until then it is not in the
+    Raft membership, and demoting it again fails).
 
     Raises:
         TimeoutExpired: not by ``timeout``.
     """
     def look(state: waiting.WaitState) -> waiting.Done[None] | waiting.Pending:
         info = node(api, node_id)
-        if info is None or ((info.get('Spec') or {}).get('Role') == role and
-                            (role == 'manager') == bool(info.get('ManagerStatus'))):
+        reachability = ((info or {}).get('ManagerStatus') or {}).get('Reachability')
+        if info is None or ((info.get('Spec') or {}).get('Role') == role and (
+                reachability == 'reachable' if role == 'manager' else not reachability)):
             return waiting.Done(None)
-        return waiting.Pending(f'role {(info.get("Spec") or {}).get("Role")}')
+        return waiting.Pending(f'role {(info.get("Spec") or {}).get("Role")}, '
+                               f'{reachability or "no manager status"}')
     waiting.hold(look, waiting.start(timeout), f'swarm node {node_id[:12]} to be a {role}',
                  interval, late=lambda state: f'swarm node {node_id[:12]} did not become a '
                                               f'{role} within {timeout:g}s')
