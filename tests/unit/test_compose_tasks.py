@@ -76,6 +76,15 @@ def test_a_file_compose_refuses_is_permanent_and_quotes_compose(make_ctx, defini
     assert quoted in str(failure.value)
 
 
+def test_a_project_directory_that_is_a_file_is_refused_naming_it(make_ctx, tmp_path):
+    # Found by the fuzz tier exploring: a file there escaped as FileExistsError.
+    (tmp_path / 'compose.yaml').write_text('services: {}\n')
+    with pytest.raises(NonRecoverableError, match=r"^project_directory: '.*compose.yaml' is "
+                                                  r'not a directory'):
+        compose.create(ctx=make_ctx(), definition=GOOD, daemon_client=DOWN,
+                       project_directory=str(tmp_path / 'compose.yaml'))
+
+
 def test_a_missing_compose_file_names_the_file(make_ctx, tmp_path):
     (tmp_path / 'compose.yaml').write_text('services: {}\n')
     with pytest.raises(NonRecoverableError, match=r"^compose_files\[1\]: .*not found"):
