@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from cloudify.exceptions import NonRecoverableError, RecoverableError
+from helpers.fuzz_mode import fuzz_mode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -36,8 +36,13 @@ from docker_plugin.options.checks import (
 )
 
 REPORT = Path(__file__).resolve().parents[2] / '.cache' / 'fuzz-report.json'
-EXAMPLES = int(os.environ.get('DOCKER_PLUGIN_FUZZ_EXAMPLES', '120'))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+MODE = fuzz_mode()  # seeded (CI) or exploring: tests/helpers/fuzz_mode.py
+EXAMPLES = MODE.examples
+# Seeded: the same examples every run (derived from each test's code). Exploring: drawn
+# from the session's seed (tests/conftest.py prints it), a failure printed with its
+# @reproduce_failure blob.
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not MODE.exploring,
+                    database=None, print_blob=MODE.exploring,
                     suppress_health_check=list(HealthCheck))
 TRICKY = ['８０', '１.４１', '٣', '²', '0', '-1', '1e309', '', ' ', '\x00', 'all', 'host',
           'sha256:', 'on-failure:３', '/abs', 'rel/path', '10' * 20, 'NaN', '-0', 'tcp://',

@@ -21,7 +21,7 @@ from docker_plugin.errors import MAX_MESSAGE
 from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 
-pytestmark = [pytest.mark.engine, pytest.mark.bounded]
+pytestmark = [pytest.mark.engine, pytest.mark.bounded, pytest.mark.compose]
 BASE = 'docker-plugin/busybox:latest'
 MB50 = 50 * 1024 * 1024
 PRINTERS = {

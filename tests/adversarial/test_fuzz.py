@@ -6,8 +6,8 @@ must accept too, and nothing is left behind); a container that installed
 has no drift (what the table says the engine stores, it stores), and env
 files with fuzzed contents go the same way; inputs whose accepted values
 would only make an engine wait or reach out (images, waits, actions, the
-client itself) are sent to a closed port after validation. Seeded; the
-number of examples per input is DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default).
+client itself) are sent to a closed port after validation. Seeded, or
+exploring, with as many examples per input as tests/helpers/fuzz_mode.py says.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from the engine afterwards. ``compose-to-blueprint`` gets random compose
 files: it writes a blueprint that parses as YAML, or fails with one line on
 stderr and exit status 2; never a traceback.
 
-Seeded; DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default) examples per input.
+Seeded, or exploring, with as many examples per input as tests/helpers/fuzz_mode.py says.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from docker_plugin.resources.compose.binary import find_binary
 from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 
-pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
+pytestmark = [pytest.mark.engine, pytest.mark.fuzz, pytest.mark.compose]
 REPO = Path(__file__).resolve().parents[2]
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}

@@ -227,6 +227,7 @@ def _with_canaries(test):
     return test
 
 
+@pytest.mark.compose
 @settings(SETTINGS, max_examples=max(10, EXAMPLES // 3))
 @_with_canaries
 @given(where=st.sampled_from(sorted(DOCUMENT_PATHS)), path=paths())

@@ -17,24 +17,23 @@ Inputs go where their acceptance can be tested without harm:
 * ``converge`` and the service actions' inputs (scale, rollback, logs, ps) go to
   a closed port after validation, as the container actions do in test_fuzz.py.
 
-Real engine examples are capped at DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES (120 by
-default, at most DOCKER_PLUGIN_FUZZ_EXAMPLES): each makes a service on three
-engines. Values the engine would accept but that would reach outside the lab
-or flood it (a log driver or a volume driver that calls out, millions of
-tasks) are tamed on the real swarm: their whole range goes to the closed port.
+Real engine examples are fewer than the others (DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES,
+tests/helpers/fuzz_mode.py): each makes a service on three engines. Values the
+engine would accept but that would reach outside the lab or flood it (a log
+driver or a volume driver that calls out, millions of tasks) are tamed on the
+real swarm: their whole range goes to the closed port.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
 import docker
 import pytest
 from fuzzing import (
-    EXAMPLES,
     GARBAGE,
+    MODE,
     SETTINGS,
     TRICKY,
     Outcomes,
@@ -57,9 +56,8 @@ from docker_plugin.tasks.swarm import members as swarm_members
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 OUTCOMES = Outcomes()
-REAL_EXAMPLES = min(EXAMPLES, int(os.environ.get('DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES', '120')))
-# Seeded like every example of the tier: a failure found is found again by the next run.
-REAL = settings(SETTINGS, max_examples=REAL_EXAMPLES)
+# Seeded like every example of the tier (tests/helpers/fuzz_mode.py).
+REAL = settings(SETTINGS, max_examples=MODE.swarm_examples)
 COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']
 SECRET_REL = 'cloudify.relationships.docker.uses_secret'
 CONFIG_REL = 'cloudify.relationships.docker.uses_config'

@@ -25,6 +25,7 @@ def _op(run, action, **kwargs):
     return run.props('c')
 
 
+@pytest.mark.smoke
 def test_every_action_on_a_running_container(local_run, docker_client, unique, tmp_path):
     run = _run(local_run, unique, {
         'name': unique, 'command': ['sh', '-c', f'echo ready; echo oops >&2; {LOOP}'],

@@ -176,6 +176,7 @@ SEEDED = {
     }}
 
 
+@pytest.mark.compose
 def test_compose_up_wait_fails_on_a_finished_seed_and_the_project_node_does_not(
         make_ctx, docker_client, unique, tmp_path, caplog):
     # Compose itself, on the same file: "container ...-seed-1 exited (0)".
@@ -216,6 +217,7 @@ def test_compose_up_wait_fails_on_a_finished_seed_and_the_project_node_does_not(
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
+@pytest.mark.compose
 def test_a_seed_that_fails_still_fails_the_project_in_compose_words(make_ctx, docker_client,
                                                                     unique):
     failing = yaml.safe_load(yaml.safe_dump(SEEDED))

@@ -24,7 +24,7 @@ from docker_plugin.resources.compose.project import inline_directory
 from docker_plugin.tasks.compose import lifecycle as compose
 from docker_plugin.tasks.compose import lifecycle as compose_state
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.compose]
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 LOOP = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 

@@ -55,6 +55,7 @@ def project(docker_client, unique):
         remove_labelled(docker_client, {'cloudify.deployment': unique})
 
 
+@pytest.mark.compose
 def test_what_the_engine_refuses_in_up_names_the_definition(project):
     # Found by the fuzz: "compose up: engine refused: ... invalid CapAdd" named no field.
     ctx = project({'services': {'app': {**SERVICE, 'cap_add': ['NOPE']}}})
@@ -85,6 +86,7 @@ def running(project):
     ({'service': 'app', 'command': ['sh', '-c', 'echo why; exit 3']},
      'expected_exit_code: app: sh -c echo why; exit 3 exited 3, expected 0; stdout: why'),
 ])
+@pytest.mark.compose
 def test_exec_failures_name_the_input(running, inputs, opening):
     # Found by the fuzz: "app: true exited 126, expected 0; stderr: " (the runtime's reason
     # was on stdout), "compose exec in nope: service "nope" is not running container #1".
@@ -93,6 +95,7 @@ def test_exec_failures_name_the_input(running, inputs, opening):
     assert str(failure.value).startswith(opening), str(failure.value)
 
 
+@pytest.mark.compose
 @pytest.mark.parametrize('action', [compose_actions.logs, compose_actions.ps])
 def test_logs_and_ps_of_a_service_the_project_lacks_name_it(running, action):
     with pytest.raises(NonRecoverableError, match=r"^services\[1\]: no service 'nope'"):
@@ -124,6 +127,7 @@ def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, la
         tasks.delete(ctx=ctx)
 
 
+@pytest.mark.compose
 def test_delete_takes_down_a_container_that_appears_after_down(project, docker_client,
                                                                unique, monkeypatch):
     # Found by the fuzz, under load: after a failed up, a container compose had asked for
@@ -150,6 +154,7 @@ def test_delete_takes_down_a_container_that_appears_after_down(project, docker_c
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
+@pytest.mark.compose
 def test_a_project_with_no_service_is_refused_in_create(project):
     # Found by the fuzz: 'services: {}' was accepted by create and retried by every up.
     for definition in ('services: {}', {'services': {'a': {**SERVICE, 'profiles': ['p']}}}):

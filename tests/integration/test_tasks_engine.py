@@ -203,6 +203,7 @@ def test_anonymous_volumes_follow_container_remove_v(make_ctx, docker_client, la
         docker_client.volumes.get(volume).remove()  # kept, as asked; the test cleans up
 
 
+@pytest.mark.smoke
 def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_engine,
                                                            caplog):
     """A real dockerd with --tlsverify on another (namespaced) host, reached by
@@ -238,6 +239,7 @@ def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_e
         tasks.configure(ctx=ctx)
 
 
+@pytest.mark.smoke
 def test_drift_is_found_and_what_can_change_in_place_is_updated(make_ctx, docker_client,
                                                                  labelled):
     config = {'image': BASE, 'command': ['sleep', '60'], 'environment': {'MODE': 'a'},

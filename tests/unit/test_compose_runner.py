@@ -96,6 +96,7 @@ def test_a_kept_stream_is_whole_but_bounded():
                             max_keep=1000)
 
 
+@pytest.mark.compose
 def test_a_missing_program_names_compose_binary():
     with pytest.raises(InvalidInputError, match=r'^compose_binary: cannot run /nonexistent'):
         compose_process.run(['/nonexistent/docker-compose'], ENV, 5, 'compose up')
@@ -114,6 +115,7 @@ def test_the_real_binary_is_found_never_the_wrapper_that_always_exits_0(tmp_path
         compose_binary.find_binary(str(tmp_path / 'nothing'))
 
 
+@pytest.mark.compose
 def test_failures_fail_with_the_binary_and_would_pass_with_the_wrapper(tmp_path):
     bad = tmp_path / 'compose.yaml'
     bad.write_text('services:\n  a:\n    image: x\n    colour: red\n')
