@@ -24,7 +24,6 @@ from docker_plugin.errors import (
     found,
 )
 
-KINDS = ('secret', 'config')
 FINGERPRINT_CHARS = 12
 
 
