@@ -22,6 +22,7 @@ from helpers.fuzz_mode import fuzz_mode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from docker_plugin import kinds
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.checks import (
     AnyOf,
@@ -56,6 +57,46 @@ GARBAGE = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                        | st.dictionaries(st.one_of(st.text(max_size=6), st.sampled_from(TRICKY),
                                                    st.integers()), inner, max_size=3),
                        max_leaves=6)
+
+
+# ------------------------------------------------------------------ from the registry
+# Node kinds that are versioned objects of a swarm (Secret, Config): a new value is a new
+# object. Their tables, operations and relationships come from docker_plugin.kinds.
+VERSIONED = tuple(entry.kind for entry in kinds.NODES
+                  if entry.update is kinds.UpdateStrategy.NEW_VERSION)
+
+
+def _table_props(properties: Iterable[Any]) -> OptionTable:
+    (props,) = [p for p in properties if isinstance(p, kinds.TableProps)]
+    return kinds.table(props.table)
+
+
+def table_of(kind: str) -> OptionTable:
+    """The option table a node kind's properties are (its one table)."""
+    return _table_props(kinds.node(kind).properties)
+
+
+def operation(kind: str, name: str) -> Callable[..., Any]:
+    """The function that implements lifecycle (or validation) operation ``name`` of node
+    kind ``kind``."""
+    entry = kinds.node(kind)
+    for interface, op in entry.operations():
+        if op.name == name and not interface.facade:
+            return kinds.resolve(op.impl, entry.package)
+    raise KeyError(f'{kind} has no operation {name}')
+
+
+def actions(kind: str) -> dict[str, Callable[..., Any]]:
+    """The operations of node kind ``kind``'s action interface, by name."""
+    entry = kinds.node(kind)
+    return {op.name: kinds.resolve(op.impl, entry.package)
+            for interface, op in entry.operations() if interface.facade == 'actions'}
+
+
+def uses(kind: str) -> tuple[str, OptionTable]:
+    """The relationship type that leads to node kind ``kind``'s objects, and its table."""
+    (rel,) = [r for r in kinds.RELATIONSHIPS if r.kind == kind]
+    return rel.type_name, _table_props(rel.properties)
 
 
 # Paths a blueprint could give on a manager: pieces that climb, links out, home

@@ -23,6 +23,7 @@ from fuzzing import (
     GARBAGE,
     SETTINGS,
     Outcomes,
+    actions,
     anything_but_a_dict,
     container_grammars,
     fields_of,
@@ -45,8 +46,6 @@ from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
-from docker_plugin.tasks.container import commands as container_commands
-from docker_plugin.tasks.container import controls as container_actions
 from docker_plugin.tasks.container import lifecycle as container_state
 from docker_plugin.tasks.network import lifecycle as network
 from docker_plugin.tasks.volume import lifecycle as volume
@@ -56,8 +55,7 @@ BASE = 'docker-plugin/busybox:latest'
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 OUTCOMES = Outcomes()
-ACTION_OPS = {name: getattr(container_actions, name, None) or getattr(
-    container_commands, {'exec': 'exec_command'}.get(name, name)) for name in ACTIONS}
+ACTION_OPS = actions('container')  # the registry's; each has its input table in ACTIONS
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -375,7 +373,7 @@ def test_wait_for(raw):
 
 
 @SETTINGS
-@given(name=st.sampled_from(sorted(ACTIONS)), data=st.data())
+@given(name=st.sampled_from(sorted(ACTION_OPS)), data=st.data())
 def test_action_inputs(name, data):
     # Operation inputs are keyword arguments: their names are always strings.
     raw = {str(k): v for k, v in data.draw(table_dicts(ACTIONS[name])).items()}

@@ -39,15 +39,22 @@ from cloudify.exceptions import NonRecoverableError
 from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from compose_documents import BASE, LOOP, garbage_definitions, projects
-from fuzzing import SETTINGS, Outcomes, anything_but_a_dict, plausible, table_dicts
+from fuzzing import (
+    SETTINGS,
+    Outcomes,
+    actions,
+    anything_but_a_dict,
+    plausible,
+    table_dicts,
+)
 from helpers.cleanup import labelled_objects, remove_labelled
 from hypothesis import given
 from hypothesis import strategies as st
 
+from docker_plugin import kinds
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PROJECT, COMPOSE_PS
 from docker_plugin.resources.compose.binary import find_binary
-from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz, pytest.mark.compose]
@@ -61,8 +68,9 @@ SAFE = {'stop_timeout': 0, 'pull': 'never', 'wait_timeout': 20, 'timeout': 120}
 # the ones the project built (none) are never removed: the base image is shared.
 TEARDOWN = {'remove_images': 'none', 'remove_volumes': True, 'stop_timeout': 0,
             'timeout': 120, 'compose_binary': '', 'project_name': ''}
-ACTIONS = {'logs': (COMPOSE_LOGS, compose_actions.logs), 'ps': (COMPOSE_PS, compose_actions.ps),
-           'exec': (COMPOSE_EXEC, compose_actions.exec_command)}
+# The registry's compose actions, each with its input table.
+TABLES = {'logs': COMPOSE_LOGS, 'ps': COMPOSE_PS, 'exec': COMPOSE_EXEC}
+ACTIONS = {name: (TABLES[name], action) for name, action in actions('compose').items()}
 OUTCOMES = Outcomes()
 
 
@@ -312,7 +320,7 @@ def _import(directory: str, text: str, swarm: bool = False) -> tuple[int, str, s
     return code, blueprint, stderr.getvalue()
 
 
-_TYPES = set(yaml.safe_load((REPO / 'plugin.yaml').read_text())['node_types'])
+_TYPES = {entry.type_name for entry in kinds.NODES}
 
 
 def _judge_import(code: int, blueprint: str, stderr: str, text: str) -> str:
