@@ -16,8 +16,6 @@ import uuid
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
 from fuzzing import (
     ENV_FILES,
     GARBAGE,
@@ -32,6 +30,7 @@ from fuzzing import (
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 from helpers.ssh_engine import generate_key
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -65,12 +64,7 @@ def report():
 
 
 def _ctx(deployment: str, runtime=None, properties=None):
-    ctx = MockCloudifyContext(
-        node_id=f'f_{uuid.uuid4().hex[:8]}', node_name='f', deployment_id=deployment,
-        blueprint_id='fuzz', properties=properties or {}, runtime_properties=runtime or {},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(deployment, properties, runtime, node='f')
 
 
 def _leaves_nothing(docker_client, deployment):

@@ -36,7 +36,6 @@ from typing import Any, Callable
 import pytest
 import yaml
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from compose_documents import BASE, LOOP, garbage_definitions, projects
 from fuzzing import (
@@ -48,6 +47,7 @@ from fuzzing import (
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -90,12 +90,7 @@ def compose_file(tmp_path_factory) -> str:
 
 def _ctx(deployment: str, properties: dict[str, Any], runtime: dict[str, Any] | None = None,
          ) -> Any:
-    ctx = MockCloudifyContext(
-        node_id=f'f_{uuid.uuid4().hex[:8]}', node_name='f', deployment_id=deployment,
-        blueprint_id='fuzz', properties=properties, runtime_properties=runtime or {},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(deployment, properties, runtime, node='f')
 
 
 def _leaves_nothing(docker_client: Any, deployment: str) -> None:

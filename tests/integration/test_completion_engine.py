@@ -20,9 +20,9 @@ import time
 import pytest
 import yaml
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.resources.compose import binary as compose_binary
@@ -39,12 +39,7 @@ NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 @pytest.fixture
 def make_ctx(unique):
     def make(properties=None, node='c1'):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{node}', node_name=node, deployment_id=unique, blueprint_id='bp',
-            properties=properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx(unique, properties, node=node, instance=f'{unique}_{node}')
     yield make
     current_ctx.clear()
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.resources.compose import project as compose_project
@@ -36,12 +36,8 @@ def project(docker_client, unique):
     made = []
 
     def make(definition, **properties):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{len(made)}', node_name='app', deployment_id=unique,
-            blueprint_id='bp', properties={'definition': definition, 'stop_timeout': 0,
-                                           'pull': 'never', **properties},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(unique, {'definition': definition, 'stop_timeout': 0, 'pull': 'never',
+                                **properties}, node='app')
         made.append(ctx)
         return ctx
 
@@ -104,13 +100,9 @@ def test_logs_and_ps_of_a_service_the_project_lacks_name_it(running, action):
 
 def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, labelled):
     """The same in a Container node's exec, which used to record exit code 126 as done."""
-    ctx = MockCloudifyContext(
-        node_id=f'{unique}_c', node_name='c', deployment_id=unique, blueprint_id='bp',
-        properties={'container_config': {'image': BASE, 'command': ['sleep', '60'],
-                                         'labels': labelled},
-                    'container_stop': {'timeout': 0}},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
+    ctx = node_ctx(unique, {'container_config': {'image': BASE, 'command': ['sleep', '60'],
+                                                 'labels': labelled},
+                            'container_stop': {'timeout': 0}}, node='c')
     try:
         tasks.configure(ctx=ctx)
         tasks.run(ctx=ctx)

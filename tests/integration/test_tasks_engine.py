@@ -8,8 +8,8 @@ import logging
 import docker
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
@@ -25,13 +25,9 @@ def make_ctx(unique):
     made = []
 
     def make(properties=None, runtime_properties=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_inst', node_name='c1', deployment_id=unique,
-            blueprint_id='bp', properties=properties or {},
-            runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
+        ctx = node_ctx(unique, properties, runtime_properties, node='c1',
+                       instance=f'{unique}_inst')
         made.append(ctx)
-        current_ctx.set(ctx)
         return ctx
 
     yield make

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
@@ -26,12 +26,7 @@ GOOD = {'services': {'web': {'image': 'docker-plugin/busybox:latest',
 @pytest.fixture
 def make_ctx():
     def make(properties=None, runtime_properties=None):
-        ctx = MockCloudifyContext(
-            node_id='app_abc', node_name='app', deployment_id='dep', blueprint_id='bp',
-            properties=properties or {}, runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime_properties, node='app', instance='app_abc')
     yield make
     current_ctx.clear()
 

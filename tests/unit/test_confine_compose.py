@@ -5,11 +5,10 @@ printed before anything is built. No compose process, no engine."""
 from __future__ import annotations
 
 import os
-import types
+from typing import Any
 
 import pytest
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.resources.compose import paths as compose_paths
@@ -99,14 +98,8 @@ def blueprint(tmp_path, monkeypatch):
     return root
 
 
-def _ctx(root) -> MockCloudifyContext:
-    ctx = MockCloudifyContext(node_id='p_1', node_name='p', deployment_id='dep',
-                              blueprint_id='bp', properties={}, runtime_properties={},
-                              operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    ctx._endpoint = types.SimpleNamespace(storage=types.SimpleNamespace(
-        get_blueprint=lambda: {'resources': str(root)}))
-    current_ctx.set(ctx)
-    return ctx
+def _ctx(root) -> Any:
+    return node_ctx('dep', node='p', instance='p_1', blueprint_dir=str(root))
 
 
 def _spec(root, text: str | None = None, **properties):
