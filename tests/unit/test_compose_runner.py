@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from docker_plugin import errors
 from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
@@ -283,7 +282,11 @@ def test_a_failed_buildkit_step_is_the_projects_fault_and_quotes_no_cut_json():
     error = classify_compose(progress.failure_text(), 'compose up', 'definition',
                              model_known=True)
     assert isinstance(error, RefusedError) and str(error).endswith('step output')
-    assert 'did not complete successfully' in errors.PERMANENT_MARKERS
+    # BuildKit's newer wording of a failed step is the project's fault too
+    newer = classify_compose('failed to solve: process "/bin/sh -c exit 7" did not complete '
+                             'successfully: exit code: 7', 'compose up', 'definition',
+                             model_known=True)
+    assert isinstance(newer, RefusedError), repr(newer)
 
 
 def test_a_timeout_says_what_compose_was_doing_in_words():
