@@ -180,9 +180,9 @@ COMPOSE_GUARD = markers.ComposeGuard()
 def pytest_collection_modifyitems(config, items):
     """``unit``, ``swarm`` and ``slow`` by rule (tests/helpers/markers.py); an entry of
     tests/slow.txt that names no test of a file this run collected whole is an error."""
-    unused = markers.apply(items, REPO, markers.slow_tests())
+    unused = markers.apply(items, markers.slow_tests())
     whole = not any('::' in arg for arg in config.args)
-    collected = {str(Path(str(item.path)).resolve().relative_to(REPO)) for item in items}
+    collected = {item.nodeid.split('::', 1)[0] for item in items}
     stale = sorted(e for e in unused if whole and e.split('::', 1)[0] in collected)
     if stale:
         raise pytest.UsageError('tests/slow.txt names tests that do not exist: '

@@ -40,22 +40,19 @@ def slow_tests(path: Path = SLOW_LIST) -> set[str]:
     return found
 
 
-def apply(items: Iterable[Any], root: Path, slow: set[str]) -> set[str]:
-    """Mark ``items`` by rule; returns the entries of ``slow`` that match no item."""
+def apply(items: Iterable[Any], slow: set[str]) -> set[str]:
+    """Mark ``items`` by rule; returns the entries of ``slow`` that match no item (node
+    ids are relative to the repository, pytest's rootdir)."""
     import pytest
 
     unused = set(slow)
     for item in items:
-        where = Path(str(item.path)).resolve()
-        if TESTS / 'unit' in where.parents:
+        if TESTS / 'unit' in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.unit)
         if SWARM_FIXTURE in getattr(item, 'fixturenames', ()):
             item.add_marker(pytest.mark.swarm)
-        nodeid = f'{where.relative_to(root)}::{item.nodeid.split("::", 1)[1]}' \
-            if '::' in item.nodeid else item.nodeid
-        if nodeid in slow or item.nodeid in slow:
+        if item.nodeid in slow:
             item.add_marker(pytest.mark.slow)
-            unused.discard(nodeid)
             unused.discard(item.nodeid)
     return unused
 
