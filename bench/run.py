@@ -122,10 +122,10 @@ class CpuMeter:
 
     @contextlib.contextmanager
     def measuring(self) -> Iterator[None]:
-        from docker_plugin import tasks
+        # The container's operations, however plugin.yaml names them (the seed's
+        # docker_plugin.tasks.<op> or the kind's facade), are this module's functions.
         from docker_plugin.tasks.container import lifecycle as container_state
-        modules = {name: container_state if name == 'check_drift' else tasks
-                   for name in OPERATIONS}
+        modules = {name: container_state for name in OPERATIONS}
         originals = {name: getattr(modules[name], name) for name in OPERATIONS}
 
         def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:

@@ -53,7 +53,8 @@ def test_a_user_the_image_lacks_fails_at_once(container):
         tasks.run(ctx=ctx)
     assert time.monotonic() - started < 10
     message = str(failure.value)
-    assert message.startswith('container_config: the engine could not start the container')
+    assert message.startswith('container_config.user: the engine could not start the '
+                              'container')
     assert 'nobody2' in message and len(message) <= 4000
 
 
