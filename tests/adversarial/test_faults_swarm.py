@@ -35,6 +35,7 @@ import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
 from helpers.mock_ctx import node_ctx
 
+from docker_plugin.tasks import waits
 from docker_plugin.tasks.service import lifecycle as service
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
@@ -117,7 +118,7 @@ def test_the_manager_killed_while_start_waits(swarm, unique):
         message = str(failure.value)
         assert 'unreachable' in message, message
         # The wait's state is kept for the retry, which resumes it.
-        assert ctx.instance.runtime_properties['_converge']['operation'] == 'start'
+        assert waits.key('start') in ctx.instance.runtime_properties
         _wait_manager_back(swarm)
         swarm.wait_nodes_ready(len(swarm.engines), timeout=90)
         for attempt in range(1, 30):
@@ -131,7 +132,7 @@ def test_the_manager_killed_while_start_waits(swarm, unique):
         else:
             raise AssertionError('start never converged after the engine came back')
         assert again.instance.runtime_properties['converged']['data']['tasks'] == 3
-        assert '_converge' not in again.instance.runtime_properties
+        assert waits.key('start') not in again.instance.runtime_properties
         ctx = again
     finally:
         _wait_manager_back(swarm)
