@@ -153,6 +153,16 @@ def test_paths_compose_would_work_out_or_fetch_are_refused(blueprint, value, why
              'compose_files', 'include[0]', why)
 
 
+def test_paths_written_with_json_escapes_are_read_as_compose_reads_them(blueprint):
+    # Found by the fuzz tier exploring: YAML reads the JSON escape of a character beyond
+    # the BMP as two halves, and they escaped as UnicodeEncodeError.
+    (blueprint / 'app' / '\U00010000.env').write_text('A=1\n')
+    _spec(blueprint, '{"services": {"web": {"image": "x", "env_file": "\\ud800\\udc00.env"}}}')
+    _refused(lambda: _spec(blueprint, '{"services": {"web": {"image": "x", '
+                                      '"env_file": "\\ud800.env"}}}'),
+             'compose_files', 'services.web.env_file', 'not text')
+
+
 def test_what_an_included_file_reads_is_checked_too(blueprint):
     (blueprint / 'app' / 'inc.yaml').write_text(
         'services:\n  leak:\n    image: x\n    env_file: /etc/shadow\n')
