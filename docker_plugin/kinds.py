@@ -150,7 +150,6 @@ class RelationshipKind:
     kind: str                                # the task package of its operations
     properties: tuple[Prop | TableProps, ...] = ()
     source_ops: tuple[Op, ...] = ()          # relationship_lifecycle and drift, source side
-    interface_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def package(self) -> str:
@@ -386,9 +385,6 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
                        kind, (TableProps('docker_plugin.options.service:FILE_USE'),))
       for kind in ('secret', 'config')),
 )
-
-# Relationship operations that belong to Cloudify's drift interfaces, not the lifecycle.
-DRIFT_OPS = ('check_drift', 'update')
 
 
 # ------------------------------------------------------------------ look-ups

@@ -18,7 +18,6 @@ from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
-LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 
 

@@ -12,9 +12,9 @@ from unittest import mock
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 
@@ -24,12 +24,7 @@ DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 @pytest.fixture
 def make_ctx():
     def make(runtime_properties=None, properties=None):
-        ctx = MockCloudifyContext(
-            node_id='c1_abc', node_name='c1', deployment_id='dep',
-            properties=properties or {}, runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime_properties, node='c1', instance='c1_abc')
     yield make
     current_ctx.clear()
 
