@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from docker_plugin.errors import StateError
@@ -52,7 +54,7 @@ def test_start_options_are_applied_by_recreating_a_never_started_container(
     assert summary['ports']['80/tcp'][0]['host_port'].isdigit()
     table = containers.top(api, second)
     assert 'sleep 300' in reports.format_top(table)
-    assert containers.stop(api, second, timeout=0) is True
+    assert containers.stop(api, second, timeout=0) == containers.STOPPED_NOW
     assert containers.top(api, second) is None  # not running: no table, no error
 
 
@@ -69,12 +71,36 @@ def test_stop_and_remove_are_idempotent(api, labelled):
     cid = make(api, {'command': ['sleep', '60']}, labelled)
     containers.start(api, cid)
     containers.start(api, cid)  # already running: fine
-    assert containers.stop(api, cid, timeout=0)
-    assert containers.stop(api, cid, timeout=0)  # already stopped: fine
+    assert containers.stop(api, cid, timeout=0) == containers.STOPPED_NOW
+    assert containers.stop(api, cid, timeout=0) == containers.NOT_RUNNING  # stopped: fine
     assert containers.remove(api, cid) is True
     assert containers.remove(api, cid) is False
-    assert containers.stop(api, cid) is False
+    assert containers.stop(api, cid) is None
     assert containers.inspect(api, cid) is None
+
+
+def test_remove_stopping_removes_a_stopped_one_at_once_and_stops_a_running_one_first(
+        api, labelled):
+    stopped = make(api, {'command': 'true'}, labelled)
+    assert containers.remove_stopping(api, stopped, timeout=5) is True
+    assert containers.inspect(api, stopped) is None
+    # Running, and force asked for: still stopped first, with its grace period (the
+    # shell exits 0 on SIGTERM; killed, it would have died with 137).
+    running = make(api, {'command': ['sh', '-c', 'trap "exit 0" TERM; while true; do '
+                                     'sleep 0.1; done']}, labelled)
+    since = int(time.time()) - 1
+    containers.start(api, running)
+    assert containers.remove_stopping(api, running, timeout=5, v=True, force=True) is True
+    assert containers.inspect(api, running) is None
+    died = list(api.events(since=since, until=int(time.time()) + 1, decode=True,
+                           filters={'container': running, 'event': 'die'}))
+    assert [e['Actor']['Attributes']['exitCode'] for e in died] == ['0']
+    paused = make(api, {'command': ['sleep', '60']}, labelled)
+    containers.start(api, paused)
+    api.pause(paused)
+    assert containers.remove_stopping(api, paused, timeout=0) is True
+    assert containers.inspect(api, paused) is None
+    assert containers.remove_stopping(api, paused) is False  # gone already
 
 
 def test_find_by_labels_sees_only_this_instance(api, labelled, unique):

@@ -100,16 +100,20 @@ def test_the_container_id_is_written_the_moment_the_engine_returns_it(make_ctx):
 
 def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
     api = fake_api()
-    api.inspect_container.side_effect = api_error(404, 'No such container',
-                                                   docker.errors.NotFound)
+    gone = api_error(404, 'No such container', docker.errors.NotFound)
+    # The engine answers 404 to every call about the container: inspect, the stop
+    # request, the remove.
+    api.inspect_container.side_effect = api._raise_for_status.side_effect = \
+        api.remove_container.side_effect = gone
     ctx = make_ctx({'container_id': 'abc', 'ip': '1.2.3.4', 'image_id': 'sha256:x'})
     with fake_engine(api):
         tasks.stop(ctx=ctx)
+        assert 'state' not in ctx.instance.runtime_properties  # nothing stopped
         tasks.delete(ctx=ctx)
     assert 'container_id' not in ctx.instance.runtime_properties
     assert 'ip' not in ctx.instance.runtime_properties
     assert ctx.instance.runtime_properties['image_id'] == 'sha256:x'  # image kept by default
-    api.remove_container.assert_not_called()
+    assert api._post.call_count == 1  # stop's request; delete stops nothing that is gone
 
 
 def test_delete_waits_for_a_removal_the_engine_already_started(make_ctx):

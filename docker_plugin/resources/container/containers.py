@@ -19,6 +19,7 @@ from docker_plugin.resources.container import spec as specs
 from docker_plugin.resources.engine_api import EngineApi
 
 NEVER = '0001-01-01T00:00:00Z'
+NAME_TAKEN = 'is already in use'  # the engine refusing a create: the name is taken
 
 
 def short(container_id: str) -> str:
@@ -129,14 +130,27 @@ def start(api: EngineApi, container_id: str) -> None:
         api.start(container_id)
 
 
-def stop(api: EngineApi, container_id: str, timeout: int | None = None) -> bool:
-    """Stop; False when the container is gone. Stopped already counts as done."""
+STOPPED_NOW, NOT_RUNNING = 204, 304  # the engine's answers to a stop
+
+
+def stop(api: EngineApi, container_id: str, timeout: int | None = None) -> int | None:
+    """Stop; None when the container is gone, else what the engine did: ``STOPPED_NOW``
+    (it ran and has exited now) or ``NOT_RUNNING`` (stopped already: nothing changed).
+
+    The SDK's ``stop`` hides that answer; this is its request (the same endpoint, the
+    same read timeout: the client's plus the stop's grace period, 10 s by default)."""
+    params = {} if timeout is None else {'t': timeout}
+    read_timeout = api.timeout
+    if read_timeout is not None:
+        read_timeout += 10 if timeout is None else timeout
     try:
         with engine_call(f'stop container {short(container_id)}'):
-            api.stop(container_id, timeout=timeout)
+            response = api._post(api._url('/containers/{0}/stop', container_id), params=params,
+                                 timeout=read_timeout)
+            api._raise_for_status(response)
     except NotFoundError:
-        return False
-    return True
+        return None
+    return NOT_RUNNING if response.status_code == NOT_RUNNING else STOPPED_NOW
 
 
 def remove(api: EngineApi, container_id: str, v: bool = False, link: bool = False,
@@ -156,6 +170,32 @@ def remove(api: EngineApi, container_id: str, v: bool = False, link: bool = Fals
         if 'already in progress' not in str(exc) or not _gone(api, container_id, removing_wait):
             raise
         return False
+    return True
+
+
+def remove_stopping(api: EngineApi, container_id: str, timeout: int | None = None,
+                    removing_wait: float = 30.0, **options: Any) -> bool:
+    """Remove a container, stopping it first only if the engine refuses to remove it as
+    it is (running or paused: one call for a stopped one, as most are at delete).
+
+    ``options`` are ``remove``'s; ``force`` is not used on a running container, which
+    is stopped with its grace period first. True when the container is gone now (removed
+    by this call, or by a removal the engine had under way: ``auto_remove``); False when
+    it was gone already.
+    """
+    try:
+        with engine_call(f'remove container {short(container_id)}'):
+            api.remove_container(container_id, v=options.get('v', False),
+                                 link=options.get('link', False), force=False)
+    except NotFoundError:
+        return False
+    except RefusedError:
+        # Running or paused (the words differ between engine versions): stop, then remove.
+        stop(api, container_id, timeout)
+        remove(api, container_id, removing_wait=removing_wait, **options)
+    except TransientError as exc:
+        if 'already in progress' not in str(exc) or not _gone(api, container_id, removing_wait):
+            raise
     return True
 
 

@@ -139,7 +139,16 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
 
 def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
-    """Find the container this instance should use, or create it: (id, adopted?)."""
+    """Find the container this instance should use, or create it: (id, adopted?).
+
+    Not told to adopt, it is created at once: the name is this instance's, so the engine
+    refuses only when a container already has it (one this instance made but did not
+    record, or another's), and only then is it looked for, by labels and by name.
+    """
+    if not flags['use_external_resource'] and image:
+        created = _create(ctx, kwargs, api, spec, image, name_taken_ok=True)
+        if created:
+            return created, False
     made = objects.unrecorded(ctx, api, OBJECTS)
     if made:
         ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
@@ -159,6 +168,15 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
         return existing['Id'], decision.choice is Choice.ADOPT
     if not image:
         raise InvalidInputError('container_config.image', 'needed to create the container')
+    created = _create(ctx, kwargs, api, spec, image)
+    assert created  # a name taken is refused
+    return created, False
+
+
+def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
+            image: str, name_taken_ok: bool = False) -> str | None:
+    """Create the container (pulling another image than create's if it is missing): its
+    id; None when its name is taken and ``name_taken_ok``."""
     # create already made sure of the image it recorded; check only another one.
     if spec.image and spec.image != ctx.instance.runtime_properties.get('image') and \
             images.inspect_image(api, image) is None:
@@ -169,6 +187,9 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
     try:
         container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
     except (NotFoundError, RefusedError) as exc:
+        if name_taken_ok and isinstance(exc, RefusedError) and \
+                containers.NAME_TAKEN in (exc.detail or str(exc)).lower():
+            return None
         if isinstance(exc, NotFoundError) and NO_IMAGE in (exc.detail or str(exc)).lower():
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
@@ -177,7 +198,7 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
     drop(ctx, DISCARDED)  # what an earlier container's engine discarded
     record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
-    return container_id, False
+    return container_id
 
 
 @operation
@@ -306,13 +327,21 @@ def stop(ctx: Ctx, **kwargs: Any) -> None:
         ctx.logger.info('Stopping container %s (timeout %s)', container_id,
                         'engine default' if timeout is None else f'{timeout}s')
         # Stopping what is stopped is a no-op for the engine; a paused one stops too.
+        answer = containers.stop(api, container_id, timeout)
+        # Stopped by this call, it has exited (its exit code is not in the answer: asked
+        # for only when it was not running, whatever state that was).
         info = containers.inspect(api, container_id) \
-            if containers.stop(api, container_id, timeout) else None
-        if info is None:
+            if answer == containers.NOT_RUNNING else None
+        if answer is None or (answer == containers.NOT_RUNNING and info is None):
             ctx.logger.info('Container %s is already gone', container_id)
             return
-    persist(ctx, state=info['State'].get('Status', ''), exit_code=info['State'].get('ExitCode'))
-    ctx.logger.info('Container %s is %s', container_id, info['State'].get('Status'))
+    if info is None:
+        ctx.instance.runtime_properties.pop('exit_code', None)
+        persist(ctx, state='exited')
+    else:
+        persist(ctx, state=info['State'].get('Status', ''),
+                exit_code=info['State'].get('ExitCode'))
+    ctx.logger.info('Container %s is %s', container_id, ctx.instance.runtime_properties['state'])
 
 
 def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
@@ -347,9 +376,17 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         return True
 
     images_used: list[str | None] = []
+    recorded_id = objects.recorded_id(ctx, OBJECTS)
     with engine(ctx, kwargs) as client:
         api = client.api
-        objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+        # The recorded container, removed as it is (stopped first only if the engine
+        # refuses); those made but never recorded are looked for by their labels when
+        # none is recorded or the recorded one is gone (and when its image must be known).
+        if recorded_id and not (remove_image and not props.get('image_id')) and \
+                containers.remove_stopping(api, recorded_id, timeout, **options):
+            ctx.logger.info('Removed container %s', objects.shown(ctx, OBJECTS))
+        else:
+            objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
         objects.forget(ctx, OBJECTS)
         image = props.get('image_id') or next(filter(None, images_used), None)
         if remove_image and image:

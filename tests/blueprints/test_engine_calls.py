@@ -1,0 +1,131 @@
+"""Engine API calls per container lifecycle, counted through a real local workflow.
+
+On a manager each operation is a process of its own, and every call to the engine is
+a round trip the operation waits for. A container's install and uninstall (create,
+configure, start, stop, delete) make at most ``BUDGET`` calls: the API version asked
+once and recorded (``_engine_api``), the image inspected once, create, start, one
+inspect and ``top`` for the start report, stop, remove. Counted by wrapping the HTTP
+session of this process (the workflow runs its operations in threads here); each call
+is put down to the operation that made it, which the failure message shows.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cloudify.state import current_ctx
+from helpers.cloudify_local import REPO, LocalRun
+
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+BUDGET = 8
+COMMAND = '[sh, -c, ''trap "exit 0" TERM; while true; do sleep 0.2; done'']'
+SEED = """
+  c:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create:
+          implementation: docker.docker_plugin.tasks.create
+          inputs: {container_config: {image: 'docker-plugin/busybox:latest'}}
+        configure:
+          implementation: docker.docker_plugin.tasks.configure
+          inputs:
+            container_config: {image: 'docker-plugin/busybox:latest', command: COMMAND}
+        start: docker.docker_plugin.tasks.run
+        stop:
+          implementation: docker.docker_plugin.tasks.stop
+          inputs: {container_stop: {timeout: 5}}
+        delete:
+          implementation: docker.docker_plugin.tasks.delete
+          inputs: {container_stop: {timeout: 5}}
+""".replace('COMMAND', COMMAND)
+TYPED = """
+  c:
+    type: cloudify.nodes.docker.Container
+    properties:
+      container_config: {image: 'docker-plugin/busybox:latest', command: COMMAND}
+      container_stop: {timeout: 5}
+""".replace('COMMAND', COMMAND)
+
+
+def _operation() -> str:
+    """The name of the operation this thread runs ('-' outside one)."""
+    try:
+        return str(current_ctx.get_ctx().operation.name)
+    except RuntimeError:  # no context: not an operation's thread
+        return '-'
+
+
+def _blueprint(path: Path, node: str) -> Path:
+    path.write_text(f"""tosca_definitions_version: cloudify_dsl_1_5
+imports:
+  - http://cloudify.co/spec/cloudify/7.0.0/types.yaml
+  - {REPO / 'plugin.yaml'}
+node_templates:{node}""")
+    return path
+
+
+class Calls:
+    """Engine API calls made in this process, by the operation that made them."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, list[str]] = collections.defaultdict(list)
+        self._lock = threading.Lock()
+        self._send = requests.Session.send
+
+    def __enter__(self) -> Calls:
+        original = self._send
+
+        def send(session: Any, request: Any, **kwargs: Any) -> Any:
+            path = re.sub(r'^/v1\.\d+', '', request.path_url.split('?')[0])
+            path = re.sub(r'/[0-9a-f]{64}', '/{id}', path)
+            operation = _operation()
+            if operation != '-':  # not the test's own client
+                with self._lock:
+                    self.by_operation[operation.rpartition('.')[2]].append(
+                        f'{request.method} {path}')
+            return original(session, request, **kwargs)
+
+        requests.Session.send = send  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        requests.Session.send = self._send  # type: ignore[method-assign]
+
+    def all(self) -> list[str]:
+        """Every call an operation made."""
+        return [call for calls in self.by_operation.values() for call in calls]
+
+
+@pytest.mark.parametrize('node', [SEED, TYPED], ids=['seed', 'typed'])
+def test_a_container_lifecycle_makes_at_most_eight_engine_calls(node, tmp_path, unique,
+                                                                  docker_client):
+    run = LocalRun(_blueprint(tmp_path / 'calls.yaml', node), unique, {})
+    try:
+        with Calls() as calls:
+            run.install()
+            container_id = run.props('c')['container_id']
+            assert docker_client.containers.get(container_id).status == 'running'
+            run.uninstall()
+    finally:
+        run.teardown()
+    made = calls.all()
+    breakdown = dict(calls.by_operation)
+    assert len(made) <= BUDGET, f'{len(made)} engine calls: {breakdown}'
+    # The version negotiated once, by the first operation, then read from _engine_api.
+    assert breakdown['create'][0] == 'GET /version' and made.count('GET /version') == 1, \
+        breakdown
+    assert made.count('GET /images/docker-plugin/busybox:latest/json') == 1, breakdown
+    assert not [c for c in made if c.startswith('GET /containers/json')], breakdown
+    # The essential four, each once.
+    for essential in ('POST /containers/create', 'POST /containers/{id}/start',
+                      'POST /containers/{id}/stop', 'DELETE /containers/{id}'):
+        assert made.count(essential) == 1, breakdown
+    assert docker_client.containers.list(all=True, filters={
+        'label': f'cloudify.deployment={unique}'}) == []
