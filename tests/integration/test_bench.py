@@ -52,6 +52,15 @@ def test_the_startup_benchmark_reaches_the_first_engine_request():
         assert found['first_request'] > 0 and found['plugin_import'] > 0, name
 
 
+def test_the_startup_benchmark_runs_a_lifecycle_as_five_processes_each_way(
+        tmp_path, docker_client, unique):
+    startup = _script('startup')
+    found = startup.lifecycle(str(REPO / '.venv' / 'bin' / 'python'), unique, tmp_path)
+    assert found['plugin'] > found['dispatch'] > 0 and found['sdk'] > 0
+    assert docker_client.containers.list(
+        all=True, filters={'label': f'cloudify.deployment={unique}'}) == []  # both removed
+
+
 def test_the_memory_benchmark_measures_growth():
     memory = _script('memory')
     assert memory.peak_growth(lambda: bytearray(30 * 2 ** 20)) >= 25
