@@ -175,3 +175,23 @@ class _Existing(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         module.__spec__ = self.spec  # module_from_spec replaced it with the finder's
+
+
+class Later:
+    """A module of the plugin imported when a name in it is first looked up.
+
+    For a module that only some operations of an operation module use: bound at
+    the top of that module (``waits = Later('docker_plugin.tasks.waits')``, typed as
+    the module itself under ``TYPE_CHECKING``), it costs nothing to the operations
+    that never touch it. The import is Python's own, so it runs once, under the
+    import lock, whichever thread asks first.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f'<module {self._name!r}, imported when first used>'

@@ -12,7 +12,9 @@ the test tiers and the layout test all read this module; nothing else spells
 a type name.
 
 Importing it is cheap: option tables and implementations are named here and
-loaded only when asked for (an operation loads only what it runs).
+loaded only when asked for (an operation loads only what it runs). Every entry
+is made once, here, so entries compare by identity (``eq=False``: no ``__eq__``
+and ``__hash__`` generated at every operation's start).
 Implementations are ``'<module>:<function>'`` inside the kind's task
 package (or a full ``docker_plugin.`` path for code two kinds share), so
 plugin.yaml names stable paths, ``docker.docker_plugin.tasks.<kind>.<op>``
@@ -54,7 +56,7 @@ class UpdateStrategy(enum.Enum):
     NONE = 'nothing to change: it only describes what is there'
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Op:
     """One operation of an interface and the function that implements it."""
 
@@ -63,14 +65,14 @@ class Op:
     retries: int | None = None  # max_retries (operations that wait through retries)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Interface:
     name: str
     ops: tuple[Op, ...]
     facade: str = ''        # '' : the kind's package; 'actions': its actions module
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Prop:
     """A node or relationship property written by hand (not from a table)."""
 
@@ -80,7 +82,7 @@ class Prop:
     type: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class TableProps:
     """Properties that are the options of a table (``names``: only those)."""
 
@@ -90,7 +92,7 @@ class TableProps:
     typed: bool = False      # give each its DSL type
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Keys:
     """The runtime properties a kind's lifecycle records (one vocabulary for all).
 
@@ -113,7 +115,7 @@ class Keys:
                                     *([self.legacy_adopted] if self.legacy_adopted else []))))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class NodeKind:
     kind: str                               # short name: the task package, messages
     type_name: str                          # cloudify.nodes.docker.<Name>
@@ -143,7 +145,7 @@ class NodeKind:
         return f'{module}.{op.name}'
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class RelationshipKind:
     type_name: str
     derived_from: str

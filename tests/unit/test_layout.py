@@ -89,3 +89,20 @@ def test_importing_every_operation_does_not_load_the_sdk():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.strip()
     assert out == 'False'
+
+
+def test_a_containers_plain_operations_do_not_load_what_only_run_and_drift_use():
+    """The readiness waits and the container's drift are imported by the operations
+    that use them (run, check_drift, update), not by every operation's import."""
+    later = ('docker_plugin.tasks.container.readiness', 'docker_plugin.tasks.waits',
+             'docker_plugin.resources.container.drift')
+    code = ('import sys; import docker_plugin.tasks as seed\n'
+            'from docker_plugin.tasks import container\n'
+            'for name in ("create", "configure", "stop", "delete"):\n'
+            '    getattr(seed, name), getattr(container, name)\n'
+            f'print([m for m in {later!r} if m in sys.modules])\n'
+            'container.lifecycle.readiness.wait_spec\n'
+            f'print([m for m in {later!r} if m in sys.modules])')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()
+    assert out == ['[]', str(list(later[:2]))]

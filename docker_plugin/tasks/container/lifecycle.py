@@ -18,7 +18,7 @@ and removed too.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from docker_plugin import kinds
 from docker_plugin.adoption import Choice, decide
@@ -33,12 +33,9 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.lifecycle import REMOVE, STOP
 from docker_plugin.resources import completion, images, networks
 from docker_plugin.resources.container import containers, controls, logs, reports
-from docker_plugin.resources.container import drift as container_drift
 from docker_plugin.resources.container import spec as specs
 from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
-from docker_plugin.tasks import waits
-from docker_plugin.tasks.container.readiness import pending, wait_ready, wait_spec
 from docker_plugin.tasks.container.spec import declared_state, gather, shared_image, start_options
 from docker_plugin.tasks.context import (
     daemon_config,
@@ -58,6 +55,16 @@ from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.image import sources as image_sources
 from docker_plugin.tasks.lifecycle import tagged
 from docker_plugin.tasks.operation import operation
+
+if TYPE_CHECKING:
+    from docker_plugin.resources.container import drift as container_drift
+    from docker_plugin.tasks import waits
+    from docker_plugin.tasks.container import readiness
+else:  # only run and the drift operations use them: imported then (bench/startup.py)
+    from docker_plugin.deferred import Later
+    container_drift = Later('docker_plugin.resources.container.drift')
+    waits = Later('docker_plugin.tasks.waits')
+    readiness = Later('docker_plugin.tasks.container.readiness')
 
 DISCARDED = 'discarded_options'  # options the engine discards on this kernel
 OBJECTS = objects.Objects(
@@ -206,12 +213,12 @@ def run(ctx: Ctx, **kwargs: Any) -> Any:
     """Start the container, log its id, networks, ports and processes, then wait
     until it is ready as ``wait_for`` says (in this worker, or through retries)."""
     start_opts = start_options(ctx, kwargs)
-    ready = wait_spec(ctx, kwargs)
+    ready = readiness.wait_spec(ctx, kwargs)
     paused = declared_state(ctx, kwargs).get('paused') is True
     container_id = recorded(ctx, 'container_id', 'container', ': configure must run first')
     props = ctx.instance.runtime_properties
     config = daemon_config(ctx, kwargs)
-    if ready and ready.run_async and pending(ctx, 'start'):
+    if ready and ready.run_async and readiness.pending(ctx, 'start'):
         # A retry of an asynchronous readiness wait: the container is started.
         return _ready_then_pause(ctx, config, container_id, ready, paused)
     drop(ctx, 'completed_exit_code')  # seen again by this start's wait, if it completes
@@ -249,7 +256,7 @@ def _ready_then_pause(ctx: Ctx, config: Any, container_id: str, ready: Any,
                       paused: bool) -> Any:
     """Wait as ``wait_for`` says, then pause a container declared ``paused`` (not while
     an asynchronous wait is still under way: Cloudify retries it first)."""
-    waited = wait_ready(ctx, config, container_id, ready, 'start') if ready else None
+    waited = readiness.wait_ready(ctx, config, container_id, ready, 'start') if ready else None
     if not paused or waits.unfinished(ctx, 'start'):
         return waited
     with engine(ctx, {}, config) as client:
