@@ -80,7 +80,7 @@ class Calls:
         self._send = requests.Session.send
 
     def __enter__(self) -> Calls:
-        original = self._send
+        original = self._send  # the send in place when this counter was made
 
         def send(session: Any, request: Any, **kwargs: Any) -> Any:
             path = re.sub(r'^/v1\.\d+', '', request.path_url.split('?')[0])
@@ -106,12 +106,15 @@ class Calls:
 @pytest.mark.parametrize('node', [SEED, TYPED], ids=['seed', 'typed'])
 def test_a_container_lifecycle_makes_at_most_eight_engine_calls(node, tmp_path, unique,
                                                                   docker_client):
+    current_ctx.clear()  # a context an earlier test left on this thread is no operation
     run = LocalRun(_blueprint(tmp_path / 'calls.yaml', node), unique, {})
+    calls = Calls()
     try:
-        with Calls() as calls:
+        with calls:
             run.install()
-            container_id = run.props('c')['container_id']
-            assert docker_client.containers.get(container_id).status == 'running'
+        container_id = run.props('c')['container_id']
+        assert docker_client.containers.get(container_id).status == 'running'
+        with calls:
             run.uninstall()
     finally:
         run.teardown()
