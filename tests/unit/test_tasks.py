@@ -116,6 +116,22 @@ def test_stop_and_delete_of_a_gone_container_succeed(make_ctx):
     assert api._post.call_count == 1  # stop's request; delete stops nothing that is gone
 
 
+def test_delete_after_a_recreation_left_the_container_it_replaced_removes_both(make_ctx):
+    """run re-creates a never-started container to apply container_start; a crash before
+    it removed the old one leaves it recorded as replaced: delete looks by label then."""
+    api = fake_api()
+    found = {'new': {'Id': 'new', 'Image': 'sha256:img', 'Name': '/c', 'State': {}},
+             'old': {'Id': 'old', 'Image': 'sha256:img', 'Name': '/c-replaced-old',
+                     'State': {}}}
+    api.inspect_container.side_effect = found.__getitem__
+    api.containers.return_value = [found['new'], found['old']]
+    ctx = make_ctx({'container_id': 'new', 'replaced_container_id': 'old'})
+    with fake_engine(api):
+        tasks.delete(ctx=ctx)
+    assert sorted(c.args[0] for c in api.remove_container.call_args_list) == ['new', 'old']
+    assert 'replaced_container_id' not in ctx.instance.runtime_properties
+
+
 def test_delete_waits_for_a_removal_the_engine_already_started(make_ctx):
     """auto_remove: stopping the container starts its removal; the remove that follows
     is answered "already in progress" (found by the option rows of the drift tier)."""

@@ -388,8 +388,10 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         api = client.api
         # The recorded container, removed as it is (stopped first only if the engine
         # refuses); those made but never recorded are looked for by their labels when
-        # none is recorded or the recorded one is gone (and when its image must be known).
-        if recorded_id and not (remove_image and not props.get('image_id')) and \
+        # none is recorded or the recorded one is gone, when a re-creation left the one
+        # it replaced, and when the image must be known.
+        if recorded_id and not props.get('replaced_container_id') and \
+                not (remove_image and not props.get('image_id')) and \
                 containers.remove_stopping(api, recorded_id, timeout, **options):
             ctx.logger.info('Removed container %s', objects.shown(ctx, OBJECTS))
         else:
