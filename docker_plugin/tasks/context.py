@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from docker_plugin import kinds, secrets
+from docker_plugin import kinds, results, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
-from docker_plugin.results import result
 from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
@@ -56,9 +55,24 @@ def record_result(ctx: Ctx, name: str, exit_code: int, message: str, data: Any =
     person reads and nothing reads back: ``results.result`` bounds it and masks
     the operation's secrets in it. Return what this returns, never the raw output.
     """
-    kept = result(exit_code, message, data)
+    kept = results.result(exit_code, message, data)
     persist(ctx, **{name: kept})
     return kept['data']
+
+
+def report_action(ctx: Ctx, name: str, exit_code: int, message: str, data: Any = None,
+                  output: str = '') -> Any:
+    """An action's result, kept (``record_result``) and shown in the event stream: its
+    message and, below it, its ``output`` (an exec's stdout and stderr, log lines, a
+    table), as ``results.shown`` shows it: the end, bounded, masked. A result whose exit
+    code is not 0 is a warning. Returns its data as kept."""
+    kept = record_result(ctx, name, exit_code, message, data)
+    log = ctx.logger.warning if exit_code else ctx.logger.info
+    if output.strip():
+        log('%s: %s\n%s', name, message, results.shown(output, name))
+    else:
+        log('%s: %s', name, message)
+    return kept
 
 
 def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:

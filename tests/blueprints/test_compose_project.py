@@ -70,7 +70,7 @@ def test_the_project_runs_labelled_reachable_and_leaves_nothing(local_run, docke
     props = run.props('app')
     assert props['exec']['exit_code'] == 0 and props['exec']['data']['stdout'] == 'pw=******'
     assert [r['service'] for r in props['ps']['data']].count('worker') == 2
-    assert props['logs']['data'].count(' ready') == 2  # one line from each worker
+    assert props['logs']['data']['logs'].count(' ready') == 2  # one line from each worker
     run.operation('cloudify.interfaces.lifecycle.pull')  # nothing to pull; properties again
     assert set(run.props('app')['services']) == SERVICES
     started = time.monotonic()

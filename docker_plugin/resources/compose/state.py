@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import Update
+from docker_plugin.resources import published
 from docker_plugin.resources.drift import Difference
 from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.images import inspect_image
@@ -53,12 +54,6 @@ def describe(container: Mapping[str, Any]) -> dict[str, Any]:
     exited = _EXITED.search(status)
     networks = {name: net.get('IPAddress') or '' for name, net in
                 ((container.get('NetworkSettings') or {}).get('Networks') or {}).items()}
-    ports: dict[str, list[dict[str, Any]]] = {}
-    for port in container.get('Ports') or []:
-        key = f'{port.get("PrivatePort")}/{port.get("Type", "tcp")}'
-        entries = ports.setdefault(key, [])
-        if port.get('PublicPort'):
-            entries.append({'host_ip': port.get('IP', ''), 'host_port': port['PublicPort']})
     name = ((container.get('Names') or ['?'])[0]).lstrip('/')
     return {'id': container.get('Id', ''), 'name': name,
             'number': int(labels.get(NUMBER) or 0) if str(labels.get(NUMBER, '')).isdigit()
@@ -67,7 +62,7 @@ def describe(container: Mapping[str, Any]) -> dict[str, Any]:
             'health': health.group(1).replace('health: ', '') if health else '',
             'exit_code': int(exited.group(1)) if exited else None,
             'ip': next((ip for ip in networks.values() if ip), ''),
-            'networks': networks, 'ports': ports}
+            'networks': networks, 'ports': published.from_list(container.get('Ports'))}
 
 
 def by_service(found: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -140,7 +135,7 @@ def describe_project(summary: Mapping[str, list[Mapping[str, Any]]]) -> list[str
         for item in items:
             health = f' ({item["health"]})' if item['health'] else ''
             ports = ', '.join(f'{port} -> {b["host_ip"] or "0.0.0.0"}:{b["host_port"]}'
-                              for port, bound in item['ports'].items() for b in bound)
+                              for port, bound in item['ports'].items() for b in bound or [])
             lines.append(f'{service}: {item["name"]} {item["state"]}{health} '
                          f'{item["ip"] or "-"}{f", ports {ports}" if ports else ""}')
     return lines
