@@ -85,7 +85,8 @@ def _kept(ctx: Ctx, spec: service_spec.ServiceSpec, body: dict[str, Any],
     image = body['TaskTemplate']['ContainerSpec']['Image']
     found = drift.differences(SERVICE, service_spec.declared(spec.values),
                               service_spec.desired_view(spec, image),
-                              service_spec.actual_view(info['Spec'], spec))
+                              service_spec.actual_view(info['Spec'], spec),
+                              written=spec.written)
     if found:
         ctx.logger.warning('Service %s: the engine did not keep %s', spec.name,
                            '; '.join(d.describe() for d in found))
@@ -150,7 +151,8 @@ def _differences(ctx: Ctx, spec: service_spec.ServiceSpec, api: EngineApi,
     body = desired(api, spec, pinned)
     view = service_spec.desired_view(spec, body['TaskTemplate']['ContainerSpec']['Image'])
     actual = service_spec.actual_view(info['Spec'], spec)
-    return body, drift.differences(SERVICE, service_spec.declared(spec.values), view, actual)
+    return body, drift.differences(SERVICE, service_spec.declared(spec.values), view, actual,
+                                   written=spec.written)
 
 
 @operation

@@ -159,7 +159,9 @@ def _spec_drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[dict, list]:
         raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
     declared = _options(ctx, kwargs).get('spec', {})
     view = swarm.spec_of(declared)
-    return info, drift.differences(SWARM, declared, view, info.get('Spec') or {})
+    return info, drift.differences(SWARM, declared, view, info.get('Spec') or {},
+                                   written=SWARM.written(resolve_input(ctx, kwargs,
+                                                                       'swarm_config')))
 
 
 @operation
