@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from docker_plugin import secrets
 from docker_plugin.options.base import Compare, Option, OptionTable, Update
+from docker_plugin.plans import Plan
 
 MISSING = object()
 
@@ -32,6 +33,7 @@ class Difference:
     desired: Any
     actual: Any
     update: Update     # how it can be brought back
+    plan: Plan | None = None  # what update does with it (tasks.lifecycle.plan gives one)
 
     @property
     def updatable(self) -> bool:
@@ -40,13 +42,14 @@ class Difference:
     def as_dict(self) -> dict[str, Any]:
         # Data (Cloudify stores it as the instance's configuration drift): never masked;
         # secret options hold no values here in the first place (see _shown).
-        return {'option': self.option, 'path': self.path, 'desired': self.desired,
-                'actual': self.actual, 'updatable': self.updatable,
-                'fix': self.update.value}
+        found = {'option': self.option, 'path': self.path, 'desired': self.desired,
+                 'actual': self.actual, 'updatable': self.updatable, 'fix': self.update.value}
+        return {**found, **(self.plan.as_dict() if self.plan is not None else {})}
 
     def describe(self) -> str:
-        return (f'{self.option} ({self.path}): declared {_short(self.desired)}, found '
+        said = (f'{self.option} ({self.path}): declared {_short(self.desired)}, found '
                 f'{_short(self.actual)}')
+        return f'{said}; {self.plan.sentence()}' if self.plan is not None else said
 
 
 def _short(value: Any) -> str:

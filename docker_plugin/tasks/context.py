@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from docker_plugin import kinds, results, secrets
+from docker_plugin import fingerprints, kinds, results, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.base import OptionTable
@@ -16,6 +16,7 @@ from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
+CONTENT_KEY = kinds.CONTENT_KEY
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 
 
@@ -73,6 +74,16 @@ def report_action(ctx: Ctx, name: str, exit_code: int, message: str, data: Any =
     else:
         log('%s: %s', name, message)
     return kept
+
+
+def content_key(ctx: Ctx) -> str:
+    """The instance's key for fingerprints of values (``docker_plugin.fingerprints``),
+    made and kept (``_content_key``) the first time it is needed."""
+    key = ctx.instance.runtime_properties.get(CONTENT_KEY)
+    if not key:
+        key = fingerprints.new_key()
+        persist(ctx, **{CONTENT_KEY: key})
+    return key
 
 
 def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:
