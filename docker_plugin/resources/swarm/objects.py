@@ -24,8 +24,6 @@ from docker_plugin.errors import (
 from docker_plugin.fingerprints import fingerprint
 from docker_plugin.resources.engine_api import EngineApi
 
-KINDS = ('secret', 'config')
-
 
 def versioned_name(name: str, data: bytes, key: str) -> str:
     return f'{name}-{fingerprint(data, key)}'
