@@ -37,7 +37,7 @@ from docker_plugin.errors import (
     StateError,
 )
 from docker_plugin.options.base import OptionTable
-from docker_plugin.options.checks import FLAG
+from docker_plugin.options.lifecycle import UPDATE
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.resources.engine_api import EngineApi
@@ -373,10 +373,14 @@ def refuse(found: Iterable[drift.Difference]) -> None:
 
 
 def previewed(kwargs: dict[str, Any]) -> bool:
-    """Whether update was asked for its plan only (the ``preview`` input, taken out of
-    the inputs the kind reads)."""
-    value = kwargs.pop('preview', None)
-    return False if value is None else bool(FLAG(value, 'preview'))
+    """Whether update was asked for its plan only (the ``preview`` input of
+    ``options.lifecycle.UPDATE``, taken out of the inputs the kind reads).
+
+    Raises:
+        InvalidInputError: ``preview`` is not a boolean (naming it).
+    """
+    given = {name: kwargs.pop(name) for name in UPDATE.names() if name in kwargs}
+    return bool(UPDATE.parse(given)['preview'])
 
 
 def show_plan(ctx: Ctx, strategy: kinds.UpdateStrategy, word: str, name: str,
