@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from docker_plugin import kinds, plans, results
@@ -71,8 +72,10 @@ class Objects:
 
     @property
     def word(self) -> str:
-        """The kind in messages (``swarm_node``: 'swarm node')."""
-        return self.kind.kind.replace('_', ' ')
+        """The kind in messages, from its type's name (``SwarmNode``: 'swarm node',
+        ``ComposeProject``: 'compose project')."""
+        short = self.kind.type_name.rsplit('.', 1)[-1]
+        return re.sub(r'(?<!^)(?=[A-Z])', ' ', short).lower()
 
     @property
     def keys(self) -> kinds.Keys:
