@@ -96,12 +96,24 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
     before = {c.name: c.id for c in docker_client.containers.list(
         all=True, filters={'label': f'com.docker.compose.project={unique}'})}
 
-    # A changed interpolation variable changes only the web service.
+    # A changed interpolation variable changes only the web service: drift names the
+    # service and the keys it reaches (a build argument and an environment entry), and
+    # what update does; the preview says so and changes nothing.
     changed = {'environment': {'APP_GREETING': 'changed'}}
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     drift = run.props('app')['drift']
-    assert [(d['option'], d['path']) for d in drift] == [
-        ('services.web', f'containers.{unique}-web-1.config_hash')]
+    again = "update makes it again: compose up makes the service's containers again"
+    assert [(d['option'], d['desired'], d['actual'], d['plan']) for d in drift] == [
+        ('services.web.build.args', 'changed in the files', 'as at the last up', again),
+        ('services.web.environment.APP_GREETING', 'changed in the files', 'as at the last up',
+         again)]
+    capsys.readouterr()
+    run.operation('cloudify.interfaces.lifecycle.update', preview=True, **changed)
+    shown = capsys.readouterr().out
+    assert f'Update preview of the compose project {unique} (nothing changed): 2 made again' \
+        in shown
+    assert {c.name: c.id for c in docker_client.containers.list(
+        all=True, filters={'label': f'com.docker.compose.project={unique}'})} == before
     run.operation('cloudify.interfaces.lifecycle.update', **changed)
     after = {c.name: c.id for c in docker_client.containers.list(
         all=True, filters={'label': f'com.docker.compose.project={unique}'})}
@@ -120,7 +132,8 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     assert run.props('app')['drift'] == [{
         'option': 'services.worker', 'path': 'containers', 'desired': 2, 'actual': 1,
-        'updatable': False, 'fix': 'recreate'}]
+        'updatable': False, 'fix': 'recreate', 'action': 'recreate',
+        'plan': 'update makes it again: compose up makes the missing containers'}]
     run.operation('cloudify.interfaces.lifecycle.update', **changed)
     run.operation('cloudify.interfaces.validation.check_status')
     run.uninstall()
