@@ -136,6 +136,19 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
         'plan': 'update makes it again: compose up makes the missing containers'}]
     run.operation('cloudify.interfaces.lifecycle.update', **changed)
     run.operation('cloudify.interfaces.validation.check_status')
+
+    # The compose actions through their convenience workflows: the result kept, and shown
+    # in the event stream (the ps table, the exec's output).
+    capsys.readouterr()
+    run.execute('docker_compose_ps', parameters={'operation_kwargs': {'services': ['db']}})
+    shown = capsys.readouterr().out
+    (row,) = run.props('app')['ps']['data']
+    assert (row['service'], row['state']) == ('db', 'running')
+    assert 'ps: 1 container: db: running' in shown and f'{unique}-db-1' in shown
+    run.execute('docker_compose_exec', parameters={'operation_kwargs': {
+        'service': 'worker', 'index': 2, 'command': ['echo', f'hello {unique}']}})
+    assert run.props('app')['exec']['data']['stdout'].strip() == f'hello {unique}'
+    assert f'hello {unique}' in capsys.readouterr().out
     run.uninstall()
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
