@@ -179,6 +179,13 @@ def test_every_update_in_the_registry_takes_a_preview():
                 with pytest.raises(NonRecoverableError, match=r'^preview: expected true or '
                                                               'false'):
                     function(ctx=node_ctx('d'), preview='maybe')
+    for relationship in kinds.RELATIONSHIPS:
+        for op in relationship.source_ops:
+            if op.name == 'update':
+                function = kinds.resolve(op.impl, relationship.package)
+                with pytest.raises(NonRecoverableError, match=r'^preview: expected true or '
+                                                              'false'):
+                    function(ctx=node_ctx('d'), preview='maybe')
 
 
 # ------------------------------------------------------------------ compose: service and key
