@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from docker_plugin.options.checks import ascii_int
+
 
 def summarise(info: Mapping[str, Any]) -> dict[str, Any]:
     """Runtime properties that describe a container, from one inspect answer."""
@@ -39,7 +41,22 @@ def summarise(info: Mapping[str, Any]) -> dict[str, Any]:
         'ip': ip,
         'networks': networks,
         'ports': ports,
+        'host_ports': host_ports(ports),
     }
+
+
+def host_ports(ports: Mapping[str, list[dict[str, str]] | None]) -> dict[str, int]:
+    """The host port each published container port got, as an integer
+    (``{'8080/tcp': 32768}``): what the engine chose for a range or for any free
+    port, per instance. A port published on several addresses (IPv4 and IPv6) has
+    one host port; the first is kept."""
+    found = {}
+    for port, bindings in ports.items():
+        numbers = [ascii_int(str(b['host_port'])) for b in bindings or []]
+        number = next((n for n in numbers if n is not None), None)
+        if number is not None:
+            found[port] = number
+    return found
 
 
 def describe_networks(summary: Mapping[str, Any]) -> list[str]:
