@@ -64,7 +64,7 @@ OBJECTS = objects.Objects(
 
 
 # ------------------------------------------------------------------ inputs
-def _declared(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def declared_spec(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The node's options (each an input, else the property of that name), validated."""
     raw = {}
     for option in SWARM_NODE:
@@ -87,8 +87,13 @@ def _strict_labels(declared: Mapping[str, Any]) -> bool:
     return _rules(declared).get('labels') in (Compare.SET, Compare.STRICT)
 
 
-def _settings(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def drain_settings(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return NODE_DRAIN.parse(resolve_input(ctx, kwargs, 'drain_wait'), 'drain_wait')
+
+
+def flags(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """The existing-resource flags a swarm node takes (it is always adopted)."""
+    _check_flags(existing_flags(ctx, kwargs))
 
 
 def _check_flags(flags: Mapping[str, bool]) -> None:
@@ -221,8 +226,8 @@ def _said(done: Mapping[str, Any]) -> str:
 def create(ctx: Ctx, **kwargs: Any) -> Any:
     """Adopt the node, record it as found, and give it the declared availability, role
     and labels (a drain waits for its tasks to move)."""
-    declared = _declared(ctx, kwargs)
-    settings = _settings(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
+    settings = drain_settings(ctx, kwargs)
     _check_flags(existing_flags(ctx, kwargs))
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -290,7 +295,7 @@ def _give_back(ctx: Ctx, api: EngineApi, node_id: str, found_as: Mapping[str, An
 def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the node is in the swarm, ready, has the declared availability and
     role, and (a manager) is reachable by the other managers."""
-    declared = _declared(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         info = objects.require(ctx, client.api, OBJECTS)
     persist(ctx, **nodes.summarise(info))
@@ -322,7 +327,7 @@ def _drift(ctx: Ctx, api: EngineApi, declared: Mapping[str, Any]) -> tuple[objec
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the node differs from its declared availability, role and labels (kept in
     ``drift``)."""
-    declared = _declared(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         _, found = _drift(ctx, client.api, declared)
     return objects.record_drift(ctx, OBJECTS.word, found)
@@ -332,8 +337,8 @@ def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
 def update(ctx: Ctx, **kwargs: Any) -> Any:
     """Give the node its declared spec again where it drifted, in place (a drain waits
     for its tasks to move)."""
-    declared = _declared(ctx, kwargs)
-    settings = _settings(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
+    settings = drain_settings(ctx, kwargs)
     recorded(ctx, 'swarm_node_id', 'swarm node')
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -351,3 +356,12 @@ def update(ctx: Ctx, **kwargs: Any) -> Any:
 def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: the node's runtime properties again."""
     objects.refresh(ctx, kwargs, OBJECTS)
+
+
+def __getattr__(name: str) -> Any:
+    """``validate``: the kind's validation (``kinds.VALIDATE``), by the name plugin.yaml
+    gives it here; imported when asked for."""
+    if name == 'validate':
+        from docker_plugin.tasks.validation import validate
+        return validate
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

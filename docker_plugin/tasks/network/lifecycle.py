@@ -30,7 +30,7 @@ OBJECTS = objects.Objects(
     summarise=networks.summarise)
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return NETWORK.validate(resolve_input(ctx, kwargs, 'network_config'),
                             'network_config').get('create', {})
 
@@ -38,7 +38,7 @@ def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the network from ``network_config``, or adopt an existing one."""
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
@@ -46,8 +46,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
-            lambda: networks.require(api, networks.create(api, name, options, labels)),
-            table=NETWORK, given=options)
+            lambda: networks.require(api, networks.create(api, name, declared, labels)),
+            table=NETWORK, given=declared)
 
 
 @operation
@@ -113,7 +113,7 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[objects.Info, list]:
     info = objects.require(ctx, api, OBJECTS)
-    return info, objects.differences(NETWORK, _options(ctx, kwargs), info)
+    return info, objects.differences(NETWORK, options(ctx, kwargs), info)
 
 
 @operation
@@ -145,7 +145,7 @@ def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
                              f'{", ".join(sorted(n or c[:12] for c, n in attached.items()))} '
                              'use it: remove them first (or reinstall)')
         networks.remove(api, info['Id'], info['Name'])
-        new_id = networks.create(api, info['Name'], _options(ctx, kwargs), resource_labels(ctx))
+        new_id = networks.create(api, info['Name'], options(ctx, kwargs), resource_labels(ctx))
         objects.record(ctx, OBJECTS, networks.inspect(api, new_id) or {}, False)
         ctx.logger.info('Network %s created again with its declared options', info['Name'])
         _, remaining = _drift(ctx, kwargs, api)

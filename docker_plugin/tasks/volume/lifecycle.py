@@ -26,7 +26,7 @@ OBJECTS = objects.Objects(
     ident=lambda info: info['Name'])
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return VOLUME.validate(resolve_input(ctx, kwargs, 'volume_config'),
                            'volume_config').get('create', {})
 
@@ -37,15 +37,15 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
 
     An existing volume is never removed and made again: its data stays.
     """
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
         labels = resource_labels(ctx)
         objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
-                              lambda: volumes.create(api, name, options, labels),
-                              table=VOLUME, given=options)
+                              lambda: volumes.create(api, name, declared, labels),
+                              table=VOLUME, given=declared)
 
 
 @operation
@@ -62,7 +62,7 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> list:
     info = objects.require(ctx, api, OBJECTS)
-    return objects.differences(VOLUME, _options(ctx, kwargs), info)
+    return objects.differences(VOLUME, options(ctx, kwargs), info)
 
 
 @operation
