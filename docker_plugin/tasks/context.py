@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from docker_plugin import kinds, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
@@ -16,7 +18,6 @@ from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
-LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 
 
@@ -183,13 +184,43 @@ def check_common_inputs(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     daemon_config(ctx, kwargs)
 
 
-def engine(ctx: Ctx, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
-    """A client of the operation's engine, for a ``with`` block."""
+# The API version the instance's engine was found to speak: asked once (GET /version), then
+# recorded, so that no later operation (a process of its own on a manager) asks again.
+API_VERSION_KEY = '_engine_api'
+
+
+@contextlib.contextmanager
+def engine(ctx: Ctx, kwargs: Mapping[str, Any],
+           config: DaemonClientConfig | None = None, record: bool = True) -> Iterator[Any]:
+    """A client of the operation's engine, for a ``with`` block.
+
+    With ``version: auto`` the API version is negotiated once per node instance and
+    engine, and recorded (``_engine_api``); later operations use what was recorded.
+    ``record`` False: nothing is read or recorded (an engine that need not be the
+    instance's own, as validation asks every engine of a deployment).
+    """
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
     if config.warning:
         ctx.logger.warning(config.warning)
-    return open_client(config)
+    props = _own_properties(ctx) if record else None
+    known = props.get(API_VERSION_KEY) if props is not None else None
+    reuse = str(known['version']) if config.version == 'auto' and isinstance(known, dict) and \
+        known.get('base_url') == config.base_url and known.get('version') else None
+    with open_client(dataclasses.replace(config, version=reuse) if reuse else config) as client:
+        if config.version == 'auto' and not reuse and props is not None:
+            persist(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
+                                              'version': client.api.api_version}})
+        yield client
+
+
+def _own_properties(ctx: Ctx) -> Any:
+    """A node operation's runtime properties (None in a relationship operation)."""
+    try:
+        return ctx.instance.runtime_properties if getattr(ctx, 'type', None) != \
+            'relationship-instance' else None
+    except Exception:  # noqa: BLE001 - a context without an instance keeps nothing
+        return None
 
 
 def is_local(config: DaemonClientConfig) -> bool:

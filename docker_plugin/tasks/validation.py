@@ -294,7 +294,8 @@ def _engines(ctx: Ctx, found: _Found) -> tuple[list[str], list[str]]:
         config = found.engines[address]
         quick = dataclasses.replace(config, timeout=min(config.timeout, ENGINE_TIMEOUT))
         try:
-            with engine(ctx, {}, quick) as client:
+            # another node's engine, perhaps: nothing recorded on this instance
+            with engine(ctx, {}, quick, record=False) as client:
                 held = host_ports.holders(client.api, address if is_local(config) else '')
         except InvalidInputError as exc:
             first = next(c for c in found.ports if c.engine == address)

@@ -168,12 +168,16 @@ def test_a_fixed_port_taken_on_the_engine_host():
          'Ports': [{'IP': '0.0.0.0', 'PublicPort': 18080, 'PrivatePort': 80, 'Type': 'tcp'}]},
         {'Id': 'd' * 64, 'Names': ['/ours'], 'Labels': {'cloudify.deployment': 'dep'},
          'Ports': [{'IP': '0.0.0.0', 'PublicPort': 18081, 'PrivatePort': 80, 'Type': 'tcp'}]}]
+    ctx = node_ctx('dep')
     with fake_engine(api):
-        lines = report(container('a', {'image': BASE, 'port_bindings': {80: 18080}}),
-                       container('b', {'image': BASE, 'port_bindings': {80: 18081}}))
-    assert lines == ['a.container_config.port_bindings.80/tcp: host port 18080/tcp is already '
-                     'taken on the host of engine tcp://127.0.0.1:9: container theirs of '
-                     'deployment other']
+        found = validation.check(ctx, [deployment.planned(node) for node in (
+            container('a', {'image': BASE, 'port_bindings': {80: 18080}}),
+            container('b', {'image': BASE, 'port_bindings': {80: 18081}}))])
+    assert [mistake.line(1000) for mistake in found.mistakes] == [
+        'a.container_config.port_bindings.80/tcp: host port 18080/tcp is already taken on the '
+        'host of engine tcp://127.0.0.1:9: container theirs of deployment other']
+    # the engine asked is another node's, perhaps: the instance validating records nothing
+    assert found.engines == ('tcp://127.0.0.1:9',) and ctx.instance.runtime_properties == {}
 
 
 def test_an_engine_that_does_not_answer_leaves_its_ports_unchecked():

@@ -357,11 +357,3 @@ def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: the node's runtime properties again."""
     objects.refresh(ctx, kwargs, OBJECTS)
 
-
-def __getattr__(name: str) -> Any:
-    """``validate``: the kind's validation (``kinds.VALIDATE``), by the name plugin.yaml
-    gives it here; imported when asked for."""
-    if name == 'validate':
-        from docker_plugin.tasks.validation import validate
-        return validate
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
