@@ -171,7 +171,8 @@ def test_a_fixed_port_taken_on_the_engine_host():
     ctx = node_ctx('dep')
     with fake_engine(api):
         found = validation.check(ctx, [deployment.planned(node) for node in (
-            container('a', {'image': BASE, 'port_bindings': {80: 18080}}),
+            typed('a', 'container', container_config={'image': BASE, 'port_bindings': {
+                80: 18080}}, daemon_client={**DOWN, 'version': 'auto'}),
             container('b', {'image': BASE, 'port_bindings': {80: 18081}}))])
     assert [mistake.line(1000) for mistake in found.mistakes] == [
         'a.container_config.port_bindings.80/tcp: host port 18080/tcp is already taken on the '
