@@ -55,19 +55,21 @@ def test_one_install_failure_names_every_mistake_before_anything_is_made(
         'seed_config': {'image': BASE, 'command': LOOP,
                         'port_bindings': {80: ['127.0.0.1', taken]}},
     }, name=name)
-    with pytest.raises(WorkflowFailed) as failed:
-        run.install()
-    text = f'{failed.value}\n{capsys.readouterr().out}'
-    assert f'4 mistakes in deployment {name}, found by validation before anything is made' \
-        in text
-    for line in (
-            "db.container_config.mem_limit: expected bytes, or a size like '512m', got 'lots'",
-            f'web.container_config.port_bindings.8080/tcp: host port {fixed} is fixed, but the '
-            'node has 2 instances',
-            'web.wait_for.pattern: required for condition log',
-            f'seed.container_config.port_bindings.80/tcp: host port {taken}/tcp is already '
-            f'taken on the host of engine', f'container {holder_container.name}'):
-        assert line in text, line
+    for workflow in ('docker_validate', 'install'):  # the workflow alone, then install's
+        with pytest.raises(WorkflowFailed) as failed:
+            run.execute(workflow)
+        text = f'{failed.value}\n{capsys.readouterr().out}'
+        assert f'4 mistakes in deployment {name}, found by validation before anything is ' \
+            'made' in text, workflow
+        for line in (
+                "db.container_config.mem_limit: expected bytes, or a size like '512m', got "
+                "'lots'",
+                f'web.container_config.port_bindings.8080/tcp: host port {fixed} is fixed, but '
+                'the node has 2 instances',
+                'web.wait_for.pattern: required for condition log',
+                f'seed.container_config.port_bindings.80/tcp: host port {taken}/tcp is already '
+                f'taken on the host of engine', f'container {holder_container.name}'):
+            assert line in text, (workflow, line)
     # nothing was made: no object of the deployment, the network's name free, no id recorded
     assert labelled_objects(docker_client, {'cloudify.deployment': name}) == NOTHING
     assert docker_client.networks.list(names=[f'{name}-net']) == []
@@ -86,6 +88,8 @@ def test_each_instance_of_a_scaled_node_gets_its_own_host_port(local_run, docker
         'web_instances': 2,
         'seed_config': {'image': BASE, 'command': LOOP},
     }, name=name)
+    run.execute('docker_validate')  # nothing wrong: it passes, and makes nothing
+    assert labelled_objects(docker_client, {'cloudify.deployment': name}) == NOTHING
     outputs = run.install()
     ports = outputs['host_ports']
     assert len(ports) == 2 and all(set(p) == {'8080/tcp'} for p in ports)
