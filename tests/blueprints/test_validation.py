@@ -1,6 +1,6 @@
-"""Validation before anything is made, through Cloudify's local workflows: one install
-failure names every mistake of every node, and nothing exists afterwards; host ports for
-a scaled node, each instance its own, reported as integers.
+"""Validation before anything is made, through Cloudify's local workflows and the ``cfy``
+CLI: one install failure names every mistake of every node, and nothing exists
+afterwards; host ports for a scaled node, each instance its own, reported as integers.
 
 ``files/validation.yaml``: a network, two typed containers (``web`` scalable) and a
 seed-style node, every setting from inputs.
@@ -8,12 +8,14 @@ seed-style node, every setting from inputs.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 
 import pytest
 from cloudify.exceptions import WorkflowFailed
 from helpers.cleanup import labelled_objects
+from helpers.cloudify_local import REPO, Cfy
 
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
 BLUEPRINT = '../tests/blueprints/files/validation.yaml'
@@ -26,6 +28,13 @@ NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 def name():
     """This module's deployments and objects: dpv-<random>."""
     return f'dpv-{uuid.uuid4().hex[:8]}'
+
+
+@pytest.fixture
+def cfy(tmp_path):
+    cli = Cfy(tmp_path)
+    cli.init()
+    return cli
 
 
 @pytest.fixture
@@ -100,3 +109,29 @@ def test_each_instance_of_a_scaled_node_gets_its_own_host_port(local_run, docker
         assert int(bound[0]['HostPort']) == number
     (db_port,) = run.props('db')['host_ports'].values()
     assert low <= db_port <= low + 9  # one of the range, as an integer
+
+
+def test_cfy_install_fails_once_naming_every_mistake(cfy, docker_client, name):
+    fixed = random.randint(20000, 29999)
+    inputs = {'prefix': name, 'web_instances': 3, 'wait_for': {'condition': 'port'},
+              'db_config': {'image': BASE, 'command': LOOP, 'mem_limit': 'lots',
+                            'nmae': name},
+              'web_config': {'image': BASE, 'command': LOOP,
+                             'port_bindings': {8080: ['127.0.0.1', fixed]}},
+              'seed_config': {'image': BASE, 'command': LOOP}}
+    blueprint = str(REPO / 'tests' / 'blueprints' / 'files' / 'validation.yaml')
+    try:
+        result = cfy('install', blueprint, '-b', name, '-i', json.dumps(inputs), check=False)
+        text = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert f'4 mistakes in deployment {name}, found by validation before anything is ' \
+            'made' in text
+        for field in ('db.container_config.mem_limit: ', 'db.container_config.nmae: ',
+                      'web.container_config.port_bindings.8080/tcp: host port '
+                      f'{fixed} is fixed, but the node has 3 instances',
+                      'web.wait_for.port: '):
+            assert field in text, field
+        assert 'Traceback' not in text
+        assert labelled_objects(docker_client, {'cloudify.deployment': name}) == NOTHING
+    finally:
+        cfy('uninstall', '-b', name, check=False)
