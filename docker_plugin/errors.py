@@ -21,15 +21,17 @@ turns them into Cloudify's errors. The rule, in this order:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import ssl
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests.exceptions
 import urllib3.exceptions
 
 T = TypeVar('T')
 MAX_MESSAGE = 4000
+MAX_LINES_TEXT = 3000  # the lines of an InvalidDeploymentError, all told
 UNCLASSIFIED_RETRIES = 3
 
 
@@ -54,6 +56,46 @@ class InvalidInputError(PluginError):
         self.field = field
         self.problem = problem
         super().__init__(f'{field}: {problem}')
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Mistake:
+    """One thing validation found wrong, on one node (``field``: the input, property or
+    relationship it is about; its path inside, as the option tables write it)."""
+
+    node: str
+    field: str
+    problem: str
+
+    @classmethod
+    def of(cls, node: str, exc: InvalidInputError, where: str = '') -> Mistake:
+        """``exc`` on ``node``; ``where``: the operation whose input it is."""
+        return cls(node, exc.field, f'{exc.problem} (input of {where})' if where
+                   else exc.problem)
+
+    def line(self, limit: int = 300) -> str:
+        joiner = ', ' if self.field.startswith('relationship') else '.'
+        where = f'{self.node}{joiner}{self.field}' if self.field else self.node
+        return bounded(f'{where}: {self.problem}', limit).replace('\n', ' ')
+
+
+class InvalidDeploymentError(PluginError):
+    """Every mistake validation found in a deployment, in one failure: a line each,
+    naming its node and field, the whole bounded (``MAX_LINES_TEXT``)."""
+
+    def __init__(self, deployment: str, mistakes: Iterable[Mistake]):
+        self.mistakes = sorted(set(mistakes))
+        count = len(self.mistakes)
+        lines: list[str] = []
+        for index, mistake in enumerate(self.mistakes):
+            line = mistake.line()
+            if sum(map(len, lines)) + len(line) > MAX_LINES_TEXT:
+                lines.append(f'... and {count - index} more')
+                break
+            lines.append(line)
+        super().__init__(f'{count} mistake{"s" if count != 1 else ""} in deployment '
+                         f'{deployment}, found by validation before anything is made:\n  '
+                         + '\n  '.join(lines))
 
 
 class RefusedError(PluginError):

@@ -216,17 +216,19 @@ API_VERSION_KEY = '_engine_api'
 
 @contextlib.contextmanager
 def engine(ctx: Ctx, kwargs: Mapping[str, Any],
-           config: DaemonClientConfig | None = None) -> Iterator[Any]:
+           config: DaemonClientConfig | None = None, record: bool = True) -> Iterator[Any]:
     """A client of the operation's engine, for a ``with`` block.
 
     With ``version: auto`` the API version is negotiated once per node instance and
     engine, and recorded (``_engine_api``); later operations use what was recorded.
+    ``record`` False: nothing is read or recorded (an engine that need not be the
+    instance's own, as validation asks every engine of a deployment).
     """
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
     if config.warning:
         ctx.logger.warning(config.warning)
-    props = _own_properties(ctx)
+    props = _own_properties(ctx) if record else None
     known = props.get(API_VERSION_KEY) if props is not None else None
     reuse = str(known['version']) if config.version == 'auto' and isinstance(known, dict) and \
         known.get('base_url') == config.base_url and known.get('version') else None

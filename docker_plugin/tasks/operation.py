@@ -50,12 +50,12 @@ def learn_secrets(ctx: Ctx, kwargs: Mapping[str, Any], module: str = '') -> None
     own = kinds.of_module(module)
     if kind == 'relationship-instance':
         for side in (ctx.source, ctx.target):
-            _learn(_kind_of(side.node, own), [kwargs, _properties(side.node)])
+            learn(_kind_of(side.node, own), [kwargs, _properties(side.node)])
         return
     if kind != 'node-instance':
-        _learn(own, [kwargs])
+        learn(own, [kwargs])
         return
-    _learn(_kind_of(ctx.node, own), [kwargs, _properties(ctx.node)])
+    learn(_kind_of(ctx.node, own), [kwargs, _properties(ctx.node)])
     try:
         related = list(ctx.instance.relationships or [])
     except Exception:  # noqa: BLE001 - no relationships to learn from
@@ -67,7 +67,7 @@ def learn_secrets(ctx: Ctx, kwargs: Mapping[str, Any], module: str = '') -> None
             continue
         target_kind = _kind_of(target, None)
         if target_kind is not None:
-            _learn(target_kind, [_properties(target)])
+            learn(target_kind, [_properties(target)])
 
 
 def _kind_of(node: Any, fallback: kinds.NodeKind | None) -> kinds.NodeKind | None:
@@ -82,7 +82,8 @@ def _properties(node: Any) -> Mapping[str, Any]:
         return {}
 
 
-def _learn(kind: kinds.NodeKind | None, sources: list[Mapping[str, Any]]) -> None:
+def learn(kind: kinds.NodeKind | None, sources: list[Mapping[str, Any]]) -> None:
+    """Remember the secrets of ``kind``'s secret inputs (every kind's: None) in ``sources``."""
     finders = kinds.secret_finders(kind) if kind is not None else kinds.all_secret_inputs()
     for source in sources:
         if not isinstance(source, Mapping):
@@ -114,22 +115,36 @@ def _retry_number(ctx: Ctx) -> int:
         return 0
 
 
-def operation(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a task the real ctx, its secrets, a safe logger and Cloudify's errors."""
+def operation(func: Callable[..., Any] | None = None, *,
+              common_inputs: bool = True) -> Any:
+    """Give a task the real ctx, its secrets, a safe logger and Cloudify's errors.
 
-    @functools.wraps(func)
+    Before the task, the inputs every node type has are checked (``common_inputs``;
+    not for validation, which reports them with every other mistake), and the first
+    install operation of a seed-style node validates the whole deployment first
+    (``tasks.validation.before_first``): such a node has no validation of its own.
+    """
+    if func is None:
+        return functools.partial(operation, common_inputs=common_inputs)
+    task = func
+
+    @functools.wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = kwargs.pop('ctx', None) or ctx_proxy
         secrets.forget_all()
-        learn_secrets(ctx, kwargs, func.__module__)
+        learn_secrets(ctx, kwargs, task.__module__)
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
-            check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
+            if _seed_install(ctx):
+                from docker_plugin.tasks.validation import before_first
+                before_first(ctx)
+            if common_inputs:
+                check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
             # What an operation returns is data (drift lists that Cloudify stores and
             # reads back, action results already masked where they quote output):
             # returned as it is, never masked.
-            return func(ctx, *args, **kwargs)
+            return task(ctx, *args, **kwargs)
         except OperationRetry:
             raise
         except (RecoverableError, NonRecoverableError) as exc:
@@ -138,13 +153,28 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
             raise _failure(ctx, exc) from None
         except Exception as exc:  # noqa: BLE001 - every failure becomes one Cloudify error
             if is_engine_error(exc):
-                raise _failure(ctx, classify(exc, func.__name__)) from None
-            logger.debug('%s failed:\n%s', func.__name__, traceback.format_exc())
+                raise _failure(ctx, classify(exc, task.__name__)) from None
+            logger.debug('%s failed:\n%s', task.__name__, traceback.format_exc())
             text = str(exc).splitlines()[0] if str(exc) else ''
             raise NonRecoverableError(secrets.redact(bounded(
-                f'{func.__name__} failed: {type(exc).__name__}: {text}', 1000))) from None
+                f'{task.__name__} failed: {type(exc).__name__}: {text}', 1000))) from None
         finally:
             logger.removeFilter(secrets.FILTER)
             secrets.forget_all()
 
     return cloudify_operation(wrapper, resumable=True)
+
+
+INSTALL = tuple(f'{kinds.LIFECYCLE}.{name}' for name in ('precreate', 'create', 'configure',
+                                                         'start'))
+
+
+def _seed_install(ctx: Ctx) -> bool:
+    """An install operation of a node whose type is not one of the plugin's."""
+    try:
+        if getattr(ctx, 'type', None) != 'node-instance' or ctx.operation.name not in INSTALL:
+            return False
+        return kinds.of_types(getattr(ctx.node, 'type_hierarchy', None) or
+                              [ctx.node.type]) is None
+    except Exception:  # noqa: BLE001 - a context without an operation or a node is none
+        return False

@@ -58,16 +58,40 @@ def _values(ctx: Ctx, kwargs: Any, kind: str) -> dict[str, Any]:
     return table.parse({k: v for k, v in raw.items() if v not in ('', {}, [])}, '')
 
 
-def _content(ctx: Ctx, values: dict[str, Any], kind: str) -> bytes:
+def _one_value(values: dict[str, Any], kind: str) -> None:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
+    if not values.get('data') and not values.get('file'):
+        raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
+
+
+def _content(ctx: Ctx, values: dict[str, Any], kind: str) -> bytes:
+    _one_value(values, kind)
     if values.get('file'):
         data = read_file(ctx, values['file'], 'file', MAX_OBJECT_BYTES)
         secrets.remember(data.decode('utf-8', errors='replace'))
         return data
-    if not values.get('data'):
-        raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
     return values['data'].encode()
+
+
+def _planned(ctx: Ctx, kwargs: Any, kind: str) -> None:
+    """What create checks before the engine, for validation: the options, the name, and
+    one value (data, or a file the blueprint may read) unless the object is adopted."""
+    values = _values(ctx, kwargs, kind)
+    object_name(ctx, kwargs)
+    if existing_flags(ctx, kwargs)['use_external_resource']:
+        return
+    _one_value(values, kind)
+    if values.get('file'):
+        check_read(ctx, values['file'], 'file')
+
+
+def secret_planned(ctx: Ctx, kwargs: Any) -> None:
+    _planned(ctx, kwargs, 'secret')
+
+
+def config_planned(ctx: Ctx, kwargs: Any) -> None:
+    _planned(ctx, kwargs, 'config')
 
 
 def _make(api: EngineApi, kind: str, name: str, data: bytes, labels: dict[str, str],

@@ -29,6 +29,7 @@ def summarise(info: Mapping[str, Any]) -> dict[str, Any]:
     ip = settings.get('IPAddress') or next(
         (n['ip'] for n in networks.values() if n['ip']), '')
     state = info.get('State') or {}
+    ports = published.from_inspect(settings.get('Ports'))
     return {
         'container_id': info['Id'],
         'container_name': info.get('Name', '').lstrip('/'),
@@ -37,8 +38,22 @@ def summarise(info: Mapping[str, Any]) -> dict[str, Any]:
         'exit_code': state.get('ExitCode'),
         'ip': ip,
         'networks': networks,
-        'ports': published.from_inspect(settings.get('Ports')),
+        'ports': ports,
+        'host_ports': host_ports(ports),
     }
+
+
+def host_ports(ports: published.Ports) -> dict[str, int]:
+    """The host port each published container port got, as an integer
+    (``{'8080/tcp': 32768}``): what the engine chose for a range or for any free
+    port, per instance. A port published on several addresses (IPv4 and IPv6) has
+    one host port; the first is kept."""
+    found = {}
+    for port, bindings in ports.items():
+        number = next((b['host_port'] for b in bindings or [] if b['host_port']), None)
+        if number is not None:
+            found[port] = number
+    return found
 
 
 def describe_networks(summary: Mapping[str, Any]) -> list[str]:

@@ -93,13 +93,23 @@ def options(ctx: Ctx, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
     return confine_compose.options(ctx, COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS))
 
 
+def planned(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What the project's operations check before compose runs, for validation: the
+    options, and where the project is written."""
+    one_source(options(ctx, kwargs))
+
+
+def one_source(opts: Mapping[str, Any]) -> None:
+    if bool(opts['compose_files']) == bool(opts['definition']):
+        raise InvalidInputError('compose_files', 'give exactly one of compose_files and '
+                                                 'definition')
+
+
 def spec(ctx: Ctx, opts: Mapping[str, Any]) -> ProjectSpec:
     """Where the project's files are (resolved among the blueprint's resources), and how
     compose reads them."""
     files, definition = opts['compose_files'], opts['definition']
-    if bool(files) == bool(definition):
-        raise InvalidInputError('compose_files', 'give exactly one of compose_files and '
-                                                 'definition')
+    one_source(opts)
     directory = opts['project_directory']
     if directory:
         given, directory = directory, existing(ctx, directory, 'project_directory')

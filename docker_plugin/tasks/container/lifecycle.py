@@ -39,7 +39,13 @@ from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks import waits
 from docker_plugin.tasks.container.readiness import pending, wait_ready, wait_spec
-from docker_plugin.tasks.container.spec import declared_state, gather, shared_image, start_options
+from docker_plugin.tasks.container.spec import (
+    NAME_TO_ADOPT,
+    declared_state,
+    gather,
+    shared_image,
+    start_options,
+)
 from docker_plugin.tasks.context import (
     daemon_config,
     drop,
@@ -114,8 +120,7 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     props = ctx.instance.runtime_properties
     if flags['use_external_resource'] and not spec.named:
-        raise InvalidInputError('container_config.name',
-                                'required with use_external_resource: the container to use')
+        raise InvalidInputError('container_config.name', NAME_TO_ADOPT)
     image = spec.image or props.get('image') or props.get('image_id')
     if not image and not flags['use_external_resource']:
         raise InvalidInputError('container_config.image',

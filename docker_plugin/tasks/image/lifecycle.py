@@ -61,6 +61,13 @@ def _tags(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def planned(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What ``create`` and ``configure`` check before the engine, for validation: the
+    source (and its files, in a local run), the tags and the push targets."""
+    image_sources.planned(ctx, kwargs, 'image_pull.repository')
+    _push_targets(_node(ctx, kwargs))
+
+
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Get the image, then give it its extra ``tags``."""

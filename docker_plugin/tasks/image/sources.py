@@ -12,11 +12,18 @@ from typing import Any, Iterator, Mapping
 
 from docker_plugin import registry
 from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
+from docker_plugin.options.checks import kind as kind_of
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import images
 from docker_plugin.resources.engine_api import EngineApi
-from docker_plugin.tasks.confine import check_read, resource_path, within
+from docker_plugin.tasks.confine import (
+    check_read,
+    operation_context,
+    resource_path,
+    resources,
+    within,
+)
 from docker_plugin.tasks.context import persist, resolve_input, resource_labels
 from docker_plugin.tasks.ctx import Ctx
 
@@ -49,6 +56,9 @@ def request(ctx: Ctx, kwargs: Mapping[str, Any],
                                            'too')
     if not given:
         config = resolve_input(ctx, kwargs, 'container_config')
+        if fallback == 'container_config.image' and not isinstance(config, dict):
+            raise InvalidInputError('container_config', f'expected a dictionary, got '
+                                                        f'{kind_of(config)}')
         image = config.get('image') if isinstance(config, dict) else None
         if image:
             values = IMAGE_PULL.parse({'repository': image}, 'container_config.image')
@@ -67,6 +77,22 @@ def request(ctx: Ctx, kwargs: Mapping[str, Any],
                    'image_build.dockerfile', 'the build context')
     elif not images.is_url(values['src']):
         check_read(ctx, values['src'], 'image_import.src')
+    return kind, values
+
+
+def planned(ctx: Ctx, kwargs: Mapping[str, Any],
+            fallback: str = 'container_config.image') -> tuple[str, dict[str, Any]]:
+    """``request``, and (where the blueprint's files are on this host: a local run) the
+    files it names exist, as ``obtain`` will need them: for validation, before
+    anything is made. On a manager a file would be downloaded to be looked at: it is
+    found when ``create`` runs."""
+    kind, values = request(ctx, kwargs, fallback)
+    if resources(operation_context(ctx)) is None:
+        return kind, values
+    if kind == 'image_build':
+        _context_dir(ctx, values)
+    elif kind == 'image_import' and not images.is_url(values['src']):
+        _import_file(ctx, values['src'])
     return kind, values
 
 
@@ -110,10 +136,7 @@ def obtain(ctx: Ctx, api: EngineApi, kind: str,
     if kind == 'image_import':
         src = values['src']
         if not images.is_url(src):
-            src = resource_path(ctx, src, 'image_import.src')
-            if not os.path.isfile(src):
-                raise InvalidInputError('image_import.src', f'{values["src"]!r} is neither an '
-                                                            'http(s) URL nor a readable file')
+            src = _import_file(ctx, src)
         # Imported images carry the Cloudify labels too (as built ones do).
         changes = list(values.get('changes') or []) + [
             f'LABEL {key}={json.dumps(value)}' for key, value in labels.items()]
@@ -142,6 +165,14 @@ def obtain(ctx: Ctx, api: EngineApi, kind: str,
             image_created=created, image_digest=result.digest)
     log('Image %s ready: %s (%s)', result.reference, result.id, result.source)
     return result
+
+
+def _import_file(ctx: Ctx, given: str) -> str:
+    found = resource_path(ctx, given, 'image_import.src')
+    if not os.path.isfile(found):
+        raise InvalidInputError('image_import.src', f'{given!r} is neither an http(s) URL nor '
+                                                    'a readable file')
+    return found
 
 
 def _context_dir(ctx: Ctx, values: Mapping[str, Any]) -> str:

@@ -30,7 +30,7 @@ OBJECTS = objects.Objects(
     summarise=networks.summarise)
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return NETWORK.validate(resolve_input(ctx, kwargs, 'network_config'),
                             'network_config').get('create', {})
 
@@ -38,7 +38,7 @@ def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the network from ``network_config``, or adopt an existing one."""
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
@@ -46,8 +46,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
-            lambda: networks.require(api, networks.create(api, name, options, labels)),
-            table=NETWORK, given=options)
+            lambda: networks.require(api, networks.create(api, name, declared, labels)),
+            table=NETWORK, given=declared)
 
 
 @operation
@@ -125,7 +125,7 @@ def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[objects.Info, list]:
     """(inspect, the differences each with what update does with it: the network is made
     again, unless it was adopted or containers use it)."""
     info = objects.require(ctx, api, OBJECTS)
-    found = objects.differences(NETWORK, _options(ctx, kwargs), info)
+    found = objects.differences(NETWORK, options(ctx, kwargs), info)
     attached = networks.users(api, info) if found else {}
     users = ', '.join(sorted(n or c[:12] for c, n in attached.items()))
     return info, objects.plan(ctx, kwargs, OBJECTS, found, (
@@ -159,7 +159,7 @@ def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
             return objects.record_drift(ctx, 'network', found)
         objects.refuse(found)
         networks.remove(api, info['Id'], info['Name'])
-        new_id = networks.create(api, info['Name'], _options(ctx, kwargs), resource_labels(ctx))
+        new_id = networks.create(api, info['Name'], options(ctx, kwargs), resource_labels(ctx))
         objects.record(ctx, OBJECTS, networks.inspect(api, new_id) or {}, False)
         ctx.logger.info('Network %s created again with its declared options', info['Name'])
         _, remaining = _drift(ctx, kwargs, api)

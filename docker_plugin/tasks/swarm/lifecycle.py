@@ -47,11 +47,11 @@ OBJECTS = objects.Objects(
     summarise=lambda info: {'swarm_id': info.get('ID', '')}, ident=lambda info: info['ID'])
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, dict[str, Any]]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, dict[str, Any]]:
     return SWARM.validate(resolve_input(ctx, kwargs, 'swarm_config'), 'swarm_config')
 
 
-def _members(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
+def joining(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
     return [*members(resolve_input(ctx, kwargs, 'managers', []), 'managers', 'manager'),
             *members(resolve_input(ctx, kwargs, 'workers', []), 'workers', 'worker')]
 
@@ -59,12 +59,12 @@ def _members(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Initialise a swarm on the engine, or adopt the swarm it is in."""
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
-    _members(ctx, kwargs)  # bad lists fail before anything changes
+    joining(ctx, kwargs)  # bad lists fail before anything changes
     with engine(ctx, kwargs) as client:
         api = client.api
-        SWARM.check_api({**options.get('init', {}), **options.get('spec', {})},
+        SWARM.check_api({**declared.get('init', {}), **declared.get('spec', {})},
                         api.api_version, 'swarm_config')
         state = swarm.local_state(api)
         if state.get('LocalNodeState') == 'active' and not state.get('ControlAvailable'):
@@ -75,17 +75,17 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         if current is not None and current.get('ID') == known:
             ctx.logger.info('Swarm %s already present; nothing to do', known)
             return
-        spec = swarm.spec_of(options.get('spec', {}))
+        spec = swarm.spec_of(declared.get('spec', {}))
         spec['Labels'] = {**(spec.get('Labels') or {}), **resource_labels(ctx)}
 
         def make() -> dict[str, Any]:
-            swarm.init(api, options.get('init', {}), spec)
+            swarm.init(api, declared.get('init', {}), spec)
             return swarm.inspect(api) or {}
 
         info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, current, make,
                                        field='daemon_client', table=SWARM,
-                                       given={**options.get('init', {}),
-                                              **options.get('spec', {})})
+                                       given={**declared.get('init', {}),
+                                              **declared.get('spec', {})})
         objects.record(ctx, OBJECTS, info, adopted)
         state = swarm.local_state(api)
         persist(ctx, swarm_node_id=state.get('NodeID', ''),
@@ -98,7 +98,7 @@ def start(ctx: Ctx, **kwargs: Any) -> None:
     props = ctx.instance.runtime_properties
     joined = list(props.get('joined') or [])
     with engine(ctx, kwargs) as client:
-        for index, member in enumerate(_members(ctx, kwargs)):
+        for index, member in enumerate(joining(ctx, kwargs)):
             if any(j.get('index') == index for j in joined):
                 continue
             node_id, before = join_member(ctx, client.api, member, f'{member["role"]}s',
@@ -117,7 +117,7 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     unless the swarm was adopted (and not delete_adopted) or is retained."""
     props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
-    listed = _members(ctx, kwargs)
+    listed = joining(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
         joined = list(props.get('joined') or [])
@@ -157,7 +157,7 @@ def _spec_drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[dict, list]:
     info = swarm.inspect(api)
     if info is None or info.get('ID') != swarm_id:
         raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
-    declared = _options(ctx, kwargs).get('spec', {})
+    declared = options(ctx, kwargs).get('spec', {})
     view = swarm.spec_of(declared)
     written = SWARM.written(resolve_input(ctx, kwargs, 'swarm_config'))
     return info, objects.plan(ctx, kwargs, OBJECTS, drift.differences(
@@ -187,7 +187,7 @@ def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
         objects.refuse(found)
         if found:
             spec = _merge(info.get('Spec') or {},
-                          swarm.spec_of(_options(ctx, kwargs).get('spec', {})))
+                          swarm.spec_of(options(ctx, kwargs).get('spec', {})))
             swarm.update_spec(api, info['Version']['Index'], spec)
             ctx.logger.info('Swarm settings updated: %s', ', '.join(d.option for d in found))
             _, found = _spec_drift(ctx, kwargs, api)

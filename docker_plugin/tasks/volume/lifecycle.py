@@ -24,7 +24,7 @@ OBJECTS = objects.Objects(
     ident=lambda info: info['Name'])
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return VOLUME.validate(resolve_input(ctx, kwargs, 'volume_config'),
                            'volume_config').get('create', {})
 
@@ -35,15 +35,15 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
 
     An existing volume is never removed and made again: its data stays.
     """
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
         labels = resource_labels(ctx)
         objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
-                              lambda: volumes.create(api, name, options, labels),
-                              table=VOLUME, given=options)
+                              lambda: volumes.create(api, name, declared, labels),
+                              table=VOLUME, given=declared)
 
 
 @operation
@@ -64,7 +64,7 @@ def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
     with engine(ctx, kwargs) as client:
         info = objects.require(ctx, client.api, OBJECTS)
     return objects.plan(ctx, kwargs, OBJECTS,
-                        objects.differences(VOLUME, _options(ctx, kwargs), info))
+                        objects.differences(VOLUME, options(ctx, kwargs), info))
 
 
 @operation
