@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from docker_plugin import kinds, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
-from docker_plugin.errors import InvalidInputError
+from docker_plugin.errors import InvalidInputError, UnreachableError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
@@ -18,6 +19,14 @@ from docker_plugin.tasks.relationships import related
 
 LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
+DEPLOYMENT_LABEL = 'cloudify.deployment'
+NODE_LABEL = 'cloudify.node'
+INSTANCE_LABEL = 'cloudify.node-instance'
+# Runtime properties every kind shares: set once an operation of the instance reached its
+# engine (an instance that never did made nothing there); the first failure to reach it
+# while an operation is retried ({'operation', 'execution', 'since', 'tries'}).
+ENGINE_REACHED = '_engine_reached'
+UNREACHABLE = '_unreachable'
 
 
 def resolve_input(ctx: Side, kwargs: Mapping[str, Any], name: str, default: Any = None) -> Any:
@@ -88,15 +97,21 @@ def resource_labels(ctx: Ctx) -> dict[str, str]:
     labels = {f'{k}': str(v) for k, v in _resource_tags(ctx).items()}
     labels.update(instance_labels(ctx))
     labels['cloudify.blueprint'] = str(ctx.blueprint.id or '')
-    labels['cloudify.node'] = str(ctx.node.id or '')
+    labels[NODE_LABEL] = str(ctx.node.id or '')
     labels[MANAGED_BY[0]] = MANAGED_BY[1]
     return labels
 
 
 def instance_labels(ctx: Ctx) -> dict[str, str]:
     """The labels that name exactly this node instance's objects."""
-    return {'cloudify.deployment': str(ctx.deployment.id or ''),
-            'cloudify.node-instance': str(ctx.instance.id or '')}
+    return {DEPLOYMENT_LABEL: str(ctx.deployment.id or ''),
+            INSTANCE_LABEL: str(ctx.instance.id or '')}
+
+
+def node_labels(ctx: Ctx) -> dict[str, str]:
+    """The labels of everything this deployment's node made, whichever instance (of
+    this run or an earlier one) made it."""
+    return {DEPLOYMENT_LABEL: str(ctx.deployment.id or ''), NODE_LABEL: str(ctx.node.id or '')}
 
 
 def _resource_tags(ctx: Ctx) -> Mapping[str, Any]:
@@ -183,13 +198,39 @@ def check_common_inputs(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     daemon_config(ctx, kwargs)
 
 
-def engine(ctx: Ctx, kwargs: Mapping[str, Any], config: DaemonClientConfig | None = None):
-    """A client of the operation's engine, for a ``with`` block."""
+@contextlib.contextmanager
+def engine(ctx: Ctx, kwargs: Mapping[str, Any],
+           config: DaemonClientConfig | None = None) -> Iterator[Any]:
+    """A client of the operation's engine, for a ``with`` block.
+
+    The first time a node instance's operation reaches its engine, that is recorded
+    (``ENGINE_REACHED``): an instance that never did made nothing there. An engine that
+    does not answer at all (``UnreachableError``, at connect or later in the block) is
+    told with the field that holds its address and the retry budget.
+    """
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
     if config.warning:
         ctx.logger.warning(config.warning)
-    return open_client(config)
+    try:
+        with open_client(config) as client:
+            if getattr(ctx, 'type', None) == 'node-instance' and \
+                    not ctx.instance.runtime_properties.get(ENGINE_REACHED):
+                persist(ctx, **{ENGINE_REACHED: True})
+            yield client
+    except UnreachableError as exc:
+        raise locate(exc, config) from None
+
+
+def locate(exc: UnreachableError, config: DaemonClientConfig) -> UnreachableError:
+    """``exc`` naming the field that holds ``config``'s address, and its retry budget."""
+    return exc.locate(config.address_field, config.base_url, config.address_note,
+                      config.unreachable_timeout)
+
+
+def reached(ctx: Ctx) -> bool:
+    """Whether an operation of this node instance ever reached its engine."""
+    return bool(ctx.instance.runtime_properties.get(ENGINE_REACHED))
 
 
 def is_local(config: DaemonClientConfig) -> bool:

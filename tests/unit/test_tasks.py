@@ -93,7 +93,8 @@ def test_the_container_id_is_written_the_moment_the_engine_returns_it(make_ctx):
     ctx = make_ctx()
     writes = []
     ctx.instance.update = lambda *a, **k: writes.append(
-        (dict(ctx.instance.runtime_properties), api.method_calls[-1][0]))
+        (dict(ctx.instance.runtime_properties),
+         api.method_calls[-1][0] if api.method_calls else None))
     with fake_engine(api):
         tasks.configure(ctx=ctx, container_config={'image': 'busybox'})
     first_with_id = next(w for w in writes if 'container_id' in w[0])
