@@ -122,12 +122,6 @@ def _resource_tags(ctx: Ctx) -> Mapping[str, Any]:
     return tags if isinstance(tags, Mapping) else {}
 
 
-def is_mine(labels: Mapping[str, str] | None, ctx: Ctx) -> bool:
-    """Whether an object's labels say this very node instance made it."""
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in instance_labels(ctx).items())
-
-
 def instance_suffix(ctx: Ctx) -> str:
     """The part of the instance id after the node name (``web_x1y2z3`` -> ``x1y2z3``)."""
     instance_id = str(ctx.instance.id)

@@ -21,7 +21,6 @@ import dataclasses
 from typing import Any, Iterable, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -45,7 +44,6 @@ from docker_plugin.tasks.context import (
     drop,
     engine,
     existing_flags,
-    is_mine,
     learn_container_secrets,
     log_lines,
     parse,
@@ -139,24 +137,42 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
 
 def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
-    """Find the container this instance should use, or create it: (id, adopted?)."""
-    made = objects.unrecorded(ctx, api, OBJECTS)
+    """Find the container this instance should use, or create it: (id, adopted?).
+
+    The shared rule (``tasks.lifecycle``): one this instance made but did not record is
+    reused; one of the name an earlier run of this node made is claimed, or made again
+    when it differs from the spec (its image, options, networks, mounts); what earlier
+    runs left under other names is removed."""
+    found = objects.node_objects(ctx, api, OBJECTS)
+    made = objects.unrecorded(ctx, api, OBJECTS, found)
     if made:
         ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
                         made[0]['Id'][:12])
         return made[0]['Id'], False
     existing = containers.inspect(api, spec.name)
-    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
-    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], existing is not None, mine)
-    if decision.choice is None:
-        raise InvalidInputError('container_config.name',
-                                f'a container named {spec.name} {decision.problem}')
-    if decision.choice is not Choice.CREATE:
-        assert existing is not None  # decide adopts or reuses only what exists
-        ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
-                        else 'Using the earlier made', existing['Id'])
-        return existing['Id'], decision.choice is Choice.ADOPT
+    objects.clear_leftovers(ctx, api, OBJECTS, found, [existing['Id']] if existing else [])
+
+    def make() -> Mapping[str, Any]:
+        try:
+            made_id = _create(ctx, kwargs, api, spec, image)
+        except NotFoundError as exc:  # the image, pulled first, is not in the registry
+            raise InvalidInputError('container_config.image', str(exc)) from None
+        return {'Id': made_id}
+
+    def differs(info: Mapping[str, Any]) -> list:
+        declared = dataclasses.replace(context(ctx, spec), labels=None)  # its run's labels
+        return container_drift.differences(api, spec, info, declared)
+
+    info, adopted = objects.ensure(ctx, 'container', spec.name, flags, existing, make,
+                                   field='container_config.name', differs=differs,
+                                   remove=lambda old: OBJECTS.remove(api, old))
+    return info['Id'], adopted
+
+
+def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
+            image: str | None) -> str:
+    """Create the container from ``image`` (pulled first when it is another than the
+    one create made sure of); returns its id."""
     if not image:
         raise InvalidInputError('container_config.image', 'needed to create the container')
     # create already made sure of the image it recorded; check only another one.
@@ -164,7 +180,7 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
             images.inspect_image(api, image) is None:
         repository, tag = images.split_reference(image)
         images.pull_as(api, repository, tag, 'missing', ctx.logger.info)
-    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
+    ctx.logger.info('Container %s: from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
         container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
@@ -173,11 +189,12 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
+    persist(ctx, container_id=container_id)  # before the next call can fail
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
     drop(ctx, DISCARDED)  # what an earlier container's engine discarded
     record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
-    return container_id, False
+    return container_id
 
 
 @operation
@@ -324,7 +341,8 @@ def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
 @operation
 def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Stop if running, remove the container (and any this instance made but did
-    not record, found by its labels), and the image if ``remove_image``."""
+    not record, found by its labels; in an uninstall, any an earlier run of this node
+    left), and the image if ``remove_image``."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
     options = parse(ctx, kwargs, 'container_remove', REMOVE)
     remove_image = options.pop('remove_image')
@@ -347,13 +365,15 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         return True
 
     images_used: list[str | None] = []
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
-        objects.forget(ctx, OBJECTS)
-        image = props.get('image_id') or next(filter(None, images_used), None)
-        if remove_image and image:
-            _remove_image(ctx, api, image)
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            api = client.api
+            objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+            objects.forget(ctx, OBJECTS)
+            image = props.get('image_id') or next(filter(None, images_used), None)
+            if remove_image and image:
+                _remove_image(ctx, api, image)
+    objects.forget(ctx, OBJECTS)
 
 
 def _remove_image(ctx: Ctx, api: EngineApi, image: str) -> None:

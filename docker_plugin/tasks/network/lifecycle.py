@@ -47,7 +47,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
             lambda: networks.require(api, networks.create(api, name, options, labels)),
-            table=NETWORK, given=options)
+            table=NETWORK, given=options,
+            differs=lambda info: objects.differences(NETWORK, options, info))
 
 
 @operation

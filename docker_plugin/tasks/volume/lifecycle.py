@@ -45,7 +45,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
                               lambda: volumes.create(api, name, options, labels),
-                              table=VOLUME, given=options)
+                              table=VOLUME, given=options,
+                              differs=lambda info: objects.differences(VOLUME, options, info))
 
 
 @operation
