@@ -342,11 +342,10 @@ def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
 def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Stop if running, remove the container (and any this instance made but did
     not record, found by its labels; in an uninstall, any an earlier run of this node
-    left), and the image if ``remove_image``."""
+    left), and with ``remove_image`` the image's name this node added (``release``)."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
     options = parse(ctx, kwargs, 'container_remove', REMOVE)
     remove_image = options.pop('remove_image')
-    props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
     if (objects.recorded_id(ctx, OBJECTS) and objects.keeps(ctx, OBJECTS, flags)) or \
             flags['retain']:
@@ -360,31 +359,44 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         if info['State'].get('Running') or info['State'].get('Paused'):
             ctx.logger.info('Stopping container %s before removing it', info['Id'])
             containers.stop(api, info['Id'], timeout)
-        images_used.append(info.get('Image'))
         containers.remove(api, info['Id'], **options)
         return True
 
-    images_used: list[str | None] = []
     with objects.engine_to_clean(ctx, kwargs) as client:
         if client is not None:
             api = client.api
             objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
             objects.forget(ctx, OBJECTS)
-            image = props.get('image_id') or next(filter(None, images_used), None)
-            if remove_image and image:
-                _remove_image(ctx, api, image)
+            if remove_image:
+                _remove_image(ctx, api)
+                # built or imported by this instance, not recorded; in an uninstall, by
+                # earlier runs of this node
+                objects.remove_ours(ctx, api, image_sources.IMAGES)
     objects.forget(ctx, OBJECTS)
 
 
-def _remove_image(ctx: Ctx, api: EngineApi, image: str) -> None:
-    try:
-        removed = images.remove_image(api, image)
-    except PluginError as exc:
-        raise StateError(f'remove_image: {exc}. Remove the containers using it, or set '
-                         'remove_image to false.') from None
-    if removed:
-        ctx.logger.info('Removed image %s', image)
+def _remove_image(ctx: Ctx, api: EngineApi) -> None:
+    """``remove_image``: the name this node added to the image it made (built, imported,
+    or pulled when absent) goes; the image goes with it only when no other name and no
+    container holds it. An image the node did not make (there before, or another node's)
+    stays as it is."""
+    props = ctx.instance.runtime_properties
+    image_id, image = props.get('image_id'), props.get('image')
+    if not image_id:
+        return
+    if not props.get('image_created'):
+        ctx.logger.info('Keeping image %s: this node did not make it (%s)', image or image_id,
+                        props.get('image_source') or 'it was there before')
+    else:
+        names = [image] if image and image != image_id else []
+        try:
+            released = images.release(api, image_id, names)
+        except PluginError as exc:
+            raise StateError(f'remove_image: {exc}. Remove what is built on it, or set '
+                             'remove_image to false.') from None
+        ctx.logger.info('remove_image: %s', released.describe(image or image_id))
     drop(ctx, *image_sources.IMAGE_PROPS)
+
 
 # Options the engine discarded on this host (it said so when it was given them).
 
