@@ -122,10 +122,10 @@ class CpuMeter:
 
     @contextlib.contextmanager
     def measuring(self) -> Iterator[None]:
-        # Every path to these operations (the seed's names and the Container node's
-        # facade) looks them up in the container's lifecycle module when it runs them.
-        from docker_plugin.tasks.container import lifecycle
-        modules = {name: lifecycle for name in OPERATIONS}
+        # The container's operations, however plugin.yaml names them (the seed's
+        # docker_plugin.tasks.<op> or the kind's facade), are this module's functions.
+        from docker_plugin.tasks.container import lifecycle as container_state
+        modules = {name: container_state for name in OPERATIONS}
         originals = {name: getattr(modules[name], name) for name in OPERATIONS}
 
         def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:

@@ -150,7 +150,6 @@ class RelationshipKind:
     kind: str                                # the task package of its operations
     properties: tuple[Prop | TableProps, ...] = ()
     source_ops: tuple[Op, ...] = ()          # relationship_lifecycle and drift, source side
-    interface_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def package(self) -> str:
@@ -194,7 +193,6 @@ CONTAINER_ACTIONS = ('inspect', 'list_containers', 'list_images', 'top', 'logs',
                      'update')
 CONTAINER_COMMANDS = ('exec', 'wait', 'copy_to', 'copy_from')
 COMMAND_FUNCTIONS = {'exec': 'exec_command'}  # exec is a Python builtin's name
-SWARM_NODE_TASKS = 'docker_plugin.tasks.swarm_node'  # a kind of one task module
 
 NODES: tuple[NodeKind, ...] = (
     NodeKind(
@@ -304,13 +302,12 @@ NODES: tuple[NodeKind, ...] = (
     NodeKind(
         # One node of a swarm the blueprint formed or adopted: always adopted (never made,
         # never removed); found by `node` or by the Engine node it is (node_of_engine), in
-        # the swarm of its manager (in_swarm, or daemon_client). One task module.
+        # the swarm of its manager (in_swarm, or daemon_client).
         'swarm_node', f'{PREFIX_NODE}SwarmNode',
-        _lifecycle(Op('create', f'{SWARM_NODE_TASKS}:create', POLLING),
-                   *_ops(SWARM_NODE_TASKS, 'delete', 'check_drift'),
-                   Op('update', f'{SWARM_NODE_TASKS}:update', POLLING),
-                   *_ops(SWARM_NODE_TASKS, 'pull'),
-                   status=f'{SWARM_NODE_TASKS}:check_status'),
+        _lifecycle(Op('create', 'lifecycle:create', POLLING),
+                   *_ops('lifecycle', 'delete', 'check_drift'),
+                   Op('update', 'lifecycle:update', POLLING),
+                   *_ops('lifecycle', 'pull')),
         properties=(
             TableProps('docker_plugin.options.swarm:SWARM_NODE', typed=True),
             Prop('drain_wait', "how a drain waits for the node's tasks to move: wait "
@@ -386,9 +383,6 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
                        kind, (TableProps('docker_plugin.options.service:FILE_USE'),))
       for kind in ('secret', 'config')),
 )
-
-# Relationship operations that belong to Cloudify's drift interfaces, not the lifecycle.
-DRIFT_OPS = ('check_drift', 'update')
 
 
 # ------------------------------------------------------------------ look-ups

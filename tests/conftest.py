@@ -18,8 +18,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import cleanup  # noqa: E402
+from helpers import cleanup, markers  # noqa: E402
 from helpers.cloudify_local import LocalRun  # noqa: E402
+from helpers.fuzz_mode import fuzz_mode, session_seed  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
 from helpers.registry import run_registry  # noqa: E402
 from helpers.remote_engine import remote_engine  # noqa: E402
@@ -148,6 +149,62 @@ def ssh_host(docker_client, tmp_path_factory):
         _unavailable('sshd is not installed')
     with ssh_engine(tmp_path_factory.mktemp('ssh-engine'), BASE_IMAGE) as engine:
         yield engine
+
+
+# ------------------------------------------------------------------ the fuzz tier's mode
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's plugin reads --hypothesis-seed
+def pytest_configure(config):
+    """An exploring session draws from one seed, given or chosen here."""
+    try:
+        mode = fuzz_mode()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if mode.exploring and config.getoption('hypothesis_seed', None) is None:
+        config.option.hypothesis_seed = str(session_seed())
+
+
+def pytest_report_header(config):
+    mode = fuzz_mode()
+    said = (f'exploring from seed {config.getoption("hypothesis_seed")} (again: '
+            f'--hypothesis-seed={config.getoption("hypothesis_seed")})' if mode.exploring
+            else 'seeded (the same examples every run)')
+    return (f'fuzz tier: {said}; {mode.examples} examples per input, '
+            f'{mode.swarm_examples} on the swarm')
+
+
+# ------------------------------------------------------------------ markers by rule
+COMPOSE_GUARD = markers.ComposeGuard()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m/-k deselect: a stale entry is seen either way
+def pytest_collection_modifyitems(config, items):
+    """``unit``, ``swarm`` and ``slow`` by rule (tests/helpers/markers.py); an entry of
+    tests/slow.txt that names no test of a file this run collected whole is an error."""
+    unused = markers.apply(items, markers.slow_tests())
+    whole = not any('::' in arg for arg in config.args)
+    collected = {item.nodeid.split('::', 1)[0] for item in items}
+    stale = sorted(e for e in unused if whole and e.split('::', 1)[0] in collected)
+    if stale:
+        raise pytest.UsageError('tests/slow.txt names tests that do not exist: '
+                                + ', '.join(stale))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    COMPOSE_GUARD.start(item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != 'teardown':
+        return
+    COMPOSE_GUARD.stop()
+    complaint = COMPOSE_GUARD.unmarked(item)
+    if complaint and report.passed:
+        report.outcome = 'failed'
+        report.longrepr = complaint
 
 
 FUZZ_REPORT = REPO / '.cache' / 'fuzz-report.json'

@@ -223,13 +223,10 @@ def _short_number(value: float) -> str:
 TEXT = Text()
 NAME = Text(non_empty=True, max_len=4096, what='a non-empty string')
 FLAG = Flag()
-INT = Integer()
 NON_NEGATIVE = Integer(0, INT64, what='a whole number >= 0')
 SECONDS = Number(0, 10 ** 7, what='seconds')
-POSITIVE_SECONDS = Number(0, 10 ** 7, above=True, what='seconds')
 TEXT_LIST = ListOf(Text())
 TEXT_MAP = MapOf(Text())
-ANY_MAP = Custom((dict,), lambda v, p: v, 'a dictionary')
 
 
 def scalar_text(value: Any, path: str) -> str:

@@ -24,7 +24,6 @@ from docker_plugin.options.ports import PROTOCOLS, port_range
 from docker_plugin.options.units import DURATION, SIZE
 
 MODES = ('replicated', 'global', 'replicated-job', 'global-job')
-UINT32 = 2 ** 32 - 1
 UINT64 = 2 ** 63 - 1  # what JSON numbers and the engine's int64 fields hold safely
 MODE = Text(choices=MODES)
 MIN_MEMORY = 4 * 1024 * 1024  # the swarm refuses smaller memory limits and reservations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from typing import Any, Iterator, Mapping
 
@@ -17,7 +18,6 @@ from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
-LABEL_PREFIX = 'cloudify.'
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 DEPLOYMENT_LABEL = 'cloudify.deployment'
 NODE_LABEL = 'cloudify.node'
@@ -192,28 +192,65 @@ def check_common_inputs(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     daemon_config(ctx, kwargs)
 
 
+# The API version the instance's engine was found to speak: asked once (GET /version), then
+# recorded, so that no later operation (a process of its own on a manager) asks again.
+API_VERSION_KEY = '_engine_api'
+
+
 @contextlib.contextmanager
 def engine(ctx: Ctx, kwargs: Mapping[str, Any],
            config: DaemonClientConfig | None = None) -> Iterator[Any]:
     """A client of the operation's engine, for a ``with`` block.
 
-    The first time a node instance's operation reaches its engine, that is recorded
-    (``ENGINE_REACHED``): an instance that never did made nothing there. An engine that
-    does not answer at all (``UnreachableError``, at connect or later in the block) is
-    told with the field that holds its address and the retry budget.
+    With ``version: auto`` the API version is negotiated once per node instance and
+    engine, and recorded (``_engine_api``); later operations use what was recorded.
+
+    That an operation of the node instance reached its engine is recorded too
+    (``ENGINE_REACHED``): when the negotiation answered, or when the block ends other
+    than with ``UnreachableError``; an instance that never did made nothing there. An
+    engine that does not answer at all (``UnreachableError``, at connect, or later in
+    the block when the version was known and nothing was asked at connect) is told with
+    the field that holds its address and the retry budget.
     """
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
     if config.warning:
         ctx.logger.warning(config.warning)
+    props = _own_properties(ctx)
+    known = props.get(API_VERSION_KEY) if props is not None else None
+    reuse = str(known['version']) if config.version == 'auto' and isinstance(known, dict) and \
+        known.get('base_url') == config.base_url and known.get('version') else None
     try:
-        with open_client(config) as client:
-            if getattr(ctx, 'type', None) == 'node-instance' and \
-                    not ctx.instance.runtime_properties.get(ENGINE_REACHED):
-                persist(ctx, **{ENGINE_REACHED: True})
-            yield client
+        with open_client(dataclasses.replace(config, version=reuse) if reuse else config) \
+                as client:
+            if config.version == 'auto' and not reuse and props is not None:
+                persist(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
+                                                  'version': client.api.api_version}})
+                _mark_reached(ctx, props)
+            try:
+                yield client
+            except UnreachableError:
+                raise
+            except BaseException:
+                _mark_reached(ctx, props)
+                raise
+            _mark_reached(ctx, props)
     except UnreachableError as exc:
         raise locate(exc, config) from None
+
+
+def _mark_reached(ctx: Ctx, props: Any) -> None:
+    if props is not None and not props.get(ENGINE_REACHED):
+        persist(ctx, **{ENGINE_REACHED: True})
+
+
+def _own_properties(ctx: Ctx) -> Any:
+    """A node operation's runtime properties (None in a relationship operation)."""
+    try:
+        return ctx.instance.runtime_properties if getattr(ctx, 'type', None) != \
+            'relationship-instance' else None
+    except Exception:  # noqa: BLE001 - a context without an instance keeps nothing
+        return None
 
 
 def locate(exc: UnreachableError, config: DaemonClientConfig) -> UnreachableError:
@@ -223,8 +260,19 @@ def locate(exc: UnreachableError, config: DaemonClientConfig) -> UnreachableErro
 
 
 def reached(ctx: Ctx) -> bool:
-    """Whether an operation of this node instance ever reached its engine."""
-    return bool(ctx.instance.runtime_properties.get(ENGINE_REACHED))
+    """Whether an operation of this node instance ever reached its engine (the API
+    version it speaks was learnt from it, or a block ended other than unreachable)."""
+    props = ctx.instance.runtime_properties
+    return bool(props.get(ENGINE_REACHED) or props.get(API_VERSION_KEY))
+
+
+def made_nothing(ctx: Ctx) -> bool:
+    """Whether this node instance has nothing on an engine: it never reached one, and
+    records no object of any kind (one an earlier plugin installed records its ids but
+    not ``ENGINE_REACHED``). Its stop and delete need no engine and no engine settings."""
+    props = ctx.instance.runtime_properties
+    return not reached(ctx) and not any(props.get(entry.keys.id) for entry in kinds.NODES
+                                        if entry.keys is not None)
 
 
 def is_local(config: DaemonClientConfig) -> bool:

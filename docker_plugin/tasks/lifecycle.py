@@ -59,9 +59,9 @@ from docker_plugin.tasks.context import (
     drop,
     engine,
     existing_flags,
+    made_nothing,
     node_labels,
     persist,
-    reached,
     recorded,
 )
 from docker_plugin.tasks.ctx import Ctx
@@ -329,28 +329,37 @@ def delete(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects,
 
 @contextlib.contextmanager
 def engine_to_clean(ctx: Ctx, kwargs: Mapping[str, Any]) -> Iterator[Any]:
-    """The engine, for a delete; None when it does not answer and this instance never
-    reached it (so it made nothing there): said in a warning, and the delete finishes.
+    """The engine, for a delete; None when this instance made nothing on any engine
+    (``made_nothing``) and its engine does not answer or its settings are not valid:
+    said in a warning, and the delete finishes (an engine found gone within the block,
+    its API version known and so nothing asked at connect, ends the block the same way:
+    the caller's code after it still runs).
 
     An instance that reached its engine may have made something it did not record (a
     create the engine answered as the operation died): its delete needs the engine, and
     an engine that does not answer fails it, within ``daemon_client.unreachable_timeout``.
     """
-    stack = contextlib.ExitStack()
-    try:
-        client = stack.enter_context(engine(ctx, kwargs))
-    except UnreachableError as exc:
-        if reached(ctx):
-            raise
-        ctx.logger.warning(
-            'No Docker engine answers at %s (%s%s: %s), and this node instance never '
-            'reached it, so it made nothing there: nothing to remove. What other runs of '
-            'this deployment made there carries the label %s=%s.', exc.address, exc.field,
-            exc.note, exc.reason, DEPLOYMENT_LABEL, ctx.deployment.id)
-        yield None
+    if not made_nothing(ctx):
+        with engine(ctx, kwargs) as client:
+            yield client
         return
-    with stack:
-        yield client
+    entered = False
+    try:
+        with engine(ctx, kwargs) as client:
+            entered = True
+            yield client
+    except (UnreachableError, InvalidInputError) as exc:
+        if entered and not isinstance(exc, UnreachableError):
+            raise  # the block's own mistake, not the engine's
+        why = f'No Docker engine answers at {exc.address} ({exc.field}{exc.note}: ' \
+              f'{exc.reason})' if isinstance(exc, UnreachableError) else \
+            f'The Docker engine settings are not valid ({exc})'
+        ctx.logger.warning(
+            '%s, and this node instance never reached an engine, so it made nothing there: '
+            'nothing to remove. What other runs of this deployment made carries the label '
+            '%s=%s.', why, DEPLOYMENT_LABEL, ctx.deployment.id)
+        if not entered:
+            yield None
 
 
 def status(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> Info:

@@ -41,11 +41,15 @@ from docker_plugin.tasks.context import (
     daemon_config,
     drop,
     locate,
+    made_nothing,
     persist,
 )
 from docker_plugin.tasks.ctx import Ctx
 
 RETRY_AFTER = 5  # seconds before Cloudify retries transient engine trouble
+# Operations that take down what an instance made: with nothing made, they need neither
+# the engine nor valid engine settings (a wrong address is uninstalled as it was given).
+TEARDOWN = (f'{kinds.LIFECYCLE}.stop', f'{kinds.LIFECYCLE}.delete')
 secrets.guard_every_logger()
 
 
@@ -179,6 +183,16 @@ def _retry_number(ctx: Ctx) -> int:
         return 0
 
 
+def _tears_down_nothing(ctx: Ctx) -> bool:
+    """The lifecycle's stop or delete of a node instance that made nothing on any engine."""
+    try:
+        name = ctx.operation.name
+    except Exception:  # noqa: BLE001 - no operation context: not a teardown
+        return False
+    return name in TEARDOWN and getattr(ctx, 'type', None) == 'node-instance' and \
+        made_nothing(ctx)
+
+
 def operation(func: Callable[..., Any]) -> Callable[..., Any]:
     """Give a task the real ctx, its secrets, a safe logger and Cloudify's errors."""
 
@@ -190,7 +204,8 @@ def operation(func: Callable[..., Any]) -> Callable[..., Any]:
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
-            check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
+            if not _tears_down_nothing(ctx):
+                check_common_inputs(ctx, kwargs)  # inputs before state, in every operation
             # What an operation returns is data (drift lists that Cloudify stores and
             # reads back, action results already masked where they quote output):
             # returned as it is, never masked.

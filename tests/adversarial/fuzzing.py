@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from cloudify.exceptions import NonRecoverableError, RecoverableError
+from helpers.fuzz_mode import fuzz_mode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from docker_plugin import kinds
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.checks import (
     AnyOf,
@@ -36,8 +37,13 @@ from docker_plugin.options.checks import (
 )
 
 REPORT = Path(__file__).resolve().parents[2] / '.cache' / 'fuzz-report.json'
-EXAMPLES = int(os.environ.get('DOCKER_PLUGIN_FUZZ_EXAMPLES', '120'))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+MODE = fuzz_mode()  # seeded (CI) or exploring: tests/helpers/fuzz_mode.py
+EXAMPLES = MODE.examples
+# Seeded: the same examples every run (derived from each test's code). Exploring: drawn
+# from the session's seed (tests/conftest.py prints it), a failure printed with its
+# @reproduce_failure blob.
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not MODE.exploring,
+                    database=None, print_blob=MODE.exploring,
                     suppress_health_check=list(HealthCheck))
 TRICKY = ['８０', '１.４１', '٣', '²', '0', '-1', '1e309', '', ' ', '\x00', 'all', 'host',
           'sha256:', 'on-failure:３', '/abs', 'rel/path', '10' * 20, 'NaN', '-0', 'tcp://',
@@ -51,6 +57,46 @@ GARBAGE = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                        | st.dictionaries(st.one_of(st.text(max_size=6), st.sampled_from(TRICKY),
                                                    st.integers()), inner, max_size=3),
                        max_leaves=6)
+
+
+# ------------------------------------------------------------------ from the registry
+# Node kinds that are versioned objects of a swarm (Secret, Config): a new value is a new
+# object. Their tables, operations and relationships come from docker_plugin.kinds.
+VERSIONED = tuple(entry.kind for entry in kinds.NODES
+                  if entry.update is kinds.UpdateStrategy.NEW_VERSION)
+
+
+def _table_props(properties: Iterable[Any]) -> OptionTable:
+    (props,) = [p for p in properties if isinstance(p, kinds.TableProps)]
+    return kinds.table(props.table)
+
+
+def table_of(kind: str) -> OptionTable:
+    """The option table a node kind's properties are (its one table)."""
+    return _table_props(kinds.node(kind).properties)
+
+
+def operation(kind: str, name: str) -> Callable[..., Any]:
+    """The function that implements lifecycle (or validation) operation ``name`` of node
+    kind ``kind``."""
+    entry = kinds.node(kind)
+    for interface, op in entry.operations():
+        if op.name == name and not interface.facade:
+            return kinds.resolve(op.impl, entry.package)
+    raise KeyError(f'{kind} has no operation {name}')
+
+
+def actions(kind: str) -> dict[str, Callable[..., Any]]:
+    """The operations of node kind ``kind``'s action interface, by name."""
+    entry = kinds.node(kind)
+    return {op.name: kinds.resolve(op.impl, entry.package)
+            for interface, op in entry.operations() if interface.facade == 'actions'}
+
+
+def uses(kind: str) -> tuple[str, OptionTable]:
+    """The relationship type that leads to node kind ``kind``'s objects, and its table."""
+    (rel,) = [r for r in kinds.RELATIONSHIPS if r.kind == kind]
+    return rel.type_name, _table_props(rel.properties)
 
 
 # Paths a blueprint could give on a manager: pieces that climb, links out, home

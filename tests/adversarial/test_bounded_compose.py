@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.memory import peak_rss, peak_rss_reset
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.errors import MAX_MESSAGE
 from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 
-pytestmark = [pytest.mark.engine, pytest.mark.bounded]
+pytestmark = [pytest.mark.engine, pytest.mark.bounded, pytest.mark.compose]
 BASE = 'docker-plugin/busybox:latest'
 MB50 = 50 * 1024 * 1024
 PRINTERS = {
@@ -39,12 +38,7 @@ def project(unique, caplog, docker_client):
     caplog.set_level(logging.DEBUG)
 
     def make(properties: dict[str, Any], start: bool = True) -> Any:
-        ctx = MockCloudifyContext(
-            node_id=f'app_{uuid.uuid4().hex[:6]}', node_name='app', deployment_id=unique,
-            blueprint_id='bp', properties={'stop_timeout': 0, **properties},
-            runtime_properties={}, operation={'name': 'op', 'retry_number': 0,
-                                              'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(unique, {'stop_timeout': 0, **properties}, node='app')
         made.append(ctx)
         compose.create(ctx=ctx)
         if start:

@@ -9,9 +9,9 @@ import time
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.memory import peak_rss, peak_rss_reset
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.errors import MAX_MESSAGE
@@ -34,15 +34,10 @@ def printer(unique, labelled, caplog):
     caplog.set_level(logging.DEBUG)
 
     def make(script, then='sleep 300', wait_for=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{len(made)}', node_name='c', deployment_id=unique,
-            blueprint_id='bp', properties={
-                'container_config': {'image': BASE, 'labels': labelled,
-                                     'command': ['sh', '-c', f'{script}; {then}']},
-                'container_stop': {'timeout': 0}, 'wait_for': wait_for or {}},
-            runtime_properties={}, operation={'name': 'op', 'retry_number': 0,
-                                              'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(unique, {
+            'container_config': {'image': BASE, 'labels': labelled,
+                                 'command': ['sh', '-c', f'{script}; {then}']},
+            'container_stop': {'timeout': 0}, 'wait_for': wait_for or {}}, node='c')
         made.append(ctx)
         tasks.configure(ctx=ctx)
         return ctx

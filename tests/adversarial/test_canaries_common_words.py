@@ -134,6 +134,7 @@ def test_a_container_whose_secrets_are_words_of_its_names(unique, tmp_path, caps
     assert docker_client.images.list(name=f'{unique}-web/abc') == []
 
 
+@pytest.mark.compose
 def test_a_compose_project_whose_password_is_its_service_name(unique, tmp_path, capsys,
                                                               docker_client):
     """``DB_PASSWORD=postgres`` beside a service called ``postgres``: it starts, its
@@ -196,6 +197,7 @@ def test_a_compose_project_whose_password_is_its_service_name(unique, tmp_path, 
         filters={'label': f'com.docker.compose.project={project}'}) == []
 
 
+@pytest.mark.compose
 def test_an_imported_blueprint_whose_password_is_its_project_name(unique, tmp_path, capsys,
                                                                   docker_client):
     """Airflow's default password is ``airflow``, and its images and containers are

@@ -38,7 +38,7 @@ from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 from docker_plugin.tasks.compose import lifecycle as compose_state
 
-pytestmark = [pytest.mark.engine, pytest.mark.canary]
+pytestmark = [pytest.mark.engine, pytest.mark.canary, pytest.mark.compose]
 REPO = Path(__file__).resolve().parents[2]
 BASE = 'docker-plugin/busybox:latest'
 LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done"

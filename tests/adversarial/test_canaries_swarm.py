@@ -34,6 +34,7 @@ from cloudify.state import current_ctx
 from helpers.leftovers import files_holding
 from helpers.mock_ctx import Related, node_ctx
 
+from docker_plugin import kinds
 from docker_plugin.tasks import swarm_node, swarm_objects
 from docker_plugin.tasks.service import commands as service_actions
 from docker_plugin.tasks.service import lifecycle as service
@@ -43,7 +44,7 @@ from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
 pytestmark = [pytest.mark.engine, pytest.mark.canary]
 REPO = Path(__file__).resolve().parents[2]
 BASE = 'docker-plugin/busybox:latest'
-SECRET_REL = 'cloudify.relationships.docker.uses_secret'
+SECRET_REL = kinds.relationship('uses_secret').type_name
 LOOP = 'trap "exit 0" TERM; while true; do sleep 1; done'
 PRINTS = 'echo "key=$API_KEY"; echo "file=$(cat /run/secrets/tok)"'
 

@@ -191,14 +191,8 @@ def stalling_registry(tmp_path):
 
 
 def _ctx(unique: str, properties: dict) -> Any:
-    from cloudify.mocks import MockCloudifyContext
-    from cloudify.state import current_ctx
-    ctx = MockCloudifyContext(node_id=f'img_{time.time_ns() % 10 ** 6}', node_name='img',
-                              deployment_id=unique, blueprint_id='bp', properties=properties,
-                              runtime_properties={}, operation={
-                                  'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    from helpers.mock_ctx import node_ctx
+    return node_ctx(unique, properties, node='img')
 
 
 def test_a_stalling_registry_is_waited_for_and_bounded(stalling_registry, unique, tmp_path,

@@ -139,6 +139,7 @@ def killed_when_starting(engine: Any, deployment: str, how: Any) -> Iterator[lis
         watcher.join(timeout=30)
 
 
+@pytest.mark.compose
 @pytest.mark.parametrize('how', ['kill', 'stop'])
 def test_the_engine_killed_while_up_waits(engine, unique, how):
     timeout = 90
@@ -174,6 +175,7 @@ def test_the_engine_killed_while_up_waits(engine, unique, how):
             compose.delete(ctx=ctx)
 
 
+@pytest.mark.compose
 def test_an_engine_that_stops_answering_while_up_waits_is_retried(engine, unique):
     """The engine frozen (SIGSTOP: alive, silent): compose can only run to the plugin's
     deadline; a ping then tells passing trouble from a slow project, so the operation is
@@ -255,6 +257,7 @@ def stalling_registry():
         registry.close()
 
 
+@pytest.mark.compose
 @pytest.mark.parametrize('operation', ['pull', 'up'])
 def test_a_stalling_registry_bounds_pull_and_up(stalling_registry, unique, docker_client,
                                                 operation):

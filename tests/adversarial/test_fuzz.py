@@ -6,8 +6,8 @@ must accept too, and nothing is left behind); a container that installed
 has no drift (what the table says the engine stores, it stores), and env
 files with fuzzed contents go the same way; inputs whose accepted values
 would only make an engine wait or reach out (images, waits, actions, the
-client itself) are sent to a closed port after validation. Seeded; the
-number of examples per input is DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default).
+client itself) are sent to a closed port after validation. Seeded, or
+exploring, with as many examples per input as tests/helpers/fuzz_mode.py says.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import uuid
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
 from fuzzing import (
     ENV_FILES,
     GARBAGE,
     SETTINGS,
     Outcomes,
+    actions,
     anything_but_a_dict,
     container_grammars,
     fields_of,
@@ -31,6 +30,7 @@ from fuzzing import (
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 from helpers.ssh_engine import generate_key
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -45,8 +45,6 @@ from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
 from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
-from docker_plugin.tasks.container import commands as container_commands
-from docker_plugin.tasks.container import controls as container_actions
 from docker_plugin.tasks.container import lifecycle as container_state
 from docker_plugin.tasks.network import lifecycle as network
 from docker_plugin.tasks.volume import lifecycle as volume
@@ -56,8 +54,7 @@ BASE = 'docker-plugin/busybox:latest'
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 OUTCOMES = Outcomes()
-ACTION_OPS = {name: getattr(container_actions, name, None) or getattr(
-    container_commands, {'exec': 'exec_command'}.get(name, name)) for name in ACTIONS}
+ACTION_OPS = actions('container')  # the registry's; each has its input table in ACTIONS
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -67,12 +64,7 @@ def report():
 
 
 def _ctx(deployment: str, runtime=None, properties=None):
-    ctx = MockCloudifyContext(
-        node_id=f'f_{uuid.uuid4().hex[:8]}', node_name='f', deployment_id=deployment,
-        blueprint_id='fuzz', properties=properties or {}, runtime_properties=runtime or {},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(deployment, properties, runtime, node='f')
 
 
 def _leaves_nothing(docker_client, deployment):
@@ -375,7 +367,7 @@ def test_wait_for(raw):
 
 
 @SETTINGS
-@given(name=st.sampled_from(sorted(ACTIONS)), data=st.data())
+@given(name=st.sampled_from(sorted(ACTION_OPS)), data=st.data())
 def test_action_inputs(name, data):
     # Operation inputs are keyword arguments: their names are always strings.
     raw = {str(k): v for k, v in data.draw(table_dicts(ACTIONS[name])).items()}

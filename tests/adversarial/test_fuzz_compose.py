@@ -17,7 +17,7 @@ from the engine afterwards. ``compose-to-blueprint`` gets random compose
 files: it writes a blueprint that parses as YAML, or fails with one line on
 stderr and exit status 2; never a traceback.
 
-Seeded; DOCKER_PLUGIN_FUZZ_EXAMPLES (120 by default) examples per input.
+Seeded, or exploring, with as many examples per input as tests/helpers/fuzz_mode.py says.
 """
 
 from __future__ import annotations
@@ -36,21 +36,28 @@ from typing import Any, Callable
 import pytest
 import yaml
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from compose_documents import BASE, LOOP, garbage_definitions, projects
-from fuzzing import SETTINGS, Outcomes, anything_but_a_dict, plausible, table_dicts
+from fuzzing import (
+    SETTINGS,
+    Outcomes,
+    actions,
+    anything_but_a_dict,
+    plausible,
+    table_dicts,
+)
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from docker_plugin import kinds
 from docker_plugin.importer import cli
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PROJECT, COMPOSE_PS
 from docker_plugin.resources.compose.binary import find_binary
-from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 
-pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
+pytestmark = [pytest.mark.engine, pytest.mark.fuzz, pytest.mark.compose]
 REPO = Path(__file__).resolve().parents[2]
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
@@ -61,8 +68,9 @@ SAFE = {'stop_timeout': 0, 'pull': 'never', 'wait_timeout': 20, 'timeout': 120}
 # the ones the project built (none) are never removed: the base image is shared.
 TEARDOWN = {'remove_images': 'none', 'remove_volumes': True, 'stop_timeout': 0,
             'timeout': 120, 'compose_binary': '', 'project_name': ''}
-ACTIONS = {'logs': (COMPOSE_LOGS, compose_actions.logs), 'ps': (COMPOSE_PS, compose_actions.ps),
-           'exec': (COMPOSE_EXEC, compose_actions.exec_command)}
+# The registry's compose actions, each with its input table.
+TABLES = {'logs': COMPOSE_LOGS, 'ps': COMPOSE_PS, 'exec': COMPOSE_EXEC}
+ACTIONS = {name: (TABLES[name], action) for name, action in actions('compose').items()}
 OUTCOMES = Outcomes()
 
 
@@ -82,12 +90,7 @@ def compose_file(tmp_path_factory) -> str:
 
 def _ctx(deployment: str, properties: dict[str, Any], runtime: dict[str, Any] | None = None,
          ) -> Any:
-    ctx = MockCloudifyContext(
-        node_id=f'f_{uuid.uuid4().hex[:8]}', node_name='f', deployment_id=deployment,
-        blueprint_id='fuzz', properties=properties, runtime_properties=runtime or {},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(deployment, properties, runtime, node='f')
 
 
 def _leaves_nothing(docker_client: Any, deployment: str) -> None:
@@ -312,7 +315,7 @@ def _import(directory: str, text: str, swarm: bool = False) -> tuple[int, str, s
     return code, blueprint, stderr.getvalue()
 
 
-_TYPES = set(yaml.safe_load((REPO / 'plugin.yaml').read_text())['node_types'])
+_TYPES = {entry.type_name for entry in kinds.NODES}
 
 
 def _judge_import(code: int, blueprint: str, stderr: str, text: str) -> str:

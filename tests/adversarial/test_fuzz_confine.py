@@ -22,12 +22,12 @@ import os
 import sys
 import types
 import uuid
+from typing import Any
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
 from fuzzing import EXAMPLES, LOCAL_ENGINES, SETTINGS, Outcomes, paths
+from helpers.mock_ctx import node_ctx
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -103,15 +103,9 @@ def _place(path: str, tree) -> str:
         '@PREFIX', sys.prefix)
 
 
-def _ctx(tree, **runtime) -> MockCloudifyContext:
-    ctx = MockCloudifyContext(
-        node_id=f'f_{uuid.uuid4().hex[:8]}', node_name='f', deployment_id='fuzz-confine',
-        blueprint_id='bp', properties={}, runtime_properties=runtime, tenant={'name': 't'},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    ctx._endpoint = types.SimpleNamespace(storage=types.SimpleNamespace(
-        get_blueprint=lambda: {'resources': str(tree.bp)}))
-    current_ctx.set(ctx)
-    return ctx
+def _ctx(tree, **runtime) -> Any:
+    return node_ctx('fuzz-confine', runtime=runtime, node='f', tenant={'name': 't'},
+                    blueprint_dir=str(tree.bp))
 
 
 def _outside_listing(tree) -> list[str]:
@@ -227,6 +221,7 @@ def _with_canaries(test):
     return test
 
 
+@pytest.mark.compose
 @settings(SETTINGS, max_examples=max(10, EXAMPLES // 3))
 @_with_canaries
 @given(where=st.sampled_from(sorted(DOCUMENT_PATHS)), path=paths())

@@ -23,16 +23,15 @@ Inputs go where their acceptance can be tested without harm:
   The Swarm node's actions' inputs (rotate_join_tokens, unlock_key) go to a
   closed port: rotating for real is the integration tier's.
 
-Real engine examples are capped at DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES (120 by
-default, at most DOCKER_PLUGIN_FUZZ_EXAMPLES): each makes a service on three
-engines. Values the engine would accept but that would reach outside the lab
-or flood it (a log driver or a volume driver that calls out, millions of
-tasks) are tamed on the real swarm: their whole range goes to the closed port.
+Real engine examples are fewer than the others (DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES,
+tests/helpers/fuzz_mode.py): each makes a service on three engines. Values the
+engine would accept but that would reach outside the lab or flood it (a log
+driver or a volume driver that calls out, millions of tasks) are tamed on the
+real swarm: their whole range goes to the closed port.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from typing import Any
@@ -40,33 +39,36 @@ from typing import Any
 import docker
 import pytest
 from fuzzing import (
-    EXAMPLES,
     GARBAGE,
+    MODE,
     SETTINGS,
     TRICKY,
+    VERSIONED,
     Outcomes,
+    actions,
     anything_but_a_dict,
     fields_of,
     known_options,
+    operation,
     table_dicts,
+    table_of,
+    uses,
 )
 from helpers.mock_ctx import Related, node_ctx, relationship_ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docker_plugin.options.service import FILE_USE, LOGS, SCALE, SERVICE, SERVICE_WAIT
+from docker_plugin import kinds
+from docker_plugin.options.service import LOGS, SCALE, SERVICE, SERVICE_WAIT
 from docker_plugin.options.swarm import (
-    CONFIG,
     MEMBER,
     NODE_DRAIN,
     ROTATE_TOKENS,
-    SECRET,
     SWARM,
     SWARM_NODE,
     UNLOCK_KEY,
 )
-from docker_plugin.tasks import swarm_node, swarm_objects
-from docker_plugin.tasks.service import commands as service_actions
+from docker_plugin.tasks import swarm_node
 from docker_plugin.tasks.service import lifecycle as service
 from docker_plugin.tasks.swarm import keys as swarm_keys
 from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
@@ -75,13 +77,10 @@ from docker_plugin.tasks.swarm import members as swarm_members
 pytestmark = [pytest.mark.engine, pytest.mark.fuzz]
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 OUTCOMES = Outcomes()
-REAL_EXAMPLES = min(EXAMPLES, int(os.environ.get('DOCKER_PLUGIN_FUZZ_SWARM_EXAMPLES', '120')))
-# Seeded like every example of the tier: a failure found is found again by the next run.
-REAL = settings(SETTINGS, max_examples=REAL_EXAMPLES)
+# Seeded like every example of the tier (tests/helpers/fuzz_mode.py).
+REAL = settings(SETTINGS, max_examples=MODE.swarm_examples)
 COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']
-SECRET_REL = 'cloudify.relationships.docker.uses_secret'
-CONFIG_REL = 'cloudify.relationships.docker.uses_config'
-MEMBER_REL = 'cloudify.relationships.docker.member_of_swarm'
+MEMBER_REL = kinds.relationship('member_of_swarm').type_name
 SAFE_LOG_DRIVERS = ('json-file', 'local', 'none')
 MAX_TASKS = 3
 
@@ -367,9 +366,10 @@ def test_service_config_on_the_swarm(swarm, manager_api, raw):
 
 @pytest.fixture
 def swarm_files(swarm, unique):
-    """A secret and a config on the swarm (removed with the test's label)."""
+    """An object of each versioned kind (a secret, a config) on the swarm (removed with
+    the test's label)."""
     made = {}
-    for kind in ('secret', 'config'):
+    for kind in VERSIONED:
         name = f'{unique}-{kind}'
         made[kind] = {f'{kind}_id': swarm.manager.docker(
             kind, 'create', '--label', f'cloudify.deployment={unique}', name, '/etc/hostname'),
@@ -377,22 +377,26 @@ def swarm_files(swarm, unique):
     return made
 
 
+USES = {kind: uses(kind) for kind in VERSIONED}  # kind: (relationship type, its table)
+
+
 @REAL
-@given(secret_use=table_dicts(FILE_USE), config_use=table_dicts(FILE_USE))
-def test_file_use_relationships_on_the_swarm(swarm, manager_api, swarm_files, secret_use,
-                                            config_use):
+@given(properties=st.fixed_dictionaries({kind: table_dicts(table)
+                                         for kind, (_, table) in USES.items()}))
+def test_file_use_relationships_on_the_swarm(swarm, manager_api, swarm_files, properties):
+    """A service related to an object of each versioned kind (uses_secret, uses_config)."""
     deployment = _deployment()
     # A blueprint's relationship properties are a dictionary with string keys.
-    related = [Related(SECRET_REL, 'tok', swarm_files['secret'],
-                       {str(k): v for k, v in secret_use.items()}),
-               Related(CONFIG_REL, 'page', swarm_files['config'],
-                       {str(k): v for k, v in config_use.items()})]
-    ctx = node_ctx(deployment, properties={'name': deployment}, related=related, node='svc')
+    related = {kind: Related(USES[kind][0], f'{kind}-target', swarm_files[kind],
+                             {str(k): v for k, v in given.items()})
+               for kind, given in properties.items()}
+    ctx = node_ctx(deployment, properties={'name': deployment}, related=list(related.values()),
+                   node='svc')
     config = {'image': swarm.ref('app:v1'), 'command': COMMAND, 'endpoint_mode': 'dnsrr',
               'stop_grace_period': '1s'}
-    fields = fields_of('relationship to tok', related[0].properties, FILE_USE) + \
-        fields_of('relationship to page', related[1].properties, FILE_USE)
-    OUTCOMES.check('uses_secret/uses_config', fields,
+    fields = tuple(field for kind, r in related.items() for field in fields_of(
+        f'relationship to {r.target_node}', r.properties, USES[kind][1]))
+    OUTCOMES.check('/'.join(r.type.rpartition('.')[2] for r in related.values()), fields,
                    lambda: _service_lifecycle(swarm, ctx, config))
     _leaves_nothing(manager_api, deployment)
 
@@ -406,7 +410,9 @@ def test_converge(raw):
                    engine_down=True)
 
 
-ACTION_TABLES = {'scale': SCALE, 'rollback': None, 'logs': LOGS, 'ps': None}
+# The registry's service actions, with the input tables of those that take inputs.
+SERVICE_ACTIONS = actions('service')
+ACTION_TABLES = {name: {'scale': SCALE, 'logs': LOGS}.get(name) for name in SERVICE_ACTIONS}
 
 
 @SETTINGS
@@ -421,7 +427,7 @@ def test_service_action_inputs(name, data):
         raw['converge'] = data.draw(st.one_of(table_dicts(SERVICE_WAIT), GARBAGE))
     ctx = node_ctx('fuzz-down', runtime={'service_id': 's' * 25}, node='svc')
     OUTCOMES.check(f'service {name}', fields_of('', raw, table),
-                   lambda: getattr(service_actions, name)(ctx=ctx, daemon_client=DOWN, **raw),
+                   lambda: SERVICE_ACTIONS[name](ctx=ctx, daemon_client=DOWN, **raw),
                    engine_down=True)
 
 
@@ -500,9 +506,9 @@ def test_member_of_swarm_relationship(raw):
 
 
 # ----------------------------------------------------------- secrets, configs
-@pytest.mark.parametrize('kind', ['secret', 'config'])
+@pytest.mark.parametrize('kind', VERSIONED)
 def test_secret_and_config_properties(swarm, manager_api, kind, tmp_path):
-    table = {'secret': SECRET, 'config': CONFIG}[kind]
+    table = table_of(kind)
     value = tmp_path / 'value.txt'
     value.write_text('a value from a file')
     # Files that are not regular files must be refused, never read (a device has no end).
@@ -528,11 +534,10 @@ def test_secret_and_config_properties(swarm, manager_api, kind, tmp_path):
 
         def lifecycle():
             try:
-                getattr(swarm_objects, f'{kind}_create')(ctx=ctx)
-                getattr(swarm_objects, f'{kind}_check_drift')(ctx=ctx)
-                getattr(swarm_objects, f'{kind}_pull')(ctx=ctx)
+                for name in ('create', 'check_drift', 'pull'):
+                    operation(kind, name)(ctx=ctx)
             finally:
-                getattr(swarm_objects, f'{kind}_delete')(ctx=ctx)
+                operation(kind, 'delete')(ctx=ctx)
         # 'name' also when no option fits what the engine refused (the object itself);
         # data and file: one of the two is required, either is the field
         fields = (*fields_of('', properties, table), 'name', 'data', 'file')

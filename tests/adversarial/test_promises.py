@@ -9,8 +9,8 @@ import time
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.tasks.container import commands as container_commands
@@ -26,14 +26,9 @@ def container(unique, labelled):
     made = []
 
     def make(config, wait_for=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{len(made)}', node_name='c', deployment_id=unique,
-            blueprint_id='bp', properties={
-                'container_config': {'image': BASE, 'labels': labelled, **config},
-                'container_stop': {'timeout': 0}, 'wait_for': wait_for or {}},
-            runtime_properties={}, operation={'name': 'op', 'retry_number': 0,
-                                              'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(unique, {
+            'container_config': {'image': BASE, 'labels': labelled, **config},
+            'container_stop': {'timeout': 0}, 'wait_for': wait_for or {}}, node='c')
         made.append(ctx)
         tasks.configure(ctx=ctx)
         return ctx
@@ -58,7 +53,8 @@ def test_a_user_the_image_lacks_fails_at_once(container):
         tasks.run(ctx=ctx)
     assert time.monotonic() - started < 10
     message = str(failure.value)
-    assert message.startswith('container_config.user: the engine could not start the container')
+    assert message.startswith('container_config.user: the engine could not start the '
+                              'container')
     assert 'nobody2' in message and len(message) <= 4000
 
 

@@ -13,9 +13,9 @@ import uuid
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.leftovers import files_holding
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.tasks.container import commands as container_commands
@@ -65,12 +65,7 @@ def sightings(caplog):
 
 
 def _ctx(unique, properties, node='c'):
-    ctx = MockCloudifyContext(
-        node_id=f'{node}_{uuid.uuid4().hex[:6]}', node_name=node, deployment_id=unique,
-        blueprint_id='bp', properties=properties, runtime_properties={},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(unique, properties, node=node)
 
 
 def test_secret_environment_through_every_operation_and_action(sightings, unique, labelled,

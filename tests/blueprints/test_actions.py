@@ -8,6 +8,8 @@ import pytest
 from cloudify.exceptions import WorkflowFailed
 from helpers.cleanup import labelled_objects
 
+from docker_plugin.tasks import waits
+
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
 BLUEPRINT = 'files/one-container.yaml'
 BASE = 'docker-plugin/busybox:latest'
@@ -25,6 +27,7 @@ def _op(run, action, **kwargs):
     return run.props('c')
 
 
+@pytest.mark.smoke
 def test_every_action_on_a_running_container(local_run, docker_client, unique, tmp_path):
     run = _run(local_run, unique, {
         'name': unique, 'command': ['sh', '-c', f'echo ready; echo oops >&2; {LOOP}'],
@@ -155,5 +158,5 @@ def test_asynchronous_waits_free_the_worker_between_polls(local_run, unique, cap
     assert events.count('Task rescheduled') >= 2
     for instance in run.instances('c'):
         assert instance.runtime_properties['start_wait']['data']['seen'] == "logged 'up'"
-        assert '_start_deadline' not in instance.runtime_properties
+        assert waits.key('start') not in instance.runtime_properties
     run.uninstall()

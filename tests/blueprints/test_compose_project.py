@@ -16,7 +16,7 @@ import pytest
 from cloudify.exceptions import WorkflowFailed
 from helpers.cleanup import labelled_objects, remove_labelled
 
-pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint, pytest.mark.compose]
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 SERVICES = {'cache', 'db', 'migrate', 'web', 'worker'}
 
@@ -33,6 +33,7 @@ def _status_page(outputs) -> str:
         return response.read().decode()
 
 
+@pytest.mark.smoke
 def test_the_project_runs_labelled_reachable_and_leaves_nothing(local_run, docker_client,
                                                                 unique, capsys):
     canary = f'canary-{unique}-pw'

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from helpers.cleanup import labelled_objects, remove_labelled
 from helpers.cloudify_local import REPO, Cfy
 
+from docker_plugin import kinds
+
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
-BLUEPRINTS = sorted(p.stem for p in (REPO / 'blueprints').glob('*.yaml'))
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 # What a blueprint needs installed first (a deployment of another blueprint).
 NEEDS = {'stack-adopt': 'stack'}
@@ -34,6 +37,20 @@ LAB_INPUTS = {
 # data (remove_volumes is false by default); the seed's example, as written,
 # removes its container but not the image it imported (no remove_image).
 KEEPS = {'compose-project': 'volumes', 'seed-example': 'images'}
+
+
+def _blueprint(path: Path) -> Any:
+    """One shipped blueprint as a case, marked by what its install runs: compose for a
+    ComposeProject node, the swarm lab for the blueprints that need its engines."""
+    nodes = (yaml.safe_load(path.read_text()) or {}).get('node_templates') or {}
+    marks = [*([pytest.mark.compose] if any(
+        node.get('type') == kinds.type_name('compose') for node in nodes.values()) else []),
+             *([pytest.mark.swarm] if path.stem in LAB_INPUTS else []),
+             *([pytest.mark.smoke] if path.stem == 'demo' else [])]  # what demo.sh runs
+    return pytest.param(path.stem, marks=marks, id=path.stem)
+
+
+BLUEPRINTS = [_blueprint(path) for path in sorted((REPO / 'blueprints').glob('*.yaml'))]
 
 
 @pytest.fixture
@@ -107,8 +124,7 @@ def test_the_blueprint_installs_as_shipped(name, cfy, docker_client, unique, req
 
 
 def test_every_blueprint_that_needs_inputs_ships_them():
-    import yaml
-    for name in BLUEPRINTS:
+    for name in (case.values[0] for case in BLUEPRINTS):
         text = (REPO / 'blueprints' / f'{name}.yaml').read_text()
         required = [k for k, v in (yaml.safe_load(text).get('inputs') or {}).items()
                     if not (isinstance(v, dict) and 'default' in v)]

@@ -21,7 +21,7 @@ import pytest
 from helpers.cleanup import labelled_objects
 from helpers.cloudify_local import REPO, Cfy
 
-pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint, pytest.mark.compose]
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 WEBAPP = REPO / 'blueprints' / 'resources' / 'compose' / 'webapp'
 STATUS = ['greeting: hello from compose', 'db: schema v3', 'cache: cached', 'token: 18 bytes']

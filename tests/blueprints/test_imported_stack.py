@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from helpers.cloudify_local import REPO
 
-pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint, pytest.mark.compose]
 STACK = REPO / 'blueprints' / 'resources' / 'compose' / 'stack'
 NAMESPACE = 'com.docker.stack.namespace'
 

@@ -153,6 +153,7 @@ def test_the_manager_hosts_own_engine_is_refused(worker, docker_client, unique):
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
+@pytest.mark.compose
 def test_paths_out_of_the_blueprint_are_refused(worker, docker_client, unique):
     worker.cfy.env['DOCKER_PLUGIN_ALLOW_ENGINES'] = SOCKET  # the engine is not the question
     create = f'{LIFECYCLE}.create'
@@ -192,6 +193,7 @@ def test_paths_out_of_the_blueprint_are_refused(worker, docker_client, unique):
     assert not (Path(sys.prefix) / 'lib' / 'etc').exists()
 
 
+@pytest.mark.compose
 def test_the_allowed_forms_work_against_the_engine(worker, docker_client, unique):
     worker.allow_local_engine()
     worker.ok('built', f'{LIFECYCLE}.create')

@@ -53,6 +53,7 @@ def _summary(props: dict) -> dict:
         'keys': sorted(k for k in props if not k.startswith('_'))}
 
 
+@pytest.mark.smoke
 def test_each_operation_in_a_process_of_its_own(tmp_path, docker_client, unique):
     secret = f'key-{unique}-secret'
     blueprint = _blueprint(tmp_path / 'one.yaml', secret)

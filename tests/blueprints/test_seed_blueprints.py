@@ -21,6 +21,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.smoke
 def test_seed_example_imports_from_url_and_runs_as_written(local_run, http_root, docker_client):
     _, base_url = http_root
     run = local_run('seed-example.yaml', {'image_url': f'{base_url}/rootfs.tar'})
@@ -50,6 +51,7 @@ def test_seed_example_imports_from_url_and_runs_as_written(local_run, http_root,
     docker_client.images.remove(props['image_id'])
 
 
+@pytest.mark.smoke
 def test_seed_example_with_image_build_removes_its_image(local_run, docker_client, unique):
     tag = f'docker-plugin-test/{unique}:1'
     run = local_run('seed-build.yaml', {'tag': tag})

@@ -28,6 +28,7 @@ def _stack(local_run, unique, **inputs):
                      name=unique)
 
 
+@pytest.mark.smoke
 def test_stack_talks_by_alias_and_shares_the_volume(local_run, docker_client, unique, capsys):
     secret = f'secret-{unique}-value'
     run = _stack(local_run, unique, api_key=secret)

@@ -69,18 +69,37 @@ def _with_plan(node: Any, related: list[Related]) -> Any:
     return node
 
 
+def blueprint_endpoint(resources: str) -> Any:
+    """What a manager's operation finds its blueprint's files by: the storage of an
+    endpoint whose blueprint keeps its resources in ``resources``."""
+    return types.SimpleNamespace(storage=types.SimpleNamespace(
+        get_blueprint=lambda: {'resources': resources}))
+
+
 def node_ctx(deployment: str, properties: dict[str, Any] | None = None,
              runtime: dict[str, Any] | None = None, related: list[Related] | None = None,
-             node: str = 'n', retry: int = 0) -> MockCloudifyContext:
-    """A node-instance context (made current) whose relationships carry properties."""
+             node: str = 'n', retry: int = 0, *, instance: str | None = None,
+             max_retries: int = 0, operation: str = 'op', blueprint: str = 'bp',
+             tenant: dict[str, Any] | None = None, resources: dict[str, Any] | None = None,
+             blueprint_dir: str | None = None) -> MockCloudifyContext:
+    """A node-instance context (made current) whose relationships carry properties.
+
+    Args:
+        instance: the node instance's id (default ``<node>_<random>``).
+        retry, max_retries, operation: the operation's retry number, retry limit, name.
+        tenant, resources: as ``MockCloudifyContext`` takes them (``resources``: what
+            ``ctx.get_resource`` returns by name).
+        blueprint_dir: where the blueprint's files are, as a manager's endpoint says.
+    """
     related = related or []
     ctx = MockCloudifyContext(
-        node_id=f'{node}_{uuid.uuid4().hex[:6]}', node_name=node, deployment_id=deployment,
-        blueprint_id='bp', properties=properties or {}, runtime_properties=runtime or {},
-        relationships=[r.context() for r in related],
-        operation={**OPERATION, 'retry_number': retry})
+        node_id=instance or f'{node}_{uuid.uuid4().hex[:6]}', node_name=node,
+        deployment_id=deployment, blueprint_id=blueprint, properties=properties or {},
+        runtime_properties=runtime or {}, relationships=[r.context() for r in related],
+        tenant=tenant, resources=resources,
+        operation={'name': operation, 'retry_number': retry, 'max_retries': max_retries})
     _with_plan(ctx.node, related)
-    ctx._endpoint = NO_ENDPOINT
+    ctx._endpoint = blueprint_endpoint(blueprint_dir) if blueprint_dir else NO_ENDPOINT
     current_ctx.set(ctx)
     return ctx
 

@@ -8,7 +8,7 @@ import pytest
 from helpers.cleanup import labelled_objects
 from helpers.cloudify_local import REPO
 
-pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
+pytestmark = [pytest.mark.engine, pytest.mark.blueprint, pytest.mark.compose]
 TINY = """services:
   app:
     image: docker-plugin/busybox:latest

@@ -20,9 +20,9 @@ import time
 import pytest
 import yaml
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.resources.compose import binary as compose_binary
@@ -39,12 +39,7 @@ NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 @pytest.fixture
 def make_ctx(unique):
     def make(properties=None, node='c1'):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{node}', node_name=node, deployment_id=unique, blueprint_id='bp',
-            properties=properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx(unique, properties, node=node, instance=f'{unique}_{node}')
     yield make
     current_ctx.clear()
 
@@ -176,6 +171,7 @@ SEEDED = {
     }}
 
 
+@pytest.mark.compose
 def test_compose_up_wait_fails_on_a_finished_seed_and_the_project_node_does_not(
         make_ctx, docker_client, unique, tmp_path, caplog):
     # Compose itself, on the same file: "container ...-seed-1 exited (0)".
@@ -216,6 +212,7 @@ def test_compose_up_wait_fails_on_a_finished_seed_and_the_project_node_does_not(
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
+@pytest.mark.compose
 def test_a_seed_that_fails_still_fails_the_project_in_compose_words(make_ctx, docker_client,
                                                                     unique):
     failing = yaml.safe_load(yaml.safe_dump(SEEDED))

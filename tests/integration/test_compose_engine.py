@@ -13,9 +13,9 @@ import time
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects
+from helpers.mock_ctx import node_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin.resources.compose import binary as compose_binary
@@ -24,7 +24,7 @@ from docker_plugin.resources.compose.project import inline_directory
 from docker_plugin.tasks.compose import lifecycle as compose
 from docker_plugin.tasks.compose import lifecycle as compose_state
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.compose]
 NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 LOOP = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 
@@ -32,12 +32,7 @@ LOOP = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 @pytest.fixture
 def make_ctx(unique, docker_client):
     def make(properties=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_app', node_name='app', deployment_id=unique, blueprint_id='bp',
-            properties=properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx(unique, properties, node='app', instance=f'{unique}_app')
     yield make
     current_ctx.clear()
     for container in docker_client.containers.list(

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.resources.compose import project as compose_project
@@ -36,12 +36,8 @@ def project(docker_client, unique):
     made = []
 
     def make(definition, **properties):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_{len(made)}', node_name='app', deployment_id=unique,
-            blueprint_id='bp', properties={'definition': definition, 'stop_timeout': 0,
-                                           'pull': 'never', **properties},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(unique, {'definition': definition, 'stop_timeout': 0, 'pull': 'never',
+                                **properties}, node='app')
         made.append(ctx)
         return ctx
 
@@ -55,6 +51,7 @@ def project(docker_client, unique):
         remove_labelled(docker_client, {'cloudify.deployment': unique})
 
 
+@pytest.mark.compose
 def test_what_the_engine_refuses_in_up_names_the_definition(project):
     # Found by the fuzz: "compose up: engine refused: ... invalid CapAdd" named no field.
     ctx = project({'services': {'app': {**SERVICE, 'cap_add': ['NOPE']}}})
@@ -85,6 +82,7 @@ def running(project):
     ({'service': 'app', 'command': ['sh', '-c', 'echo why; exit 3']},
      'expected_exit_code: app: sh -c echo why; exit 3 exited 3, expected 0; stdout: why'),
 ])
+@pytest.mark.compose
 def test_exec_failures_name_the_input(running, inputs, opening):
     # Found by the fuzz: "app: true exited 126, expected 0; stderr: " (the runtime's reason
     # was on stdout), "compose exec in nope: service "nope" is not running container #1".
@@ -93,6 +91,7 @@ def test_exec_failures_name_the_input(running, inputs, opening):
     assert str(failure.value).startswith(opening), str(failure.value)
 
 
+@pytest.mark.compose
 @pytest.mark.parametrize('action', [compose_actions.logs, compose_actions.ps])
 def test_logs_and_ps_of_a_service_the_project_lacks_name_it(running, action):
     with pytest.raises(NonRecoverableError, match=r"^services\[1\]: no service 'nope'"):
@@ -101,13 +100,9 @@ def test_logs_and_ps_of_a_service_the_project_lacks_name_it(running, action):
 
 def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, labelled):
     """The same in a Container node's exec, which used to record exit code 126 as done."""
-    ctx = MockCloudifyContext(
-        node_id=f'{unique}_c', node_name='c', deployment_id=unique, blueprint_id='bp',
-        properties={'container_config': {'image': BASE, 'command': ['sleep', '60'],
-                                         'labels': labelled},
-                    'container_stop': {'timeout': 0}},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
+    ctx = node_ctx(unique, {'container_config': {'image': BASE, 'command': ['sleep', '60'],
+                                                 'labels': labelled},
+                            'container_stop': {'timeout': 0}}, node='c')
     try:
         tasks.configure(ctx=ctx)
         tasks.run(ctx=ctx)
@@ -124,6 +119,7 @@ def test_a_container_exec_the_runtime_could_not_start_names_the_input(unique, la
         tasks.delete(ctx=ctx)
 
 
+@pytest.mark.compose
 def test_delete_takes_down_a_container_that_appears_after_down(project, docker_client,
                                                                unique, monkeypatch):
     # Found by the fuzz, under load: after a failed up, a container compose had asked for
@@ -150,6 +146,7 @@ def test_delete_takes_down_a_container_that_appears_after_down(project, docker_c
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 
 
+@pytest.mark.compose
 def test_a_project_with_no_service_is_refused_in_create(project):
     # Found by the fuzz: 'services: {}' was accepted by create and retried by every up.
     for definition in ('services: {}', {'services': {'a': {**SERVICE, 'profiles': ['p']}}}):

@@ -24,8 +24,8 @@ from typing import Any, Mapping
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.options.base import Compare
@@ -269,14 +269,9 @@ def test_every_option_has_a_row_or_a_reason():
 @pytest.fixture
 def make_ctx(unique):
     def make(config, runtime=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_abc', node_name='c', deployment_id=unique, blueprint_id='bp',
-            properties={'container_config': config, 'container_stop': {'timeout': 0},
-                        'container_remove': {'force': True, 'v': True}},
-            runtime_properties=runtime or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx(unique, {'container_config': config, 'container_stop': {'timeout': 0},
+                                 'container_remove': {'force': True, 'v': True}}, runtime,
+                        node='c', instance=f'{unique}_abc')
     yield make
     current_ctx.clear()
 
@@ -617,12 +612,9 @@ def test_an_image_node_sees_a_moved_tag_and_puts_it_back(docker_client, unique, 
     from docker_plugin.tasks.image import lifecycle as image_tasks
     (tmp_path / 'Dockerfile').write_text(f'FROM {BASE}\nLABEL node={unique}\n')
     extra = f'docker-plugin-test/{unique}:extra'
-    ctx = MockCloudifyContext(
-        node_id=f'img_{unique[-6:]}', node_name='img', deployment_id=unique, blueprint_id='bp',
-        properties={'image_build': {'path': str(tmp_path), 'tag': f'docker-plugin-test/{unique}'},
-                    'tags': [extra]},
-        runtime_properties={}, operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
+    ctx = node_ctx(unique, {'image_build': {'path': str(tmp_path),
+                                            'tag': f'docker-plugin-test/{unique}'},
+                            'tags': [extra]}, node='img')
     try:
         image_tasks.create(ctx=ctx)
         image_tasks.check_status(ctx=ctx)

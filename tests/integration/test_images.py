@@ -59,6 +59,7 @@ def test_import_from_a_missing_url_fails_with_the_engines_message(api, http_root
     assert '404' in str(failure.value) or 'not found' in str(failure.value).lower()
 
 
+@pytest.mark.smoke
 def test_build_with_buildargs_labels_and_target(api, tmp_path, unique):
     (tmp_path / 'Dockerfile').write_text(
         'FROM docker-plugin/busybox:latest AS base\n'

@@ -57,6 +57,7 @@ def test_the_wagon_builds_installs_and_imports_every_module(wagon_run, cleaned):
     assert not list(site.glob('cloudify_docker_plugin*.egg-link'))  # a real install
 
 
+@pytest.mark.compose
 def test_a_compose_definition_runs_in_the_wagon_venv(wagon_run, cleaned, docker_client):
     out, result, report = wagon_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

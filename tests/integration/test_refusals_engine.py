@@ -14,9 +14,9 @@ import uuid
 
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.cleanup import labelled_objects, remove_labelled
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 
@@ -58,14 +58,9 @@ def make_ctx(docker_client):
 
     def make(**properties):
         deployment = f'dpt-{uuid.uuid4().hex[:8]}'
-        ctx = MockCloudifyContext(
-            node_id=f'c_{deployment}', node_name='c', deployment_id=deployment,
-            blueprint_id='bp', properties={'container_stop': {'timeout': 0},
-                                           'container_remove': {'force': True, 'v': True},
-                                           **properties},
-            runtime_properties={}, operation={'name': 'op', 'retry_number': 0,
-                                              'max_retries': 0})
-        current_ctx.set(ctx)
+        ctx = node_ctx(deployment, {'container_stop': {'timeout': 0},
+                                    'container_remove': {'force': True, 'v': True},
+                                    **properties}, node='c')
         made.append(deployment)
         return ctx
 

@@ -7,8 +7,8 @@ import logging
 import docker
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.tasks.image import lifecycle as image_tasks
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.engine
 @pytest.fixture
 def make_ctx(unique):
     def make(properties=None, node='img'):
-        ctx = MockCloudifyContext(
-            node_id=f'{node}_{unique[-6:]}', node_name=node, deployment_id=unique,
-            blueprint_id='bp', properties=properties or {}, runtime_properties={},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx(unique, properties, node=node, instance=f'{node}_{unique[-6:]}')
     yield make
     current_ctx.clear()
 

@@ -4,11 +4,9 @@ id is recorded, every later operation finds it, and uninstall leaves it."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks.service import lifecycle as service
 from docker_plugin.tasks.swarm import lifecycle as swarm_tasks
@@ -18,12 +16,7 @@ COMMAND = 'trap "exit 0" TERM; while true; do sleep 1; done'
 
 
 def _ctx(unique, properties, node='n'):
-    ctx = MockCloudifyContext(
-        node_id=f'{node}_{uuid.uuid4().hex[:6]}', node_name=node, deployment_id=unique,
-        blueprint_id='bp', properties=properties, runtime_properties={},
-        operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+    return node_ctx(unique, properties, node=node)
 
 
 def test_an_adopted_swarm_records_its_id(swarm, unique):

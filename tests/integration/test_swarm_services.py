@@ -200,7 +200,7 @@ def test_waits_async_and_enforces_its_timeout(local_run, swarm, manager, unique,
     run = deploy(local_run, swarm, unique, replicas=2, converge={'async': True, 'timeout': 60})
     run.install(retries=60)
     assert sum(running(manager, unique).values()) == 2
-    assert waits.key('start') not in run.props('svc')
+    assert waits.key('start') not in run.props('svc')  # the wait ended with it
 
     stuck = deploy(local_run, swarm, f'{unique}s', replicas=2,
                    placement={'constraints': ['node.labels.nowhere==true']},

@@ -8,8 +8,8 @@ import logging
 import docker
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 from helpers.tls import make_pki, tls_engine_front
 
 from docker_plugin import tasks
@@ -25,13 +25,9 @@ def make_ctx(unique):
     made = []
 
     def make(properties=None, runtime_properties=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{unique}_inst', node_name='c1', deployment_id=unique,
-            blueprint_id='bp', properties=properties or {},
-            runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
+        ctx = node_ctx(unique, properties, runtime_properties, node='c1',
+                       instance=f'{unique}_inst')
         made.append(ctx)
-        current_ctx.set(ctx)
         return ctx
 
     yield make
@@ -203,6 +199,7 @@ def test_anonymous_volumes_follow_container_remove_v(make_ctx, docker_client, la
         docker_client.volumes.get(volume).remove()  # kept, as asked; the test cleans up
 
 
+@pytest.mark.smoke
 def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_engine,
                                                            caplog):
     """A real dockerd with --tlsverify on another (namespaced) host, reached by
@@ -238,6 +235,7 @@ def test_the_lifecycle_on_a_remote_engine_over_mutual_tls(make_ctx, remote_tls_e
         tasks.configure(ctx=ctx)
 
 
+@pytest.mark.smoke
 def test_drift_is_found_and_what_can_change_in_place_is_updated(make_ctx, docker_client,
                                                                  labelled):
     config = {'image': BASE, 'command': ['sleep', '60'], 'environment': {'MODE': 'a'},

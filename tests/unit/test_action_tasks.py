@@ -10,9 +10,9 @@ from __future__ import annotations
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks.container import commands as container_commands
 from docker_plugin.tasks.container import controls as container_actions
@@ -27,12 +27,8 @@ RUNNING = {'Id': 'c' * 64, 'Name': '/web', 'Image': 'sha256:i', 'State': {
 @pytest.fixture
 def make_ctx():
     def make(runtime=None, retry=0):
-        ctx = MockCloudifyContext(
-            node_id='web_abc', node_name='web', deployment_id='dep', properties={},
-            runtime_properties={'container_id': 'c' * 64, **(runtime or {})},
-            operation={'name': 'op', 'retry_number': retry, 'max_retries': 10})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', runtime={'container_id': 'c' * 64, **(runtime or {})},
+                        node='web', instance='web_abc', retry=retry, max_retries=10)
     yield make
     current_ctx.clear()
 

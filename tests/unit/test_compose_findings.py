@@ -166,6 +166,7 @@ def test_a_definition_compose_cannot_read_in_time_is_blamed_on_the_definition(tm
         compose.call('compose up', ['up'])
 
 
+@pytest.mark.compose
 def test_a_compose_binary_that_is_not_compose_is_refused_naming_it(tmp_path):
     # Found: compose_binary 'yes' or 'ls' failed blaming the definition ("compose refused
     # the project: /usr/bin/ls: unrecognized option '--progress'"), /bin/true with
@@ -181,6 +182,7 @@ def test_a_compose_binary_that_is_not_compose_is_refused_naming_it(tmp_path):
 
 
 # ------------------------------------------------------------------ the importer
+@pytest.mark.compose
 def test_the_importer_says_compose_s_refusal_in_one_line(tmp_path, capsys):
     # Found: a compose file '[]': compose's two-line message went to stderr as two lines.
     (tmp_path / 'compose.yaml').write_text('[]\n')
@@ -191,6 +193,7 @@ def test_the_importer_says_compose_s_refusal_in_one_line(tmp_path, capsys):
     assert 'cannot unmarshal' in error
 
 
+@pytest.mark.compose
 def test_the_importer_says_an_unwritable_output_in_one_line(tmp_path, capsys):
     (tmp_path / 'compose.yaml').write_text('services: {app: {image: x}}\n')
     code = cli.main(['-f', str(tmp_path / 'compose.yaml'), '-o',

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
@@ -27,6 +28,7 @@ from docker_plugin.options.lifecycle import STOP, wait_for
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
 
+pytestmark = pytest.mark.compose  # the importer runs compose config
 REPO = Path(__file__).resolve().parents[2]
 SINK = Path(__file__).parent / 'files' / 'compose' / 'kitchen-sink'
 WEBAPP = REPO / 'blueprints' / 'resources' / 'compose' / 'webapp'

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from docker_plugin import errors
 from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
     InvalidInputError,
@@ -96,6 +95,7 @@ def test_a_kept_stream_is_whole_but_bounded():
                             max_keep=1000)
 
 
+@pytest.mark.compose
 def test_a_missing_program_names_compose_binary():
     with pytest.raises(InvalidInputError, match=r'^compose_binary: cannot run /nonexistent'):
         compose_process.run(['/nonexistent/docker-compose'], ENV, 5, 'compose up')
@@ -114,6 +114,7 @@ def test_the_real_binary_is_found_never_the_wrapper_that_always_exits_0(tmp_path
         compose_binary.find_binary(str(tmp_path / 'nothing'))
 
 
+@pytest.mark.compose
 def test_failures_fail_with_the_binary_and_would_pass_with_the_wrapper(tmp_path):
     bad = tmp_path / 'compose.yaml'
     bad.write_text('services:\n  a:\n    image: x\n    colour: red\n')
@@ -281,7 +282,11 @@ def test_a_failed_buildkit_step_is_the_projects_fault_and_quotes_no_cut_json():
     error = classify_compose(progress.failure_text(), 'compose up', 'definition',
                              model_known=True)
     assert isinstance(error, RefusedError) and str(error).endswith('step output')
-    assert 'did not complete successfully' in errors.PERMANENT_MARKERS
+    # BuildKit's newer wording of a failed step is the project's fault too
+    newer = classify_compose('failed to solve: process "/bin/sh -c exit 7" did not complete '
+                             'successfully: exit code: 7', 'compose up', 'definition',
+                             model_known=True)
+    assert isinstance(newer, RefusedError), repr(newer)
 
 
 def test_a_timeout_says_what_compose_was_doing_in_words():

@@ -8,6 +8,7 @@ real run of a stack is tests/blueprints/test_imported_stack.py.
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from dsl_parser import parser as dsl_parser
 from dsl_parser.import_resolver.default_import_resolver import DefaultImportResolver
@@ -23,6 +24,7 @@ from docker_plugin.options.swarm import SECRET as SECRET_TABLE
 NS = 'com.docker.stack.namespace'
 
 
+@pytest.mark.compose
 def test_the_kitchen_sink_as_a_stack_maps_to_values_the_plugin_accepts(tmp_path, monkeypatch,
                                                                       capsys):
     code, text, err = _import(tmp_path, monkeypatch, '--swarm', capsys=capsys)
@@ -136,6 +138,7 @@ def test_restart_and_deploy_follow_the_docker_cli():
         SERVICE.validate({'image': 'x', **config}, 'service_config')
 
 
+@pytest.mark.compose
 def test_keys_that_name_one_secret_share_its_node(tmp_path, capsys):
     (tmp_path / 'pw.txt').write_text('x')
     (tmp_path / 'compose.yaml').write_text(

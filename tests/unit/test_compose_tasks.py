@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks.compose import commands as compose_actions
 from docker_plugin.tasks.compose import lifecycle as compose
 from docker_plugin.tasks.compose import lifecycle as compose_state
 
+COMPOSE = pytest.mark.compose
 DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 GOOD = {'services': {'web': {'image': 'docker-plugin/busybox:latest',
                              'environment': {'TOKEN': '${TOKEN:-none}'}}}}
@@ -25,12 +26,7 @@ GOOD = {'services': {'web': {'image': 'docker-plugin/busybox:latest',
 @pytest.fixture
 def make_ctx():
     def make(properties=None, runtime_properties=None):
-        ctx = MockCloudifyContext(
-            node_id='app_abc', node_name='app', deployment_id='dep', blueprint_id='bp',
-            properties=properties or {}, runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime_properties, node='app', instance='app_abc')
     yield make
     current_ctx.clear()
 
@@ -46,8 +42,9 @@ def make_ctx():
     ({'definition': GOOD, 'profiles': ['has space']}, 'profiles[0]'),
     ({'definition': GOOD, 'colour': 'red'}, 'colour'),
     ({'definition': {'services': ['web']}}, 'definition.services'),
-    ({'definition': GOOD, 'services': ['api']}, 'services[0]'),
-    ({'definition': GOOD, 'scale': {'api': 2}}, 'scale.api'),
+    # compose itself says which services the project has
+    pytest.param({'definition': GOOD, 'services': ['api']}, 'services[0]', marks=COMPOSE),
+    pytest.param({'definition': GOOD, 'scale': {'api': 2}}, 'scale.api', marks=COMPOSE),
     ({'compose_files': ['/nonexistent/compose.yaml']}, 'compose_files[0]'),
     ({'definition': GOOD, 'env_files': ['/nonexistent/.env']}, 'env_files[0]'),
     ({'definition': GOOD, 'compose_binary': '/nonexistent/compose'}, 'compose_binary'),
@@ -61,6 +58,7 @@ def test_bad_input_fails_naming_the_field(make_ctx, inputs, field):
     assert 'project_name' not in ctx.instance.runtime_properties
 
 
+@pytest.mark.compose
 @pytest.mark.parametrize(('definition', 'quoted'), [
     ({'services': {'web': {'image': 'x', 'colour': 'red'}}},
      "additional properties 'colour' not allowed"),
@@ -76,6 +74,15 @@ def test_a_file_compose_refuses_is_permanent_and_quotes_compose(make_ctx, defini
     assert quoted in str(failure.value)
 
 
+def test_a_project_directory_that_is_a_file_is_refused_naming_it(make_ctx, tmp_path):
+    # Found by the fuzz tier exploring: a file there escaped as FileExistsError.
+    (tmp_path / 'compose.yaml').write_text('services: {}\n')
+    with pytest.raises(NonRecoverableError, match=r"^project_directory: '.*compose.yaml' is "
+                                                  r'not a directory'):
+        compose.create(ctx=make_ctx(), definition=GOOD, daemon_client=DOWN,
+                       project_directory=str(tmp_path / 'compose.yaml'))
+
+
 def test_a_missing_compose_file_names_the_file(make_ctx, tmp_path):
     (tmp_path / 'compose.yaml').write_text('services: {}\n')
     with pytest.raises(NonRecoverableError, match=r"^compose_files\[1\]: .*not found"):
@@ -84,6 +91,7 @@ def test_a_missing_compose_file_names_the_file(make_ctx, tmp_path):
                        daemon_client=DOWN)
 
 
+@pytest.mark.compose
 def test_an_engine_that_does_not_answer_is_retried(make_ctx):
     ctx = make_ctx()
     with pytest.raises(RecoverableError, match='unreachable'):
@@ -95,6 +103,7 @@ def test_an_engine_that_does_not_answer_is_retried(make_ctx):
         compose_state.check_status(ctx=ctx, daemon_client=DOWN)
 
 
+@pytest.mark.compose
 def test_secret_interpolation_values_never_reach_an_error(make_ctx, caplog):
     canary = 'canary-7f3a9-secret'
     definition = {'services': {'web': {'image': 'x', 'ports': ['${TOKEN}']}}}

@@ -5,11 +5,10 @@ printed before anything is built. No compose process, no engine."""
 from __future__ import annotations
 
 import os
-import types
+from typing import Any
 
 import pytest
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.resources.compose import paths as compose_paths
@@ -99,14 +98,8 @@ def blueprint(tmp_path, monkeypatch):
     return root
 
 
-def _ctx(root) -> MockCloudifyContext:
-    ctx = MockCloudifyContext(node_id='p_1', node_name='p', deployment_id='dep',
-                              blueprint_id='bp', properties={}, runtime_properties={},
-                              operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    ctx._endpoint = types.SimpleNamespace(storage=types.SimpleNamespace(
-        get_blueprint=lambda: {'resources': str(root)}))
-    current_ctx.set(ctx)
-    return ctx
+def _ctx(root) -> Any:
+    return node_ctx('dep', node='p', instance='p_1', blueprint_dir=str(root))
 
 
 def _spec(root, text: str | None = None, **properties):
@@ -158,6 +151,16 @@ def test_a_path_through_the_blueprint_but_outside_the_project_is_fine(blueprint)
 def test_paths_compose_would_work_out_or_fetch_are_refused(blueprint, value, why):
     _refused(lambda: _spec(blueprint, f'include:\n  - {value!r}\nservices: {{}}\n'),
              'compose_files', 'include[0]', why)
+
+
+def test_paths_written_with_json_escapes_are_read_as_compose_reads_them(blueprint):
+    # Found by the fuzz tier exploring: YAML reads the JSON escape of a character beyond
+    # the BMP as two halves, and they escaped as UnicodeEncodeError.
+    (blueprint / 'app' / '\U00010000.env').write_text('A=1\n')
+    _spec(blueprint, '{"services": {"web": {"image": "x", "env_file": "\\ud800\\udc00.env"}}}')
+    _refused(lambda: _spec(blueprint, '{"services": {"web": {"image": "x", '
+                                      '"env_file": "\\ud800.env"}}}'),
+             'compose_files', 'services.web.env_file', 'not text')
 
 
 def test_what_an_included_file_reads_is_checked_too(blueprint):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import socket
 import types
+from typing import Any
 
 import pytest
 from cloudify.context import CloudifyContext
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
-from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import operator_settings
 from docker_plugin.confinement import Mode
@@ -49,13 +49,9 @@ def worker(no_worker, monkeypatch, tmp_path):
     return tmp_path / 'mgmtworker' / 'work'
 
 
-def _mock(resources: dict | None = None, **runtime) -> MockCloudifyContext:
-    ctx = MockCloudifyContext(node_id='n_1', node_name='n', deployment_id='dep',
-                              blueprint_id='bp', properties={}, runtime_properties=runtime,
-                              resources=resources or {}, tenant={'name': 'acme'},
-                              operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(ctx)
-    return ctx
+def _mock(resources: dict | None = None, **runtime) -> Any:
+    return node_ctx('dep', runtime=runtime, node='n', instance='n_1', tenant={'name': 'acme'},
+                    resources=resources or {})
 
 
 # ------------------------------------------------------------------ the mode

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from docker_plugin.errors import InvalidInputError
-from docker_plugin.options.base import Compare, Option, Update
+from docker_plugin.options.base import Compare, Option, OptionTable, Update
 from docker_plugin.options.checks import TEXT
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import drift, networks
@@ -356,10 +356,14 @@ def test_comparisons_refused_name_the_key(comparisons, words):
 
 
 def test_options_never_compared_are_skipped():
-    ignored = Option('x', TEXT, 'create', read='X', compare=Compare.IGNORE)
-    assert not drift.matches(Option('y', TEXT, 'create', read='Y'), 'a', 'b')
-    assert ignored.compare is Compare.IGNORE
-    assert 'links' not in CONTAINER.comparable() and 'dns' in CONTAINER.comparable()
+    table = OptionTable('t', [Option('x', TEXT, 'create', read='X', compare=Compare.IGNORE),
+                              Option('y', TEXT, 'create', read='Y'),
+                              Option('z', TEXT, 'create')])  # inspect does not show it
+    assert table.comparable() == ['y']
+    view, info = {'X': 'a', 'Y': 'a', 'Z': 'a'}, {'X': 'b', 'Y': 'b', 'Z': 'b'}
+    assert [d.option for d in drift.differences(table, 'xyz', view, info)] == ['y']
+    # a blueprint's comparisons ignore an option the same way
+    assert drift.differences(table, 'xyz', view, info, rules={'y': Compare.IGNORE}) == []
 
 
 # ------------------------------------------------------------ image and networks

@@ -24,6 +24,7 @@ from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_PULL
 from docker_plugin.options.lifecycle import wait_for
 
+pytestmark = pytest.mark.compose  # the importer runs compose config
 REPO = Path(__file__).resolve().parents[2]
 TYPES_URL = 'http://cloudify.co/spec/cloudify/7.0.0/types.yaml'
 LOCAL_TYPES = REPO / 'blueprints' / 'types' / 'cloudify-local-types.yaml'

@@ -95,6 +95,7 @@ def _compose_model(tmp_path: Path) -> dict[str, Any]:
     return json.loads(result.stdout.replace('$$', '$'))
 
 
+@pytest.mark.compose
 def test_every_secret_is_an_input_and_evaluates_back_to_what_compose_runs(
         tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('API_TOKEN', 'from-the-environment')
@@ -146,6 +147,7 @@ def test_every_secret_is_an_input_and_evaluates_back_to_what_compose_runs(
     assert 'input app_DB_PASSWORD: one secret value written in' in err
 
 
+@pytest.mark.compose
 def test_get_secret_mode_names_every_secret(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('API_TOKEN', 'from-the-environment')
     plan, text, _ = import_file(tmp_path, SHOP, capsys, '--secrets', 'get_secret',
@@ -157,6 +159,7 @@ def test_get_secret_mode_names_every_secret(tmp_path, capsys, monkeypatch):
     assert db['secret_environment'] == {'POSTGRES_PASSWORD': {'get_secret': 'app_db_password'}}
 
 
+@pytest.mark.compose
 def test_a_plain_word_secret_is_an_input_where_it_is_a_secret_and_a_name_elsewhere(
         tmp_path, capsys):
     compose = {'name': 'af', 'services': {
@@ -182,6 +185,7 @@ def test_a_plain_word_secret_is_an_input_where_it_is_a_secret_and_a_name_elsewhe
     assert 'postgres.container_config.healthcheck.test[3]' in err
 
 
+@pytest.mark.compose
 def test_a_secret_in_a_key_is_refused_in_one_line(tmp_path, capsys):
     compose = {'services': {'app': {'image': 'a:1', 'environment': {'API_KEY': PASSWORD},
                                     'labels': {f'acl.{PASSWORD}': 'allow'}}}}
@@ -195,6 +199,7 @@ def test_a_secret_in_a_key_is_refused_in_one_line(tmp_path, capsys):
                           'app.properties.container_config.labels.acl.')
 
 
+@pytest.mark.compose
 def test_a_variable_that_holds_a_secret_loses_its_default(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('BACKEND', f'postgres://u:{PASSWORD}@db/x')
     compose = {'services': {'app': {'image': 'a:1', 'environment': {

@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from docker_plugin.importer import cli
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_NODE, IMAGE_PULL
 from docker_plugin.options.lifecycle import wait_for
 
+pytestmark = pytest.mark.compose  # the importer runs compose config
 REPO = Path(__file__).resolve().parents[2]
 USES_IMAGE = 'cloudify.relationships.docker.uses_image'
 

@@ -8,12 +8,10 @@ import importlib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from docker_plugin import kinds
 
 PACKAGE = Path(__file__).resolve().parents[2] / 'docker_plugin'
-PLUGIN = yaml.safe_load((PACKAGE.parent / 'plugin.yaml').read_text())
 OPERATIONS = [(entry, interface, op) for entry in kinds.NODES
               for interface, op in entry.operations()]
 
@@ -51,11 +49,6 @@ def test_a_facade_offers_its_kinds_operations_and_nothing_else():
         container.nope  # noqa: B018
 
 
-def test_every_type_of_the_registry_is_in_plugin_yaml_and_nothing_more():
-    assert set(PLUGIN['node_types']) == {entry.type_name for entry in kinds.NODES}
-    assert set(PLUGIN['relationships']) == {rel.type_name for rel in kinds.RELATIONSHIPS}
-
-
 @pytest.mark.parametrize('entry', [e for e in kinds.NODES if e.kind != 'base'],
                          ids=lambda e: e.kind)
 def test_every_node_kind_can_be_refreshed_and_checked(entry):
@@ -65,13 +58,9 @@ def test_every_node_kind_can_be_refreshed_and_checked(entry):
 
 
 def test_secret_finders_resolve_and_never_raise_on_bad_input():
-    finders = kinds.all_secret_inputs()
-    assert {'daemon_client', 'container_config', 'secret_environment', 'data'} <= set(finders)
-    for find in finders.values():
+    for find in kinds.all_secret_inputs().values():
         for junk in (None, 'text', 3, [1, {}], {'x': object()}):
             assert isinstance(find(junk), list)
-    assert kinds.secret_finders(kinds.node('config')) == kinds.secret_finders(kinds.node('base'))
-    assert 'data' in kinds.secret_finders(kinds.node('secret'))
 
 
 def test_a_node_is_known_by_its_type_hierarchy():

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from docker_plugin import kinds
+
 PACKAGE = Path(__file__).resolve().parents[2] / 'docker_plugin'
 MODULES = sorted(PACKAGE.rglob('*.py'))
 
@@ -56,6 +58,15 @@ def test_layers(path):
     if layer == 'top':
         assert not any(name.startswith(('docker_plugin.resources', 'docker_plugin.tasks'))
                        for name in imports), 'the top-level helpers sit below every layer'
+
+
+def test_the_task_packages_are_the_registrys_kinds():
+    """``tasks/<kind>/`` for every node kind of docker_plugin.kinds with operations (a
+    relationship's operations live in its kind's package), and no package the registry does
+    not know: code two kinds share is a module of ``tasks/`` itself."""
+    packages = {init.parent.name for init in (PACKAGE / 'tasks').glob('*/__init__.py')}
+    assert packages == {entry.kind for entry in kinds.NODES if entry.interfaces}
+    assert {rel.kind for rel in kinds.RELATIONSHIPS} <= packages
 
 
 @pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))

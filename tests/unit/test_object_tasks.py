@@ -10,9 +10,9 @@ from __future__ import annotations
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks.network import lifecycle as network
 from docker_plugin.tasks.volume import lifecycle as volume
@@ -26,12 +26,7 @@ NET_INFO = {'Id': 'n' * 64, 'Name': 'dep-net', 'Driver': 'bridge', 'Internal': T
 @pytest.fixture
 def make_ctx():
     def make(properties=None, runtime=None, node='net'):
-        ctx = MockCloudifyContext(
-            node_id=f'{node}_abc', node_name=node, deployment_id='dep', blueprint_id='bp',
-            properties=properties or {}, runtime_properties=runtime or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime, node=node, instance=f'{node}_abc')
     yield make
     current_ctx.clear()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 from docker_plugin.errors import InvalidInputError
@@ -41,12 +41,8 @@ def test_a_bad_env_file_line_is_named_by_number_never_by_its_text(line):
 @pytest.fixture
 def make_ctx():
     def make(runtime_properties=None):
-        ctx = MockCloudifyContext(
-            node_id='c1_abc', node_name='c1', deployment_id='dep', properties={},
-            runtime_properties=runtime_properties or {'image': 'busybox'},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', runtime=runtime_properties or {'image': 'busybox'}, node='c1',
+                        instance='c1_abc')
     yield make
     current_ctx.clear()
 

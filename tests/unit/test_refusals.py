@@ -8,9 +8,9 @@ import docker.errors
 import pytest
 import requests
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.errors import (
     InvalidInputError,
@@ -201,12 +201,7 @@ def test_answers_once_retried_are_permanent(message):
 @pytest.fixture
 def make_ctx():
     def make(**properties):
-        ctx = MockCloudifyContext(node_id='i_abc', node_name='i', deployment_id='dep',
-                                  properties=properties, runtime_properties={},
-                                  operation={'name': 'op', 'retry_number': 0,
-                                             'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, node='i', instance='i_abc')
     yield make
     current_ctx.clear()
 

@@ -16,9 +16,9 @@ import types
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.tasks import lifecycle
 from docker_plugin.tasks.container import lifecycle as container
@@ -50,14 +50,12 @@ class Endpoint:
 
 @pytest.fixture
 def make_ctx():
-    def make(node='net', properties=None, runtime=None, workflow='install', endpoint=None):
-        ctx = MockCloudifyContext(
-            node_id=f'{node}_now', node_name=node, deployment_id='dep', blueprint_id='bp',
-            properties=properties or {}, runtime_properties=runtime or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 5})
+    def make(node='net', properties=None, runtime=None, workflow='install', endpoint=None,
+             operation='op'):
+        ctx = node_ctx('dep', properties, runtime, node=node, instance=f'{node}_now',
+                       max_retries=5, operation=operation)
         ctx._endpoint = endpoint or Endpoint()
         ctx._context['workflow_id'] = workflow
-        current_ctx.set(ctx)
         return ctx
     yield make
     current_ctx.clear()
@@ -308,6 +306,7 @@ def test_an_earlier_runs_container_that_differs_is_made_again(make_ctx):
 
 # ------------------------------------------------------------------ no engine
 DOWN = {'base_url': 'tcp://127.0.0.1:9'}
+STOP, DELETE = 'cloudify.interfaces.lifecycle.stop', 'cloudify.interfaces.lifecycle.delete'
 
 
 def test_a_delete_finishes_without_the_engine_when_the_instance_never_reached_it(make_ctx):
@@ -319,7 +318,7 @@ def test_a_delete_finishes_without_the_engine_when_the_instance_never_reached_it
         container.delete(ctx=make_ctx(node='web', workflow='uninstall'), daemon_client=DOWN)
     assert said[0].startswith('No Docker engine answers at tcp://127.0.0.1:9 '
                               '(daemon_client.base_url: connection refused), and this node '
-                              'instance never reached it, so it made nothing there')
+                              'instance never reached an engine, so it made nothing there')
 
 
 def test_a_delete_needs_the_engine_when_the_instance_reached_it(make_ctx):
@@ -329,6 +328,24 @@ def test_a_delete_needs_the_engine_when_the_instance_reached_it(make_ctx):
     with pytest.raises(Exception, match='unreachable') as failure:
         network.delete(ctx=ctx, daemon_client=DOWN)
     assert type(failure.value).__name__ == 'RecoverableError'
+
+
+def test_a_delete_with_nothing_made_does_not_validate_the_engine_settings(make_ctx):
+    """Settings an install refused (a misspelled key, a scheme the client cannot use)
+    do not stop the uninstall of an instance that made nothing; stop needs nothing."""
+    wrong = {'base_url': 'ftp://127.0.0.1:9'}
+    container.stop(ctx=make_ctx(node='web', workflow='uninstall', operation=STOP),
+                   daemon_client=wrong)
+    container.delete(ctx=make_ctx(node='web', workflow='uninstall', operation=DELETE),
+                     daemon_client=wrong)
+    network.delete(ctx=make_ctx(workflow='uninstall', operation=DELETE),
+                   daemon_client={'base_uri': 'x'})
+
+
+def test_a_delete_of_an_instance_that_made_something_validates_them(make_ctx):
+    ctx = make_ctx(runtime={'network_id': 'n' * 64}, workflow='uninstall', operation=DELETE)
+    with pytest.raises(NonRecoverableError, match=r'^daemon_client\.base_uri'):
+        network.delete(ctx=ctx, daemon_client={'base_uri': 'x'})
 
 
 def test_reaching_the_engine_is_recorded_once(make_ctx):

@@ -12,9 +12,9 @@ import logging
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 
@@ -23,11 +23,8 @@ SECRET = 'hunter2-but-longer-0xDEADBEEF'
 
 @pytest.fixture
 def ctx():
-    context = MockCloudifyContext(
-        node_id='c1_abc', node_name='c1', deployment_id='dep', properties={},
-        runtime_properties={'image': 'docker-plugin/busybox:latest'},
-        operation={'name': 'configure', 'retry_number': 0, 'max_retries': 0})
-    current_ctx.set(context)
+    context = node_ctx('dep', runtime={'image': 'docker-plugin/busybox:latest'}, node='c1',
+                       instance='c1_abc', operation='configure')
     yield context
     current_ctx.clear()
 

@@ -17,9 +17,9 @@ from unittest import mock
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import FakeStreamResponse, api_error, fake_api, fake_engine, streaming_api
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.options.service import SERVICE
 from docker_plugin.resources import drift
@@ -37,12 +37,8 @@ DIGEST = 'sha256:' + 'a' * 64
 @pytest.fixture
 def make_ctx():
     def make(properties=None, runtime=None, node='svc', retry=0):
-        ctx = MockCloudifyContext(
-            node_id=f'{node}_abc', node_name=node, deployment_id='dep', blueprint_id='bp',
-            properties=properties or {}, runtime_properties=runtime or {},
-            operation={'name': 'op', 'retry_number': retry, 'max_retries': 10})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime, node=node, instance=f'{node}_abc',
+                        retry=retry, max_retries=10)
     yield make
     current_ctx.clear()
 

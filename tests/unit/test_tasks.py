@@ -12,9 +12,9 @@ from unittest import mock
 import docker.errors
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin import tasks
 
@@ -24,12 +24,7 @@ DOWN = {'base_url': 'tcp://127.0.0.1:9', 'version': '1.41', 'timeout': 2}
 @pytest.fixture
 def make_ctx():
     def make(runtime_properties=None, properties=None):
-        ctx = MockCloudifyContext(
-            node_id='c1_abc', node_name='c1', deployment_id='dep',
-            properties=properties or {}, runtime_properties=runtime_properties or {},
-            operation={'name': 'op', 'retry_number': 0, 'max_retries': 0})
-        current_ctx.set(ctx)
-        return ctx
+        return node_ctx('dep', properties, runtime_properties, node='c1', instance='c1_abc')
     yield make
     current_ctx.clear()
 
@@ -93,8 +88,8 @@ def test_the_container_id_is_written_the_moment_the_engine_returns_it(make_ctx):
     ctx = make_ctx()
     writes = []
     ctx.instance.update = lambda *a, **k: writes.append(
-        (dict(ctx.instance.runtime_properties),
-         api.method_calls[-1][0] if api.method_calls else None))
+        (dict(ctx.instance.runtime_properties), api.method_calls[-1][0] if api.method_calls
+         else None))
     with fake_engine(api):
         tasks.configure(ctx=ctx, container_config={'image': 'busybox'})
     first_with_id = next(w for w in writes if 'container_id' in w[0])

@@ -15,8 +15,8 @@ from unittest import mock
 
 import pytest
 from cloudify.exceptions import NonRecoverableError, RecoverableError
-from cloudify.mocks import MockCloudifyContext
 from cloudify.state import current_ctx
+from helpers.mock_ctx import node_ctx
 
 from docker_plugin.client import open_client, resolve_config
 from docker_plugin.errors import InvalidInputError, PluginError, UnreachableError
@@ -34,14 +34,10 @@ def closed_port() -> int:
 @pytest.fixture
 def make_ctx():
     def make(retry=0, runtime=None, execution='ex1'):
-        ctx = MockCloudifyContext(
-            node_id='net_abc', node_name='net', deployment_id='dep', blueprint_id='bp',
-            properties={},
-            runtime_properties=runtime if runtime is not None else {},
-            execution_id=execution,
-            operation={'name': 'cloudify.interfaces.lifecycle.create', 'retry_number': retry,
-                       'max_retries': -1})
-        current_ctx.set(ctx)
+        ctx = node_ctx('dep', {}, runtime if runtime is not None else {}, node='net',
+                       instance='net_abc', retry=retry, max_retries=-1,
+                       operation='cloudify.interfaces.lifecycle.create')
+        ctx._execution_id = execution
         return ctx
     yield make
     current_ctx.clear()
@@ -125,3 +121,25 @@ def test_reaching_the_engine_again_forgets_the_first_failure(make_ctx):
     with fake_engine(api):
         network.check_status(ctx=ctx)
     assert '_unreachable' not in ctx.instance.runtime_properties
+
+
+def test_an_engine_gone_after_its_version_was_recorded_is_named_the_same(make_ctx):
+    """With ``_engine_api`` recorded nothing is asked at connect: the first call in the
+    block finds the engine gone, and the failure still names the field and the budget."""
+    address = f'tcp://127.0.0.1:{closed_port()}'
+    ctx = make_ctx(runtime={'_engine_api': {'base_url': address, 'version': '1.41'},
+                            '_engine_reached': True})
+    with pytest.raises(RecoverableError) as failure:
+        network.create(ctx=ctx, daemon_client={'base_url': address})
+    assert f'[daemon_client.base_url: {address}; tried 1 time' in str(failure.value)
+
+
+def test_a_block_that_finds_no_engine_does_not_record_reaching_it(make_ctx):
+    """A fixed API version asks nothing at connect: only a block that ends other than
+    unreachable says the engine was reached."""
+    address = f'tcp://127.0.0.1:{closed_port()}'
+    ctx = make_ctx()
+    with pytest.raises(RecoverableError, match='unreachable'):
+        network.create(ctx=ctx, daemon_client={'base_url': address, 'version': '1.41'})
+    assert '_engine_reached' not in ctx.instance.runtime_properties
+    assert '_engine_api' not in ctx.instance.runtime_properties

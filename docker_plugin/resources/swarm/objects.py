@@ -25,7 +25,6 @@ from docker_plugin.errors import (
 )
 from docker_plugin.resources.engine_api import EngineApi
 
-KINDS = ('secret', 'config')
 FINGERPRINT_CHARS = 12
 
 

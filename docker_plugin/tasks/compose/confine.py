@@ -109,6 +109,11 @@ def _targets(rules: Policy, roots: list[str], bases: list[str], value: str, fiel
     if value.startswith('~') or '\x00' in value:
         raise rules.refuse(field, f"{at}: {value!r} is not a path of the blueprint; "
                                   f'{READ_HINT}')
+    try:  # YAML reads "\ud800\udc00" as two halves of one character: join them
+        value = value.encode('utf-16', 'surrogatepass').decode('utf-16')
+    except UnicodeError:
+        raise rules.refuse(field, f'{at}: {value!r} is not text (half of a UTF-16 '
+                                  'character)') from None
     found = []
     for base in bases if not os.path.isabs(value) else ['/']:
         real = rules.realpath(os.path.join(base, value))

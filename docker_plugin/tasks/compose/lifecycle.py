@@ -97,7 +97,9 @@ def spec(ctx: Ctx, opts: Mapping[str, Any]) -> ProjectSpec:
                                                  'definition')
     directory = opts['project_directory']
     if directory:
-        directory = existing(ctx, directory, 'project_directory')
+        given, directory = directory, existing(ctx, directory, 'project_directory')
+        if not os.path.isdir(directory):
+            raise InvalidInputError('project_directory', f'{given!r} is not a directory')
     elif files:
         directory = existing(ctx, os.path.dirname(files[0]) or '.', 'compose_files[0]')
     paths = []
