@@ -150,6 +150,8 @@ def maker(ctx: Ctx, labels: Mapping[str, str] | None) -> tuple[Maker, str]:
     if labels.get(DEPLOYMENT_LABEL) != str(ctx.deployment.id or ''):
         return Maker.NONE, ''
     holder = str(labels.get(INSTANCE_LABEL) or '')
+    if not holder or not labels.get(NODE_LABEL):
+        return Maker.NONE, ''  # labelled by hand (or by a tool), not by a node of it
     if holder == str(ctx.instance.id):
         return Maker.INSTANCE, f'node instance {holder}'
     if labels.get(NODE_LABEL) != str(ctx.node.id or ''):

@@ -20,6 +20,7 @@ from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 from helpers.mock_ctx import node_ctx
 
+from docker_plugin.adoption import Maker
 from docker_plugin.tasks import lifecycle
 from docker_plugin.tasks.container import lifecycle as container
 from docker_plugin.tasks.network import lifecycle as network
@@ -374,3 +375,12 @@ def test_the_live_instances_come_from_cloudify(make_ctx):
     ctx._endpoint = types.SimpleNamespace(
         get_node_instance=lambda i: types.SimpleNamespace(state='deleted'))
     assert lifecycle.live(ctx, 'net_gone') is False
+
+
+def test_an_object_labelled_with_the_deployment_alone_is_no_nodes(make_ctx):
+    """Labelled by hand (or another tool) with the deployment id: no node made it, so it
+    is refused as not this deployment's, never said to be held by a node."""
+    ctx = make_ctx()
+    assert lifecycle.maker(ctx, {'cloudify.deployment': 'dep'}) == (Maker.NONE, '')
+    assert lifecycle.maker(ctx, {'cloudify.deployment': 'dep', 'cloudify.node': 'net',
+                                 'cloudify.node-instance': 'net_gone'})[0] is Maker.EARLIER_RUN

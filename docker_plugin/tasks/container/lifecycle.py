@@ -58,9 +58,21 @@ from docker_plugin.tasks.lifecycle import tagged
 from docker_plugin.tasks.operation import operation
 
 DISCARDED = 'discarded_options'  # options the engine discards on this kernel
+# A label a container node's containers carry and images never do: a container anyone
+# makes from an image this plugin built inherits the image's Cloudify labels, and is not
+# this deployment's for that (found by labels, it must not be taken for one, nor removed).
+MADE_AS = ('cloudify.made-as', 'container')
+
+
+def container_labels(ctx: Ctx) -> dict[str, str]:
+    """The labels a container node gives its containers."""
+    return {**resource_labels(ctx), MADE_AS[0]: MADE_AS[1]}
+
+
 OBJECTS = objects.Objects(
     kinds.node('container'), inspect=containers.inspect,
-    find_by_labels=containers.find_by_labels,
+    find_by_labels=lambda api, labels: containers.find_by_labels(
+        api, {**labels, MADE_AS[0]: MADE_AS[1]}),
     remove=lambda api, info: containers.remove(api, info['Id'], force=True),
     summarise=reports.summarise)
 # A start the engine refuses with these, on a container that never ran, is a
@@ -183,7 +195,7 @@ def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.Con
     ctx.logger.info('Container %s: from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
-        container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
+        container_id, warnings = containers.create(api, image, spec, container_labels(ctx))
     except (NotFoundError, RefusedError) as exc:
         if isinstance(exc, NotFoundError) and NO_IMAGE in (exc.detail or str(exc)).lower():
             raise InvalidInputError('container_config.image',
@@ -368,10 +380,13 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
             objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
             objects.forget(ctx, OBJECTS)
             if remove_image:
+                kept = ctx.instance.runtime_properties.get('image_id')
                 _remove_image(ctx, api)
                 # built or imported by this instance, not recorded; in an uninstall, by
-                # earlier runs of this node
-                objects.remove_ours(ctx, api, image_sources.IMAGES)
+                # earlier runs of this node (not the recorded one: _remove_image's)
+                objects.remove_ours(ctx, api, dataclasses.replace(
+                    image_sources.IMAGES, remove=lambda api, info: info['Id'] != kept and
+                    image_sources.IMAGES.remove(api, info)))
     objects.forget(ctx, OBJECTS)
 
 
@@ -436,7 +451,7 @@ def context(ctx: Ctx, spec: specs.ContainerSpec) -> container_drift.Context:
     props = ctx.instance.runtime_properties
     return container_drift.Context(
         image=spec.image or props.get('image'),
-        labels=None if objects.adopted(ctx, OBJECTS) else resource_labels(ctx),
+        labels=None if objects.adopted(ctx, OBJECTS) else container_labels(ctx),
         discarded=props.get(DISCARDED) or ())
 
 
