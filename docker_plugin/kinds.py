@@ -38,6 +38,7 @@ VALIDATION = 'cloudify.interfaces.validation'
 RELATIONSHIP_LIFECYCLE = 'cloudify.interfaces.relationship_lifecycle'
 POLLING = 120  # max_retries of operations that may wait through Cloudify's retries
 TAGGED = '__cloudify_tagged_external_resource'  # Cloudify's mark of an adopted resource
+CONTENT_KEY = '_content_key'  # an instance's key for fingerprints (docker_plugin.fingerprints)
 SecretFinder = Callable[[Any], 'list[str]']
 
 
@@ -270,7 +271,7 @@ NODES: tuple[NodeKind, ...] = (
         properties=(TableProps('docker_plugin.options.compose:COMPOSE_PROJECT', typed=True),),
         secrets={'secret_environment': 'docker_plugin.options.compose:secret_values'},
         keys=Keys('project_name', 'project_name', ('expected', 'jobs', 'services', 'networks',
-                                                 'volumes'),
+                                                 'volumes', 'fingerprints', CONTENT_KEY),
                   legacy_adopted='compose_adopted'),
         update=UpdateStrategy.COMPOSE_UP,
         workflows={'logs': '{tail: 50}', 'ps': '{}', 'exec': '{service: web, command: [ls]}'},
@@ -355,7 +356,7 @@ NODES: tuple[NodeKind, ...] = (
                     TableProps(f'docker_plugin.options.swarm:{kind.upper()}')),
         secrets={'data': 'docker_plugin.options.swarm:data_secrets'} if kind == 'secret'
         else {},
-        keys=Keys(f'{kind}_id', f'{kind}_name', ('base_name', 'labels', '_content_key')),
+        keys=Keys(f'{kind}_id', f'{kind}_name', ('base_name', 'labels', CONTENT_KEY)),
         update=UpdateStrategy.NEW_VERSION) for kind in ('secret', 'config')),
 )
 

@@ -9,8 +9,10 @@ rendering of the create call), how the two compare (``compare``, with ``canon``
 to bring both sides to one form), whether and how the engine changes it in
 place (``update``), the range of Engine APIs that honour it (``min_api``,
 ``max_api``), whether its value is secret (``secret``) or only shown by name in
-reports (``show_values``), and one line of documentation. Validation, the
-create call, drift and update are loops over these tables.
+reports (``show_values``), how a report shows the engine's value in the units the
+blueprint wrote it in (``units``: sizes, durations, CPUs), and one line of
+documentation. Validation, the create call, drift and update are loops over these
+tables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.checks import AnyOf, Check, ListOf, MapOf, Record, kind
+from docker_plugin.options.units import Units
 
 
 class Compare(enum.Enum):
@@ -60,6 +63,7 @@ class Option:
     stored: Callable[[Any], Any] | None = None
     keyword: str | None = ''
     image_default: str | None = None
+    units: Units | None = None
 
     @property
     def updatable(self) -> bool:
@@ -222,6 +226,20 @@ class OptionTable:
             if option is None or name not in comparable:
                 continue
             out[name] = option.compared_as(comparisons.get(name, wildcard))
+        return out
+
+    def written(self, *raws: Any) -> dict[str, Any]:
+        """What the blueprint wrote for each option that has ``units`` (a later dict
+        wins), by option name: reports show the engine's values in those units. Never
+        a secret option's (none has units)."""
+        out: dict[str, Any] = {}
+        for raw in raws:
+            for key, value in (raw.items() if isinstance(raw, Mapping) else ()):
+                option = self.options.get(self.aliases.get(key, key)) \
+                    if isinstance(key, str) else None
+                if option is not None and option.units is not None and not option.secret \
+                        and value is not None:
+                    out[option.name] = value
         return out
 
     def secret_values(self, raw: Any) -> list[str]:

@@ -7,17 +7,17 @@ import dataclasses
 import re
 from typing import Any, Iterator, Mapping
 
-from docker_plugin import kinds, secrets
+from docker_plugin import fingerprints, kinds, results, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError, UnreachableError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
-from docker_plugin.results import result
 from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
+CONTENT_KEY = kinds.CONTENT_KEY
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
 DEPLOYMENT_LABEL = 'cloudify.deployment'
 NODE_LABEL = 'cloudify.node'
@@ -65,9 +65,34 @@ def record_result(ctx: Ctx, name: str, exit_code: int, message: str, data: Any =
     person reads and nothing reads back: ``results.result`` bounds it and masks
     the operation's secrets in it. Return what this returns, never the raw output.
     """
-    kept = result(exit_code, message, data)
+    kept = results.result(exit_code, message, data)
     persist(ctx, **{name: kept})
     return kept['data']
+
+
+def report_action(ctx: Ctx, name: str, exit_code: int, message: str, data: Any = None,
+                  output: str = '') -> Any:
+    """An action's result, kept (``record_result``) and shown in the event stream: its
+    message and, below it, its ``output`` (an exec's stdout and stderr, log lines, a
+    table), as ``results.shown`` shows it: the end, bounded, masked. A result whose exit
+    code is not 0 is a warning. Returns its data as kept."""
+    kept = record_result(ctx, name, exit_code, message, data)
+    log = ctx.logger.warning if exit_code else ctx.logger.info
+    if output.strip():
+        log('%s: %s\n%s', name, message, results.shown(output, name))
+    else:
+        log('%s: %s', name, message)
+    return kept
+
+
+def content_key(ctx: Ctx) -> str:
+    """The instance's key for fingerprints of values (``docker_plugin.fingerprints``),
+    made and kept (``_content_key``) the first time it is needed."""
+    key = ctx.instance.runtime_properties.get(CONTENT_KEY)
+    if not key:
+        key = fingerprints.new_key()
+        persist(ctx, **{CONTENT_KEY: key})
+    return key
 
 
 def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:

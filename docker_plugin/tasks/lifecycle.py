@@ -34,11 +34,14 @@ functions) and writes only what is its own.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import functools
+import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from docker_plugin import kinds
+from docker_plugin import kinds, plans, results
 from docker_plugin.adoption import Choice, Maker, decide, removes
 from docker_plugin.errors import (
     InvalidInputError,
@@ -49,6 +52,7 @@ from docker_plugin.errors import (
     UnreachableError,
 )
 from docker_plugin.options.base import OptionTable
+from docker_plugin.options.lifecycle import UPDATE
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.resources.engine_api import EngineApi
@@ -85,8 +89,10 @@ class Objects:
 
     @property
     def word(self) -> str:
-        """The kind in messages (``swarm_node``: 'swarm node')."""
-        return self.kind.kind.replace('_', ' ')
+        """The kind in messages, from its type's name (``SwarmNode``: 'swarm node',
+        ``ComposeProject``: 'compose project')."""
+        short = self.kind.type_name.rsplit('.', 1)[-1]
+        return re.sub(r'(?<!^)(?=[A-Z])', ' ', short).lower()
 
     @property
     def keys(self) -> kinds.Keys:
@@ -527,10 +533,115 @@ def differences(table: OptionTable, options: Mapping[str, Any],
 
 
 def record_drift(ctx: Ctx, kind: str, found: Iterable[drift.Difference]) -> list[dict]:
+    """Keep the differences (each with its plan) in ``drift`` and log them, one a line."""
+    found = list(found)
     listed = [d.as_dict() for d in found]
     persist(ctx, drift=listed)
     if listed:
-        ctx.logger.warning('Drift of the %s: %s', kind, '; '.join(d.describe() for d in found))
+        ctx.logger.warning('Drift of the %s: %s\n  %s', kind, results.count(len(found),
+                                                                           'difference'),
+                           '\n  '.join(d.describe() for d in found))
     else:
         ctx.logger.info('No drift: the %s has every declared option', kind)
     return listed
+
+
+# ------------------------------------------------------------------ plans and previews
+def adoption_refusal(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> str:
+    """Why update leaves this instance's object alone: it was adopted and
+    ``modify_external_resource`` is not set ('' otherwise)."""
+    if adopted(ctx, objects) and not existing_flags(ctx, kwargs)['modify_external_resource']:
+        return (f'the {objects.word} was adopted: set modify_external_resource to let update '
+                'change it')
+    return ''
+
+
+def planned(strategy: kinds.UpdateStrategy, word: str, found: Iterable[drift.Difference],
+            blocked: str = '') -> list[drift.Difference]:
+    """Each difference with what update does with it (``plans``): a plan it carries, else
+    the one its update mode has under the kind's strategy; every one refused for
+    ``blocked`` (the object's reason), or when update goes all or nothing and one is."""
+    found = [d if d.plan is not None else
+             dataclasses.replace(d, plan=plans.of(strategy, d.update, word)) for d in found]
+    whole = blocked or plans.all_or_nothing(strategy, [d.plan for d in found if d.plan],
+                                            [d.option for d in found], word)
+    if whole:
+        found = [dataclasses.replace(d, plan=d.plan.refused(whole)) if d.plan else d
+                 for d in found]
+    return found
+
+
+def plan(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects, found: Iterable[drift.Difference],
+         blocked: str = '', guard_adopted: bool = True) -> list[drift.Difference]:
+    """``planned`` for a kind's object: refused as a whole when it was adopted (unless
+    ``modify_external_resource``; ``guard_adopted`` False for a kind that only ever
+    adopts) or for ``blocked``."""
+    reason = (adoption_refusal(ctx, kwargs, objects) if guard_adopted else '') or blocked
+    return planned(objects.kind.update, objects.word, found, reason)
+
+
+def refuse(found: Iterable[drift.Difference]) -> None:
+    """Update's refusal, in the very words of its plans.
+
+    Raises:
+        StateError: some difference is refused (naming each option and why).
+    """
+    said = plans.refusal((d.option, d.plan) for d in found if d.plan is not None)
+    if said:
+        raise StateError(said)
+
+
+def previewed(kwargs: dict[str, Any]) -> bool:
+    """Whether update was asked for its plan only (the ``preview`` input of
+    ``options.lifecycle.UPDATE``, taken out of the inputs the kind reads).
+
+    Raises:
+        InvalidInputError: ``preview`` is not a boolean (naming it).
+    """
+    given = {name: kwargs.pop(name) for name in UPDATE.names() if name in kwargs}
+    return bool(UPDATE.parse(given)['preview'])
+
+
+def show_plan(ctx: Ctx, strategy: kinds.UpdateStrategy, word: str, name: str,
+              found: Iterable[drift.Difference]) -> list[dict[str, Any]]:
+    """Log what update would do with each difference of the ``word`` ``name``, and
+    return the entries with their plans; nothing is changed or recorded."""
+    found = list(found)
+    what = f'the {word} {name}'.rstrip()
+    if not found:
+        ctx.logger.info('Update preview of %s (nothing changed): %s', what,
+                        plans.when_clean(strategy, word))
+        return []
+    counted = collections.Counter(plans.label(d.plan) for d in found if d.plan is not None)
+    summary = ', '.join(f'{counted[label]} {label}' for label in plans.LABELS if counted[label])
+    refused = plans.refusal((d.option, d.plan) for d in found if d.plan is not None)
+    log = ctx.logger.warning if refused else ctx.logger.info
+    log('Update preview of %s (nothing changed): %s\n  %s%s', what, summary,
+        '\n  '.join(d.describe() for d in found),
+        f'\nupdate would fail: {refused}' if refused else '')
+    return [d.as_dict() for d in found]
+
+
+Planner = Callable[[Ctx, Mapping[str, Any]], 'list[drift.Difference]']
+Operation = Callable[..., Any]
+
+
+def preview(objects: Objects, planner: Planner) -> Callable[[Operation], Operation]:
+    """A kind's ``update`` with a preview: given ``preview: true``, it runs ``planner``
+    (what check_drift finds, each entry with its plan; it reads, never changes) and
+    shows the plan instead (``show_plan``); otherwise it updates."""
+    return preview_of(objects.kind.update, objects.word, lambda ctx: shown(ctx, objects),
+                      planner)
+
+
+def preview_of(strategy: kinds.UpdateStrategy, word: str, name: Callable[[Ctx], str],
+               planner: Planner) -> Callable[[Operation], Operation]:
+    """``preview`` for what is not a node kind's object (a relationship's connection)."""
+    def decorate(update: Operation) -> Operation:
+        @functools.wraps(update)
+        def run(ctx: Ctx, **kwargs: Any) -> Any:
+            if not previewed(kwargs):
+                return update(ctx, **kwargs)
+            return show_plan(ctx, strategy, word, name(ctx), planner(ctx, kwargs))
+        return run
+    return decorate

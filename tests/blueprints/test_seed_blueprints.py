@@ -89,7 +89,7 @@ def test_every_seed_option_is_applied(local_run, docker_client, unique, labelled
     assert container.attrs['HostConfig']['NetworkMode'] == network.name
     assert list(outputs['networks']) == [network.name]
     assert outputs['ip'] == outputs['networks'][network.name]['ip'] != ''
-    assert outputs['ports'] == {'8080/tcp': [{'host_ip': '127.0.0.1', 'host_port': str(port)}]}
+    assert outputs['ports'] == {'8080/tcp': [{'host_ip': '127.0.0.1', 'host_port': port}]}
     body = _get(f'http://127.0.0.1:{port}/')
     assert body.strip() == f'hi {unique}'
     assert (data / 'started').read_text().startswith('started as ')

@@ -80,12 +80,14 @@ def running(project):
     ({'service': 'side', 'command': ['nonexistent-command']},
      'command: the engine could not run the command: OCI runtime exec failed'),
     ({'service': 'app', 'command': ['sh', '-c', 'echo why; exit 3']},
-     'expected_exit_code: app: sh -c echo why; exit 3 exited 3, expected 0; stdout: why'),
+     "expected_exit_code: ['sh', '-c', 'echo why; exit 3'] exited with code 3 (in app), "
+     'expected 0; stdout: why'),
 ])
 @pytest.mark.compose
 def test_exec_failures_name_the_input(running, inputs, opening):
-    # Found by the fuzz: "app: true exited 126, expected 0; stderr: " (the runtime's reason
-    # was on stdout), "compose exec in nope: service "nope" is not running container #1".
+    # Found by the fuzz: "['true'] exited with code 126 (in app), expected 0; stderr: " (the
+    # runtime's reason was on stdout), "compose exec in nope: service "nope" is not running
+    # container #1".
     with pytest.raises(NonRecoverableError) as failure:
         compose_actions.exec_command(ctx=running, **inputs)
     assert str(failure.value).startswith(opening), str(failure.value)

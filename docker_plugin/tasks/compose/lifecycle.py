@@ -13,13 +13,17 @@ Status, drift, update and pull of ``cloudify.nodes.docker.ComposeProject``.
 
 ``check_status``: every expected service has its containers, each running
 (healthy when it has a healthcheck; a job another service waits for may have
-exited 0). ``check_drift``: each running container's
+exited 0). ``check_drift``: the keys of each service that changed in the
+files since the last ``up`` (by the ``fingerprints`` kept at each ``up``:
+never the values), each running container's
 ``com.docker.compose.config-hash`` against the hash compose computes from
-the files now (``config --hash``, with the same label override), the number
-of containers per service, containers of services the files dropped, and
-networks or volumes that are gone; kept in ``drift``. ``update``: ``up``
-again, which recreates only what changed; returns what drift remains.
-``pull``: pull the images again (as ``pull`` says), refresh the properties.
+the files now (``config --hash``, with the same label override) where no key
+says why, the number of containers per service, containers of services the
+files dropped, and networks or volumes that are gone; each with what
+``update`` does with it; kept in ``drift``. ``update``: ``up`` again, which
+recreates only what changed; returns what drift remains (``preview: true``:
+the plan only). ``pull``: pull the images again (as ``pull`` says), refresh
+the properties.
 """
 
 
@@ -52,6 +56,7 @@ from docker_plugin.tasks import waits
 from docker_plugin.tasks.compose import confine as confine_compose
 from docker_plugin.tasks.confine import existing
 from docker_plugin.tasks.context import (
+    content_key,
     daemon_config,
     engine,
     existing_flags,
@@ -243,6 +248,9 @@ def up(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
                 report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
             raise
     persist(ctx, expected=wanted, jobs=can_complete)
+    if not adopted(ctx, kwargs):  # what this up made: drift names the keys changed since
+        persist(ctx, fingerprints=compose_state.fingerprints(model, content_key(ctx),
+                                                             compose.directory))
     summary = refresh(ctx, kwargs, compose.spec.name)
     report(ctx, summary)
     return summary
@@ -373,37 +381,50 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Ctx, kwargs: Any, compose: Any, opts: Any) -> list:
+    """The differences of the running project from its files, each with what update
+    (compose up) does with it."""
     model = compose.model()
     compose_state.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
+    kept = ctx.instance.runtime_properties.get('fingerprints')
+    now = compose_state.fingerprints(model, content_key(ctx), compose.directory) \
+        if kept is not None else None
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, compose.spec.name)
         present = compose_state.objects(client.api, compose.spec.name)
-    return compose_state.drift(found, hashes, wanted, model, present)
+    return objects.plan(ctx, kwargs, OBJECTS, compose_state.drift(
+        found, hashes, wanted, model, present, kept, now, bool(opts['remove_orphans'])))
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    opts = options(ctx, kwargs)
+    with project(ctx, kwargs, opts) as compose:
+        compose.model()  # the files are read (a bad one refused) before the state is
+        _name(ctx)
+        return _drift(ctx, kwargs, compose, opts)
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the running project differs from its files (empty: none)."""
-    opts = options(ctx, kwargs)
-    with project(ctx, kwargs, opts) as compose:
-        compose.model()  # the files are read (a bad one refused) before the state is
-        _name(ctx)
-        found = _drift(ctx, kwargs, compose, opts)
-    return objects.record_drift(ctx, 'compose project', found)
+    """Where the running project differs from its files, each with what update does with
+    it (empty: none)."""
+    return objects.record_drift(ctx, 'compose project', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """``up`` again: compose recreates only the services whose configuration changed."""
+    """``up`` again: compose recreates only the services whose configuration changed (an
+    adopted project only with modify_external_resource). ``preview: true``: the plan
+    only."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
         compose.model()  # the files are read (a bad one refused) before the state is
         _name(ctx)
-        if adopted(ctx, kwargs):
-            raise StateError('the compose project was adopted: set modify_external_resource '
-                             'to let update change it')
+        reason = objects.adoption_refusal(ctx, kwargs, OBJECTS)
+        if reason:
+            raise StateError(reason)
         up(ctx, kwargs, opts, compose, 'update')
         remaining = _drift(ctx, kwargs, compose, opts)
     return objects.record_drift(ctx, 'compose project', remaining)

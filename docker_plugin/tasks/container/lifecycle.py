@@ -479,13 +479,19 @@ def record_discarded(ctx: Ctx, api: EngineApi, spec: specs.ContainerSpec, contai
     return dropped
 
 
+def _planned(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi) -> tuple[Any, list]:
+    """(the spec, the differences each with what update does with it)."""
+    spec, found = _differences(ctx, kwargs, api)
+    return spec, objects.plan(ctx, kwargs, OBJECTS, found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    with engine(ctx, kwargs) as client:
+        return _planned(ctx, kwargs, client.api)[1]
+
+
 def _record(ctx: Ctx, found: list) -> list[dict[str, Any]]:
-    listed = [d.as_dict() for d in found]
-    persist(ctx, drift=listed)
-    if found:
-        ctx.logger.warning('Drift: %s', '; '.join(d.describe() for d in found))
-    else:
-        ctx.logger.info('No drift: the container has every declared option')
+    listed = objects.record_drift(ctx, 'container', found)
     skipped = ctx.instance.runtime_properties.get(DISCARDED)
     if skipped:
         ctx.logger.info('Not compared: %s (discarded by the engine on this host)',
@@ -495,35 +501,29 @@ def _record(ctx: Ctx, found: list) -> list[dict[str, Any]]:
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the container differs from its declared options, image and networks
-    (also kept in the ``drift`` runtime property); an empty list means none."""
-    with engine(ctx, kwargs) as client:
-        _, found = _differences(ctx, kwargs, client.api)
-    return _record(ctx, found)
+    """Where the container differs from its declared options, image and networks, each
+    with what update does with it (also kept in the ``drift`` runtime property); an
+    empty list means none."""
+    return _record(ctx, _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Bring the container back to its declared options where the engine can do
     it in place: resources and restart policy (the update call), its name (a
     rename), pause or unpause, its networks, aliases and addresses (reconnecting).
-    Anything else needs a new container and is refused, naming it."""
-    if objects.adopted(ctx, OBJECTS) and \
-            not existing_flags(ctx, kwargs)['modify_external_resource']:
-        raise StateError('the container was adopted: set modify_external_resource to let '
-                         'update change it')
+    Anything else needs a new container: then nothing is changed, and the refusal
+    names it (as the plans of check_drift say). ``preview: true``: the plan only."""
     with engine(ctx, kwargs) as client:
         api = client.api
-        spec, found = _differences(ctx, kwargs, api)
-        fixed = sorted({d.option for d in found if not d.updatable})
-        if fixed:
-            raise StateError(f'{", ".join(fixed)} changed and cannot be applied to the '
-                             'existing container: reinstall (or heal) this node')
+        spec, found = _planned(ctx, kwargs, api)
+        objects.refuse(found)
         container_id = recorded(ctx, 'container_id', 'container')
         applied = container_drift.apply(api, container_id, spec, found)
         dropped = record_discarded(ctx, api, spec, container_id, applied.updated,
                                    applied.warnings)
-        _, remaining = _differences(ctx, kwargs, api)
+        _, remaining = _planned(ctx, kwargs, api)
         refused = sorted({d.option for d in remaining if d.option in applied.updated})
         taken = [name for name in applied.updated if name not in refused and name not in dropped]
         for line in ([f'updated {", ".join(taken)}'] if taken else []) + applied.done:

@@ -9,6 +9,7 @@ merging.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from docker_plugin import kinds
@@ -39,13 +40,16 @@ def start_options(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
     """The validated spec; raises InvalidInputError naming the field."""
-    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
-                                'container_config')
+    raw = resolve_input(ctx, kwargs, 'container_config')
+    config = CONTAINER.validate(raw, 'container_config')
     runtime_env = ctx.instance.runtime_properties.get('docker_env_var') or {}
     runtime_env = ENVIRONMENT(runtime_env, 'runtime_properties.docker_env_var')
     name = instance_name(ctx, config.get('create', {}).get('name')) or default_name(ctx)
-    return specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
+    spec = specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
                        networks(ctx), name, env_files(ctx, config.get('plugin', {})))
+    # container_start wins over container_config, as in the spec
+    return dataclasses.replace(spec, written=CONTAINER.written(
+        raw, resolve_input(ctx, kwargs, 'container_start')))
 
 
 def declared_state(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:

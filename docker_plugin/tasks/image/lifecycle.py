@@ -16,7 +16,7 @@ import dataclasses
 import time
 from typing import Any, Mapping
 
-from docker_plugin import registry
+from docker_plugin import kinds, registry
 from docker_plugin.errors import StateError
 from docker_plugin.options.image import IMAGE_NODE
 from docker_plugin.resources import drift, images
@@ -177,9 +177,12 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
     ctx.logger.info('Image %s is present', image_id)
 
 
+STRATEGY = kinds.node('image').update  # update gets it again from its source
+
+
 def image_drift(ctx: Ctx, api: EngineApi, kwargs: Mapping[str, Any]) -> list[Difference]:
     """Names that no longer point at the image, and (pulled images) a registry
-    that now serves another digest for the name."""
+    that now serves another digest for the name; each with what update does with it."""
     props = ctx.instance.runtime_properties
     image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     found = []
@@ -196,23 +199,27 @@ def image_drift(ctx: Ctx, api: EngineApi, kwargs: Mapping[str, Any]) -> list[Dif
         if served and props.get('image_digest') and served != props['image_digest']:
             found.append(Difference('image_pull', props['image'], served, props['image_digest'],
                                     drift.Update.RECREATE))
-    return found
+    return objects.planned(STRATEGY, 'image', found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list[Difference]:
+    with engine(ctx, kwargs) as client:
+        return image_drift(ctx, client.api, kwargs)
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the image differs from what was recorded (also kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        found = [d.as_dict() for d in image_drift(ctx, client.api, kwargs)]
-    persist(ctx, drift=found)
-    for item in found:
-        ctx.logger.warning('Drift: %s: %s now %s', item['option'], item['path'], item['actual'])
-    return found
+    """Where the image differs from what was recorded, each with what update does with it
+    (also kept in ``drift``)."""
+    return objects.record_drift(ctx, 'image', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview_of(STRATEGY, 'image', lambda ctx: str(ctx.instance.runtime_properties.get(
+    'image') or ''), _plan)
 def update(ctx: Ctx, **kwargs: Any) -> None:
-    """Get the image again (pull, build or import) and re-tag it: what ``pull`` does."""
+    """Get the image again (pull, build or import) and re-tag it: what ``pull`` does.
+    ``preview: true``: the plan only."""
     refresh(ctx, kwargs)
 
 

@@ -41,7 +41,8 @@ def service_name(ctx: Ctx, kwargs: Mapping[str, Any]) -> str:
 
 def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
     """The validated spec (no engine call); raises InvalidInputError naming the field."""
-    values = SERVICE.parse(resolve_input(ctx, kwargs, FIELD), FIELD)
+    raw = resolve_input(ctx, kwargs, FIELD)
+    values = SERVICE.parse(raw, FIELD)
     scaled = ctx.instance.runtime_properties.get('replicas')
     if scaled is not None and values.get('mode') in ('replicated', None):
         values['replicas'] = scaled
@@ -64,7 +65,7 @@ def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
                                 *_related_files(ctx, SECRET_RELATIONSHIP, 'secret')],
                        configs=[*(values.get('configs') or []),
                                 *_related_files(ctx, CONFIG_RELATIONSHIP, 'config')],
-                       labels=resource_labels(ctx), auth=auth)
+                       labels=resource_labels(ctx), auth=auth, written=SERVICE.written(raw))
 
 
 def _related_networks(ctx: Ctx) -> list[dict[str, Any]]:

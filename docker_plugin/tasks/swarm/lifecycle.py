@@ -10,7 +10,7 @@ tokens are remembered as secrets the moment they are read and never kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, StateError
@@ -162,27 +162,32 @@ def _spec_drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[dict, list]:
         raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
     declared = _options(ctx, kwargs).get('spec', {})
     view = swarm.spec_of(declared)
-    return info, drift.differences(SWARM, declared, view, info.get('Spec') or {})
+    written = SWARM.written(resolve_input(ctx, kwargs, 'swarm_config'))
+    return info, objects.plan(ctx, kwargs, OBJECTS, drift.differences(
+        SWARM, declared, view, info.get('Spec') or {}, written=written))
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    with engine(ctx, kwargs) as client:
+        return _spec_drift(ctx, kwargs, client.api)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the swarm's settings differ from ``swarm_config`` (kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        _, found = _spec_drift(ctx, kwargs, client.api)
-    return objects.record_drift(ctx, 'swarm', found)
+    """Where the swarm's settings differ from ``swarm_config``, each with what update does
+    with it (kept in ``drift``)."""
+    return objects.record_drift(ctx, 'swarm', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Apply drifted swarm settings in place (the swarm update call)."""
-    if objects.adopted(ctx, OBJECTS) and \
-            not existing_flags(ctx, kwargs)['modify_external_resource']:
-        raise StateError('the swarm was adopted: set modify_external_resource to let update '
-                         'change it')
+    """Apply drifted swarm settings in place (the swarm update call); an adopted swarm
+    changes only with modify_external_resource. ``preview: true``: the plan only."""
     with engine(ctx, kwargs) as client:
         api = client.api
         info, found = _spec_drift(ctx, kwargs, api)
+        objects.refuse(found)
         if found:
             spec = _merge(info.get('Spec') or {},
                           swarm.spec_of(_options(ctx, kwargs).get('spec', {})))

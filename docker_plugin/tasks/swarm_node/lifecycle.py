@@ -312,26 +312,32 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Ctx, api: EngineApi, declared: Mapping[str, Any]) -> tuple[objects.Info, list]:
+    """(inspect, the differences each with what update does with it: a node is always
+    adopted, and update changes it all the same)."""
     info = objects.require(ctx, api, OBJECTS)
-    return info, drift.differences(SWARM_NODE, declared, drift.desired_view(SWARM_NODE,
-                                                                            declared),
-                                   info, rules=_rules(declared))
+    found = drift.differences(SWARM_NODE, declared, drift.desired_view(SWARM_NODE, declared),
+                              info, rules=_rules(declared))
+    return info, objects.planned(OBJECTS.kind.update, OBJECTS.word, found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    declared = _declared(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        return _drift(ctx, client.api, declared)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the node differs from its declared availability, role and labels (kept in
-    ``drift``)."""
-    declared = _declared(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
-        _, found = _drift(ctx, client.api, declared)
-    return objects.record_drift(ctx, OBJECTS.word, found)
+    """Where the node differs from its declared availability, role and labels, each with
+    what update does with it (kept in ``drift``)."""
+    return objects.record_drift(ctx, OBJECTS.word, _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> Any:
     """Give the node its declared spec again where it drifted, in place (a drain waits
-    for its tasks to move)."""
+    for its tasks to move). ``preview: true``: the plan only."""
     declared = _declared(ctx, kwargs)
     settings = _settings(ctx, kwargs)
     recorded(ctx, 'swarm_node_id', 'swarm node')

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.errors import StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
-from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
     engine,
@@ -61,29 +59,30 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
     objects.status(ctx, kwargs, OBJECTS)
 
 
-def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> list:
-    info = objects.require(ctx, api, OBJECTS)
-    return objects.differences(VOLUME, _options(ctx, kwargs), info)
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    """The differences from ``volume_config``, each refused by update (a volume made
+    again would lose its data)."""
+    with engine(ctx, kwargs) as client:
+        info = objects.require(ctx, client.api, OBJECTS)
+    return objects.plan(ctx, kwargs, OBJECTS,
+                        objects.differences(VOLUME, _options(ctx, kwargs), info))
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the volume differs from ``volume_config`` (kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        found = _drift(ctx, kwargs, client.api)
-    return objects.record_drift(ctx, 'volume', found)
+    """Where the volume differs from ``volume_config``, each with what update does with
+    it (kept in ``drift``)."""
+    return objects.record_drift(ctx, 'volume', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """A volume cannot change in place, and making it again would lose its data:
-    a drifted volume is refused, naming the options (no drift: nothing to do)."""
-    with engine(ctx, kwargs) as client:
-        found = _drift(ctx, kwargs, client.api)
-    if found:
-        raise StateError(f'{", ".join(sorted({d.option for d in found}))} changed; a volume '
-                         'cannot change in place and making it again would lose its data: '
-                         'create a new volume node (or reinstall, if the data may go)')
+    a drifted volume is refused, naming the options (no drift: nothing to do).
+    ``preview: true``: the plan only."""
+    found = _plan(ctx, kwargs)
+    objects.refuse(found)
     return objects.record_drift(ctx, 'volume', found)
 
 
