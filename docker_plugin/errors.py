@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import socket
 import ssl
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -114,6 +115,32 @@ class TransientError(PluginError):
     """The engine is unreachable, slow, overloaded or busy: retry later."""
 
     recoverable = True
+
+
+class UnreachableError(TransientError):
+    """No engine answers at the address: the connection itself failed (refused, no such
+    socket file, a host name that does not resolve, no route, no answer to connect).
+
+    Retried like any passing trouble, but only within ``daemon_client.unreachable_timeout``
+    from the first failure (``docker_plugin.tasks.operation``); then permanent, naming the
+    field that holds the address. ``reason`` says what failed in a few words; ``field``,
+    ``address``, ``note`` and ``budget`` are filled in where the engine's configuration is
+    known (``docker_plugin.tasks.context.engine``).
+    """
+
+    def __init__(self, message: str, reason: str = ''):
+        super().__init__(message)
+        self.reason = reason or 'no answer'
+        self.field = ''
+        self.address = ''
+        self.note = ''
+        self.budget: float | None = None
+
+    def locate(self, field: str, address: str, note: str, budget: float) -> UnreachableError:
+        """Say where the address came from and how long to keep trying it."""
+        if not self.field:
+            self.field, self.address, self.note, self.budget = field, address, note, budget
+        return self
 
 
 class UnclassifiedError(PluginError):
@@ -263,6 +290,9 @@ def classify(exc: BaseException, action: str) -> PluginError:
     if isinstance(exc, _LOCAL_FILE_ERRORS):
         return RefusedError(f'{action}: {_short(exc)}')
     if isinstance(exc, _TRANSPORT_ERRORS):
+        reason = connection_failure(exc)
+        if reason:
+            return UnreachableError(f'{action}: Docker engine unreachable ({reason})', reason)
         return TransientError(f'{action}: Docker engine unreachable or slow: {_short(exc)}')
     if isinstance(exc, (docker.errors.InvalidArgument, docker.errors.InvalidVersion,
                         docker.errors.InvalidRepository, docker.errors.InvalidConfigFile)):
@@ -278,6 +308,55 @@ def classify(exc: BaseException, action: str) -> PluginError:
 
 
 VERSION_FETCH = 'Error while fetching server API version'
+
+# What failed to connect, by the exception found in a transport failure's chain (first
+# match wins): the connection itself never opened, so no engine is there to answer.
+_CONNECT_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, 'connection refused'),
+    (FileNotFoundError, 'no such socket file'),
+    (socket.gaierror, 'the host name does not resolve'),
+    (requests.exceptions.ConnectTimeout, 'no answer to connect'),
+    (urllib3.exceptions.ConnectTimeoutError, 'no answer to connect'),
+    (urllib3.exceptions.NewConnectionError, 'the connection failed'),
+)
+_UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH: 'no route to the host',
+                       errno.ENETUNREACH: 'no route to the network',
+                       errno.ECONNREFUSED: 'connection refused',
+                       errno.ENOENT: 'no such socket file'}
+
+
+def connection_failure(exc: BaseException) -> str:
+    """What kept a connection from opening, in a few words; '' when it opened (a reset, a
+    read timeout: the engine was there) or the failure is not about connecting."""
+    seen: list[BaseException] = []
+    pending = [exc]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.append(current)
+        pending.extend(e for e in (current.__cause__, current.__context__,
+                                   getattr(current, 'reason', None), *current.args)
+                       if isinstance(e, BaseException))
+    for kind, reason in _CONNECT_FAILURES:
+        if any(isinstance(e, kind) for e in seen):
+            if kind is urllib3.exceptions.NewConnectionError:
+                number = next((e.errno for e in seen if isinstance(e, OSError) and
+                               e.errno in _UNREACHABLE_ERRNOS), None)
+                return _UNREACHABLE_ERRNOS.get(number, reason) if number else \
+                    _errno_in_text(seen) or reason
+            return reason
+    return ''
+
+
+def _errno_in_text(seen: list[BaseException]) -> str:
+    """urllib3 keeps only the text of the socket error it wrapped."""
+    for e in seen:
+        text = str(e)
+        for number, reason in _UNREACHABLE_ERRNOS.items():
+            if f'[Errno {number}]' in text:
+                return reason
+    return ''
 
 
 def _negotiation(found: PluginError, action: str) -> PluginError:

@@ -48,6 +48,14 @@ def containers(api: EngineApi, project: str) -> list[dict[str, Any]]:
     return [c for c in found if (c.get('Labels') or {}).get(ONEOFF, 'False') != 'True']
 
 
+def labelled(api: EngineApi, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Containers of any project carrying every given label."""
+    with engine_call('list compose containers by label'):
+        found = api.containers(all=True, filters={'label': [
+            PROJECT, *(f'{k}={v}' for k, v in labels.items())]})
+    return list(found)
+
+
 def objects(api: EngineApi, project: str) -> dict[str, list[str]]:
     """Names of the project's networks and volumes on the engine."""
     label = {'label': [f'{PROJECT}={project}']}

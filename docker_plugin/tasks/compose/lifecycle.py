@@ -36,7 +36,7 @@ import time
 from typing import Any, Iterator, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide
+from docker_plugin.adoption import Choice, Maker, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -60,7 +60,7 @@ from docker_plugin.tasks.context import (
     daemon_config,
     engine,
     existing_flags,
-    is_mine,
+    node_labels,
     persist,
     recorded,
     resource_labels,
@@ -193,11 +193,19 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
-    mine = bool(found) and all(is_mine(c.get('Labels'), ctx) for c in found)
+    makers = {objects.maker(ctx, c.get('Labels')) for c in found}
+    # One maker for every container (this instance, or an earlier run of this node, which
+    # `up` then brings in line), else the project is held elsewhere or not this deployment's.
+    made_by, holder = makers.pop() if len(makers) == 1 else \
+        next(((m, h) for m, h in makers if m is Maker.HELD), (Maker.NONE, ''))
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], bool(found), mine)
+                      flags['use_if_exists'], bool(found), made_by, holder)
     if decision.choice is None:
         raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
+    if decision.choice is Choice.CLAIM:
+        ctx.logger.info("Claiming compose project %s: an earlier run of this deployment "
+                        "made it (%s, which the deployment no longer has); it is this "
+                        "deployment's, and start brings it in line", name, holder)
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
     objects.record(ctx, OBJECTS, {'Name': name}, decision.choice is Choice.ADOPT)
     persist(ctx, expected=wanted, jobs=compose_readiness.may_complete(model))
@@ -288,11 +296,13 @@ def start(ctx: Ctx, **kwargs: Any) -> None:
         up(ctx, kwargs, opts, compose)
 
 
-def by_name(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+def by_name(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+            name: str | None = None):
     """A ``Compose`` that finds the project by its name alone (compose's labels): what
-    stop and down need, whatever became of the files."""
-    name = ctx.instance.runtime_properties.get('project_name') or opts['project_name'] or \
-        default_project_name(str(ctx.deployment.id), str(ctx.instance.id))
+    stop and down need, whatever became of the files (``name``: another project's)."""
+    name = name or ctx.instance.runtime_properties.get('project_name') or \
+        opts['project_name'] or default_project_name(str(ctx.deployment.id),
+                                                     str(ctx.instance.id))
     project_spec = ProjectSpec(name=name, binary=find_binary(opts['compose_binary']),
                                timeout=float(opts['timeout']))
     return open_project(project_spec, daemon_config(ctx, kwargs), emitter(ctx))
@@ -319,18 +329,39 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     """``down``, by the project's name: containers, networks and the images it built go;
     volumes only with ``remove_volumes``. Works whatever became of the files."""
     opts = options(ctx, kwargs)
-    if not objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs)):
-        take_down(ctx, kwargs, opts)
+    flags = existing_flags(ctx, kwargs)
+    if not objects.keeps(ctx, OBJECTS, flags):
+        with objects.engine_to_clean(ctx, kwargs) as client:
+            if client is not None:
+                take_down(ctx, kwargs, opts)
+                for name in earlier_projects(ctx, client.api):
+                    take_down(ctx, kwargs, opts, name)
+                    ctx.logger.info('Took down compose project %s, left by an earlier run '
+                                    'of this deployment', name)
     objects.forget(ctx, OBJECTS)
 
 
-def take_down(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+def earlier_projects(ctx: Ctx, api: Any) -> list[str]:
+    """In an uninstall: the projects (by name) whose containers an earlier run of this
+    deployment's node made and no live instance holds (the shared rule,
+    ``tasks.lifecycle.earlier_run``)."""
+    if not objects.uninstalling(ctx):
+        return []
+    current = ctx.instance.runtime_properties.get('project_name')
+    names = {str((c.get('Labels') or {}).get(compose_state.PROJECT) or '')
+             for c in compose_state.labelled(api, node_labels(ctx))
+             if objects.earlier_run(ctx, c, unknown=True)}
+    return sorted(names - {'', current})
+
+
+def take_down(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+              name: str | None = None) -> None:
     """``down`` until the engine shows none of the project's containers: one whose creation
     was in flight when a failed ``up`` ended can appear after compose exited, and ``down``
     would miss it (seen under load). A few passes a second apart; then a retry."""
     for attempt in range(DOWN_PASSES):
         time.sleep(1 if attempt else 0)
-        with by_name(ctx, kwargs, opts) as compose:
+        with by_name(ctx, kwargs, opts, name) as compose:
             compose.down(opts)
         with engine(ctx, kwargs) as client:
             left = compose_state.containers(client.api, compose.spec.name)

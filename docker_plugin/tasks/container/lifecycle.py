@@ -21,7 +21,6 @@ import dataclasses
 from typing import Any, Iterable, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -51,7 +50,6 @@ from docker_plugin.tasks.context import (
     drop,
     engine,
     existing_flags,
-    is_mine,
     learn_container_secrets,
     log_lines,
     parse,
@@ -66,9 +64,21 @@ from docker_plugin.tasks.lifecycle import tagged
 from docker_plugin.tasks.operation import operation
 
 DISCARDED = 'discarded_options'  # options the engine discards on this kernel
+# A label a container node's containers carry and images never do: a container anyone
+# makes from an image this plugin built inherits the image's Cloudify labels, and is not
+# this deployment's for that (found by labels, it must not be taken for one, nor removed).
+MADE_AS = ('cloudify.made-as', 'container')
+
+
+def container_labels(ctx: Ctx) -> dict[str, str]:
+    """The labels a container node gives its containers."""
+    return {**resource_labels(ctx), MADE_AS[0]: MADE_AS[1]}
+
+
 OBJECTS = objects.Objects(
     kinds.node('container'), inspect=containers.inspect,
-    find_by_labels=containers.find_by_labels,
+    find_by_labels=lambda api, labels: containers.find_by_labels(
+        api, {**labels, MADE_AS[0]: MADE_AS[1]}),
     remove=lambda api, info: containers.remove(api, info['Id'], force=True),
     summarise=reports.summarise)
 # A start the engine refuses with these, on a container that never ran, is a
@@ -144,24 +154,42 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
 
 def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
-    """Find the container this instance should use, or create it: (id, adopted?)."""
-    made = objects.unrecorded(ctx, api, OBJECTS)
+    """Find the container this instance should use, or create it: (id, adopted?).
+
+    The shared rule (``tasks.lifecycle``): one this instance made but did not record is
+    reused; one of the name an earlier run of this node made is claimed, or made again
+    when it differs from the spec (its image, options, networks, mounts); what earlier
+    runs left under other names is removed."""
+    found = objects.node_objects(ctx, api, OBJECTS)
+    made = objects.unrecorded(ctx, api, OBJECTS, found)
     if made:
         ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
                         made[0]['Id'][:12])
         return made[0]['Id'], False
     existing = containers.inspect(api, spec.name)
-    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
-    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], existing is not None, mine)
-    if decision.choice is None:
-        raise InvalidInputError('container_config.name',
-                                f'a container named {spec.name} {decision.problem}')
-    if decision.choice is not Choice.CREATE:
-        assert existing is not None  # decide adopts or reuses only what exists
-        ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
-                        else 'Using the earlier made', existing['Id'])
-        return existing['Id'], decision.choice is Choice.ADOPT
+    objects.clear_leftovers(ctx, api, OBJECTS, found, [existing['Id']] if existing else [])
+
+    def make() -> Mapping[str, Any]:
+        try:
+            made_id = _create(ctx, kwargs, api, spec, image)
+        except NotFoundError as exc:  # the image, pulled first, is not in the registry
+            raise InvalidInputError('container_config.image', str(exc)) from None
+        return {'Id': made_id}
+
+    def differs(info: Mapping[str, Any]) -> list:
+        declared = dataclasses.replace(context(ctx, spec), labels=None)  # its run's labels
+        return container_drift.differences(api, spec, info, declared)
+
+    info, adopted = objects.ensure(ctx, 'container', spec.name, flags, existing, make,
+                                   field='container_config.name', differs=differs,
+                                   remove=lambda old: OBJECTS.remove(api, old))
+    return info['Id'], adopted
+
+
+def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
+            image: str | None) -> str:
+    """Create the container from ``image`` (pulled first when it is another than the
+    one create made sure of); returns its id."""
     if not image:
         raise InvalidInputError('container_config.image', 'needed to create the container')
     # create already made sure of the image it recorded; check only another one.
@@ -169,20 +197,21 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
             images.inspect_image(api, image) is None:
         repository, tag = images.split_reference(image)
         images.pull_as(api, repository, tag, 'missing', ctx.logger.info)
-    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
+    ctx.logger.info('Container %s: from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
-        container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
+        container_id, warnings = containers.create(api, image, spec, container_labels(ctx))
     except (NotFoundError, RefusedError) as exc:
         if isinstance(exc, NotFoundError) and NO_IMAGE in (exc.detail or str(exc)).lower():
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
+    persist(ctx, container_id=container_id)  # before the next call can fail
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
     drop(ctx, DISCARDED)  # what an earlier container's engine discarded
     record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
-    return container_id, False
+    return container_id
 
 
 @operation
@@ -329,11 +358,11 @@ def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
 @operation
 def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Stop if running, remove the container (and any this instance made but did
-    not record, found by its labels), and the image if ``remove_image``."""
+    not record, found by its labels; in an uninstall, any an earlier run of this node
+    left), and with ``remove_image`` the image's name this node added (``release``)."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
     options = parse(ctx, kwargs, 'container_remove', REMOVE)
     remove_image = options.pop('remove_image')
-    props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
     if (objects.recorded_id(ctx, OBJECTS) and objects.keeps(ctx, OBJECTS, flags)) or \
             flags['retain']:
@@ -347,29 +376,47 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         if info['State'].get('Running') or info['State'].get('Paused'):
             ctx.logger.info('Stopping container %s before removing it', info['Id'])
             containers.stop(api, info['Id'], timeout)
-        images_used.append(info.get('Image'))
         containers.remove(api, info['Id'], **options)
         return True
 
-    images_used: list[str | None] = []
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
-        objects.forget(ctx, OBJECTS)
-        image = props.get('image_id') or next(filter(None, images_used), None)
-        if remove_image and image:
-            _remove_image(ctx, api, image)
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            api = client.api
+            objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+            objects.forget(ctx, OBJECTS)
+            if remove_image:
+                kept = ctx.instance.runtime_properties.get('image_id')
+                _remove_image(ctx, api)
+                # built or imported by this instance, not recorded; in an uninstall, by
+                # earlier runs of this node (not the recorded one: _remove_image's)
+                objects.remove_ours(ctx, api, dataclasses.replace(
+                    image_sources.IMAGES, remove=lambda api, info: info['Id'] != kept and
+                    image_sources.IMAGES.remove(api, info)))
+    objects.forget(ctx, OBJECTS)
 
 
-def _remove_image(ctx: Ctx, api: EngineApi, image: str) -> None:
-    try:
-        removed = images.remove_image(api, image)
-    except PluginError as exc:
-        raise StateError(f'remove_image: {exc}. Remove the containers using it, or set '
-                         'remove_image to false.') from None
-    if removed:
-        ctx.logger.info('Removed image %s', image)
+def _remove_image(ctx: Ctx, api: EngineApi) -> None:
+    """``remove_image``: the name this node added to the image it made (built, imported,
+    or pulled when absent) goes; the image goes with it only when no other name and no
+    container holds it. An image the node did not make (there before, or another node's)
+    stays as it is."""
+    props = ctx.instance.runtime_properties
+    image_id, image = props.get('image_id'), props.get('image')
+    if not image_id:
+        return
+    if not props.get('image_created'):
+        ctx.logger.info('Keeping image %s: this node did not make it (%s)', image or image_id,
+                        props.get('image_source') or 'it was there before')
+    else:
+        names = [image] if image and image != image_id else []
+        try:
+            released = images.release(api, image_id, names)
+        except PluginError as exc:
+            raise StateError(f'remove_image: {exc}. Remove what is built on it, or set '
+                             'remove_image to false.') from None
+        ctx.logger.info('remove_image: %s', released.describe(image or image_id))
     drop(ctx, *image_sources.IMAGE_PROPS)
+
 
 # Options the engine discarded on this host (it said so when it was given them).
 
@@ -409,7 +456,7 @@ def context(ctx: Ctx, spec: specs.ContainerSpec) -> container_drift.Context:
     props = ctx.instance.runtime_properties
     return container_drift.Context(
         image=spec.image or props.get('image'),
-        labels=None if objects.adopted(ctx, OBJECTS) else resource_labels(ctx),
+        labels=None if objects.adopted(ctx, OBJECTS) else container_labels(ctx),
         discarded=props.get(DISCARDED) or ())
 
 

@@ -12,6 +12,7 @@ pulled image, whether the registry now serves another one); ``update`` and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Mapping
 
@@ -113,50 +114,63 @@ def push(ctx: Ctx, **kwargs: Any) -> None:
 
 @operation
 def delete(ctx: Ctx, **kwargs: Any) -> None:
-    """Remove what this deployment made: the tags it added and, if it made the
-    image (built, imported, or pulled when absent), the image itself.
-
-    A pulled image is removed by its name: if that image is known by other
-    names too (it existed under another tag), only this name goes.
-    """
+    """Remove what this deployment made: the names this node added (its extra tags,
+    and the image's name when it made the image: built, imported, or pulled when
+    absent) and, when it made the image and nothing else holds it (no other name, no
+    container: ``in_use`` says whether to fail or wait while containers use it), the
+    image itself. Built or imported images this instance made but did not record go
+    too, and in an uninstall those earlier runs of this node made."""
     node = _node(ctx, kwargs)
     props = ctx.instance.runtime_properties
-    image_id = props.get('image_id')
-    if not image_id:
-        return
     if node['keep_locally']:
-        ctx.logger.info('Keeping image %s: keep_locally is set', props.get('image'))
+        if props.get('image_id'):
+            ctx.logger.info('Keeping image %s: keep_locally is set', props.get('image'))
         drop(ctx, *IMAGE_PROPS)
         return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        for reference in props.get('image_tags') or []:
-            if reference != props.get('image'):
-                images.remove_image(api, reference)  # untags; the image stays
-        if props.get('image_created'):
-            target = props['image'] if props.get('image_source') == 'pull' else image_id
-            if _remove_when_unused(ctx, api, target, node):
-                ctx.logger.info('Removed image %s (%s)', props.get('image'), image_id)
-        else:
-            ctx.logger.info('Keeping image %s: it was there before this deployment',
-                            props.get('image'))
+    recorded_id = props.get('image_id')
+
+    def remove(api: EngineApi, info: Mapping[str, Any]) -> bool:
+        if info['Id'] == recorded_id:
+            return _release_recorded(ctx, api, node)
+        return image_sources.IMAGES.remove(api, info)
+
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            objects.remove_ours(ctx, client.api,
+                                dataclasses.replace(image_sources.IMAGES, remove=remove))
     drop(ctx, *IMAGE_PROPS)
 
 
-def _remove_when_unused(ctx: Ctx, api: EngineApi, target: str, node: Mapping[str, Any]) -> bool:
-    """Remove, failing (``in_use: fail``) or waiting while containers use the image."""
+def _release_recorded(ctx: Ctx, api: EngineApi, node: Mapping[str, Any]) -> bool:
+    """The names this node added go; the image too when this node made it and nothing
+    else holds it (``images.release``), waiting (``in_use: wait``) or failing while
+    containers use it, unless ``force_remove``. True when the image went."""
+    props = ctx.instance.runtime_properties
+    image_id, image = props['image_id'], props.get('image')
+    created = bool(props.get('image_created'))
+    names = [image] if created and image and image != image_id else []
+    names += [t for t in props.get('image_tags') or [] if t not in names]
     timeout = float(node['in_use_timeout'])
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            return images.remove_image(api, target, force=node['force_remove'])
-        except StateError as exc:
-            if node['in_use'] == 'fail' or time.monotonic() >= deadline:
-                waited = f' (waited {timeout:g}s)' if node['in_use'] == 'wait' else ''
-                raise StateError(f'{exc}{waited}; remove them, or set in_use: wait, '
-                                 'keep_locally or force_remove') from None
-            ctx.logger.info('Image %s is still in use; waiting', target)
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        released = images.release(api, image_id, names, remove=created,
+                                  force=node['force_remove'])
+        if not released.users:
+            break
+        if node['in_use'] == 'fail' or time.monotonic() >= deadline:
+            waited = f' (waited {timeout:g}s)' if node['in_use'] == 'wait' else ''
+            raise StateError(f'image {image} is still used by containers '
+                             f'{", ".join(released.users)}{waited}; remove them, or set '
+                             'in_use: wait, keep_locally or force_remove')
+        ctx.logger.info('Image %s is still in use; waiting', image)
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    if not created:
+        ctx.logger.info('Keeping image %s: it was there before this deployment%s', image,
+                        f' (untagged {", ".join(released.untagged)})'
+                        if released.untagged else '')
+    elif not released.removed:
+        ctx.logger.info('%s', released.describe(image or image_id).capitalize())
+    return released.removed
 
 
 @operation
@@ -232,7 +246,7 @@ def refresh(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     drop(ctx, 'image_id')
     with engine(ctx, kwargs) as client:
         api = client.api
-        image_sources.obtain(ctx, api, kind, values)
+        image_sources.obtain(ctx, api, kind, values, reuse=False)
         persist(ctx, image_created=bool(previous.get('image_created')) or
                 ctx.instance.runtime_properties.get('image_created', False))
         image_id = ctx.instance.runtime_properties['image_id']

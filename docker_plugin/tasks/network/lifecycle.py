@@ -47,7 +47,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
             lambda: networks.require(api, networks.create(api, name, declared, labels)),
-            table=NETWORK, given=declared)
+            table=NETWORK, given=declared,
+            differs=lambda info: objects.differences(NETWORK, declared, info))
 
 
 @operation

@@ -118,7 +118,10 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
     listed = joining(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is None:
+            objects.forget(ctx, OBJECTS)
+            return
         api = client.api
         joined = list(props.get('joined') or [])
         for entry in reversed(joined):

@@ -43,7 +43,8 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
                               lambda: volumes.create(api, name, declared, labels),
-                              table=VOLUME, given=declared)
+                              table=VOLUME, given=declared,
+                              differs=lambda info: objects.differences(VOLUME, declared, info))
 
 
 @operation
