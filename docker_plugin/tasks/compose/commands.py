@@ -136,7 +136,8 @@ def exec_command(ctx: Ctx, **kwargs: Any) -> dict[str, Any]:
     message = f'{inputs["command"]!r} exited with code {code} (in {service})'
     data = report_action(ctx, 'exec', code, message, {'exit_code': code, 'stdout': out,
                                                        'stderr': err}, results.streams(out, err))
-    refused = exec_not_started(code, out, err)
+    refused = exec_not_started(code, out, err,
+                               [f for f in ('user', 'workdir') if inputs.get(f)], expected)
     if refused is not None:
         raise refused
     if expected != -1 and code != expected:

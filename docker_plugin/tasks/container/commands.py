@@ -44,7 +44,9 @@ def exec_command(ctx: Ctx, **kwargs: Any) -> None:
             'exit_code': done.exit_code, 'stdout': done.stdout, 'stderr': done.stderr}
 
     data = action.run(body, output=lambda data: streams(data['stdout'], data['stderr']))
-    refused = exec_not_started(data['exit_code'], data['stdout'], data['stderr'])
+    refused = exec_not_started(data['exit_code'], data['stdout'], data['stderr'],
+                               [f for f in ('user', 'workdir') if given[f]],
+                               given['expected_exit_code'])
     if refused is not None:
         raise refused
     expected = given['expected_exit_code']
