@@ -25,6 +25,7 @@ from docker_plugin.pem import is_pem, pem_paths
 
 DEFAULT_BASE_URL = 'unix:///var/run/docker.sock'
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_UNREACHABLE_TIMEOUT = 30.0
 MIN_API = '1.24'
 FIELD = 'daemon_client'
 
@@ -57,6 +58,12 @@ class DaemonClientConfig:
     known_hosts: str | None = dataclasses.field(default=None, repr=False)
     ssh_verify_host_key: bool = True
     ssh_timeout: float = 15.0
+    # Seconds to keep retrying an engine that does not answer at all, from the first failure.
+    unreachable_timeout: float = DEFAULT_UNREACHABLE_TIMEOUT
+    # The field that holds the address (base_url, or host and port), and, when it was not
+    # set, where the address came from instead: what a failure to reach it names.
+    address_field: str = f'{FIELD}.base_url'
+    address_note: str = ''
     # Whether the client may use what this host's user configured for Docker: registry
     # logins and credential helpers, proxies (~/.docker/config.json). Not on a manager,
     # where that user is the manager's and every tenant's blueprint runs.
@@ -131,6 +138,9 @@ def resolve_config(raw: Mapping[str, Any] | None,
     elif opts['port'] is not None:
         raise InvalidInputError(f'{FIELD}.port', 'needs host as well')
     from_env = base_url is None and bool(env.get('DOCKER_HOST'))
+    address_field = f'{FIELD}.host' if opts['host'] is not None else f'{FIELD}.base_url'
+    address_note = '' if base_url is not None else \
+        ' (not set: DOCKER_HOST gave it)' if from_env else ' (not set: the default)'
     if base_url is None:
         base_url = env.get('DOCKER_HOST') or DEFAULT_BASE_URL
         if from_env:
@@ -166,7 +176,10 @@ def resolve_config(raw: Mapping[str, Any] | None,
         base_url=base_url, version=version, timeout=timeout,
         tls=bool(tls), tls_verify=tls_verify is not False, ca_cert=ca_cert,
         client_cert=client_cert, client_key=client_key,
-        max_pool_size=opts['max_pool_size'] or 10, user_agent=opts['user_agent'], **ssh)
+        max_pool_size=opts['max_pool_size'] or 10, user_agent=opts['user_agent'],
+        unreachable_timeout=DEFAULT_UNREACHABLE_TIMEOUT if opts['unreachable_timeout'] is None
+        else float(opts['unreachable_timeout']),
+        address_field=address_field, address_note=address_note, **ssh)
 
 
 def _material(value: str | None, name: str, path_for: Callable[[str, str], str]) -> str | None:

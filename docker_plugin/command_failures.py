@@ -6,7 +6,7 @@ compose passes on from the engine goes through the same rules (``classify_messag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from docker_plugin.errors import (
     InvalidInputError,
@@ -60,10 +60,21 @@ EXEC_NOT_STARTED = (('unable to find user', 'user'), ('unable to find group', 'u
                     ('oci runtime exec failed', 'command'), ('exec failed:', 'command'))
 
 
-def exec_not_started(exit_code: Any, stdout: str, stderr: str) -> InvalidInputError | None:
-    """The input an exec's failure to start names (``user``, ``workdir``, ``command``)."""
+def exec_not_started(exit_code: Any, stdout: str, stderr: str, given: Iterable[str] = (),
+                     expected: Any = None) -> InvalidInputError | None:
+    """The input an exec's failure to start names (``user``, ``workdir``, ``command``).
+
+    The runtime's reason can be lost on the way (under load the engine answered 126 and
+    no output at all): a silent 126 is still a failure to start, blamed on the first of
+    ``given`` (the inputs the user set among ``user`` and ``workdir``) or on ``command``,
+    unless 126 is the very code ``expected``."""
     text = (stderr or '').strip() or (stdout or '').strip()
     last = text.splitlines()[-1].strip() if text and exit_code in (126, 127) else ''
     field = next((f for marker, f in EXEC_NOT_STARTED if marker in last.lower()), None)
-    return InvalidInputError(field, f'the engine could not run the command: {last}') \
-        if field else None
+    if field:
+        return InvalidInputError(field, f'the engine could not run the command: {last}')
+    if exit_code == 126 and not text and expected != 126:
+        return InvalidInputError(next(iter(given), 'command'),
+                                 'the engine could not run the command (exit code 126, the '
+                                 'runtime gave no reason): check user, workdir and command')
+    return None

@@ -21,15 +21,18 @@ turns them into Cloudify's errors. The rule, in this order:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import socket
 import ssl
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests.exceptions
 import urllib3.exceptions
 
 T = TypeVar('T')
 MAX_MESSAGE = 4000
+MAX_LINES_TEXT = 3000  # the lines of an InvalidDeploymentError, all told
 UNCLASSIFIED_RETRIES = 3
 
 
@@ -56,6 +59,46 @@ class InvalidInputError(PluginError):
         super().__init__(f'{field}: {problem}')
 
 
+@dataclasses.dataclass(frozen=True, order=True)
+class Mistake:
+    """One thing validation found wrong, on one node (``field``: the input, property or
+    relationship it is about; its path inside, as the option tables write it)."""
+
+    node: str
+    field: str
+    problem: str
+
+    @classmethod
+    def of(cls, node: str, exc: InvalidInputError, where: str = '') -> Mistake:
+        """``exc`` on ``node``; ``where``: the operation whose input it is."""
+        return cls(node, exc.field, f'{exc.problem} (input of {where})' if where
+                   else exc.problem)
+
+    def line(self, limit: int = 300) -> str:
+        joiner = ', ' if self.field.startswith('relationship') else '.'
+        where = f'{self.node}{joiner}{self.field}' if self.field else self.node
+        return bounded(f'{where}: {self.problem}', limit).replace('\n', ' ')
+
+
+class InvalidDeploymentError(PluginError):
+    """Every mistake validation found in a deployment, in one failure: a line each,
+    naming its node and field, the whole bounded (``MAX_LINES_TEXT``)."""
+
+    def __init__(self, deployment: str, mistakes: Iterable[Mistake]):
+        self.mistakes = sorted(set(mistakes))
+        count = len(self.mistakes)
+        lines: list[str] = []
+        for index, mistake in enumerate(self.mistakes):
+            line = mistake.line()
+            if sum(map(len, lines)) + len(line) > MAX_LINES_TEXT:
+                lines.append(f'... and {count - index} more')
+                break
+            lines.append(line)
+        super().__init__(f'{count} mistake{"s" if count != 1 else ""} in deployment '
+                         f'{deployment}, found by validation before anything is made:\n  '
+                         + '\n  '.join(lines))
+
+
 class RefusedError(PluginError):
     """The engine or a registry refused, for a reason a retry will not change."""
 
@@ -72,6 +115,32 @@ class TransientError(PluginError):
     """The engine is unreachable, slow, overloaded or busy: retry later."""
 
     recoverable = True
+
+
+class UnreachableError(TransientError):
+    """No engine answers at the address: the connection itself failed (refused, no such
+    socket file, a host name that does not resolve, no route, no answer to connect).
+
+    Retried like any passing trouble, but only within ``daemon_client.unreachable_timeout``
+    from the first failure (``docker_plugin.tasks.operation``); then permanent, naming the
+    field that holds the address. ``reason`` says what failed in a few words; ``field``,
+    ``address``, ``note`` and ``budget`` are filled in where the engine's configuration is
+    known (``docker_plugin.tasks.context.engine``).
+    """
+
+    def __init__(self, message: str, reason: str = ''):
+        super().__init__(message)
+        self.reason = reason or 'no answer'
+        self.field = ''
+        self.address = ''
+        self.note = ''
+        self.budget: float | None = None
+
+    def locate(self, field: str, address: str, note: str, budget: float) -> UnreachableError:
+        """Say where the address came from and how long to keep trying it."""
+        if not self.field:
+            self.field, self.address, self.note, self.budget = field, address, note, budget
+        return self
 
 
 class UnclassifiedError(PluginError):
@@ -221,6 +290,9 @@ def classify(exc: BaseException, action: str) -> PluginError:
     if isinstance(exc, _LOCAL_FILE_ERRORS):
         return RefusedError(f'{action}: {_short(exc)}')
     if isinstance(exc, _TRANSPORT_ERRORS):
+        reason = connection_failure(exc)
+        if reason:
+            return UnreachableError(f'{action}: Docker engine unreachable ({reason})', reason)
         return TransientError(f'{action}: Docker engine unreachable or slow: {_short(exc)}')
     if isinstance(exc, (docker.errors.InvalidArgument, docker.errors.InvalidVersion,
                         docker.errors.InvalidRepository, docker.errors.InvalidConfigFile)):
@@ -236,6 +308,55 @@ def classify(exc: BaseException, action: str) -> PluginError:
 
 
 VERSION_FETCH = 'Error while fetching server API version'
+
+# What failed to connect, by the exception found in a transport failure's chain (first
+# match wins): the connection itself never opened, so no engine is there to answer.
+_CONNECT_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, 'connection refused'),
+    (FileNotFoundError, 'no such socket file'),
+    (socket.gaierror, 'the host name does not resolve'),
+    (requests.exceptions.ConnectTimeout, 'no answer to connect'),
+    (urllib3.exceptions.ConnectTimeoutError, 'no answer to connect'),
+    (urllib3.exceptions.NewConnectionError, 'the connection failed'),
+)
+_UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH: 'no route to the host',
+                       errno.ENETUNREACH: 'no route to the network',
+                       errno.ECONNREFUSED: 'connection refused',
+                       errno.ENOENT: 'no such socket file'}
+
+
+def connection_failure(exc: BaseException) -> str:
+    """What kept a connection from opening, in a few words; '' when it opened (a reset, a
+    read timeout: the engine was there) or the failure is not about connecting."""
+    seen: list[BaseException] = []
+    pending = [exc]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.append(current)
+        pending.extend(e for e in (current.__cause__, current.__context__,
+                                   getattr(current, 'reason', None), *current.args)
+                       if isinstance(e, BaseException))
+    for kind, reason in _CONNECT_FAILURES:
+        if any(isinstance(e, kind) for e in seen):
+            if kind is urllib3.exceptions.NewConnectionError:
+                number = next((e.errno for e in seen if isinstance(e, OSError) and
+                               e.errno in _UNREACHABLE_ERRNOS), None)
+                return _UNREACHABLE_ERRNOS.get(number, reason) if number else \
+                    _errno_in_text(seen) or reason
+            return reason
+    return ''
+
+
+def _errno_in_text(seen: list[BaseException]) -> str:
+    """urllib3 keeps only the text of the socket error it wrapped."""
+    for e in seen:
+        text = str(e)
+        for number, reason in _UNREACHABLE_ERRNOS.items():
+            if f'[Errno {number}]' in text:
+                return reason
+    return ''
 
 
 def _negotiation(found: PluginError, action: str) -> PluginError:

@@ -40,6 +40,7 @@ VALIDATION = 'cloudify.interfaces.validation'
 RELATIONSHIP_LIFECYCLE = 'cloudify.interfaces.relationship_lifecycle'
 POLLING = 120  # max_retries of operations that may wait through Cloudify's retries
 TAGGED = '__cloudify_tagged_external_resource'  # Cloudify's mark of an adopted resource
+CONTENT_KEY = '_content_key'  # an instance's key for fingerprints (docker_plugin.fingerprints)
 SecretFinder = Callable[[Any], 'list[str]']
 
 
@@ -63,6 +64,14 @@ class Op:
     name: str               # the operation's name in its interface
     impl: str               # '<module>:<function>' in the kind's package, or a full path
     retries: int | None = None  # max_retries (operations that wait through retries)
+    # Its name in the kind's facade when the operation's own is taken there (validation's
+    # create beside the lifecycle's).
+    function: str = ''
+
+    @property
+    def attribute(self) -> str:
+        """The name plugin.yaml's path ends in: the operation's, unless ``function``."""
+        return self.function or self.name
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,6 +99,41 @@ class TableProps:
     names: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     typed: bool = False      # give each its DSL type
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """An input or property checked before install, key by key (so that every mistake
+    in it is named, not only the first): ``name`` holds a dictionary of ``table``'s
+    options, those of the sections ``sections`` names allowed (all when ''); a ``name``
+    of '' says the table's options are inputs or properties of their own."""
+
+    name: str
+    table: str                      # 'docker_plugin.options.lifecycle:WAIT_FOR'
+    sections: str = ''              # 'docker_plugin.options.container:START_SECTIONS'
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What an operation of a kind checks beyond the tables (one image source, a wait's
+    needs, a name's form, what a blueprint may read): ``function``, a
+    ``'<module>:<function>'`` of the kind's task package (or a full path) called as
+    ``(ctx, inputs)``, raises ``InvalidInputError``. ``when``: the implementation of the
+    operation that checks it (``'lifecycle:create'``): a node that does not run that
+    operation (seed style, mapping only some) is not held to it; '': every node."""
+
+    function: str
+    when: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """How the nodes of a kind are validated before install (``tasks/validation.py``),
+    as planned: no runtime property, no engine. ``fields`` by their tables, ``rules``
+    by the operations' own checks. The Base kind's apply to every node of the plugin."""
+
+    fields: tuple[Field, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -129,6 +173,7 @@ class NodeKind:
     # example of their inputs.
     workflows: Mapping[str, str] = dataclasses.field(default_factory=dict)
     workflow_prefix: str = ''
+    validation: Validation = Validation()
 
     @property
     def package(self) -> str:
@@ -142,7 +187,7 @@ class NodeKind:
     def path(self, interface: Interface, op: Op) -> str:
         """The dotted path plugin.yaml names (without the plugin's name)."""
         module = f'{self.package}.{interface.facade}' if interface.facade else self.package
-        return f'{module}.{op.name}'
+        return f'{module}.{op.attribute}'
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -152,10 +197,16 @@ class RelationshipKind:
     kind: str                                # the task package of its operations
     properties: tuple[Prop | TableProps, ...] = ()
     source_ops: tuple[Op, ...] = ()          # relationship_lifecycle and drift, source side
+    target: str = ''                         # the kind it leads to ('': ``kind``)
 
     @property
     def package(self) -> str:
         return f'docker_plugin.tasks.{self.kind}'
+
+    @property
+    def target_kind(self) -> str:
+        """The kind of node the relationship must lead to (validated before install)."""
+        return self.target or self.kind
 
     @staticmethod
     def function(op: Op) -> str:
@@ -167,8 +218,18 @@ class RelationshipKind:
         return f'{self.package}.{self.function(op)}'
 
 
+# Validation's create, the same for every kind: the whole deployment, before anything is
+# made (its facade name is validate: the lifecycle's create has the name create there).
+VALIDATE = Op('create', 'docker_plugin.tasks.validation:validate', function='validate')
+# The seed's names, docker.docker_plugin.tasks.<name>: the container's lifecycle, and the
+# validation any node may map to its cloudify.interfaces.validation.create.
+SEED = ('configure', 'create', 'delete', 'run', 'stop')
+SEED_VALIDATE = 'validate'
+
+
 def _lifecycle(*ops: Op, status: str = 'lifecycle:check_status') -> tuple[Interface, ...]:
-    return (Interface(LIFECYCLE, ops), Interface(VALIDATION, (Op('check_status', status),)))
+    return (Interface(LIFECYCLE, ops), Interface(VALIDATION, (Op('check_status', status),
+                                                              VALIDATE)))
 
 
 def _ops(module: str, *names: str, retries: Mapping[str, int] | None = None) -> tuple[Op, ...]:
@@ -178,6 +239,8 @@ def _ops(module: str, *names: str, retries: Mapping[str, int] | None = None) -> 
 
 DAEMON = 'docker_plugin.options.daemon:DAEMON_CLIENT.secret_values'
 CONTAINER_SECRETS = 'docker_plugin.options.container:CONTAINER.secret_values'
+IMAGE_SOURCE_FIELDS = tuple(Field(name, f'docker_plugin.options.image:{name.upper()}')
+                            for name in ('image_import', 'image_build', 'image_pull'))
 IMAGE_SOURCE_PROPS = (
     Prop('image_import', 'src (http(s) URL or tarball path), repository, tag, changes, '
                          'timeout'),
@@ -190,6 +253,8 @@ NAME = Prop('name', 'Docker name; default <deployment>-<instance>; per instance 
                     'are several', '')
 OBJECT_NAME = ("the {kind}'s name; the object is <name>-<fingerprint of the value> (with "
                'use_external_resource: this exact name); default <deployment>-<instance>')
+CONTAINER_TABLE = 'docker_plugin.options.container:CONTAINER'
+OBJECT_NAME_CHECK = 'docker_plugin.tasks.context:object_name'
 CONTAINER_ACTIONS = ('inspect', 'list_containers', 'list_images', 'top', 'logs', 'stats',
                      'pause', 'unpause', 'kill', 'rename', 'stop', 'start', 'restart',
                      'update')
@@ -202,7 +267,11 @@ NODES: tuple[NodeKind, ...] = (
         properties=(Prop('daemon_client', 'the Docker engine to use (empty: the local one)',
                          type='cloudify.datatypes.docker.DaemonClient'),
                     TableProps('docker_plugin.options.existing:EXISTING')),
-        secrets={'daemon_client': DAEMON}),
+        secrets={'daemon_client': DAEMON},
+        validation=Validation(
+            (Field('', 'docker_plugin.options.existing:EXISTING'),
+             Field('daemon_client', 'docker_plugin.options.daemon:DAEMON_CLIENT')),
+            (Rule('docker_plugin.tasks.context:daemon_config'),))),
     NodeKind(
         'container', f'{PREFIX_NODE}Container',
         (*_lifecycle(*_ops('lifecycle', 'create', 'configure'),
@@ -229,13 +298,24 @@ NODES: tuple[NodeKind, ...] = (
         secrets={'container_config': CONTAINER_SECRETS, 'container_start': CONTAINER_SECRETS,
                  'image_pull': 'docker_plugin.options.image:IMAGE_PULL.secret_values'},
         keys=Keys('container_id', 'container_name', (
-            'state', 'exit_code', 'ip', 'networks', 'ports', 'host_options_applied',
+            'state', 'exit_code', 'ip', 'networks', 'ports', 'host_ports', 'host_options_applied',
             'replaced_container_id', 'secret_env_names', 'discarded_options',
             'completed_exit_code'),
             legacy_adopted='container_adopted'),
         update=UpdateStrategy.IN_PLACE,
         workflows={action: '{timeout: 30}' for action in (
-            'inspect', 'logs', 'top', 'stats', 'pause', 'unpause', 'restart', 'exec')}),
+            'inspect', 'logs', 'top', 'stats', 'pause', 'unpause', 'restart', 'exec')},
+        validation=Validation(
+            (Field('container_config', CONTAINER_TABLE),
+             Field('container_start', CONTAINER_TABLE,
+                   'docker_plugin.options.container:START_SECTIONS'),
+             Field('container_stop', 'docker_plugin.options.lifecycle:STOP'),
+             Field('container_remove', 'docker_plugin.options.lifecycle:REMOVE'),
+             Field('wait_for', 'docker_plugin.options.lifecycle:WAIT_FOR'),
+             *IMAGE_SOURCE_FIELDS),
+            (Rule('spec:image_source', 'lifecycle:create'),
+             Rule('spec:planned', 'lifecycle:configure'),
+             Rule('readiness:wait_spec', 'lifecycle:run')))),
     NodeKind(
         'image', f'{PREFIX_NODE}Image',
         _lifecycle(*_ops('lifecycle', 'create'), Op('configure', 'lifecycle:push'),
@@ -245,7 +325,10 @@ NODES: tuple[NodeKind, ...] = (
                  'push': 'docker_plugin.options.image:push_secrets'},
         keys=Keys('image_id', 'image', ('image_source', 'image_created', 'image_digest',
                                         'image_tags', 'pushed')),
-        update=UpdateStrategy.REFRESH),
+        update=UpdateStrategy.REFRESH,
+        validation=Validation(
+            (*IMAGE_SOURCE_FIELDS, Field('', 'docker_plugin.options.image:IMAGE_NODE')),
+            (Rule('lifecycle:planned'),))),
     NodeKind(
         'network', f'{PREFIX_NODE}Network',
         _lifecycle(*_ops('lifecycle', 'create', 'delete', 'check_drift', 'update', 'pull')),
@@ -254,14 +337,18 @@ NODES: tuple[NodeKind, ...] = (
                                'internal, attachable, enable_ipv6, labels, scope, ingress')),
         keys=Keys('network_id', 'network_name', ('driver', 'subnets', 'gateways', 'internal'),
                   legacy_adopted='network_adopted'),
-        update=UpdateStrategy.RECREATE_UNUSED),
+        update=UpdateStrategy.RECREATE_UNUSED,
+        validation=Validation((Field('network_config', 'docker_plugin.options.network:NETWORK'),),
+                              (Rule('lifecycle:options'), Rule(OBJECT_NAME_CHECK)))),
     NodeKind(
         'volume', f'{PREFIX_NODE}Volume',
         _lifecycle(*_ops('lifecycle', 'create', 'delete', 'check_drift', 'update', 'pull')),
         properties=(NAME, Prop('volume_config', 'driver, driver_opts, labels')),
         keys=Keys('volume_name', 'volume_name', ('driver', 'mountpoint'),
                   legacy_adopted='volume_adopted'),
-        update=UpdateStrategy.REFUSE),
+        update=UpdateStrategy.REFUSE,
+        validation=Validation((Field('volume_config', 'docker_plugin.options.volume:VOLUME'),),
+                              (Rule('lifecycle:options'), Rule(OBJECT_NAME_CHECK)))),
     NodeKind(
         'compose', f'{PREFIX_NODE}ComposeProject',
         (*_lifecycle(*_ops('lifecycle', 'create', 'start', 'stop', 'delete', 'check_drift',
@@ -272,11 +359,13 @@ NODES: tuple[NodeKind, ...] = (
         properties=(TableProps('docker_plugin.options.compose:COMPOSE_PROJECT', typed=True),),
         secrets={'secret_environment': 'docker_plugin.options.compose:secret_values'},
         keys=Keys('project_name', 'project_name', ('expected', 'jobs', 'services', 'networks',
-                                                 'volumes'),
+                                                 'volumes', 'fingerprints', CONTENT_KEY),
                   legacy_adopted='compose_adopted'),
         update=UpdateStrategy.COMPOSE_UP,
         workflows={'logs': '{tail: 50}', 'ps': '{}', 'exec': '{service: web, command: [ls]}'},
-        workflow_prefix='compose_'),
+        workflow_prefix='compose_',
+        validation=Validation((Field('', 'docker_plugin.options.compose:COMPOSE_PROJECT'),),
+                              (Rule('lifecycle:planned'),))),
     NodeKind(
         'swarm', f'{PREFIX_NODE}Swarm',
         (*_lifecycle(*_ops('lifecycle', 'create', 'start', 'delete', 'check_drift', 'update',
@@ -300,7 +389,9 @@ NODES: tuple[NodeKind, ...] = (
         update=UpdateStrategy.IN_PLACE,
         workflows={'rotate_join_tokens': '{role: both}',
                    'unlock_key': '{secret: swarm_unlock_key}'},
-        workflow_prefix='swarm_'),
+        workflow_prefix='swarm_',
+        validation=Validation((Field('swarm_config', 'docker_plugin.options.swarm:SWARM'),),
+                              (Rule('lifecycle:options'), Rule('lifecycle:joining')))),
     NodeKind(
         # One node of a swarm the blueprint formed or adopted: always adopted (never made,
         # never removed); found by `node` or by the Engine node it is (node_of_engine), in
@@ -317,12 +408,18 @@ NODES: tuple[NodeKind, ...] = (
         keys=Keys('swarm_node_id', 'hostname', ('role', 'availability', 'labels', 'state',
                                                 'address', 'leader', 'engine_version',
                                                 'found', 'applied', 'drained')),
-        update=UpdateStrategy.IN_PLACE),
+        update=UpdateStrategy.IN_PLACE,
+        validation=Validation(
+            (Field('', 'docker_plugin.options.swarm:SWARM_NODE'),
+             Field('drain_wait', 'docker_plugin.options.swarm:NODE_DRAIN')),
+            tuple(Rule(f'lifecycle:{name}') for name in ('declared_spec',
+                                                                    'drain_settings',
+                                                                    'flags')))),
     NodeKind(
         'engine', f'{PREFIX_NODE}Engine',
         (Interface(LIFECYCLE, (Op('create', 'lifecycle:describe'), Op('delete', 'lifecycle:forget'),
                                Op('pull', 'lifecycle:describe'))),
-         Interface(VALIDATION, (Op('check_status', 'lifecycle:describe'),))),
+         Interface(VALIDATION, (Op('check_status', 'lifecycle:describe'), VALIDATE))),
         keys=Keys('engine_name', 'engine_name', ('engine_version', 'api_version',
                                                'swarm_state'))),
     NodeKind(
@@ -347,7 +444,11 @@ NODES: tuple[NodeKind, ...] = (
                   legacy_adopted='service_adopted'),
         update=UpdateStrategy.ROLLING,
         workflows={'scale': '{replicas: 5}', 'rollback': '{}', 'logs': '{tail: 50}', 'ps': '{}'},
-        workflow_prefix='service_'),
+        workflow_prefix='service_',
+        validation=Validation(
+            (Field('service_config', 'docker_plugin.options.service:SERVICE'),
+             Field('converge', 'docker_plugin.options.service:SERVICE_WAIT')),
+            (Rule('spec:checked'), Rule('spec:service_name')))),
     *(NodeKind(
         kind, f'{PREFIX_NODE}{kind.capitalize()}',
         _lifecycle(*(Op(name, f'docker_plugin.tasks.swarm_objects:{kind}_{name}')
@@ -357,8 +458,11 @@ NODES: tuple[NodeKind, ...] = (
                     TableProps(f'docker_plugin.options.swarm:{kind.upper()}')),
         secrets={'data': 'docker_plugin.options.swarm:data_secrets'} if kind == 'secret'
         else {},
-        keys=Keys(f'{kind}_id', f'{kind}_name', ('base_name', 'labels', '_content_key')),
-        update=UpdateStrategy.NEW_VERSION) for kind in ('secret', 'config')),
+        keys=Keys(f'{kind}_id', f'{kind}_name', ('base_name', 'labels', CONTENT_KEY)),
+        update=UpdateStrategy.NEW_VERSION,
+        validation=Validation((Field('', f'docker_plugin.options.swarm:{kind.upper()}'),),
+                              (Rule(f'docker_plugin.tasks.swarm_objects:{kind}_planned'),)))
+      for kind in ('secret', 'config')),
 )
 
 RELATIONSHIPS: tuple[RelationshipKind, ...] = (
@@ -386,6 +490,25 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
       for kind in ('secret', 'config')),
 )
 
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentWorkflow:
+    """A workflow of the whole deployment: ``operation`` on every node instance that has
+    it (Cloudify's execute_operation), offered as ``name``."""
+
+    name: str
+    operation: str
+    description: str
+
+
+WORKFLOWS: tuple[DeploymentWorkflow, ...] = (
+    DeploymentWorkflow(
+        'docker_validate', f'{VALIDATION}.create',
+        'validate every node of the deployment as install does before anything is made, '
+        'and make nothing: every mistake at once, each naming its node and field. Each '
+        'instance validates the whole deployment (once per execution in a local run); on '
+        'a manager, node_ids: [one node] validates it once'),
+)
 
 # ------------------------------------------------------------------ look-ups
 def node(kind: str) -> NodeKind:
@@ -435,6 +558,38 @@ def of_module(module: str) -> NodeKind | None:
     return None
 
 
+def relationship_of(hierarchy: Any) -> RelationshipKind | None:
+    """The relationship type of the plugin a relationship is (most derived first)."""
+    names = list(hierarchy or [])
+    by_type = {entry.type_name: entry for entry in RELATIONSHIPS}
+    return next((by_type[name] for name in reversed(names) if name in by_type), None)
+
+
+def implementation(path: str) -> tuple[NodeKind, str] | None:
+    """(kind, implementation) of the operation a blueprint maps to ``path``: the
+    registry's ``Op.impl`` (``'lifecycle:create'``), for the seed's names too."""
+    entry = of_operation(path)
+    if entry is None:
+        return None
+    module, _, name = path.rpartition('.')
+    if module == 'docker_plugin.tasks':
+        return entry, f'lifecycle:{name}'  # the seed's names are the container's lifecycle
+    for interface, op in entry.operations():
+        if entry.path(interface, op) == path:
+            return entry, op.impl
+    return None
+
+
+def of_operation(path: str) -> NodeKind | None:
+    """The kind whose operation a blueprint maps to ``path`` (``docker_plugin.tasks.<kind>
+    [.actions].<op>``; the seed's ``docker_plugin.tasks.<op>``: the container's), or None
+    (not one of the plugin's kinds: the seed's validate, another plugin's)."""
+    module, _, name = path.rpartition('.')
+    if module == 'docker_plugin.tasks':
+        return node('container') if name in SEED else None
+    return of_module(module)
+
+
 def resolve(reference: str, package: str = '') -> Any:
     """``'module:attr.attr'`` (relative to ``package`` unless it is a full path)."""
     module, _, attribute = reference.partition(':')
@@ -476,7 +631,7 @@ def facade(package: str, module: str = '') -> tuple[Callable[[str], Any], Callab
     table_: dict[str, str] = {}
     for interface, op in entry.operations():
         if interface.facade == module:
-            table_.setdefault(op.name, op.impl)
+            table_.setdefault(op.attribute, op.impl)
     if not module:  # relationship operations: by their function's name
         for rel in RELATIONSHIPS:
             if rel.kind == kind:

@@ -165,9 +165,10 @@ def _listed(dsl: str, item_type: str, default: Any) -> dict[str, Any]:
             'default': default}
 
 
-def execute_operation(dsl: str, interface: str, action: str, node_type: str,
-                      example: str) -> dict[str, Any]:
-    """A convenience workflow: one operation on the instances of one node type."""
+def execute_operation(dsl: str, interface: str, action: str, node_type: str | None,
+                      example: str, description: str = '') -> dict[str, Any]:
+    """A convenience workflow: one operation on the instances of one node type (of every
+    node that has the operation: ``node_type`` None)."""
     workflow: dict[str, Any] = {
         'mapping': 'default_workflows.cloudify.plugins.workflows.execute_operation',
         'parameters': {
@@ -176,22 +177,25 @@ def execute_operation(dsl: str, interface: str, action: str, node_type: str,
                                  f'(see README.rst), e.g. {example}'},
             'allow_kwargs_override': {'default': True},
             'run_by_dependency_order': {'default': False},
-            'type_names': _listed(dsl, 'node_type', [node_type]),
+            'type_names': _listed(dsl, 'node_type', [node_type] if node_type else []),
             'node_ids': _listed(dsl, 'node_id', []),
             'node_instance_ids': _listed(dsl, 'node_instance', []),
         },
     }
+    if description:  # a workflow has no description of its own in the DSL: its operation's
+        workflow['parameters']['operation']['description'] = description
     if dsl != '1_3':
         workflow['parameters']['operation_kwargs']['type'] = 'dict'
         workflow['parameters']['run_by_dependency_order']['type'] = 'boolean'
-    if dsl == '1_5':
+    if dsl == '1_5' and node_type:
         workflow['availability_rules'] = {'node_types_required': [node_type],
                                           'node_instances_active': ['all', 'partial']}
     return workflow
 
 
 def workflows(dsl: str) -> dict[str, Any]:
-    """``docker_<prefix><action>``: each action a kind offers as a workflow."""
+    """``docker_<prefix><action>``: each action a kind offers as a workflow; and the
+    workflows of the whole deployment (``kinds.WORKFLOWS``: docker_validate)."""
     out = {}
     for entry in kinds.NODES:
         for interface in entry.interfaces:
@@ -200,6 +204,10 @@ def workflows(dsl: str) -> dict[str, Any]:
             for action, example in entry.workflows.items():
                 out[f'docker_{entry.workflow_prefix}{action}'] = execute_operation(
                     dsl, interface.name, action, entry.type_name, example)
+    for flow in kinds.WORKFLOWS:
+        interface, _, action = flow.operation.rpartition('.')
+        out[flow.name] = execute_operation(dsl, interface, action, None, '{}',
+                                           flow.description)
     return out
 
 

@@ -9,8 +9,10 @@ rendering of the create call), how the two compare (``compare``, with ``canon``
 to bring both sides to one form), whether and how the engine changes it in
 place (``update``), the range of Engine APIs that honour it (``min_api``,
 ``max_api``), whether its value is secret (``secret``) or only shown by name in
-reports (``show_values``), and one line of documentation. Validation, the
-create call, drift and update are loops over these tables.
+reports (``show_values``), how a report shows the engine's value in the units the
+blueprint wrote it in (``units``: sizes, durations, CPUs), and one line of
+documentation. Validation, the create call, drift and update are loops over these
+tables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.checks import AnyOf, Check, ListOf, MapOf, Record, kind
+from docker_plugin.options.units import Units
 
 
 class Compare(enum.Enum):
@@ -60,6 +63,7 @@ class Option:
     stored: Callable[[Any], Any] | None = None
     keyword: str | None = ''
     image_default: str | None = None
+    units: Units | None = None
 
     @property
     def updatable(self) -> bool:
@@ -134,7 +138,7 @@ class OptionTable:
         return [o.name for o in self if section in (None, o.section)]
 
     def validate(self, raw: Any, field: str, sections: Iterable[str] | None = None,
-                 extra: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+                 extra: Iterable[str] = (), complete: bool = True) -> dict[str, dict[str, Any]]:
         """Check a user dict and split it by section.
 
         Args:
@@ -143,6 +147,8 @@ class OptionTable:
                 top-level operation inputs).
             sections: sections allowed in this input (all when ``None``).
             extra: keys the caller handles itself; returned under ``'extra'``.
+            complete: ``raw`` is the whole input, so what is required must be in it
+                (False: a part of it, checked key by key: ``problems``).
 
         Returns:
             ``{section: {name: normalised value}}`` with an ``'extra'`` entry.
@@ -176,12 +182,29 @@ class OptionTable:
                 path = f'{field}.{both[1]}' if field else both[1]
                 raise InvalidInputError(path, f'give {" or ".join(both)}, not both: they set '
                                               'the same thing')
-        for option in self:
+        for option in self if complete else ():
             if option.required and (allowed is None or option.section in allowed) and \
                     out.get(option.section, {}).get(option.name) in (None, '', [], {}):
                 path = f'{field}.{option.name}' if field else option.name
                 raise InvalidInputError(path, f'required: {option.doc or option.check.expected}')
         return out
+
+    def problems(self, raw: Any, field: str, sections: Iterable[str] | None = None,
+                 extra: Iterable[str] = ()) -> list[InvalidInputError]:
+        """Every mistake in a user dict (``validate`` stops at the first): each key on its
+        own, then, when each is right, the whole (what spans keys: options given twice,
+        required ones)."""
+        if not isinstance(raw, Mapping):
+            raw = {} if raw is None else raw
+        if not isinstance(raw, Mapping):
+            return _caught(lambda: self.validate(raw, field, sections, extra))
+        sections = None if sections is None else tuple(sections)
+        found: list[InvalidInputError] = []
+        for key, value in raw.items():
+            def one(key: Any = key, value: Any = value) -> Any:
+                return self.validate({key: value}, field, sections, extra, complete=False)
+            found += _caught(one)
+        return found or _caught(lambda: self.validate(raw, field, sections, extra))
 
     def parse(self, raw: Any, field: str = '', extra: Iterable[str] = ()) -> dict[str, Any]:
         """Validate a flat dict; every option present, defaults filled in."""
@@ -224,6 +247,20 @@ class OptionTable:
             out[name] = option.compared_as(comparisons.get(name, wildcard))
         return out
 
+    def written(self, *raws: Any) -> dict[str, Any]:
+        """What the blueprint wrote for each option that has ``units`` (a later dict
+        wins), by option name: reports show the engine's values in those units. Never
+        a secret option's (none has units)."""
+        out: dict[str, Any] = {}
+        for raw in raws:
+            for key, value in (raw.items() if isinstance(raw, Mapping) else ()):
+                option = self.options.get(self.aliases.get(key, key)) \
+                    if isinstance(key, str) else None
+                if option is not None and option.units is not None and not option.secret \
+                        and value is not None:
+                    out[option.name] = value
+        return out
+
     def secret_values(self, raw: Any) -> list[str]:
         """Every secret string in a user dict, found by the table (never raises)."""
         found: list[str] = []
@@ -252,6 +289,14 @@ class OptionTable:
                 last = '.'.join(map(str, option.max_api))
                 raise InvalidInputError(where, f'engines after Docker API {last} no longer take '
                                                f'it; this one speaks {api_version}')
+
+
+def _caught(check: Callable[[], Any]) -> list[InvalidInputError]:
+    try:
+        check()
+    except InvalidInputError as exc:
+        return [exc]
+    return []
 
 
 def option_secrets(option: Option, value: Any) -> list[str]:

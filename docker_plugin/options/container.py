@@ -33,7 +33,7 @@ from docker_plugin.options.checks import (
     Text,
 )
 from docker_plugin.options.comparisons import COMPARISON_MODES, comparisons_check
-from docker_plugin.options.units import IP, SIZE
+from docker_plugin.options.units import CPUS_SHOWN, IP, SIZE, SIZE_SHOWN, SWAP_SHOWN
 
 SUPERSET, SET, IGNORE = Compare.SUPERSET, Compare.SET, Compare.IGNORE
 IN_PLACE = Update.UPDATE_CALL
@@ -148,7 +148,7 @@ CONTAINER: OptionTable = OptionTable('container', [
        'seconds the engine waits on stop before killing'),
     _c('healthcheck', v.HEALTHCHECK, 'Healthcheck', 'healthcheck: test, interval, timeout, '
        "retries, start_period (durations like '5s')", compare=SUPERSET,
-       stored=v.stored_healthcheck),
+       stored=v.stored_healthcheck, units=v.HEALTHCHECK_SHOWN),
     Option('platform', Text(pattern=r'[a-z0-9_]+(/[a-z0-9_]+){0,2}', what='os[/arch[/variant]]'),
            'create', keyword=None, compare=IGNORE, min_api=(1, 41),
            doc='platform, e.g. linux/amd64 (not kept in inspect data)'),
@@ -206,7 +206,7 @@ CONTAINER: OptionTable = OptionTable('container', [
     _h('ulimits', h.ULIMITS, 'Ulimits', 'ulimits: {name, soft, hard}', canon=_ulimits),
     _h('log_config', h.LOG_CONFIG, 'LogConfig', 'logging driver: {type, config}'),
     _h('sysctls', SCALAR_MAP, 'Sysctls', 'kernel parameters'),
-    _h('shm_size', h.SHM_SIZE, 'ShmSize', 'size of /dev/shm'),
+    _h('shm_size', h.SHM_SIZE, 'ShmSize', 'size of /dev/shm', units=SIZE_SHOWN),
     _h('storage_opt', TEXT_MAP, 'StorageOpt', 'storage driver options'),
     _h('runtime', Text(non_empty=True, max_len=255), 'Runtime', 'OCI runtime (runc, ...)'),
     _h('init', FLAG, 'Init', 'run an init process as PID 1', min_api=(1, 25)),
@@ -219,13 +219,14 @@ CONTAINER: OptionTable = OptionTable('container', [
     _h('oom_score_adj', Integer(-1000, 1000), 'OomScoreAdj', 'OOM score adjustment'),
     _h('lxc_conf', TEXT_MAP, None, 'legacy LXC options (ignored by modern engines)',
        compare=IGNORE),
-    _h('mem_limit', SIZE, 'Memory', 'memory limit', update=IN_PLACE),
-    _h('mem_reservation', SIZE, 'MemoryReservation', 'memory soft limit', update=IN_PLACE),
+    _h('mem_limit', SIZE, 'Memory', 'memory limit', update=IN_PLACE, units=SIZE_SHOWN),
+    _h('mem_reservation', SIZE, 'MemoryReservation', 'memory soft limit', update=IN_PLACE,
+       units=SIZE_SHOWN),
     _h('memswap_limit', h.MEMORY_SWAP, 'MemorySwap', "memory plus swap limit, or 'unlimited'",
-       update=IN_PLACE),
+       update=IN_PLACE, units=SWAP_SHOWN),
     _h('mem_swappiness', Integer(0, 100), 'MemorySwappiness', 'swappiness 0-100'),
     _h('kernel_memory', SIZE, 'KernelMemory', 'kernel memory limit (deprecated)',
-       update=IN_PLACE),
+       update=IN_PLACE, units=SIZE_SHOWN),
     _h('cpu_shares', Integer(0, 262144), 'CpuShares', 'relative CPU weight', update=IN_PLACE),
     _h('cpu_period', Integer(0, 1000000), 'CpuPeriod', 'CFS period (us)', update=IN_PLACE),
     _h('cpu_quota', Integer(-1, 10 ** 12), 'CpuQuota', 'CFS quota (us)', update=IN_PLACE),
@@ -238,7 +239,7 @@ CONTAINER: OptionTable = OptionTable('container', [
     _h('cpu_count', NON_NEGATIVE, 'CpuCount', 'CPU count (Windows)'),
     _h('cpu_percent', Integer(0, 100), 'CpuPercent', 'CPU percent (Windows)'),
     _h('cpus', h.CPUS, 'NanoCpus', 'CPUs, e.g. 1.5 (the engine keeps it as nano_cpus)',
-       update=IN_PLACE, keyword='nano_cpus'),
+       update=IN_PLACE, keyword='nano_cpus', units=CPUS_SHOWN),
     _h('nano_cpus', Integer(0, 10 ** 15), 'NanoCpus', 'CPU quota in units of 1e-9 CPUs',
        update=IN_PLACE),
     _h('blkio_weight', Integer(10, 1000), 'BlkioWeight', 'block IO weight (10-1000)',
@@ -246,9 +247,11 @@ CONTAINER: OptionTable = OptionTable('container', [
     _h('blkio_weight_device', h.WEIGHT_DEVICES, 'BlkioWeightDevice', 'per-device IO weight',
        canon=h.throttle_canon),
     _h('device_read_bps', h.BYTE_RATE_DEVICES, 'BlkioDeviceReadBps',
-       "read rate limits: [{path, rate: '20m'}]", canon=h.throttle_canon),
+       "read rate limits: [{path, rate: '20m'}]", canon=h.throttle_canon,
+       units=h.BYTE_RATES_SHOWN),
     _h('device_write_bps', h.BYTE_RATE_DEVICES, 'BlkioDeviceWriteBps',
-       "write rate limits: [{path, rate: '20m'}]", canon=h.throttle_canon),
+       "write rate limits: [{path, rate: '20m'}]", canon=h.throttle_canon,
+       units=h.BYTE_RATES_SHOWN),
     _h('device_read_iops', h.IO_RATE_DEVICES, 'BlkioDeviceReadIOps',
        'read IOPS limits: [{path, rate}]', canon=h.throttle_canon),
     _h('device_write_iops', h.IO_RATE_DEVICES, 'BlkioDeviceWriteIOps',

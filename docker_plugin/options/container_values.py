@@ -23,7 +23,7 @@ from docker_plugin.options.checks import (
     ascii_int,
     scalar_text,
 )
-from docker_plugin.options.units import DURATION
+from docker_plugin.options.units import DURATION, DURATION_SHOWN, Fields
 
 
 # ------------------------------------------------------------- commands, env
@@ -212,6 +212,10 @@ def _health_test(value: Any, path: str) -> Any:
 
 HEALTHCHECK = Custom((dict,), healthcheck, 'a healthcheck: test, interval, timeout, retries, '
                                            'start_period')
+HEALTHCHECK_SHOWN = Fields({'Interval': ('interval', DURATION_SHOWN),
+                            'Timeout': ('timeout', DURATION_SHOWN),
+                            'StartPeriod': ('start_period', DURATION_SHOWN),
+                            'StartInterval': ('start_interval', DURATION_SHOWN)})
 
 
 def stored_healthcheck(value: dict[str, Any]) -> dict[str, Any]:

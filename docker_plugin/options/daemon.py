@@ -84,6 +84,11 @@ DAEMON_CLIENT = OptionTable('daemon_client', [
            doc='client certificate, path or PEM text'),
     Option('client_key', PEM_OR_PATH, 'client', secret=True,
            doc='client key, path or PEM text (secret)'),
+    Option('unreachable_timeout', Number(0, 3600, what='seconds'), 'client',
+           doc='seconds an operation keeps retrying an engine that does not answer at all '
+               '(connection refused, no such socket, a name that does not resolve), from '
+               'the first failure; then it fails naming base_url or host (default 30; 0: '
+               'fail at once)'),
     Option('max_pool_size', Integer(1, 1000), 'client', doc='connections kept per engine'),
     Option('user_agent', Text(max_len=1024), 'client', doc='HTTP user agent'),
     Option('ssh_key', Custom((str,), private_key, "an SSH private key's text"), 'client',

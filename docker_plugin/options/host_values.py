@@ -23,7 +23,7 @@ from docker_plugin.options.checks import (
     scalar_text,
 )
 from docker_plugin.options.container_values import labels
-from docker_plugin.options.units import SIZE, ip_text
+from docker_plugin.options.units import SIZE, SIZE_SHOWN, Fields, Items, ip_text
 
 
 # --------------------------------------------------------- network things
@@ -153,6 +153,7 @@ def _throttle(key: str, check: Any, what: str) -> Custom:
 
 WEIGHT_DEVICES = ListOf(_throttle('weight', Integer(10, 1000), 'from 10 to 1000'))
 BYTE_RATE_DEVICES = ListOf(_throttle('rate', SIZE, "bytes per second, or a size like '20m'"))
+BYTE_RATES_SHOWN = Items(Fields({'Rate': ('rate', SIZE_SHOWN)}))
 IO_RATE_DEVICES = ListOf(_throttle('rate', Integer(0), 'operations per second'))
 
 

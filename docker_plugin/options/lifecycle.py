@@ -3,6 +3,8 @@
 ``STOP`` and ``REMOVE`` are the seed's ``container_stop`` and
 ``container_remove`` (keywords of the SDK's ``stop`` and ``remove_container``,
 plus ``remove_image``). ``WAIT_FOR`` is a readiness wait after start.
+``UPDATE`` holds the inputs every kind's ``update`` takes besides its own
+properties (``preview``), read by the shared lifecycle (``tasks/lifecycle.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ REMOVE = OptionTable('container_remove', [
     Option('link', FLAG, 'remove', default=False, doc='remove a legacy link'),
     Option('force', FLAG, 'remove', default=False, doc='kill a running container'),
     Option('remove_image', FLAG, 'plugin', default=False, doc='remove its image too'),
+])
+
+UPDATE = OptionTable('update', [
+    Option('preview', FLAG, 'plan', default=False,
+           doc='show what update would do with each drift entry (in place, recreate or '
+               'refuse, and why) and change nothing'),
 ])
 
 CONDITIONS = ('running', 'healthy', 'ready', 'log', 'port', 'exited')

@@ -93,7 +93,8 @@ def _host_port(value: Any, path: str) -> int | str | None:
 
 
 def _binding(value: Any, path: str) -> Any:
-    """One binding: a host port, ``[ip, port]``, ``{host_ip, host_port}``, or None."""
+    """One binding: a host port, ``[ip, port]``, ``{host_ip, host_port}``, an address
+    alone (any free port on it), or None."""
     if value is None:
         return None
     if isinstance(value, dict):
@@ -108,7 +109,18 @@ def _binding(value: Any, path: str) -> Any:
         ip = ip_text(value[0], f'{path}[0]')
         port = _host_port(value[1], f'{path}[1]')
         return (ip,) if port is None else (ip, port)
+    if _is_address(value):  # ['127.0.0.1']: that address, any free port
+        return (value,)
     return _host_port(value, path)
+
+
+def _is_address(value: Any) -> bool:
+    """An IP address alone (a host port is never one)."""
+    try:
+        ip_text(value, '')
+    except InvalidInputError:
+        return False
+    return isinstance(value, str) and bool(value)
 
 
 def _is_ip_pair(value: Any) -> bool:

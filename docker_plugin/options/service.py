@@ -30,7 +30,7 @@ from docker_plugin.options.checks import (
     Text,
 )
 from docker_plugin.options.image import AUTH, REFERENCE
-from docker_plugin.options.units import DURATION
+from docker_plugin.options.units import DURATION, DURATION_SHOWN
 
 SUPERSET, SET, IGNORE = Compare.SUPERSET, Compare.SET, Compare.IGNORE
 IN_PLACE, RECREATE = Update.SERVICE, Update.RECREATE
@@ -128,7 +128,8 @@ SERVICE = OptionTable('service', [
     _s('stop_signal', cv.SIGNAL, f'{CS}StopSignal', 'signal that stops a task',
        canon=cv.signal_canon),
     _s('stop_grace_period', DURATION, f'{CS}StopGracePeriod', "time before a stopping task is "
-       "killed, e.g. '2s' (give one: busybox sh as PID 1 ignores SIGTERM)"),
+       "killed, e.g. '2s' (give one: busybox sh as PID 1 ignores SIGTERM)",
+       units=DURATION_SHOWN),
     _s('cap_add', ListOf(Text(non_empty=True)), f'{CS}CapabilityAdd',
        'capabilities to add (API 1.41+)', compare=SET, min_api=(1, 41)),
     _s('cap_drop', ListOf(Text(non_empty=True)), f'{CS}CapabilityDrop',
@@ -139,7 +140,7 @@ SERVICE = OptionTable('service', [
        canon=_sorted_list),
     _s('healthcheck', cv.HEALTHCHECK, f'{CS}Healthcheck',
        'healthcheck: test, interval, timeout, retries, start_period', compare=SUPERSET,
-       canon=_no_zeros),
+       canon=_no_zeros, units=cv.HEALTHCHECK_SHOWN),
     _s('mounts', mounts.MOUNTS, f'{CS}Mounts', 'mounts: {type: volume|bind|tmpfs, source, target, '
        'read_only, ...}', canon=mounts.mounts_canon),
     _s('container_labels', cv.LABELS, f'{CS}Labels', 'labels of the task containers',
@@ -165,20 +166,22 @@ SERVICE = OptionTable('service', [
        "'9010-9012:9010-9012' or {target, "
        'published, protocol, mode: ingress|host}', canon=_ports),
     _s('resources', sv.RESOURCES, 'TaskTemplate.Resources', 'limits {cpus, memory, pids} and '
-       'reservations {cpus, memory}', compare=SUPERSET, canon=_no_zeros),
+       'reservations {cpus, memory}', compare=SUPERSET, canon=_no_zeros,
+       units=sv.RESOURCES_SHOWN),
     _s('placement', sv.PLACEMENT, 'TaskTemplate.Placement', 'constraints, preferences '
        '(spread), max_replicas per node, platforms', compare=SUPERSET, canon=_no_zeros),
     _s('restart_policy', sv.RESTART, 'TaskTemplate.RestartPolicy', 'condition '
        '(none|on-failure|any), delay, max_attempts, window', compare=SUPERSET,
-       canon=_no_zeros),
+       canon=_no_zeros, units=sv.RESTART_SHOWN),
     _s('log_driver', hv.LOG_CONFIG, 'TaskTemplate.LogDriver', 'logging driver {type, config}',
        canon=lambda v: {'Name': v.get('Name') or v.get('Type'), 'Options': v.get('Options') or
                         v.get('Config') or {}} if isinstance(v, dict) else v),
     _s('update_config', sv.UPDATE_CONFIG, 'UpdateConfig', 'rolling updates: parallelism, '
        'delay, failure_action (pause by default, sent explicitly), monitor, max_failure_ratio, '
-       'order', canon=_rollout),
+       'order', canon=_rollout, units=sv.ROLLOUT_SHOWN),
     _s('rollback_config', sv.ROLLBACK_CONFIG, 'RollbackConfig', 'rollbacks: parallelism, delay, '
-       'failure_action (continue|pause), monitor, max_failure_ratio, order', canon=_rollout),
+       'failure_action (continue|pause), monitor, max_failure_ratio, order', canon=_rollout,
+       units=sv.ROLLOUT_SHOWN),
     _s('labels', cv.LABELS, 'Labels', 'service labels (the plugin adds its own)',
        compare=SUPERSET),
     _s('force_update', NON_NEGATIVE, 'TaskTemplate.ForceUpdate', 'change it to restart every '

@@ -21,7 +21,14 @@ from docker_plugin.options.checks import (
     scalar_text,
 )
 from docker_plugin.options.ports import PROTOCOLS, port_range
-from docker_plugin.options.units import DURATION, SIZE
+from docker_plugin.options.units import (
+    CPUS_SHOWN,
+    DURATION,
+    DURATION_SHOWN,
+    SIZE,
+    SIZE_SHOWN,
+    Fields,
+)
 
 MODES = ('replicated', 'global', 'replicated-job', 'global-job')
 UINT64 = 2 ** 63 - 1  # what JSON numbers and the engine's int64 fields hold safely
@@ -125,6 +132,9 @@ def _resources(value: Any, path: str) -> dict[str, Any]:
 
 RESOURCES = Custom((dict,), _resources, 'resources: {limits: {cpus, memory, pids}, '
                                         'reservations: {cpus, memory}}')
+_LIMITS_SHOWN = Fields({'NanoCPUs': ('cpus', CPUS_SHOWN), 'MemoryBytes': ('memory', SIZE_SHOWN)})
+RESOURCES_SHOWN = Fields({'Limits': ('limits', _LIMITS_SHOWN),
+                          'Reservations': ('reservations', _LIMITS_SHOWN)})
 
 
 # ----------------------------------------------------------------- placement
@@ -178,6 +188,7 @@ def _restart(value: Any, path: str) -> dict[str, Any]:
 
 RESTART = Custom((dict,), _restart, 'a restart policy: {condition: none|on-failure|any, '
                                     'delay, max_attempts, window}')
+RESTART_SHOWN = Fields({'Delay': ('delay', DURATION_SHOWN), 'Window': ('window', DURATION_SHOWN)})
 
 
 # ------------------------------------------------------- update and rollback
@@ -206,6 +217,7 @@ def _update_config(rollback: bool) -> Custom:
 
 
 UPDATE_CONFIG = _update_config(rollback=False)
+ROLLOUT_SHOWN = Fields({'Delay': ('delay', DURATION_SHOWN), 'Monitor': ('monitor', DURATION_SHOWN)})
 ROLLBACK_CONFIG = _update_config(rollback=True)
 
 

@@ -34,7 +34,7 @@ from docker_plugin.options.comparisons import comparisons_check
 from docker_plugin.options.container_values import LABELS
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.network import CIDR
-from docker_plugin.options.units import DURATION
+from docker_plugin.options.units import DURATION, DURATION_SHOWN
 
 IN_PLACE = Update.SWARM
 ADDRESS = Text(pattern=r'[A-Za-z0-9._:\[\]%-]{1,255}',
@@ -61,12 +61,12 @@ SWARM = OptionTable('swarm', [
            read='Orchestration.TaskHistoryRetentionLimit', update=IN_PLACE,
            doc='tasks kept per slot'),
     Option('dispatcher_heartbeat_period', DURATION, 'spec',
-           read='Dispatcher.HeartbeatPeriod', update=IN_PLACE,
+           read='Dispatcher.HeartbeatPeriod', update=IN_PLACE, units=DURATION_SHOWN,
            doc="how often nodes report; a node is Down after about 3 missed (e.g. '2s')"),
     Option('snapshot_interval', Integer(1, 10 ** 9), 'spec', read='Raft.SnapshotInterval',
            update=IN_PLACE, doc='Raft log entries between snapshots'),
     Option('node_cert_expiry', DURATION, 'spec', read='CAConfig.NodeCertExpiry',
-           update=IN_PLACE, doc='validity of node certificates'),
+           update=IN_PLACE, units=DURATION_SHOWN, doc='validity of node certificates'),
     Option('autolock_managers', FLAG, 'spec', read='EncryptionConfig.AutoLockManagers',
            update=IN_PLACE, doc='lock managers at restart until unlocked with the unlock key'),
     Option('labels', LABELS, 'spec', read='Labels', compare=Compare.SUPERSET, update=IN_PLACE,

@@ -8,6 +8,10 @@ rendered) and the actual value is read from inspect data at the same path;
 both are brought to one form by the option's ``canon`` and compared by its
 rule (``compare``, or the blueprint's ``comparisons``). Options the blueprint
 did not set are never compared, so defaults the engine fills in are not drift.
+
+A difference is shown in the blueprint's words: an option with ``units`` (a
+size, a duration, CPUs) shows the declared value as the blueprint wrote it and
+the engine's in the same units (``declared '64m', found '128m'``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from docker_plugin import secrets
 from docker_plugin.options.base import Compare, Option, OptionTable, Update
+from docker_plugin.plans import Plan
 
 MISSING = object()
 
@@ -28,6 +33,7 @@ class Difference:
     desired: Any
     actual: Any
     update: Update     # how it can be brought back
+    plan: Plan | None = None  # what update does with it (tasks.lifecycle.plan gives one)
 
     @property
     def updatable(self) -> bool:
@@ -36,13 +42,14 @@ class Difference:
     def as_dict(self) -> dict[str, Any]:
         # Data (Cloudify stores it as the instance's configuration drift): never masked;
         # secret options hold no values here in the first place (see _shown).
-        return {'option': self.option, 'path': self.path, 'desired': self.desired,
-                'actual': self.actual, 'updatable': self.updatable,
-                'fix': self.update.value}
+        found = {'option': self.option, 'path': self.path, 'desired': self.desired,
+                 'actual': self.actual, 'updatable': self.updatable, 'fix': self.update.value}
+        return {**found, **(self.plan.as_dict() if self.plan is not None else {})}
 
     def describe(self) -> str:
-        return (f'{self.option} ({self.path}): declared {_short(self.desired)}, found '
+        said = (f'{self.option} ({self.path}): declared {_short(self.desired)}, found '
                 f'{_short(self.actual)}')
+        return f'{said}; {self.plan.sentence()}' if self.plan is not None else said
 
 
 def _short(value: Any) -> str:
@@ -132,7 +139,8 @@ def _shown(option: Option, value: Any) -> Any:
 
 def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, Any],
                 info: Mapping[str, Any], prefix: str = '',
-                rules: Mapping[str, Compare] | None = None) -> list[Difference]:
+                rules: Mapping[str, Compare] | None = None,
+                written: Mapping[str, Any] | None = None) -> list[Difference]:
     """Every declared option of ``table`` whose value ``info`` does not have.
 
     Args:
@@ -143,9 +151,12 @@ def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, 
         prefix: prepended to each reported path.
         rules: the rule of each option when not its own (``OptionTable.rules``:
             the blueprint's ``comparisons``).
+        written: the values as the blueprint wrote them, of options with units
+            (``OptionTable.written``): what a difference shows.
     """
     found = []
     rules = rules or {}
+    written = written or {}
     for name in declared:
         option = table.options.get(name)
         rule = rules.get(name, option.compare if option is not None else None)
@@ -153,6 +164,11 @@ def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, 
             continue
         desired, actual = get_path(view, option.read), get_path(info, option.read)
         if matches(option, desired, actual, rule):
+            continue
+        if option.units is not None and option.show_values and not option.secret:
+            found.append(Difference(option.name, prefix + option.read,
+                                    *_in_units(option, desired, actual, written),
+                                    option.update))
             continue
         if option.canon is not None:
             desired = desired if desired is MISSING else option.canon(desired)
@@ -162,6 +178,17 @@ def differences(table: OptionTable, declared: Iterable[str], view: Mapping[str, 
         found.append(Difference(option.name, prefix + option.read, _shown(option, desired),
                                 _shown(option, actual), option.update))
     return found
+
+
+def _in_units(option: Option, desired: Any, actual: Any,
+              written: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(declared, found) in the blueprint's words: the declared value as it was written
+    (or the engine's, in the units a person would choose), the engine's in those units."""
+    assert option.units is not None  # only options with units come here
+    given = written.get(option.name)
+    shown_desired = given if given is not None else \
+        None if desired is MISSING else option.units.show(desired)
+    return shown_desired, None if actual is MISSING else option.units.show(actual, given)
 
 
 def _missing_names(option: Option, desired: Any, actual: Any) -> tuple[Any, Any]:

@@ -9,6 +9,9 @@ import's final status, ``inspect_image``), never from scraping text.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
 import re
 import time
 from typing import Any, Mapping
@@ -73,6 +76,37 @@ def canonical_reference(text: str) -> str:
         repository = repository[len('library/'):]
     separator = '@' if '@' in text else ':'
     return f'{repository}{separator}{tag or "latest"}'
+
+
+def fingerprint(options: Mapping[str, Any], context: str | None = None,
+                tarball: str | None = None) -> str:
+    """What an image is made from, as a short hash: the build or import options, and the
+    files of the build ``context`` (each one's path, whether it is executable, its bytes
+    or a link's target) or the bytes of an imported ``tarball``. Two builds with the
+    same fingerprint make the same image, but for what the context does not hold (base
+    images, what RUN steps download)."""
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
+    if context is not None:
+        for directory, dirs, files in os.walk(context):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, context).encode() + b'\0')
+                if os.path.islink(path):
+                    digest.update(b'link\0' + os.readlink(path).encode() + b'\0')
+                    continue
+                digest.update(b'x\0' if os.access(path, os.X_OK) else b'-\0')
+                _file_into(digest, path)
+    if tarball is not None:
+        _file_into(digest, tarball)
+    return digest.hexdigest()[:32]
+
+
+def _file_into(digest: Any, path: str) -> None:
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(chunk)
+    digest.update(b'\0')
 
 
 def is_url(text: str) -> bool:
@@ -232,6 +266,80 @@ def remove_image(api: EngineApi, image: str, force: bool = False) -> bool:
         who = f'containers {", ".join(sorted(names))}' if names else 'a container'
         raise StateError(f'image {image} is still used by {who} ({exc})') from None
     return True
+
+
+@dataclasses.dataclass(frozen=True)
+class Released:
+    """What ``release`` did with an image and the names given."""
+
+    gone: bool = False                  # there was no such image
+    removed: bool = False               # the image itself went
+    untagged: tuple[str, ...] = ()      # names taken off it, the image staying
+    other_names: tuple[str, ...] = ()   # names it keeps, not among those given
+    users: tuple[str, ...] = ()         # containers that keep it (and its last name)
+
+    def describe(self, image: str) -> str:
+        """One line for a person."""
+        if self.gone:
+            return f'image {image} is already gone'
+        if self.removed:
+            return f'removed image {image}'
+        done = f'untagged {", ".join(self.untagged)}; ' if self.untagged else ''
+        why = f'it is also named {", ".join(self.other_names)}' if self.other_names else \
+            f'containers {", ".join(self.users)} use it' if self.users else \
+            'it is not this deployment\'s to remove'
+        return f'{done}image {image} stays: {why}'
+
+
+def release(api: EngineApi, image_id: str, names: list[str], remove: bool = True,
+            force: bool = False) -> Released:
+    """Take ``names`` (those a node added) off the image ``image_id``, and the image
+    itself when ``remove`` and nothing else holds it: no other name, and no container
+    (unless ``force``). A name that points at another image now is not this image's:
+    left alone. The last name of an image containers use stays with it (removing it
+    would leave their image nameless); so does the last name of an image not ours
+    to remove (``remove`` false).
+
+    Raises:
+        StateError: the engine refused to remove the image (images built on it).
+    """
+    info = inspect_image(api, image_id)
+    if info is None:
+        return Released(gone=True)
+    tags = [t for t in info.get('RepoTags') or [] if t != '<none>:<none>']
+    known = {canonical_reference(t): t for t in [*tags, *(info.get('RepoDigests') or [])]}
+    ours = list(dict.fromkeys(known[canonical_reference(n)] for n in names
+                              if canonical_reference(n) in known))
+    others = tuple(t for t in tags if t not in ours)
+    if others or not remove:
+        keep_last = [] if others else ours[-1:]
+        untag = [n for n in ours if n not in keep_last]
+        for name in untag:
+            _untag(api, name)
+        return Released(untagged=tuple(untag), other_names=others)
+    users_of = tuple(users(api, image_id))
+    if users_of and not force:
+        return Released(users=users_of)
+    for name in ours[:-1]:
+        _untag(api, name)
+    last = ours[-1] if ours and not force else image_id
+    try:
+        with engine_call(f'remove image {last}'):
+            api.remove_image(last, force=force)
+    except NotFoundError:
+        return Released(gone=True)
+    except RefusedError as exc:
+        raise StateError(f'image {last} cannot be removed: {exc}') from None
+    return Released(removed=True, untagged=tuple(ours[:-1]))
+
+
+def _untag(api: EngineApi, name: str) -> None:
+    """Take one name off an image that keeps another (the engine then only untags)."""
+    try:
+        with engine_call(f'untag image {name}'):
+            api.remove_image(name)
+    except NotFoundError:
+        pass
 
 
 def tag(api: EngineApi, image: str, repository: str, tag_name: str) -> str:

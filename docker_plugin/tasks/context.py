@@ -7,18 +7,26 @@ import dataclasses
 import re
 from typing import Any, Iterator, Mapping
 
-from docker_plugin import kinds, secrets
+from docker_plugin import fingerprints, kinds, results, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
-from docker_plugin.errors import InvalidInputError
+from docker_plugin.errors import InvalidInputError, UnreachableError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
-from docker_plugin.results import result
 from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
 from docker_plugin.tasks.relationships import related
 
+CONTENT_KEY = kinds.CONTENT_KEY
 MANAGED_BY = ('cloudify.managed-by', 'docker_plugin')
+DEPLOYMENT_LABEL = 'cloudify.deployment'
+NODE_LABEL = 'cloudify.node'
+INSTANCE_LABEL = 'cloudify.node-instance'
+# Runtime properties every kind shares: set once an operation of the instance reached its
+# engine (an instance that never did made nothing there); the first failure to reach it
+# while an operation is retried ({'operation', 'execution', 'since', 'tries'}).
+ENGINE_REACHED = '_engine_reached'
+UNREACHABLE = '_unreachable'
 
 
 def resolve_input(ctx: Side, kwargs: Mapping[str, Any], name: str, default: Any = None) -> Any:
@@ -57,9 +65,34 @@ def record_result(ctx: Ctx, name: str, exit_code: int, message: str, data: Any =
     person reads and nothing reads back: ``results.result`` bounds it and masks
     the operation's secrets in it. Return what this returns, never the raw output.
     """
-    kept = result(exit_code, message, data)
+    kept = results.result(exit_code, message, data)
     persist(ctx, **{name: kept})
     return kept['data']
+
+
+def report_action(ctx: Ctx, name: str, exit_code: int, message: str, data: Any = None,
+                  output: str = '') -> Any:
+    """An action's result, kept (``record_result``) and shown in the event stream: its
+    message and, below it, its ``output`` (an exec's stdout and stderr, log lines, a
+    table), as ``results.shown`` shows it: the end, bounded, masked. A result whose exit
+    code is not 0 is a warning. Returns its data as kept."""
+    kept = record_result(ctx, name, exit_code, message, data)
+    log = ctx.logger.warning if exit_code else ctx.logger.info
+    if output.strip():
+        log('%s: %s\n%s', name, message, results.shown(output, name))
+    else:
+        log('%s: %s', name, message)
+    return kept
+
+
+def content_key(ctx: Ctx) -> str:
+    """The instance's key for fingerprints of values (``docker_plugin.fingerprints``),
+    made and kept (``_content_key``) the first time it is needed."""
+    key = ctx.instance.runtime_properties.get(CONTENT_KEY)
+    if not key:
+        key = fingerprints.new_key()
+        persist(ctx, **{CONTENT_KEY: key})
+    return key
 
 
 def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:
@@ -89,15 +122,21 @@ def resource_labels(ctx: Ctx) -> dict[str, str]:
     labels = {f'{k}': str(v) for k, v in _resource_tags(ctx).items()}
     labels.update(instance_labels(ctx))
     labels['cloudify.blueprint'] = str(ctx.blueprint.id or '')
-    labels['cloudify.node'] = str(ctx.node.id or '')
+    labels[NODE_LABEL] = str(ctx.node.id or '')
     labels[MANAGED_BY[0]] = MANAGED_BY[1]
     return labels
 
 
 def instance_labels(ctx: Ctx) -> dict[str, str]:
     """The labels that name exactly this node instance's objects."""
-    return {'cloudify.deployment': str(ctx.deployment.id or ''),
-            'cloudify.node-instance': str(ctx.instance.id or '')}
+    return {DEPLOYMENT_LABEL: str(ctx.deployment.id or ''),
+            INSTANCE_LABEL: str(ctx.instance.id or '')}
+
+
+def node_labels(ctx: Ctx) -> dict[str, str]:
+    """The labels of everything this deployment's node made, whichever instance (of
+    this run or an earlier one) made it."""
+    return {DEPLOYMENT_LABEL: str(ctx.deployment.id or ''), NODE_LABEL: str(ctx.node.id or '')}
 
 
 def _resource_tags(ctx: Ctx) -> Mapping[str, Any]:
@@ -106,12 +145,6 @@ def _resource_tags(ctx: Ctx) -> Mapping[str, Any]:
     except Exception:  # noqa: BLE001 - local runs and older managers have none
         return {}
     return tags if isinstance(tags, Mapping) else {}
-
-
-def is_mine(labels: Mapping[str, str] | None, ctx: Ctx) -> bool:
-    """Whether an object's labels say this very node instance made it."""
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in instance_labels(ctx).items())
 
 
 def instance_suffix(ctx: Ctx) -> str:
@@ -191,25 +224,51 @@ API_VERSION_KEY = '_engine_api'
 
 @contextlib.contextmanager
 def engine(ctx: Ctx, kwargs: Mapping[str, Any],
-           config: DaemonClientConfig | None = None) -> Iterator[Any]:
+           config: DaemonClientConfig | None = None, record: bool = True) -> Iterator[Any]:
     """A client of the operation's engine, for a ``with`` block.
 
     With ``version: auto`` the API version is negotiated once per node instance and
     engine, and recorded (``_engine_api``); later operations use what was recorded.
+    ``record`` False: nothing is read or recorded (an engine that need not be the
+    instance's own, as validation asks every engine of a deployment).
+
+    That an operation of the node instance reached its engine is recorded too
+    (``ENGINE_REACHED``): when the negotiation answered, or when the block ends other
+    than with ``UnreachableError``; an instance that never did made nothing there. An
+    engine that does not answer at all (``UnreachableError``, at connect, or later in
+    the block when the version was known and nothing was asked at connect) is told with
+    the field that holds its address and the retry budget.
     """
     config = config or daemon_config(ctx, kwargs)
     ctx.logger.debug('Docker engine: %s', config.describe())
     if config.warning:
         ctx.logger.warning(config.warning)
-    props = _own_properties(ctx)
+    props = _own_properties(ctx) if record else None
     known = props.get(API_VERSION_KEY) if props is not None else None
     reuse = str(known['version']) if config.version == 'auto' and isinstance(known, dict) and \
         known.get('base_url') == config.base_url and known.get('version') else None
-    with open_client(dataclasses.replace(config, version=reuse) if reuse else config) as client:
-        if config.version == 'auto' and not reuse and props is not None:
-            persist(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
-                                              'version': client.api.api_version}})
-        yield client
+    try:
+        with open_client(dataclasses.replace(config, version=reuse) if reuse else config) \
+                as client:
+            if config.version == 'auto' and not reuse and props is not None:
+                persist(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
+                                                  'version': client.api.api_version}})
+                _mark_reached(ctx, props)
+            try:
+                yield client
+            except UnreachableError:
+                raise
+            except BaseException:
+                _mark_reached(ctx, props)
+                raise
+            _mark_reached(ctx, props)
+    except UnreachableError as exc:
+        raise locate(exc, config) from None
+
+
+def _mark_reached(ctx: Ctx, props: Any) -> None:
+    if props is not None and not props.get(ENGINE_REACHED):
+        persist(ctx, **{ENGINE_REACHED: True})
 
 
 def _own_properties(ctx: Ctx) -> Any:
@@ -219,6 +278,28 @@ def _own_properties(ctx: Ctx) -> Any:
             'relationship-instance' else None
     except Exception:  # noqa: BLE001 - a context without an instance keeps nothing
         return None
+
+
+def locate(exc: UnreachableError, config: DaemonClientConfig) -> UnreachableError:
+    """``exc`` naming the field that holds ``config``'s address, and its retry budget."""
+    return exc.locate(config.address_field, config.base_url, config.address_note,
+                      config.unreachable_timeout)
+
+
+def reached(ctx: Ctx) -> bool:
+    """Whether an operation of this node instance ever reached its engine (the API
+    version it speaks was learnt from it, or a block ended other than unreachable)."""
+    props = ctx.instance.runtime_properties
+    return bool(props.get(ENGINE_REACHED) or props.get(API_VERSION_KEY))
+
+
+def made_nothing(ctx: Ctx) -> bool:
+    """Whether this node instance has nothing on an engine: it never reached one, and
+    records no object of any kind (one an earlier plugin installed records its ids but
+    not ``ENGINE_REACHED``). Its stop and delete need no engine and no engine settings."""
+    props = ctx.instance.runtime_properties
+    return not reached(ctx) and not any(props.get(entry.keys.id) for entry in kinds.NODES
+                                        if entry.keys is not None)
 
 
 def is_local(config: DaemonClientConfig) -> bool:

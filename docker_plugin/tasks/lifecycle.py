@@ -3,16 +3,28 @@ made but not recorded, delete only what is ours, status, drift and refresh.
 
 The rules, for every kind alike:
 
-* ``docker_plugin.adoption.decide`` says whether to create or adopt; an object
-  that carries this very node instance's labels (a retried or resumed create)
-  is reused, never adopted and never made twice;
+* ``docker_plugin.adoption.decide`` says whether to create or adopt, by the flags and by
+  who made an object of the name (its labels, ``maker``): one that carries this very
+  node instance's labels (a retried or resumed create) is reused, never adopted and
+  never made twice; one an earlier run of this deployment's node made, that no live
+  instance of the deployment holds (the install run again: after a failure, an
+  interruption, or with its state lost), is *claimed*: taken as made by this deployment,
+  so uninstall removes it. A claimed object that differs from what is declared (where
+  the kind can tell) is made again, unless its kind holds data (``UpdateStrategy.REFUSE``)
+  or something uses it: then the install stops at once, saying what differs and what to
+  do. Other objects an earlier run of the node left (another name) are removed at
+  create when nothing uses them and they hold no data; the rest wait for uninstall;
 * what is made or adopted is recorded the moment the engine answers, with
   one vocabulary of runtime properties (``docker_plugin.kinds.Keys``: the
   kind's id and name keys, ``adopted``, ``drift``);
 * on delete, what was adopted stays unless ``delete_adopted`` is set, and
   ``retain`` keeps even what the deployment made; otherwise the recorded
   object goes, and so does every object carrying this instance's labels that
-  was never recorded (a crash right after the engine answered);
+  was never recorded (a crash right after the engine answered); in the ``uninstall``
+  workflow (every instance of the node goes), so does everything this deployment's node
+  made that no live instance holds (earlier runs');
+* an instance that never reached its engine made nothing there: when the engine does
+  not answer, its delete finishes without it (``engine_to_clean``);
 * ``check_status`` fails when the recorded object is gone; ``pull`` records
   it again from the engine; drift is kept in ``drift``.
 
@@ -22,28 +34,37 @@ functions) and writes only what is its own.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping, Sequence
+import functools
+import re
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin import kinds, plans, results
+from docker_plugin.adoption import Choice, Maker, decide, removes
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
     PluginError,
     RefusedError,
     StateError,
+    UnreachableError,
 )
 from docker_plugin.options.base import OptionTable
+from docker_plugin.options.lifecycle import UPDATE
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks.context import (
+    DEPLOYMENT_LABEL,
+    INSTANCE_LABEL,
+    NODE_LABEL,
     drop,
     engine,
     existing_flags,
-    instance_labels,
-    is_mine,
+    made_nothing,
+    node_labels,
     persist,
     recorded,
 )
@@ -68,8 +89,10 @@ class Objects:
 
     @property
     def word(self) -> str:
-        """The kind in messages (``swarm_node``: 'swarm node')."""
-        return self.kind.kind.replace('_', ' ')
+        """The kind in messages, from its type's name (``SwarmNode``: 'swarm node',
+        ``ComposeProject``: 'compose project')."""
+        short = self.kind.type_name.rsplit('.', 1)[-1]
+        return re.sub(r'(?<!^)(?=[A-Z])', ' ', short).lower()
 
     @property
     def keys(self) -> kinds.Keys:
@@ -105,11 +128,109 @@ def present(ctx: Ctx, api: EngineApi, objects: Objects) -> Info | None:
     return objects.inspect(api, ident) if ident else None
 
 
-def unrecorded(ctx: Ctx, api: EngineApi, objects: Objects) -> list[Info]:
+def live(ctx: Ctx, instance_id: str) -> bool | None:
+    """Whether the deployment has the node instance ``instance_id`` now (None: Cloudify
+    cannot tell). Locally the storage answers, on a manager its REST service; an install
+    run again with ``cfy install`` (new state) or a deployment made again with the same
+    id has new instances: the earlier ones are not there."""
+    if instance_id == ctx.instance.id:
+        return True
+    if not instance_id:
+        return False
+    endpoint = getattr(ctx, '_endpoint', None)
+    get = getattr(endpoint, 'get_node_instance', None)
+    if get is None:
+        return None
+    try:
+        instance = get(instance_id)
+    except (KeyError, FileNotFoundError):  # local storages: no such instance
+        return False
+    except Exception as exc:  # noqa: BLE001 - the manager's 404, else unknown
+        return False if getattr(exc, 'status_code', None) == 404 else None
+    return getattr(instance, 'state', None) != 'deleted'
+
+
+def maker(ctx: Ctx, labels: Mapping[str, str] | None) -> tuple[Maker, str]:
+    """Who made an object, by its labels, and who holds it (for messages)."""
+    labels = labels or {}
+    if labels.get(DEPLOYMENT_LABEL) != str(ctx.deployment.id or ''):
+        return Maker.NONE, ''
+    holder = str(labels.get(INSTANCE_LABEL) or '')
+    if not holder or not labels.get(NODE_LABEL):
+        return Maker.NONE, ''  # labelled by hand (or by a tool), not by a node of it
+    if holder == str(ctx.instance.id):
+        return Maker.INSTANCE, f'node instance {holder}'
+    if labels.get(NODE_LABEL) != str(ctx.node.id or ''):
+        return Maker.HELD, f'node {labels.get(NODE_LABEL) or "?"} (instance {holder})'
+    if live(ctx, holder) is False:
+        return Maker.EARLIER_RUN, f'node instance {holder}'
+    return Maker.HELD, f'node instance {holder}'
+
+
+def uninstalling(ctx: Ctx) -> bool:
+    """Whether the operation runs in the ``uninstall`` workflow: every instance of every
+    node goes (a heal or a scale-down takes only some)."""
+    return getattr(ctx, 'workflow_id', None) == 'uninstall'
+
+
+def _holder(info: Info) -> str:
+    return str((labels_of(info) or {}).get(INSTANCE_LABEL) or '')
+
+
+def node_objects(ctx: Ctx, api: EngineApi, objects: Objects) -> Sequence[Info]:
+    """Everything of the kind this deployment's node made, any instance, any run."""
+    return objects.find_by_labels(api, node_labels(ctx))
+
+
+def unrecorded(ctx: Ctx, api: EngineApi, objects: Objects,
+               found: Sequence[Info] | None = None) -> list[Info]:
     """Objects that carry this very instance's labels but are not the recorded one."""
     ident = recorded_id(ctx, objects)
-    return [info for info in objects.find_by_labels(api, instance_labels(ctx))
-            if objects.ident(info) != ident]
+    found = node_objects(ctx, api, objects) if found is None else found
+    return [info for info in found
+            if _holder(info) == str(ctx.instance.id) and objects.ident(info) != ident]
+
+
+def earlier_run(ctx: Ctx, info: Info, unknown: bool) -> bool:
+    """Whether an object of this deployment's node was made by an instance the deployment
+    no longer has (an earlier run's); ``unknown``: what to say when Cloudify cannot tell
+    (at create, held; in an uninstall, where every instance goes, gone)."""
+    holder = _holder(info)
+    if holder == str(ctx.instance.id):
+        return False
+    alive = live(ctx, holder)
+    return alive is False or (alive is None and unknown)
+
+
+def leftovers(ctx: Ctx, objects: Objects, found: Sequence[Info],
+              keep: Iterable[str] = ()) -> list[Info]:
+    """Of ``found`` (this node's objects), those an earlier run made and no live instance
+    holds (an unknown one counts as held), but the ones in ``keep`` (idents)."""
+    kept = set(keep)
+    return [info for info in found
+            if objects.ident(info) not in kept and earlier_run(ctx, info, unknown=False)]
+
+
+def clear_leftovers(ctx: Ctx, api: EngineApi, objects: Objects, found: Sequence[Info],
+                    keep: Iterable[str] = ()) -> None:
+    """At create: remove what an earlier run of this node left under other names, when
+    the kind holds no data and nothing uses it; say what stays (uninstall removes it)."""
+    left = leftovers(ctx, objects, found, keep)
+    stays = []
+    for info in left:
+        shown_as = _name_of(info) or objects.ident(info)[:12]
+        if objects.kind.update is kinds.UpdateStrategy.REFUSE:
+            stays.append(f'{shown_as} (it may hold data)')
+            continue
+        try:
+            if objects.remove(api, info):
+                ctx.logger.info('Removed %s %s, left by an earlier run of this deployment '
+                                '(node instance %s)', objects.word, shown_as, _holder(info))
+        except StateError as exc:
+            stays.append(f'{shown_as} ({exc})')
+    if stays:
+        ctx.logger.warning('Left by an earlier run of this deployment and kept until '
+                           'uninstall: %s %s', objects.word, '; '.join(stays))
 
 
 def require(ctx: Ctx, api: EngineApi, objects: Objects) -> Info:
@@ -128,22 +249,31 @@ def require(ctx: Ctx, api: EngineApi, objects: Objects) -> Info:
 def make_or_adopt(ctx: Ctx, api: EngineApi, objects: Objects, name: str, flags: Mapping[str, bool],
                   existing: Info | None, create: Callable[[], Info], field: str = 'name',
                   table: OptionTable | None = None,
-                  given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
+                  given: Mapping[str, Any] | None = None,
+                  differs: Callable[[Info], Sequence[drift.Difference]] | None = None
+                  ) -> tuple[Info, bool]:
     """``create``: the recorded object when it is still there; else one this instance
-    made but never recorded (found by its labels); else create or adopt as the flags
-    say (``existing``: the object of that name). Recorded at once: (info, adopted?)."""
+    made but never recorded (found by its labels); else create, adopt or claim as the
+    flags and the makers say (``existing``: the object of that name; ``differs``: how
+    it differs from what is declared, for one an earlier run made), after removing what
+    earlier runs of the node left under other names. Recorded at once: (info, adopted?)."""
     info = present(ctx, api, objects)
     if info is not None:
         ctx.logger.info('%s %s already present; nothing to do', objects.word.capitalize(), name)
         return info, adopted(ctx, objects)
-    made = unrecorded(ctx, api, objects)
+    found = node_objects(ctx, api, objects)
+    made = unrecorded(ctx, api, objects, found)
     if made:
         info, was_adopted = made[0], False
         ctx.logger.info('Reusing %s %s, made by this instance before (not recorded)',
                         objects.word, name)
     else:
+        clear_leftovers(ctx, api, objects, found,
+                        [objects.ident(existing)] if existing is not None else [])
+        remove = None if objects.kind.update is kinds.UpdateStrategy.REFUSE else \
+            (lambda old: objects.remove(api, old))
         info, was_adopted = ensure(ctx, objects.word, name, flags, existing, create, field,
-                                   table, given)
+                                   table, given, differs, remove)
     record(ctx, objects, info, was_adopted)
     return info, was_adopted
 
@@ -156,19 +286,26 @@ def keeps(ctx: Ctx, objects: Objects, flags: Mapping[str, bool]) -> bool:
 
 
 def remove_ours(ctx: Ctx, api: EngineApi, objects: Objects) -> list[Info]:
-    """Remove the recorded object and every one this instance made but never recorded;
-    returns what was removed."""
+    """Remove the recorded object, every one this instance made but never recorded, and,
+    in the ``uninstall`` workflow, every one an earlier run of this deployment's node made
+    that no live instance holds (a live one removes its own); returns what was removed."""
     ident = recorded_id(ctx, objects)
     targets = [info for info in [objects.inspect(api, ident) if ident else None] if info]
     if ident and not targets:
         ctx.logger.info('%s %s is already gone', objects.word.capitalize(), shown(ctx, objects))
-    targets += unrecorded(ctx, api, objects)
+    found = node_objects(ctx, api, objects)
+    targets += unrecorded(ctx, api, objects, found)
+    if uninstalling(ctx):
+        targets += [info for info in found if objects.ident(info) != ident and
+                    earlier_run(ctx, info, unknown=True)]
     removed = []
     for info in targets:
         if objects.remove(api, info):
             removed.append(info)
+            holder = _holder(info)
             late = '' if objects.ident(info) == ident else \
-                ' (made by this instance, not recorded)'
+                ' (made by this instance, not recorded)' if holder == str(ctx.instance.id) \
+                else f' (left by an earlier run of this deployment: node instance {holder})'
             ctx.logger.info('Removed %s %s%s', objects.word, _name_of(info) or
                             objects.ident(info)[:12], late)
     return removed
@@ -190,11 +327,47 @@ def delete(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects,
     if flags['retain']:  # nothing recorded, and whatever was made stays
         forget(ctx, objects)
         return
-    with engine(ctx, kwargs) as client:
-        for info in remove_ours(ctx, client.api, objects):
-            if after is not None:
-                after(client.api, info)
+    with engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            for info in remove_ours(ctx, client.api, objects):
+                if after is not None:
+                    after(client.api, info)
     forget(ctx, objects)
+
+
+@contextlib.contextmanager
+def engine_to_clean(ctx: Ctx, kwargs: Mapping[str, Any]) -> Iterator[Any]:
+    """The engine, for a delete; None when this instance made nothing on any engine
+    (``made_nothing``) and its engine does not answer or its settings are not valid:
+    said in a warning, and the delete finishes (an engine found gone within the block,
+    its API version known and so nothing asked at connect, ends the block the same way:
+    the caller's code after it still runs).
+
+    An instance that reached its engine may have made something it did not record (a
+    create the engine answered as the operation died): its delete needs the engine, and
+    an engine that does not answer fails it, within ``daemon_client.unreachable_timeout``.
+    """
+    if not made_nothing(ctx):
+        with engine(ctx, kwargs) as client:
+            yield client
+        return
+    entered = False
+    try:
+        with engine(ctx, kwargs) as client:
+            entered = True
+            yield client
+    except (UnreachableError, InvalidInputError) as exc:
+        if entered and not isinstance(exc, UnreachableError):
+            raise  # the block's own mistake, not the engine's
+        why = f'No Docker engine answers at {exc.address} ({exc.field}{exc.note}: ' \
+              f'{exc.reason})' if isinstance(exc, UnreachableError) else \
+            f'The Docker engine settings are not valid ({exc})'
+        ctx.logger.warning(
+            '%s, and this node instance never reached an engine, so it made nothing there: '
+            'nothing to remove. What other runs of this deployment made carries the label '
+            '%s=%s.', why, DEPLOYMENT_LABEL, ctx.deployment.id)
+        if not entered:
+            yield None
 
 
 def status(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> Info:
@@ -216,7 +389,11 @@ def refresh(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> Info:
 
 
 def _name_of(info: Info) -> str:
-    name = info.get('Name') or (info.get('Spec') or {}).get('Name') or ''
+    """An object's name in inspect data or in a listing (containers list theirs in
+    ``Names``, images in ``RepoTags``)."""
+    name = info.get('Name') or (info.get('Spec') or {}).get('Name') or \
+        next(iter(info.get('Names') or []), '') or \
+        next((t for t in info.get('RepoTags') or [] if t != '<none>:<none>'), '')
     return str(name).lstrip('/')
 
 
@@ -254,26 +431,34 @@ def refused(exc: PluginError, what: str, table: OptionTable,
 
 def ensure(ctx: Ctx, kind: str, name: str, flags: Mapping[str, bool], existing: Info | None,
            create: Callable[[], Info], field: str = 'name', table: OptionTable | None = None,
-           given: Mapping[str, Any] | None = None) -> tuple[Info, bool]:
-    """Create the object or adopt the existing one, as the flags say: (info, adopted?).
+           given: Mapping[str, Any] | None = None,
+           differs: Callable[[Info], Sequence[drift.Difference]] | None = None,
+           remove: Callable[[Info], Any] | None = None) -> tuple[Info, bool]:
+    """Create the object, adopt or claim the existing one, as the flags and its maker
+    say: (info, adopted?).
 
     ``existing`` is the object's whole inspect data (what is adopted or reused is
     recorded from it); its labels are at ``Labels``, or at ``Spec.Labels`` for
     swarm objects. ``field`` is what a wrong choice of the flags is blamed on;
     what the engine refuses to create (an unknown driver, bad options) is the
     option of ``<kind>_config`` it is about (``given``, by ``table``), or
-    ``<kind>_config`` as a whole.
+    ``<kind>_config`` as a whole. An object an earlier run of this node made is
+    claimed as it is, unless ``differs`` finds it unlike its declaration: then it is
+    removed (``remove``) and made again, or, with no ``remove`` (it holds data) or
+    when it is in use, the install stops saying what differs.
     """
     exists = existing is not None
-    mine = existing is not None and is_mine(labels_of(existing), ctx)
+    made_by, holder = maker(ctx, labels_of(existing)) if existing is not None else \
+        (Maker.NONE, '')
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], exists, mine)
+                      flags['use_if_exists'], exists, made_by, holder)
     if decision.choice is None:
         raise InvalidInputError(field, f'{kind} {name} {decision.problem}')
-    if decision.choice is Choice.CREATE:
+
+    def make() -> Info:
         ctx.logger.info('Creating %s %s', kind, name)
         try:
-            return create(), False
+            return create()
         except (RefusedError, NotFoundError) as exc:
             config = f'{kind.replace(" ", "_")}_config'
             if table is None:
@@ -281,17 +466,54 @@ def ensure(ctx: Ctx, kind: str, name: str, flags: Mapping[str, bool], existing: 
                     from None
             raise refused(exc, f'the engine refused the {kind}', table,
                           {config: given or {}}, config) from None
-    assert existing is not None  # decide adopts or reuses only what exists
+
+    if decision.choice is Choice.CREATE:
+        return make(), False
+    assert existing is not None  # decide adopts, reuses or claims only what exists
+    if decision.choice is Choice.CLAIM:
+        return claim(ctx, kind, name, existing, holder, make, differs, remove), False
     verb = 'Adopting existing' if decision.choice is Choice.ADOPT else 'Reusing'
     ctx.logger.info('%s %s %s', verb, kind, name)
     return existing, decision.choice is Choice.ADOPT
 
 
+def claim(ctx: Ctx, kind: str, name: str, existing: Info, holder: str,
+          make: Callable[[], Info],
+          differs: Callable[[Info], Sequence[drift.Difference]] | None,
+          remove: Callable[[Info], Any] | None) -> Info:
+    """Take what an earlier run of this deployment's node made as this instance's own;
+    made again when it differs from what is declared, if it may be."""
+    found = list(differs(existing)) if differs is not None else []
+    earlier = f'an earlier run of this deployment made it ({holder}, which the deployment ' \
+              'no longer has)'
+    if not found:
+        ctx.logger.info("Claiming %s %s: %s; it is this deployment's, removed on uninstall",
+                        kind, name, earlier)
+        return existing
+    what = '; '.join(d.describe() for d in found)
+    if remove is None:
+        raise StateError(f'{kind} {name}: {earlier}, and it differs from what is declared '
+                         f'({what}); it is not made again, as it may hold data: declare it '
+                         f'as it is, or remove it (it is this deployment\'s), then run the '
+                         'install again')
+    ctx.logger.info('Making %s %s again: %s, and it differs from what is declared (%s)',
+                    kind, name, earlier, what)
+    try:
+        remove(existing)
+    except StateError as exc:
+        raise StateError(f'{kind} {name}: {earlier}, and it differs from what is declared '
+                         f'({what}), but it cannot be made again: {exc}') from None
+    return make()
+
+
 def labels_of(info: Info) -> Mapping[str, str] | None:
-    """An object's labels: top level (containers' Config aside: networks, volumes) or in
-    its ``Spec`` (swarms, services, secrets, configs)."""
+    """An object's labels: top level (networks, volumes, and containers and images as
+    listed), in its ``Config`` (containers and images as inspected) or in its ``Spec``
+    (swarms, services, secrets, configs)."""
     if 'Labels' in info:
         return info.get('Labels')
+    if isinstance(info.get('Config'), Mapping) and 'Labels' in info['Config']:
+        return info['Config'].get('Labels')
     return (info.get('Spec') or {}).get('Labels')
 
 
@@ -311,10 +533,115 @@ def differences(table: OptionTable, options: Mapping[str, Any],
 
 
 def record_drift(ctx: Ctx, kind: str, found: Iterable[drift.Difference]) -> list[dict]:
+    """Keep the differences (each with its plan) in ``drift`` and log them, one a line."""
+    found = list(found)
     listed = [d.as_dict() for d in found]
     persist(ctx, drift=listed)
     if listed:
-        ctx.logger.warning('Drift of the %s: %s', kind, '; '.join(d.describe() for d in found))
+        ctx.logger.warning('Drift of the %s: %s\n  %s', kind, results.count(len(found),
+                                                                           'difference'),
+                           '\n  '.join(d.describe() for d in found))
     else:
         ctx.logger.info('No drift: the %s has every declared option', kind)
     return listed
+
+
+# ------------------------------------------------------------------ plans and previews
+def adoption_refusal(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects) -> str:
+    """Why update leaves this instance's object alone: it was adopted and
+    ``modify_external_resource`` is not set ('' otherwise)."""
+    if adopted(ctx, objects) and not existing_flags(ctx, kwargs)['modify_external_resource']:
+        return (f'the {objects.word} was adopted: set modify_external_resource to let update '
+                'change it')
+    return ''
+
+
+def planned(strategy: kinds.UpdateStrategy, word: str, found: Iterable[drift.Difference],
+            blocked: str = '') -> list[drift.Difference]:
+    """Each difference with what update does with it (``plans``): a plan it carries, else
+    the one its update mode has under the kind's strategy; every one refused for
+    ``blocked`` (the object's reason), or when update goes all or nothing and one is."""
+    found = [d if d.plan is not None else
+             dataclasses.replace(d, plan=plans.of(strategy, d.update, word)) for d in found]
+    whole = blocked or plans.all_or_nothing(strategy, [d.plan for d in found if d.plan],
+                                            [d.option for d in found], word)
+    if whole:
+        found = [dataclasses.replace(d, plan=d.plan.refused(whole)) if d.plan else d
+                 for d in found]
+    return found
+
+
+def plan(ctx: Ctx, kwargs: Mapping[str, Any], objects: Objects, found: Iterable[drift.Difference],
+         blocked: str = '', guard_adopted: bool = True) -> list[drift.Difference]:
+    """``planned`` for a kind's object: refused as a whole when it was adopted (unless
+    ``modify_external_resource``; ``guard_adopted`` False for a kind that only ever
+    adopts) or for ``blocked``."""
+    reason = (adoption_refusal(ctx, kwargs, objects) if guard_adopted else '') or blocked
+    return planned(objects.kind.update, objects.word, found, reason)
+
+
+def refuse(found: Iterable[drift.Difference]) -> None:
+    """Update's refusal, in the very words of its plans.
+
+    Raises:
+        StateError: some difference is refused (naming each option and why).
+    """
+    said = plans.refusal((d.option, d.plan) for d in found if d.plan is not None)
+    if said:
+        raise StateError(said)
+
+
+def previewed(kwargs: dict[str, Any]) -> bool:
+    """Whether update was asked for its plan only (the ``preview`` input of
+    ``options.lifecycle.UPDATE``, taken out of the inputs the kind reads).
+
+    Raises:
+        InvalidInputError: ``preview`` is not a boolean (naming it).
+    """
+    given = {name: kwargs.pop(name) for name in UPDATE.names() if name in kwargs}
+    return bool(UPDATE.parse(given)['preview'])
+
+
+def show_plan(ctx: Ctx, strategy: kinds.UpdateStrategy, word: str, name: str,
+              found: Iterable[drift.Difference]) -> list[dict[str, Any]]:
+    """Log what update would do with each difference of the ``word`` ``name``, and
+    return the entries with their plans; nothing is changed or recorded."""
+    found = list(found)
+    what = f'the {word} {name}'.rstrip()
+    if not found:
+        ctx.logger.info('Update preview of %s (nothing changed): %s', what,
+                        plans.when_clean(strategy, word))
+        return []
+    counted = collections.Counter(plans.label(d.plan) for d in found if d.plan is not None)
+    summary = ', '.join(f'{counted[label]} {label}' for label in plans.LABELS if counted[label])
+    refused = plans.refusal((d.option, d.plan) for d in found if d.plan is not None)
+    log = ctx.logger.warning if refused else ctx.logger.info
+    log('Update preview of %s (nothing changed): %s\n  %s%s', what, summary,
+        '\n  '.join(d.describe() for d in found),
+        f'\nupdate would fail: {refused}' if refused else '')
+    return [d.as_dict() for d in found]
+
+
+Planner = Callable[[Ctx, Mapping[str, Any]], 'list[drift.Difference]']
+Operation = Callable[..., Any]
+
+
+def preview(objects: Objects, planner: Planner) -> Callable[[Operation], Operation]:
+    """A kind's ``update`` with a preview: given ``preview: true``, it runs ``planner``
+    (what check_drift finds, each entry with its plan; it reads, never changes) and
+    shows the plan instead (``show_plan``); otherwise it updates."""
+    return preview_of(objects.kind.update, objects.word, lambda ctx: shown(ctx, objects),
+                      planner)
+
+
+def preview_of(strategy: kinds.UpdateStrategy, word: str, name: Callable[[Ctx], str],
+               planner: Planner) -> Callable[[Operation], Operation]:
+    """``preview`` for what is not a node kind's object (a relationship's connection)."""
+    def decorate(update: Operation) -> Operation:
+        @functools.wraps(update)
+        def run(ctx: Ctx, **kwargs: Any) -> Any:
+            if not previewed(kwargs):
+                return update(ctx, **kwargs)
+            return show_plan(ctx, strategy, word, name(ctx), planner(ctx, kwargs))
+        return run
+    return decorate

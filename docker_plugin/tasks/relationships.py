@@ -17,6 +17,9 @@ from typing import Any, Mapping
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.tasks.ctx import Ctx, Side
 
+# Properties every Cloudify relationship carries; not the plugin's to validate.
+BASE_KEYS = ('connection_type',)
+
 
 def related(ctx: Side, type_name: str) -> list[tuple[Any, dict[str, Any]]]:
     """This instance's relationships of ``type_name`` (or derived), with their properties."""

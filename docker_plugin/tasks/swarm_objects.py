@@ -12,7 +12,7 @@ object named ``name`` exactly is used as it is.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds, secrets
 from docker_plugin.errors import InvalidInputError, NotFoundError, RefusedError
@@ -25,6 +25,7 @@ from docker_plugin.resources.swarm import services
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.confine import check_read, read_file
 from docker_plugin.tasks.context import (
+    content_key,
     engine,
     existing_flags,
     object_name,
@@ -57,16 +58,40 @@ def _values(ctx: Ctx, kwargs: Any, kind: str) -> dict[str, Any]:
     return table.parse({k: v for k, v in raw.items() if v not in ('', {}, [])}, '')
 
 
-def _content(ctx: Ctx, values: dict[str, Any], kind: str) -> bytes:
+def _one_value(values: dict[str, Any], kind: str) -> None:
     if values.get('data') and values.get('file'):
         raise InvalidInputError('file', 'give data or file, not both')
+    if not values.get('data') and not values.get('file'):
+        raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
+
+
+def _content(ctx: Ctx, values: dict[str, Any], kind: str) -> bytes:
+    _one_value(values, kind)
     if values.get('file'):
         data = read_file(ctx, values['file'], 'file', MAX_OBJECT_BYTES)
         secrets.remember(data.decode('utf-8', errors='replace'))
         return data
-    if not values.get('data'):
-        raise InvalidInputError('data', f"required: the {kind}'s value (data) or a file")
     return values['data'].encode()
+
+
+def _planned(ctx: Ctx, kwargs: Any, kind: str) -> None:
+    """What create checks before the engine, for validation: the options, the name, and
+    one value (data, or a file the blueprint may read) unless the object is adopted."""
+    values = _values(ctx, kwargs, kind)
+    object_name(ctx, kwargs)
+    if existing_flags(ctx, kwargs)['use_external_resource']:
+        return
+    _one_value(values, kind)
+    if values.get('file'):
+        check_read(ctx, values['file'], 'file')
+
+
+def secret_planned(ctx: Ctx, kwargs: Any) -> None:
+    _planned(ctx, kwargs, 'secret')
+
+
+def config_planned(ctx: Ctx, kwargs: Any) -> None:
+    _planned(ctx, kwargs, 'config')
 
 
 def _make(api: EngineApi, kind: str, name: str, data: bytes, labels: dict[str, str],
@@ -79,14 +104,6 @@ def _make(api: EngineApi, kind: str, name: str, data: bytes, labels: dict[str, s
         given = {k: v for k, v in values.items() if k != 'data' and v not in (None, '', {}, [])}
         raise objects.refused(exc, f'the engine refused the {kind}', TABLES[kind], {'': given},
                               'name') from None
-
-
-def _key(ctx: Ctx) -> str:
-    key = ctx.instance.runtime_properties.get('_content_key')
-    if not key:
-        key = swarm_objects.new_key()
-        persist(ctx, _content_key=key)
-    return key
 
 
 def _create(ctx: Ctx, kwargs: Any, kind: str) -> None:
@@ -114,7 +131,7 @@ def _create(ctx: Ctx, kwargs: Any, kind: str) -> None:
         # A new value is a new object, named after a fingerprint of it: made again after a
         # crash, the same value finds the object this instance made (the key is kept first).
         data = _content(ctx, values, kind)
-        name = swarm_objects.versioned_name(base, data, _key(ctx))
+        name = swarm_objects.versioned_name(base, data, content_key(ctx))
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
         object_id = _make(api, kind, name, data, labels, values)
         persist(ctx, base_name=base)
@@ -146,7 +163,7 @@ def _drift(ctx: Ctx, kwargs: Any, api: EngineApi, kind: str,
         return info, [], info['Spec']['Name'], b''
     data = _content(ctx, values, kind)
     name = swarm_objects.versioned_name(props.get('base_name') or object_name(ctx, kwargs),
-                                        data, _key(ctx))
+                                        data, content_key(ctx))
     found = []
     if name != info['Spec']['Name']:
         found.append(drift.Difference('data', 'Spec.Name', 'a new value', 'the value of '
@@ -154,7 +171,22 @@ def _drift(ctx: Ctx, kwargs: Any, api: EngineApi, kind: str,
     declared = {'labels': values['labels']} if values.get('labels') else {}
     found += drift.differences(TABLES[kind], declared, {'Spec': {'Labels': values.get(
         'labels')}}, info)
-    return info, found, name, data
+    return info, objects.plan(ctx, kwargs, OBJECTS[kind], found), name, data
+
+
+def _planner(kind: str) -> objects.Planner:
+    def plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+        values = _values(ctx, kwargs, kind)
+        with engine(ctx, kwargs) as client:
+            return _drift(ctx, kwargs, client.api, kind, values)[1]
+    return plan
+
+
+PLANS = {kind: _planner(kind) for kind in TABLES}
+
+
+def _check_drift(ctx: Ctx, kwargs: Any, kind: str) -> list[dict[str, Any]]:
+    return objects.record_drift(ctx, kind, PLANS[kind](ctx, kwargs))
 
 
 def _update(ctx: Ctx, kwargs: Any, kind: str) -> list[dict[str, Any]]:
@@ -164,6 +196,7 @@ def _update(ctx: Ctx, kwargs: Any, kind: str) -> list[dict[str, Any]]:
         old, found, name, data = _drift(ctx, kwargs, api, kind, values)
         if not found:
             return objects.record_drift(ctx, kind, found)
+        objects.refuse(found)
         labels = {**(values.get('labels') or {}), **resource_labels(ctx)}
         new_id = _make(api, kind, name, data, labels, values)
         ctx.logger.info('%s %s: new version %s', kind.capitalize(), old['Spec']['Name'], name)
@@ -216,16 +249,16 @@ def secret_check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 @operation
 def secret_check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Secret node check_drift: a changed value or labels (never shown), kept in ``drift``."""
-    values = _values(ctx, kwargs, 'secret')
-    with engine(ctx, kwargs) as client:
-        _, found, _, _ = _drift(ctx, kwargs, client.api, 'secret', values)
-    return objects.record_drift(ctx, 'secret', found)
+    """Secret node check_drift: a changed value or labels (never shown), each with what
+    update does with it; kept in ``drift``."""
+    return _check_drift(ctx, kwargs, 'secret')
 
 
 @operation
+@objects.preview(OBJECTS['secret'], PLANS['secret'])
 def secret_update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Secret node update: a new version, its services moved to it, the old one removed."""
+    """Secret node update: a new version, its services moved to it, the old one removed.
+    ``preview: true``: the plan only."""
     return _update(ctx, kwargs, 'secret')
 
 
@@ -255,16 +288,16 @@ def config_check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 @operation
 def config_check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Config node check_drift: a changed value or labels (never shown), kept in ``drift``."""
-    values = _values(ctx, kwargs, 'config')
-    with engine(ctx, kwargs) as client:
-        _, found, _, _ = _drift(ctx, kwargs, client.api, 'config', values)
-    return objects.record_drift(ctx, 'config', found)
+    """Config node check_drift: a changed value or labels (never shown), each with what
+    update does with it; kept in ``drift``."""
+    return _check_drift(ctx, kwargs, 'config')
 
 
 @operation
+@objects.preview(OBJECTS['config'], PLANS['config'])
 def config_update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Config node update: a new version, its services moved to it, the old one removed."""
+    """Config node update: a new version, its services moved to it, the old one removed.
+    ``preview: true``: the plan only."""
     return _update(ctx, kwargs, 'config')
 
 

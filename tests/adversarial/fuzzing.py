@@ -202,8 +202,10 @@ def container_grammars(names: Iterable[str], modes: Iterable[str]) -> dict[str, 
             st.dictionaries(st.one_of(st.integers(0, 70000), st.sampled_from(_PORT_TEXT)),
                             st.one_of(st.none(), st.integers(-1, 70000),
                                       st.sampled_from(['8000-8001', '127.0.0.1', '::1']),
+                                      # one binding (['127.0.0.1']: any free port on it)
+                                      # or [ip, port]
                                       st.lists(st.sampled_from(['127.0.0.1', 0, '9000-9001']),
-                                               min_size=2, max_size=2)), max_size=3)),
+                                               min_size=1, max_size=2)), max_size=3)),
         'cpus': st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                           st.integers(-2, 10), st.sampled_from([0.01, 1e-9, 0.5, 2.0, 1e6 + 1])),
         'memswap_limit': st.one_of(st.sampled_from(_SIZES), st.integers(-3, 2 ** 40)),

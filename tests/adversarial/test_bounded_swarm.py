@@ -81,8 +81,9 @@ def test_the_logs_action_keeps_the_end_in_bounded_memory(printer, swarm, shape):
     growth = peak_rss() - before
     record = ctx.instance.runtime_properties['logs']
     assert len(repr(record)) <= RESULT_LIMIT
-    total, cut = (int(n) for n in re.match(r'(\d+) bytes of logs, (\d+) cut',
-                                           record['message']).groups())
+    total, cut = record['data']['bytes'], record['data']['truncated_bytes']
+    assert re.fullmatch(r'service \S+: \d+ log lines \(the last \d+ of \d+ bytes\)',
+                        record['message']), record['message']
     # tail is in lines: 100000 short lines (3.7 MB), or every 16 KB piece of the long one
     assert total >= (0.9 * MB if shape == 'one line' else 3 * 10 ** 6), record['message']
     assert cut > 0 and len(text) <= 64000

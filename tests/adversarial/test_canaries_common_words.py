@@ -114,7 +114,7 @@ def test_a_container_whose_secrets_are_words_of_its_names(unique, tmp_path, caps
             run.operation('cloudify.interfaces.lifecycle.update', node_ids=['web'],
                           container_config=changed)
         refused = capsys.readouterr().out
-        assert 'labels changed and cannot be applied' in refused
+        assert 'labels changed: only a new container can take it' in refused
         changed.pop('labels')
         run.operation('cloudify.interfaces.lifecycle.update', node_ids=['web'],
                       container_config=changed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from cloudify.exceptions import NonRecoverableError
+from cloudify.exceptions import NonRecoverableError, RecoverableError
 from fuzzing import (
     ENV_FILES,
     GARBAGE,
@@ -27,6 +27,7 @@ from fuzzing import (
     fields_of,
     known_options,
     names_a_field,
+    operation,
     table_dicts,
 )
 from helpers.cleanup import labelled_objects, remove_labelled
@@ -35,14 +36,14 @@ from helpers.ssh_engine import generate_key
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from docker_plugin import tasks
+from docker_plugin import kinds, tasks
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.actions import ACTIONS
 from docker_plugin.options.comparisons import COMPARISON_MODES
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.image import IMAGE_BUILD, IMAGE_IMPORT, IMAGE_PULL
-from docker_plugin.options.lifecycle import REMOVE, STOP, WAIT_FOR
+from docker_plugin.options.lifecycle import REMOVE, STOP, UPDATE, WAIT_FOR
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.options.volume import MOUNT, VOLUME
 from docker_plugin.tasks.container import lifecycle as container_state
@@ -375,6 +376,36 @@ def test_action_inputs(name, data):
     OUTCOMES.check(f'action {name}', fields_of('', raw, ACTIONS[name]),
                    lambda: ACTION_OPS[name](ctx=ctx, daemon_client=DOWN, **raw),
                    engine_down=True)
+
+
+# Every kind's update, from the registry; each takes UPDATE's inputs (preview) besides its own.
+UPDATES = {entry.kind: operation(entry.kind, 'update') for entry in kinds.NODES
+           if any(op.name == 'update' and not interface.facade
+                  for interface, op in entry.operations())}
+TAKEN = {'ctx', 'daemon_client'}  # keywords the test itself passes
+
+
+@SETTINGS
+@given(kind=st.sampled_from(sorted(UPDATES)), data=st.data())
+def test_update_inputs(kind, data):
+    raw = {str(k): v for k, v in data.draw(table_dicts(UPDATE)).items() if str(k) not in TAKEN}
+    ctx = _ctx('fuzz-down', runtime={kinds.node(kind).keys.id: 'f' * 64})
+
+    def call():
+        return UPDATES[kind](ctx=ctx, daemon_client=DOWN, **raw)
+
+    try:
+        UPDATE.parse({k: v for k, v in raw.items() if k in UPDATE})
+    except InvalidInputError:
+        # A preview that is no flag is refused naming it, before the kind reads anything.
+        outcome = OUTCOMES.check(f'update of {kind}', fields_of('', raw, UPDATE), call,
+                                 engine_down=True)
+        assert outcome == 'refused before the engine'
+        return
+    try:  # a valid preview: what follows is the kind's own (its properties, the engine)
+        call()
+    except (NonRecoverableError, RecoverableError) as exc:
+        assert not names_a_field(str(exc), ('preview',)), str(exc)[:300]
 
 
 # ----------------------------------------------------------------- networks, volumes

@@ -28,15 +28,20 @@ def _op(run, action, **kwargs):
 
 
 @pytest.mark.smoke
-def test_every_action_on_a_running_container(local_run, docker_client, unique, tmp_path):
+def test_every_action_on_a_running_container(local_run, docker_client, unique, tmp_path,
+                                             capsys):
     run = _run(local_run, unique, {
         'name': unique, 'command': ['sh', '-c', f'echo ready; echo oops >&2; {LOOP}'],
         'labels': {'app': unique}})
     run.install()
     container = docker_client.containers.get(unique)
 
+    capsys.readouterr()
     props = _op(run, 'inspect')
     assert props['inspect']['exit_code'] == 0 and props['inspect']['data']['state'] == 'running'
+    shown = capsys.readouterr().out  # the event stream: what a person reads
+    assert f'inspect: container {unique} is running' in shown
+    assert '  state: running' in shown and '  environment: PATH' in shown
     env_names = props['inspect']['data']['config']['Env']
     assert 'PATH' in env_names and all('=' not in name for name in env_names)  # no values
 
@@ -45,16 +50,23 @@ def test_every_action_on_a_running_container(local_run, docker_client, unique, t
     props = _op(run, 'list_images', name='docker-plugin/busybox')
     assert any(BASE in i['tags'] for i in props['list_images']['data']['images'])
 
+    capsys.readouterr()
     props = _op(run, 'top')
-    assert 'sleep' in props['top']['message']
+    assert any('sleep' in ' '.join(row) for row in props['top']['data']['processes'])
+    shown = capsys.readouterr().out
+    assert f"top: {props['top']['message']}" in shown and 'PID' in shown and 'sleep' in shown
     props = _op(run, 'logs', tail=10, stderr=False)
     assert props['logs']['data']['logs'].strip() == 'ready'
+    assert props['logs']['message'] == '1 log line'
+    assert 'logs: 1 log line\n  ready\n' in capsys.readouterr().out
     props = _op(run, 'stats')
     assert props['stats']['data']['pids'] >= 1
 
     props = _op(run, 'exec', command=['sh', '-c', 'echo $X-$(pwd); echo err >&2; exit 3'],
                 workdir='/tmp', environment={'X': 'hi'})
     assert props['exec']['data'] == {'exit_code': 3, 'stdout': 'hi-/tmp\n', 'stderr': 'err\n'}
+    assert ('exited with code 3\n  stdout:\n    hi-/tmp\n  stderr:\n    err\n'
+            in capsys.readouterr().out)
     with pytest.raises(WorkflowFailed):
         _op(run, 'exec', command='false', expected_exit_code=0)
 

@@ -43,18 +43,32 @@ def test_connections_networks_and_volumes_drift_and_come_back(local_run, docker_
     run.operation(CHECK, ['web'])
     assert run.props('web')['drift'] == []
 
-    # Declared options the objects do not have: drift, and update says why not.
-    run.operation(CHECK, ['private_net'], network_config={'driver': 'bridge', 'internal': False})
+    # Declared options the objects do not have: drift, each entry saying what update does;
+    # the preview says update would fail, and why, and changes nothing; update then fails
+    # in the same words.
+    public = {'driver': 'bridge', 'internal': False}
+    run.operation(CHECK, ['private_net'], network_config=public)
     assert _drift(run, 'private_net') == {'internal'}
+    reason = (f'the network must be made again, but containers {unique}-client, {unique}-web '
+              'use it: remove them first (or reinstall)')
+    why = f'internal changed: {reason}'
+    (entry,) = run.props('private_net')['drift']
+    assert entry['action'] == 'refuse'
+    assert entry['plan'] == f'update refuses: {reason} (on its own: the network made ' \
+        'again with its declared options (while nothing is attached to it))'
+    network_id = docker_client.networks.get(f'{unique}-net').id
+    capsys.readouterr()
+    run.operation(UPDATE, ['private_net'], network_config=public, preview=True)
+    shown = capsys.readouterr().out
+    assert 'Update preview of the network' in shown and f'update would fail: {why}' in shown
+    assert docker_client.networks.get(f'{unique}-net').id == network_id
     with pytest.raises(WorkflowFailed):
-        run.operation(UPDATE, ['private_net'],
-                      network_config={'driver': 'bridge', 'internal': False})
-    assert ('internal changed; the network must be created again, but containers '
-            f'{unique}-client, {unique}-web use it') in capsys.readouterr().out
+        run.operation(UPDATE, ['private_net'], network_config=public)
+    assert why in capsys.readouterr().out
     run.operation(CHECK, ['shared_data'], volume_config={'labels': {'tier': 'gold'}})
     assert _drift(run, 'shared_data') == {'labels'}
     with pytest.raises(WorkflowFailed):
         run.operation(UPDATE, ['shared_data'], volume_config={'labels': {'tier': 'gold'}})
-    assert 'making it again would lose its data' in capsys.readouterr().out
+    assert 'labels changed: a volume made again would lose its data' in capsys.readouterr().out
     run.uninstall()
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
+import uuid
 
 import pytest
 from helpers.cleanup import labelled_objects
@@ -61,4 +63,41 @@ def test_demo_installs_serves_and_uninstalls_with_cfy(cfy, docker_client, unique
         cfy('uninstall', '-b', unique, '--task-retries', '3', '--task-retry-interval', '1',
             check=False)
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == {
+        'containers': [], 'images': [], 'networks': [], 'volumes': []}
+
+
+def test_a_local_user_applies_a_changed_property_previewed_first(cfy, docker_client):
+    # README "Day two": the changed value as an operation input of check_drift and update,
+    # the preview first; the commands as a user types them.
+    deployment = f'dpd-{uuid.uuid4().hex[:8]}'
+    blueprint = str(REPO / 'tests' / 'blueprints' / 'files' / 'one-container.yaml')
+    config = {'image': 'docker-plugin/busybox:latest', 'name': deployment, 'mem_limit': '64m',
+              'command': ['sleep', '300']}
+    changed = {**config, 'mem_limit': '96m'}
+
+    def run(operation: str, **inputs) -> str:
+        parameters = {'operation': f'cloudify.interfaces.lifecycle.{operation}',
+                      'node_ids': ['c'],
+                      'operation_kwargs': {'container_config': changed, **inputs}}
+        return cfy('executions', 'start', 'execute_operation', '-b', deployment,
+                   '-p', json.dumps(parameters)).stdout
+
+    def memory() -> int:
+        return docker_client.containers.get(deployment).attrs['HostConfig']['Memory']
+
+    try:
+        cfy('install', blueprint, '-b', deployment, '-i',
+            json.dumps({'container_config': config}))
+        assert "declared '96m', found '64m'; update changes it in place" in run('check_drift')
+        shown = run('update', preview=True)
+        assert f'Update preview of the container {deployment} (nothing changed): 1 in place' \
+            in shown
+        assert memory() == 64 * 1024 ** 2
+        run('update')
+        assert memory() == 96 * 1024 ** 2
+        (instance,) = cfy.node_instances(deployment)
+        assert instance['runtime_properties']['drift'] == []
+    finally:
+        cfy('uninstall', '-b', deployment, check=False)
+    assert labelled_objects(docker_client, {'cloudify.deployment': deployment}) == {
         'containers': [], 'images': [], 'networks': [], 'volumes': []}

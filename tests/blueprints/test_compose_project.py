@@ -71,7 +71,7 @@ def test_the_project_runs_labelled_reachable_and_leaves_nothing(local_run, docke
     props = run.props('app')
     assert props['exec']['exit_code'] == 0 and props['exec']['data']['stdout'] == 'pw=******'
     assert [r['service'] for r in props['ps']['data']].count('worker') == 2
-    assert props['logs']['data'].count(' ready') == 2  # one line from each worker
+    assert props['logs']['data']['logs'].count(' ready') == 2  # one line from each worker
     run.operation('cloudify.interfaces.lifecycle.pull')  # nothing to pull; properties again
     assert set(run.props('app')['services']) == SERVICES
     started = time.monotonic()
@@ -96,12 +96,24 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
     before = {c.name: c.id for c in docker_client.containers.list(
         all=True, filters={'label': f'com.docker.compose.project={unique}'})}
 
-    # A changed interpolation variable changes only the web service.
+    # A changed interpolation variable changes only the web service: drift names the
+    # service and the keys it reaches (a build argument and an environment entry), and
+    # what update does; the preview says so and changes nothing.
     changed = {'environment': {'APP_GREETING': 'changed'}}
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     drift = run.props('app')['drift']
-    assert [(d['option'], d['path']) for d in drift] == [
-        ('services.web', f'containers.{unique}-web-1.config_hash')]
+    again = "update makes it again: compose up makes the service's containers again"
+    assert [(d['option'], d['desired'], d['actual'], d['plan']) for d in drift] == [
+        ('services.web.build.args', 'changed in the files', 'as at the last up', again),
+        ('services.web.environment.APP_GREETING', 'changed in the files', 'as at the last up',
+         again)]
+    capsys.readouterr()
+    run.operation('cloudify.interfaces.lifecycle.update', preview=True, **changed)
+    shown = capsys.readouterr().out
+    assert f'Update preview of the compose project {unique} (nothing changed): 2 made again' \
+        in shown
+    assert {c.name: c.id for c in docker_client.containers.list(
+        all=True, filters={'label': f'com.docker.compose.project={unique}'})} == before
     run.operation('cloudify.interfaces.lifecycle.update', **changed)
     after = {c.name: c.id for c in docker_client.containers.list(
         all=True, filters={'label': f'com.docker.compose.project={unique}'})}
@@ -120,9 +132,23 @@ def test_drift_is_found_and_update_recreates_only_what_changed(local_run, docker
     run.operation('cloudify.interfaces.lifecycle.check_drift', **changed)
     assert run.props('app')['drift'] == [{
         'option': 'services.worker', 'path': 'containers', 'desired': 2, 'actual': 1,
-        'updatable': False, 'fix': 'recreate'}]
+        'updatable': False, 'fix': 'recreate', 'action': 'recreate',
+        'plan': 'update makes it again: compose up makes the missing containers'}]
     run.operation('cloudify.interfaces.lifecycle.update', **changed)
     run.operation('cloudify.interfaces.validation.check_status')
+
+    # The compose actions through their convenience workflows: the result kept, and shown
+    # in the event stream (the ps table, the exec's output).
+    capsys.readouterr()
+    run.execute('docker_compose_ps', parameters={'operation_kwargs': {'services': ['db']}})
+    shown = capsys.readouterr().out
+    (row,) = run.props('app')['ps']['data']
+    assert (row['service'], row['state']) == ('db', 'running')
+    assert 'ps: 1 container: db: running' in shown and f'{unique}-db-1' in shown
+    run.execute('docker_compose_exec', parameters={'operation_kwargs': {
+        'service': 'worker', 'index': 2, 'command': ['echo', f'hello {unique}']}})
+    assert run.props('app')['exec']['data']['stdout'].strip() == f'hello {unique}'
+    assert f'hello {unique}' in capsys.readouterr().out
     run.uninstall()
     assert labelled_objects(docker_client, {'cloudify.deployment': unique}) == NOTHING
 

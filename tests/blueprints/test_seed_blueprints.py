@@ -89,7 +89,7 @@ def test_every_seed_option_is_applied(local_run, docker_client, unique, labelled
     assert container.attrs['HostConfig']['NetworkMode'] == network.name
     assert list(outputs['networks']) == [network.name]
     assert outputs['ip'] == outputs['networks'][network.name]['ip'] != ''
-    assert outputs['ports'] == {'8080/tcp': [{'host_ip': '127.0.0.1', 'host_port': str(port)}]}
+    assert outputs['ports'] == {'8080/tcp': [{'host_ip': '127.0.0.1', 'host_port': port}]}
     body = _get(f'http://127.0.0.1:{port}/')
     assert body.strip() == f'hi {unique}'
     assert (data / 'started').read_text().startswith('started as ')
@@ -133,7 +133,9 @@ def test_bad_input_fails_at_once_naming_the_field(local_run, docker_client, caps
         run.install(retries=5)
     assert 'docker_plugin.tasks.create' in str(failure.value)
     events = capsys.readouterr().out
-    assert ("Task failed 'docker_plugin.tasks.create' -> image_import.src: "
+    # the seed's first install operation validates the deployment before it makes anything
+    assert (f"Task failed 'docker_plugin.tasks.create' -> 1 mistake in deployment {run.name}, "
+            'found by validation before anything is made:\n  db_server.image_import.src: '
             "'/nonexistent/rootfs.tar' is neither an http(s) URL nor a readable file") in events
     assert 'Task rescheduled' not in events
     # NonRecoverableError: no retries were spent (each would cost a task round).

@@ -51,7 +51,7 @@ def test_start_options_are_applied_by_recreating_a_never_started_container(
     containers.start(api, second)
     summary = reports.summarise(api.inspect_container(second))
     assert summary['state'] == 'running' and summary['ip']
-    assert summary['ports']['80/tcp'][0]['host_port'].isdigit()
+    assert isinstance(summary['ports']['80/tcp'][0]['host_port'], int)
     table = containers.top(api, second)
     assert 'sleep 300' in reports.format_top(table)
     assert containers.stop(api, second, timeout=0) == containers.STOPPED_NOW

@@ -78,10 +78,10 @@ def test_replicas_spread_over_the_engines_and_scale(local_run, swarm, manager, u
     assert sum(spread.values()) == 6 and all(n == 2 for n in spread.values())
 
     # ps names each task's node; logs gather every task's output, from every engine.
-    rows = op(run, 'docker.interfaces.service.ps')['tasks']['data']
+    rows = op(run, 'docker.interfaces.service.ps')['ps']['data']
     assert sorted(r['node'] for r in rows if r['state'] == 'running') == sorted(
         e.name for e in swarm.engines for _ in range(2))
-    text = op(run, 'docker.interfaces.service.logs', tail=5)['logs']['data']['text']
+    text = op(run, 'docker.interfaces.service.logs', tail=5)['logs']['data']['logs']
     assert all(f'task on {e.name}' in text for e in swarm.engines), text
 
     props = op(run, 'docker.interfaces.service.scale', replicas=9)

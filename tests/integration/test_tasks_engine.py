@@ -112,7 +112,8 @@ def test_a_foreign_container_with_the_same_name_is_never_adopted(
         make_ctx, docker_client, unique, labelled):
     docker_client.containers.create(BASE, 'true', name=f'{unique}-taken', labels=labelled)
     ctx = make_ctx()
-    with pytest.raises(NonRecoverableError, match=r'container_config\.name: a container named'):
+    with pytest.raises(NonRecoverableError, match=r'container_config\.name: container '
+                       r'\S+-taken already exists and was not made by this deployment'):
         tasks.configure(ctx=ctx, container_config={'image': BASE, 'name': f'{unique}-taken'})
     assert 'container_id' not in ctx.instance.runtime_properties
 

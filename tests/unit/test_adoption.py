@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from docker_plugin.adoption import Choice, decide, removes
+from docker_plugin.adoption import Choice, Maker, decide, removes
 
 CREATE, ADOPT, FAIL = Choice.CREATE, Choice.ADOPT, None
 
@@ -41,7 +41,31 @@ def test_decision(flags):
 
 @pytest.mark.parametrize('flags', list(itertools.product((False, True), repeat=3)))
 def test_what_this_instance_made_is_always_reused(flags):
-    assert decide(*flags, exists=True, made_by_this_instance=True).choice is Choice.REUSE
+    assert decide(*flags, exists=True, made_by=Maker.INSTANCE).choice is Choice.REUSE
+
+
+@pytest.mark.parametrize('flags', list(itertools.product((False, True), repeat=3)))
+def test_what_an_earlier_run_of_the_node_made_is_always_claimed(flags):
+    """An install run again (after a failure, an interruption, or its state lost): what
+    this deployment's node made and no instance holds is this deployment's, whatever the
+    flags (it was made, never adopted: uninstall removes it)."""
+    assert decide(*flags, exists=True, made_by=Maker.EARLIER_RUN).choice is Choice.CLAIM
+
+
+@pytest.mark.parametrize('flags', list(itertools.product((False, True), repeat=4)))
+def test_what_the_deployment_holds_elsewhere_follows_the_flags(flags):
+    """Another node's object, or a live instance's: never claimed; adopted only when the
+    flags say so, as a stranger's would be, and the refusal names who holds it."""
+    decision = decide(*flags, made_by=Maker.HELD, holder='node net (instance net_a1)')
+    assert decision.choice is EXPECTED[flags]
+    if decision.choice is None and flags[3]:
+        assert 'node net (instance net_a1) of this deployment holds it' in decision.problem
+        assert 'give each node its own name' in decision.problem
+
+
+@pytest.mark.parametrize('maker', list(Maker))
+def test_nothing_to_claim_or_reuse_when_nothing_exists(maker):
+    assert decide(False, False, False, False, maker).choice is Choice.CREATE
 
 
 def test_problems_say_what_to_do():

@@ -108,6 +108,17 @@ def test_a_command_that_ran_and_failed_is_not_a_refusal(code, stdout, stderr):
     assert exec_not_started(code, stdout, stderr) is None
 
 
+@pytest.mark.parametrize(('given', 'field'), [((), 'command'), (['user'], 'user'),
+                                               (['workdir'], 'workdir')])
+def test_a_silent_126_is_a_failure_to_start_naming_what_was_given(given, field):
+    # Found under load: an exec as an unknown user answered 126 with no output at all
+    # (the runtime's reason lost), and was recorded as a command that ran.
+    refused = exec_not_started(126, '', '', given)
+    assert isinstance(refused, InvalidInputError) and refused.field == field
+    assert 'the runtime gave no reason' in str(refused)
+    assert exec_not_started(126, '', '', given, expected=126) is None
+
+
 def test_the_memory_limit_a_swap_limit_needs_is_a_permanent_refusal():
     # Found: memswap_limit without mem_limit: "compose up: engine error: ... (not a known
     # failure: retry 1 of 3)".

@@ -55,6 +55,47 @@ def test_every_node_kind_can_be_refreshed_and_checked(entry):
     """The pull and check_status workflows reach every node of a deployment."""
     names = {(interface.name, op.name) for interface, op in entry.operations()}
     assert (kinds.LIFECYCLE, 'pull') in names and (kinds.VALIDATION, 'check_status') in names
+    # and validated before install: the whole deployment, by the same operation
+    assert kinds.VALIDATE in [op for interface, op in entry.operations()
+                              if interface.name == kinds.VALIDATION]
+
+
+@pytest.mark.parametrize('entry', kinds.NODES, ids=lambda e: e.kind)
+def test_what_validation_checks_of_a_kind_resolves(entry):
+    """Every table, section and rule a kind's validation names exists; a rule tied to an
+    operation names one of the kind's implementations."""
+    from docker_plugin.options.base import OptionTable
+    implementations = {op.impl for _, op in entry.operations()}
+    for field in entry.validation.fields:
+        table = kinds.table(field.table)
+        assert isinstance(table, OptionTable)
+        if field.sections:
+            assert set(kinds.resolve(field.sections)) <= {o.section for o in table}
+    for rule in entry.validation.rules:
+        assert callable(kinds.resolve(rule.function, entry.package))
+        assert not rule.when or rule.when in implementations, rule
+    assert entry.kind == 'base' or entry.validation.fields or entry.kind == 'engine'
+
+
+@pytest.mark.parametrize('rel', kinds.RELATIONSHIPS, ids=lambda r: r.type_name)
+def test_every_relationship_leads_to_a_kind(rel):
+    assert kinds.node(rel.target_kind).kind == rel.target_kind
+    hierarchy = ['cloudify.relationships.depends_on', rel.type_name, 'my.derived']
+    assert kinds.relationship_of(hierarchy) is rel
+    assert kinds.relationship_of(['cloudify.relationships.depends_on']) is None
+
+
+def test_an_operation_path_is_known_by_its_kind():
+    assert kinds.implementation('docker_plugin.tasks.run') == (kinds.node('container'),
+                                                              'lifecycle:run')
+    assert kinds.implementation('docker_plugin.tasks.network.create') == (
+        kinds.node('network'), 'lifecycle:create')
+    assert kinds.implementation('docker_plugin.tasks.container.actions.exec') == (
+        kinds.node('container'), 'commands:exec_command')
+    assert kinds.implementation('docker_plugin.tasks.validate') is None
+    assert kinds.implementation('docker_plugin.tasks.container.validate')[1] == \
+        kinds.VALIDATE.impl
+    assert kinds.of_operation('cloudify_docker.tasks.create') is None
 
 
 def test_secret_finders_resolve_and_never_raise_on_bad_input():

@@ -106,3 +106,12 @@ def test_a_containers_plain_operations_do_not_load_what_only_run_and_drift_use()
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.splitlines()
     assert out == ['[]', str(list(later[:2]))]
+
+
+def test_every_test_module_has_a_name_of_its_own():
+    """pytest imports test modules by their basename (rootdir-relative, no packages): two
+    ``test_x.py`` in two tiers stop the whole run at collection."""
+    seen: dict[str, list[str]] = {}
+    for path in (PACKAGE.parent / 'tests').rglob('test_*.py'):
+        seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE.parent)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

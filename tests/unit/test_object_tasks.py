@@ -66,7 +66,9 @@ def test_a_strangers_network_is_not_taken(make_ctx):
 
 def test_network_delete_also_removes_what_it_made_but_never_recorded(make_ctx):
     api = fake_api()
-    api.networks.return_value = [{'Id': 'o' * 64, 'Name': 'orphan'}]
+    api.networks.return_value = [{'Id': 'o' * 64, 'Name': 'orphan', 'Labels': {
+        'cloudify.deployment': 'dep', 'cloudify.node': 'net',
+        'cloudify.node-instance': 'net_abc'}}]
     api.inspect_network.side_effect = lambda ref: {**NET_INFO, 'Id': ref}
     ctx = make_ctx(runtime={'network_id': 'n' * 64, 'network_name': 'dep-net'})
     with fake_engine(api):
@@ -78,7 +80,7 @@ def test_network_delete_also_removes_what_it_made_but_never_recorded(make_ctx):
         network.delete(ctx=ctx)
     assert [c.args[0] for c in api.remove_network.call_args_list] == ['o' * 64]
     filters = api.networks.call_args.kwargs['filters']['label']
-    assert sorted(filters) == ['cloudify.deployment=dep', 'cloudify.node-instance=net_abc']
+    assert sorted(filters) == ['cloudify.deployment=dep', 'cloudify.node=net']
     assert 'network_id' not in ctx.instance.runtime_properties
 
 

@@ -173,19 +173,76 @@ def test_container_start_options_the_engine_refuses_name_container_start(make_ct
     assert api.rename.call_args_list[-1] == mock.call('a' * 64, 'c')
 
 
-def test_remove_image_still_in_use_is_a_clear_permanent_error(make_ctx):
+def _image_api(tags, users=()):
+    """A fake engine holding container abc (stopped) and image sha256:img with ``tags``,
+    which the containers ``users`` use."""
     api = fake_api()
     api.inspect_container.return_value = {'Id': 'abc', 'Image': 'sha256:img',
                                           'State': {'Running': False}}
+    api.inspect_image.return_value = {'Id': 'sha256:img', 'RepoTags': list(tags)}
+    api.containers.side_effect = lambda **kw: [
+        {'Id': u * 12, 'Names': [f'/{u}']} for u in users] \
+        if 'ancestor' in kw.get('filters', {}) else []
+    return api
+
+
+MADE = {'container_id': 'abc', 'image_id': 'sha256:img', 'image': 'app/web:1',
+        'image_created': True, 'image_source': 'build'}
+
+
+def test_remove_image_takes_off_only_the_name_the_node_added(make_ctx):
+    """Item 7: the image has a second name that other deployments' containers use: only
+    this node's name goes, without force; the uninstall does not fail."""
+    api = _image_api(['app/web:1', 'theirs/web:prod'], users=['their-app'])
+    ctx = make_ctx(dict(MADE))
+    with fake_engine(api):
+        tasks.delete(ctx=ctx, container_remove={'remove_image': True})
+    assert api.remove_image.call_args_list == [mock.call('app/web:1')]
+    assert 'image_id' not in ctx.instance.runtime_properties
+
+
+def test_remove_image_keeps_an_image_containers_use_by_its_last_name(make_ctx):
+    """The node's name is the image's only one, but another container uses the image:
+    image and name stay (the container would be left with a nameless image), said in
+    the log; nothing fails and nothing is forced."""
+    api = _image_api(['app/web:1'], users=['their-app'])
+    ctx = make_ctx(dict(MADE))
+    with fake_engine(api), mock.patch.object(ctx.logger, 'info') as info:
+        tasks.delete(ctx=ctx, container_remove={'remove_image': True})
+    api.remove_image.assert_not_called()
+    said = ' '.join(str(c.args[0]) % c.args[1:] for c in info.call_args_list)
+    assert 'image app/web:1 stays: containers their-app use it' in said
+
+
+def test_remove_image_removes_what_nothing_else_holds(make_ctx):
+    api = _image_api(['app/web:1'])
+    ctx = make_ctx(dict(MADE))
+    with fake_engine(api):
+        tasks.delete(ctx=ctx, container_remove={'remove_image': True})
+    assert api.remove_image.call_args_list == [mock.call('app/web:1', force=False)]
+
+
+def test_remove_image_leaves_an_image_the_node_did_not_make(make_ctx):
+    """A pulled image that was there before (or another node's) is not this node's."""
+    api = _image_api(['busybox:latest'])
+    ctx = make_ctx({**MADE, 'image': 'busybox:latest', 'image_created': False})
+    with fake_engine(api):
+        tasks.delete(ctx=ctx, container_remove={'remove_image': True})
+    api.remove_image.assert_not_called()
+
+
+def test_remove_image_that_the_engine_refuses_is_a_clear_permanent_error(make_ctx):
+    """Images built on it keep it: the refusal says what to do."""
+    api = _image_api(['app/web:1'])
     api.remove_image.side_effect = api_error(
-        409, 'conflict: unable to delete 1234 (must be forced) - image is being used by '
-             'stopped container 99aa')
-    ctx = make_ctx({'container_id': 'abc', 'image_id': 'sha256:img'})
+        409, 'conflict: unable to delete 1234 (cannot be forced) - image has dependent '
+             'child images')
+    ctx = make_ctx(dict(MADE))
     with fake_engine(api), pytest.raises(NonRecoverableError) as failure:
         tasks.delete(ctx=ctx, container_remove={'remove_image': True})
     message = str(failure.value)
-    assert message.startswith('remove_image: image sha256:img is still used by')
-    assert '99aa' in message and 'set remove_image to false' in message
+    assert message.startswith('remove_image: image app/web:1 cannot be removed')
+    assert 'set remove_image to false' in message
     api.remove_container.assert_called_once_with('abc', v=False, link=False, force=False)
     assert ctx.instance.runtime_properties['image_id'] == 'sha256:img'  # retried next time
 

@@ -37,6 +37,7 @@ class Outcome:
     returncode: int
     kept: str  # the whole ``keep`` stream ('' when none was kept)
     tails: dict[str, str]  # the last TAIL_CHARS characters of each stream
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)  # bytes of each stream
 
     def tail(self, stream: str = 'stderr') -> str:
         return self.tails.get(stream, '')
@@ -77,8 +78,13 @@ class _Stream:
         self.kept: list[str] = []
         self.kept_size = 0
         self.tail = _Tail(tail_chars)
+        self.received = 0  # bytes, all told
 
     def feed(self, data: bytes) -> None:
+        self.received += len(data)
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         head, newline, rest = data.partition(b'\n')
         self.partial += head
         if newline:
@@ -177,7 +183,8 @@ def run(argv: list[str], env: Mapping[str, str], timeout: float, action: str,
                 with contextlib.suppress(OSError):
                     pipe.close()
     kept = '\n'.join(streams[keep].kept) if keep else ''
-    return Outcome(returncode, kept, {n: s.tail.text() for n, s in streams.items()})
+    return Outcome(returncode, kept, {n: s.tail.text() for n, s in streams.items()},
+                   {n: s.received for n, s in streams.items()})
 
 
 def _pump(process: subprocess.Popen, streams: dict[str, _Stream], deadline: float,

@@ -235,14 +235,15 @@ class Compose:
         return progress
 
     def text(self, action: str, command: list[str], timeout: float,
-             tail_chars: int = 8000) -> tuple[int, str, str]:
-        """A command whose output is for a person (logs, exec): (code, stdout, stderr) tails."""
+             tail_chars: int = 8000) -> compose_process.Outcome:
+        """A command whose output is for a person (logs, exec): its exit code, the last
+        ``tail_chars`` of each stream (``tail``) and how many bytes each printed
+        (``sizes``)."""
         argv = self.argv(command)
         env = {**self.engine.environ, **self.spec.environment}
         with self._directory():
-            outcome = compose_process.run(argv, env, timeout, action,
-                                          pass_fds=self.engine.pass_fds, tail_chars=tail_chars)
-        return outcome.returncode, outcome.tail('stdout'), outcome.tail('stderr')
+            return compose_process.run(argv, env, timeout, action,
+                                       pass_fds=self.engine.pass_fds, tail_chars=tail_chars)
 
     def ps(self, services: Iterable[str] = (), timeout: float | None = None) -> list[dict]:
         outcome, _ = self.call('compose ps', ['ps', '--all', '--format', 'json', *services],

@@ -120,7 +120,8 @@ def differences(api: EngineApi, spec: specs.ContainerSpec, info: Mapping[str, An
     found = [dataclasses.replace(d, update=Update.RECREATE)
              if d.update is Update.UPDATE_CALL and not controls.applies_in_place(
                  d.option, values[d.option]) else d
-             for d in drift.differences(CONTAINER, declared, view, info, rules=found_rules)]
+             for d in drift.differences(CONTAINER, declared, view, info, rules=found_rules,
+                                        written=spec.written)]
     if context.image and comparisons.get('image', comparisons.get('*')) != 'ignore':
         found += image_difference(api, context.image, info,
                                   by_name=spec.plugin.get('image_name_mismatch') != 'ignore')

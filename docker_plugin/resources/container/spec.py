@@ -36,6 +36,8 @@ class ContainerSpec:
         plugin: the plugin's own options (comparisons, paused, ...).
         secret_names: environment variables whose values are secret.
         named: the blueprint gave the name (rather than the instance's default).
+        written: the values of options with units as the blueprint wrote them
+            (``OptionTable.written``): what drift shows.
     """
 
     image: str | None
@@ -46,6 +48,7 @@ class ContainerSpec:
     plugin: dict[str, Any] = dataclasses.field(default_factory=dict)
     secret_names: list[str] = dataclasses.field(default_factory=list)
     named: bool = False
+    written: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def declared(self) -> dict[str, Any]:
         """Every option the blueprint set, by table name (what drift compares)."""

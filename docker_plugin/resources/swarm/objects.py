@@ -1,8 +1,9 @@
 """Swarm secrets and configs: immutable, so a new value is a new object.
 
 Each object is named ``<name>-<fingerprint>``, the fingerprint an HMAC of
-the value under a random key kept with the node instance (so the name does
-not let anyone test guesses of the value without that key). Creating the
+the value under a random key kept with the node instance
+(``docker_plugin.fingerprints``: the name does not let anyone test guesses of
+the value without that key). Creating the
 same value again finds the same object; a changed value makes a new one;
 old versions are removed once no service uses them. Values are never
 returned, logged or put in an error.
@@ -10,9 +11,6 @@ returned, logged or put in an error.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets as random_secrets
 from typing import Any, Mapping
 
 from docker_plugin.errors import (
@@ -23,17 +21,8 @@ from docker_plugin.errors import (
     engine_call,
     found,
 )
+from docker_plugin.fingerprints import fingerprint
 from docker_plugin.resources.engine_api import EngineApi
-
-FINGERPRINT_CHARS = 12
-
-
-def new_key() -> str:
-    return random_secrets.token_hex(16)
-
-
-def fingerprint(data: bytes, key: str) -> str:
-    return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()[:FINGERPRINT_CHARS]
 
 
 def versioned_name(name: str, data: bytes, key: str) -> str:

@@ -39,6 +39,8 @@ class ServiceSpec:
     configs: list[dict[str, Any]]  # config references (Name, File[, ConfigID])
     labels: dict[str, str]         # the plugin's labels
     auth: dict[str, Any] | None = None  # the engine's auth_config for the image's registry
+    # Options with units as the blueprint wrote them (OptionTable.written): what drift shows.
+    written: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def secret_env_names(self) -> list[str]:

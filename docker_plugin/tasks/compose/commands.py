@@ -5,7 +5,9 @@ health, exit code and published ports) and ``exec`` (a command in a
 service's container). Each validates its inputs with its table in
 ``options.compose``, enforces its ``timeout`` (the compose process is killed
 after it), and records ``{exit_code, message, data, time}`` under its own
-name in runtime properties, bounded and cleaned of secrets.
+name in runtime properties, bounded and cleaned of secrets; the message and
+the output (log lines, the container table, the command's stdout and stderr)
+go to the event stream too (``context.report_action``), as a Container's do.
 """
 
 from __future__ import annotations
@@ -13,28 +15,24 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from docker_plugin import results
 from docker_plugin.command_failures import classify_compose, exec_not_started
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.base import OptionTable
 from docker_plugin.options.compose import COMPOSE_EXEC, COMPOSE_LOGS, COMPOSE_PS
+from docker_plugin.resources import published
 from docker_plugin.tasks.compose import lifecycle
-from docker_plugin.tasks.context import record_result, recorded
+from docker_plugin.tasks.context import recorded, report_action
 from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 
 NOT_INPUTS = ('daemon_client',)
+PS_COLUMNS = (('service', 'SERVICE'), ('name', 'NAME'), ('state', 'STATE'),
+              ('health', 'HEALTH'), ('exit_code', 'EXIT CODE'), ('published', 'PORTS'))
 
 
 def _inputs(table: OptionTable, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return table.parse({k: v for k, v in kwargs.items() if k not in NOT_INPUTS})
-
-
-def _record(ctx: Ctx, name: str, exit_code: int, message: str, data: Any) -> Any:
-    """Keep the result; return its data bounded and redacted (Cloudify logs what a
-    task returns)."""
-    kept = record_result(ctx, name, exit_code, message, data)
-    ctx.logger.info('%s: %s', name, message)
-    return kept
 
 
 def _check_services(compose: Any, names: list[str], field: str = 'services') -> None:
@@ -72,14 +70,15 @@ def logs(ctx: Ctx, **kwargs: Any) -> str:
     command += ['--since', inputs['since']] if inputs['since'] else []
     with lifecycle.project(ctx, kwargs, opts) as compose:
         _check_services(compose, inputs['services'])
-        code, out, err = compose.text('compose logs', [*command, *inputs['services']],
-                                      inputs['timeout'])
+        printed = compose.text('compose logs', [*command, *inputs['services']],
+                               inputs['timeout'])
+    code, out, err = printed.returncode, printed.tail('stdout'), printed.tail('stderr')
     failure = _compose_error(err)
     if code != 0 or failure:
         raise classify_compose(failure or err.strip() or f'exit code {code}', 'compose logs',
                                'services', model_known=True)
-    lines = out.count('\n') + bool(out and not out.endswith('\n'))
-    return _record(ctx, 'logs', 0, f'{lines} log lines', out)
+    message, data = results.logs(out, printed.sizes.get('stdout', len(out)))
+    return report_action(ctx, 'logs', 0, message, data, out)['logs']
 
 
 @operation
@@ -94,14 +93,14 @@ def ps(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     table = [{'service': r.get('Service', ''), 'name': r.get('Name', ''),
               'id': r.get('ID', ''), 'state': r.get('State', ''), 'health': r.get('Health', ''),
               'exit_code': r.get('ExitCode'), 'status': r.get('Status', ''),
-              'ports': [{'target': p.get('TargetPort'), 'host_ip': p.get('URL', ''),
-                         'host_port': p.get('PublishedPort'), 'protocol': p.get('Protocol')}
-                        for p in r.get('Publishers') or [] if p.get('PublishedPort')]}
+              'ports': published.from_publishers(r.get('Publishers'))}
              for r in rows]
     states = ', '.join(f'{r["service"]}: {r["state"]}'
                        + (f' ({r["health"]})' if r['health'] else '') for r in table)
-    return _record(ctx, 'ps', 0, f'{len(table)} containers' + (f': {states}' if states else ''),
-                   table)
+    shown = results.table([{**r, 'published': ', '.join(published.describe(r['ports']))}
+                           for r in table], PS_COLUMNS)
+    return report_action(ctx, 'ps', 0, results.count(len(table), 'container')
+                         + (f': {states}' if states else ''), table, shown)
 
 
 @operation
@@ -122,8 +121,9 @@ def exec_command(ctx: Ctx, **kwargs: Any) -> dict[str, Any]:
     service = inputs['service']
     with lifecycle.project(ctx, kwargs, opts) as compose:
         _check_services(compose, [service], 'service')
-        code, out, err = compose.text('compose exec', [*command, service, *inputs['command']],
-                                      inputs['timeout'])
+        printed = compose.text('compose exec', [*command, service, *inputs['command']],
+                               inputs['timeout'])
+    code, out, err = printed.returncode, printed.tail('stdout'), printed.tail('stderr')
     failure = _compose_error(err)
     if failure and 'is not running container #' in failure:
         if inputs['index'] > 1:
@@ -133,10 +133,11 @@ def exec_command(ctx: Ctx, **kwargs: Any) -> dict[str, Any]:
         raise classify_compose(failure, f'compose exec in {service}', 'service',
                                model_known=True)
     expected = inputs['expected_exit_code']
-    message = f'{service}: {" ".join(inputs["command"])} exited {code}'
-    data = _record(ctx, 'exec', code, message, {'exit_code': code, 'stdout': out,
-                                                 'stderr': err})
-    refused = exec_not_started(code, out, err)
+    message = f'{inputs["command"]!r} exited with code {code} (in {service})'
+    data = report_action(ctx, 'exec', code, message, {'exit_code': code, 'stdout': out,
+                                                       'stderr': err}, results.streams(out, err))
+    refused = exec_not_started(code, out, err,
+                               [f for f in ('user', 'workdir') if inputs.get(f)], expected)
     if refused is not None:
         raise refused
     if expected != -1 and code != expected:

@@ -13,13 +13,17 @@ Status, drift, update and pull of ``cloudify.nodes.docker.ComposeProject``.
 
 ``check_status``: every expected service has its containers, each running
 (healthy when it has a healthcheck; a job another service waits for may have
-exited 0). ``check_drift``: each running container's
+exited 0). ``check_drift``: the keys of each service that changed in the
+files since the last ``up`` (by the ``fingerprints`` kept at each ``up``:
+never the values), each running container's
 ``com.docker.compose.config-hash`` against the hash compose computes from
-the files now (``config --hash``, with the same label override), the number
-of containers per service, containers of services the files dropped, and
-networks or volumes that are gone; kept in ``drift``. ``update``: ``up``
-again, which recreates only what changed; returns what drift remains.
-``pull``: pull the images again (as ``pull`` says), refresh the properties.
+the files now (``config --hash``, with the same label override) where no key
+says why, the number of containers per service, containers of services the
+files dropped, and networks or volumes that are gone; each with what
+``update`` does with it; kept in ``drift``. ``update``: ``up`` again, which
+recreates only what changed; returns what drift remains (``preview: true``:
+the plan only). ``pull``: pull the images again (as ``pull`` says), refresh
+the properties.
 """
 
 
@@ -32,7 +36,7 @@ import time
 from typing import Any, Iterator, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide
+from docker_plugin.adoption import Choice, Maker, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -52,10 +56,11 @@ from docker_plugin.tasks import waits
 from docker_plugin.tasks.compose import confine as confine_compose
 from docker_plugin.tasks.confine import existing
 from docker_plugin.tasks.context import (
+    content_key,
     daemon_config,
     engine,
     existing_flags,
-    is_mine,
+    node_labels,
     persist,
     recorded,
     resource_labels,
@@ -88,13 +93,23 @@ def options(ctx: Ctx, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
     return confine_compose.options(ctx, COMPOSE_PROJECT.parse(raw, '', extra=BASE_INPUTS))
 
 
+def planned(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What the project's operations check before compose runs, for validation: the
+    options, and where the project is written."""
+    one_source(options(ctx, kwargs))
+
+
+def one_source(opts: Mapping[str, Any]) -> None:
+    if bool(opts['compose_files']) == bool(opts['definition']):
+        raise InvalidInputError('compose_files', 'give exactly one of compose_files and '
+                                                 'definition')
+
+
 def spec(ctx: Ctx, opts: Mapping[str, Any]) -> ProjectSpec:
     """Where the project's files are (resolved among the blueprint's resources), and how
     compose reads them."""
     files, definition = opts['compose_files'], opts['definition']
-    if bool(files) == bool(definition):
-        raise InvalidInputError('compose_files', 'give exactly one of compose_files and '
-                                                 'definition')
+    one_source(opts)
     directory = opts['project_directory']
     if directory:
         given, directory = directory, existing(ctx, directory, 'project_directory')
@@ -178,11 +193,19 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, name)
-    mine = bool(found) and all(is_mine(c.get('Labels'), ctx) for c in found)
+    makers = {objects.maker(ctx, c.get('Labels')) for c in found}
+    # One maker for every container (this instance, or an earlier run of this node, which
+    # `up` then brings in line), else the project is held elsewhere or not this deployment's.
+    made_by, holder = makers.pop() if len(makers) == 1 else \
+        next(((m, h) for m, h in makers if m is Maker.HELD), (Maker.NONE, ''))
     decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], bool(found), mine)
+                      flags['use_if_exists'], bool(found), made_by, holder)
     if decision.choice is None:
         raise InvalidInputError('project_name', f'compose project {name} {decision.problem}')
+    if decision.choice is Choice.CLAIM:
+        ctx.logger.info("Claiming compose project %s: an earlier run of this deployment "
+                        "made it (%s, which the deployment no longer has); it is this "
+                        "deployment's, and start brings it in line", name, holder)
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
     objects.record(ctx, OBJECTS, {'Name': name}, decision.choice is Choice.ADOPT)
     persist(ctx, expected=wanted, jobs=compose_readiness.may_complete(model))
@@ -235,6 +258,9 @@ def up(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
                 report(ctx, refresh(ctx, kwargs, compose.spec.name))  # what it came to
             raise
     persist(ctx, expected=wanted, jobs=can_complete)
+    if not adopted(ctx, kwargs):  # what this up made: drift names the keys changed since
+        persist(ctx, fingerprints=compose_state.fingerprints(model, content_key(ctx),
+                                                             compose.directory))
     summary = refresh(ctx, kwargs, compose.spec.name)
     report(ctx, summary)
     return summary
@@ -270,11 +296,13 @@ def start(ctx: Ctx, **kwargs: Any) -> None:
         up(ctx, kwargs, opts, compose)
 
 
-def by_name(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]):
+def by_name(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+            name: str | None = None):
     """A ``Compose`` that finds the project by its name alone (compose's labels): what
-    stop and down need, whatever became of the files."""
-    name = ctx.instance.runtime_properties.get('project_name') or opts['project_name'] or \
-        default_project_name(str(ctx.deployment.id), str(ctx.instance.id))
+    stop and down need, whatever became of the files (``name``: another project's)."""
+    name = name or ctx.instance.runtime_properties.get('project_name') or \
+        opts['project_name'] or default_project_name(str(ctx.deployment.id),
+                                                     str(ctx.instance.id))
     project_spec = ProjectSpec(name=name, binary=find_binary(opts['compose_binary']),
                                timeout=float(opts['timeout']))
     return open_project(project_spec, daemon_config(ctx, kwargs), emitter(ctx))
@@ -301,18 +329,39 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     """``down``, by the project's name: containers, networks and the images it built go;
     volumes only with ``remove_volumes``. Works whatever became of the files."""
     opts = options(ctx, kwargs)
-    if not objects.keeps(ctx, OBJECTS, existing_flags(ctx, kwargs)):
-        take_down(ctx, kwargs, opts)
+    flags = existing_flags(ctx, kwargs)
+    if not objects.keeps(ctx, OBJECTS, flags):
+        with objects.engine_to_clean(ctx, kwargs) as client:
+            if client is not None:
+                take_down(ctx, kwargs, opts)
+                for name in earlier_projects(ctx, client.api):
+                    take_down(ctx, kwargs, opts, name)
+                    ctx.logger.info('Took down compose project %s, left by an earlier run '
+                                    'of this deployment', name)
     objects.forget(ctx, OBJECTS)
 
 
-def take_down(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+def earlier_projects(ctx: Ctx, api: Any) -> list[str]:
+    """In an uninstall: the projects (by name) whose containers an earlier run of this
+    deployment's node made and no live instance holds (the shared rule,
+    ``tasks.lifecycle.earlier_run``)."""
+    if not objects.uninstalling(ctx):
+        return []
+    current = ctx.instance.runtime_properties.get('project_name')
+    names = {str((c.get('Labels') or {}).get(compose_state.PROJECT) or '')
+             for c in compose_state.labelled(api, node_labels(ctx))
+             if objects.earlier_run(ctx, c, unknown=True)}
+    return sorted(names - {'', current})
+
+
+def take_down(ctx: Ctx, kwargs: Mapping[str, Any], opts: Mapping[str, Any],
+              name: str | None = None) -> None:
     """``down`` until the engine shows none of the project's containers: one whose creation
     was in flight when a failed ``up`` ended can appear after compose exited, and ``down``
     would miss it (seen under load). A few passes a second apart; then a retry."""
     for attempt in range(DOWN_PASSES):
         time.sleep(1 if attempt else 0)
-        with by_name(ctx, kwargs, opts) as compose:
+        with by_name(ctx, kwargs, opts, name) as compose:
             compose.down(opts)
         with engine(ctx, kwargs) as client:
             left = compose_state.containers(client.api, compose.spec.name)
@@ -342,37 +391,50 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Ctx, kwargs: Any, compose: Any, opts: Any) -> list:
+    """The differences of the running project from its files, each with what update
+    (compose up) does with it."""
     model = compose.model()
     compose_state.check_selection(model, opts, compose.spec.field)
     hashes = compose.hashes()
     wanted = compose_state.expected(model, opts['services'], opts['scale'])
+    kept = ctx.instance.runtime_properties.get('fingerprints')
+    now = compose_state.fingerprints(model, content_key(ctx), compose.directory) \
+        if kept is not None else None
     with engine(ctx, kwargs) as client:
         found = compose_state.containers(client.api, compose.spec.name)
         present = compose_state.objects(client.api, compose.spec.name)
-    return compose_state.drift(found, hashes, wanted, model, present)
+    return objects.plan(ctx, kwargs, OBJECTS, compose_state.drift(
+        found, hashes, wanted, model, present, kept, now, bool(opts['remove_orphans'])))
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    opts = options(ctx, kwargs)
+    with project(ctx, kwargs, opts) as compose:
+        compose.model()  # the files are read (a bad one refused) before the state is
+        _name(ctx)
+        return _drift(ctx, kwargs, compose, opts)
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the running project differs from its files (empty: none)."""
-    opts = options(ctx, kwargs)
-    with project(ctx, kwargs, opts) as compose:
-        compose.model()  # the files are read (a bad one refused) before the state is
-        _name(ctx)
-        found = _drift(ctx, kwargs, compose, opts)
-    return objects.record_drift(ctx, 'compose project', found)
+    """Where the running project differs from its files, each with what update does with
+    it (empty: none)."""
+    return objects.record_drift(ctx, 'compose project', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """``up`` again: compose recreates only the services whose configuration changed."""
+    """``up`` again: compose recreates only the services whose configuration changed (an
+    adopted project only with modify_external_resource). ``preview: true``: the plan
+    only."""
     opts = options(ctx, kwargs)
     with project(ctx, kwargs, opts) as compose:
         compose.model()  # the files are read (a bad one refused) before the state is
         _name(ctx)
-        if adopted(ctx, kwargs):
-            raise StateError('the compose project was adopted: set modify_external_resource '
-                             'to let update change it')
+        reason = objects.adoption_refusal(ctx, kwargs, OBJECTS)
+        if reason:
+            raise StateError(reason)
         up(ctx, kwargs, opts, compose, 'update')
         remaining = _drift(ctx, kwargs, compose, opts)
     return objects.record_drift(ctx, 'compose project', remaining)

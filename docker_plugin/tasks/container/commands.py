@@ -13,6 +13,7 @@ from docker_plugin.errors import InvalidInputError, StateError, TimeoutExpired
 from docker_plugin.resources.container import archives, execs
 from docker_plugin.resources.container.probes import WaitSpec
 from docker_plugin.resources.engine_api import EngineApi
+from docker_plugin.results import count, streams
 from docker_plugin.tasks.confine import resource_path, write_directory
 from docker_plugin.tasks.container.controls import ActionRun
 from docker_plugin.tasks.container.readiness import wait_ready
@@ -42,8 +43,10 @@ def exec_command(ctx: Ctx, **kwargs: Any) -> None:
         return f'{command!r} exited with code {done.exit_code}', {
             'exit_code': done.exit_code, 'stdout': done.stdout, 'stderr': done.stderr}
 
-    data = action.run(body)
-    refused = exec_not_started(data['exit_code'], data['stdout'], data['stderr'])
+    data = action.run(body, output=lambda data: streams(data['stdout'], data['stderr']))
+    refused = exec_not_started(data['exit_code'], data['stdout'], data['stderr'],
+                               [f for f in ('user', 'workdir') if given[f]],
+                               given['expected_exit_code'])
     if refused is not None:
         raise refused
     expected = given['expected_exit_code']
@@ -95,7 +98,7 @@ def copy_from(ctx: Ctx, **kwargs: Any) -> None:
     def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         files = archives.copy_from(api, cid, given['source'], destination,
                                    given['max_bytes'], action.deadline)
-        return (f"copied {given['source']} to {destination} ({len(files)} entries)",
+        return (f"copied {given['source']} to {destination} ({count(len(files), 'entry')})",
                 {'files': files, 'destination': destination})
 
-    action.run(body)
+    action.run(body, output=lambda data: '\n'.join(data['files']))

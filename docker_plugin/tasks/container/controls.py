@@ -3,8 +3,10 @@
 Each validates its inputs with its table in ``options.actions`` before
 touching the engine, enforces its own ``timeout``, and records a result
 (exit code, message, data) in runtime properties under its own name,
-bounded and redacted. State-changing actions refresh the properties that
-describe the container (name, state, ip, networks, ports).
+bounded and redacted; the message and the action's output (a table, log
+lines, an exec's stdout and stderr) go to the event stream too
+(``context.report_action``). State-changing actions refresh the properties
+that describe the container (name, state, ip, networks, ports).
 """
 
 from __future__ import annotations
@@ -13,24 +15,31 @@ import dataclasses
 import time
 from typing import Any, Callable, Mapping
 
+from docker_plugin import results
 from docker_plugin.errors import InvalidInputError, NotFoundError, StateError
 from docker_plugin.options.actions import ACTIONS
 from docker_plugin.options.base import Update
 from docker_plugin.options.container import CONTAINER
+from docker_plugin.options.units import approximate_size
 from docker_plugin.resources.container import containers, controls, reports
 from docker_plugin.resources.container import logs as container_logs
 from docker_plugin.resources.container.probes import WaitSpec
 from docker_plugin.resources.engine_api import EngineApi
+from docker_plugin.results import count, table
 from docker_plugin.tasks.container.readiness import wait_ready
 from docker_plugin.tasks.context import (
     daemon_config,
     engine,
     learn_container_secrets,
     persist,
-    record_result,
+    report_action,
 )
 from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
+
+CONTAINER_COLUMNS = (('name', 'NAME'), ('image', 'IMAGE'), ('state', 'STATE'),
+                     ('status', 'STATUS'))
+IMAGE_COLUMNS = (('id', 'ID'), ('tags', 'TAGS'), ('size', 'SIZE'))
 
 
 class ActionRun:
@@ -49,7 +58,10 @@ class ActionRun:
         self.container_id: str = ctx.instance.runtime_properties.get('container_id') or ''
 
     def run(self, body: Callable[[Any, str], tuple[str, Any]], refresh: bool = False,
-            needs_container: bool = True) -> Any:
+            needs_container: bool = True, output: Callable[[Any], str] | None = None) -> Any:
+        """Run ``body(api, container id) -> (message, data)``, keep its result and show
+        it: the message, and ``output(data)`` below it when given (what a person reads
+        of the action's output)."""
         if needs_container and not self.container_id:
             raise StateError('no container recorded for this instance')
         with engine(self.ctx, {}, self.config) as client:
@@ -63,7 +75,7 @@ class ActionRun:
             if refresh:
                 persist(self.ctx, **reports.summarise(self._inspect(api)))
         exit_code = data.get('exit_code', 0) if isinstance(data, dict) else 0
-        self.record(exit_code or 0, message, data)
+        self.record(exit_code or 0, message, data, output(data) if output else '')
         # The raw data, for the operation's own decisions (an exit code, a marker in
         # stderr); what a person sees is what record kept (bounded, output masked).
         return data
@@ -74,11 +86,10 @@ class ActionRun:
             raise StateError(f'container {self.container_id} no longer exists')
         return info
 
-    def record(self, exit_code: int, message: str, data: Any) -> Any:
-        """Keep the result; returns its data as kept (bounded, output masked)."""
-        kept = record_result(self.ctx, self.name, exit_code, message, data)
-        self.ctx.logger.info('%s: %s', self.name, message)
-        return kept
+    def record(self, exit_code: int, message: str, data: Any, output: str = '') -> Any:
+        """Keep the result and show it; returns its data as kept (bounded, output
+        masked)."""
+        return report_action(self.ctx, self.name, exit_code, message, data, output)
 
 
 def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:
@@ -91,16 +102,11 @@ def _wait(action: ActionRun, key: str = 'wait_for') -> WaitSpec | None:
 def inspect(ctx: Ctx, **kwargs: Any) -> None:
     """Inspect: state, networks, ports, config (environment names only, no values)."""
     def body(api: EngineApi, cid: str) -> tuple[str, Any]:
-        info = containers.require(api, cid)
-        config = dict(info.get('Config') or {})
-        config['Env'] = [entry.split('=', 1)[0] for entry in config.get('Env') or []]
-        data = {**reports.summarise(info), 'status': info['State'],
-                'config': {k: config.get(k) for k in ('Image', 'Cmd', 'Entrypoint', 'Env',
-                                                      'Labels', 'WorkingDir', 'User')},
-                'restart_policy': (info.get('HostConfig') or {}).get('RestartPolicy')}
+        data = reports.inspected(containers.require(api, cid))
         return f"container {data['container_name']} is {data['state']}", data
 
-    ActionRun(ctx, 'inspect', kwargs).run(body, refresh=True)
+    ActionRun(ctx, 'inspect', kwargs).run(body, refresh=True, output=lambda data: '\n'.join(
+        reports.describe(data)))
 
 
 @operation
@@ -112,9 +118,10 @@ def list_containers(ctx: Ctx, **kwargs: Any) -> None:
     def body(api: EngineApi, _: str) -> tuple[str, Any]:
         found = controls.list_containers(api, found_inputs['filters'], found_inputs['all'],
                                          found_inputs['limit'])
-        return f'{len(found)} containers', {'containers': found}
+        return count(len(found), 'container'), {'containers': found}
 
-    action.run(body, needs_container=False)
+    action.run(body, needs_container=False, output=lambda data: table(
+        data['containers'], CONTAINER_COLUMNS))
 
 
 @operation
@@ -125,22 +132,26 @@ def list_images(ctx: Ctx, **kwargs: Any) -> None:
 
     def body(api: EngineApi, _: str) -> tuple[str, Any]:
         found = controls.list_images(api, given['name'], given['filters'], given['limit'])
-        return f'{len(found)} images', {'images': found}
+        return count(len(found), 'image'), {'images': found}
 
-    action.run(body, needs_container=False)
+    action.run(body, needs_container=False, output=lambda data: table(
+        [{**image, 'id': image['id'].split(':')[-1][:12], 'size': approximate_size(image['size'])}
+         for image in data['images']], IMAGE_COLUMNS))
 
 
 @operation
 def top(ctx: Ctx, **kwargs: Any) -> None:
     """The process table."""
     def body(api: EngineApi, cid: str) -> tuple[str, Any]:
-        table = containers.top(api, cid)
-        if table is None:
+        found = containers.top(api, cid)
+        if found is None:
             raise StateError(f'container {cid[:12]} is not running: no processes to list')
-        return reports.format_top(table), {'titles': table.get('Titles'),
-                                           'processes': table.get('Processes')}
+        processes = found.get('Processes') or []
+        return count(len(processes), 'process'), {'titles': found.get('Titles'),
+                                                  'processes': processes}
 
-    ActionRun(ctx, 'top', kwargs).run(body)
+    ActionRun(ctx, 'top', kwargs).run(body, output=lambda data: reports.format_top(
+        {'Titles': data['titles'], 'Processes': data['processes']}))
 
 
 @operation
@@ -155,14 +166,9 @@ def logs(ctx: Ctx, **kwargs: Any) -> None:
                          until=given['until'], timestamps=given['timestamps'],
                          stdout=given['stdout'], stderr=given['stderr'],
                          deadline=action.deadline)
-        text = kept.text()
-        note = f' (the last {len(text)} characters of {kept.total} bytes)' if kept.truncated \
-            else ''
-        return f'{len(text.splitlines())} lines of output{note}', {
-            'logs': text, 'lines': len(text.splitlines()), 'bytes': kept.total,
-            'truncated_bytes': kept.truncated}
+        return results.logs(kept.text(), kept.total)
 
-    action.run(body)
+    action.run(body, output=lambda data: data['logs'])
 
 
 @operation
@@ -170,10 +176,15 @@ def stats(ctx: Ctx, **kwargs: Any) -> None:
     """A resource snapshot: CPU %, memory, network and block IO, processes."""
     def body(api: EngineApi, cid: str) -> tuple[str, Any]:
         data = controls.stats(api, cid)
-        return (f"cpu {data['cpu_percent']}%, memory {data['memory_usage']} of "
-                f"{data['memory_limit']} bytes, {data['pids']} processes"), data
+        return (f"cpu {data['cpu_percent']}%, memory {approximate_size(data['memory_usage'])} "
+                f"of {approximate_size(data['memory_limit'])}, "
+                f"{count(data['pids'], 'process')}"), data
 
-    ActionRun(ctx, 'stats', kwargs).run(body)
+    ActionRun(ctx, 'stats', kwargs).run(body, output=lambda data: '\n'.join((
+        f"network: {approximate_size(data['network_rx_bytes'])} received, "
+        f"{approximate_size(data['network_tx_bytes'])} sent",
+        f"block IO: {approximate_size(data['block_read_bytes'])} read, "
+        f"{approximate_size(data['block_write_bytes'])} written")))
 
 
 # ---------------------------------------------------------------- change state

@@ -21,7 +21,6 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.adoption import Choice, decide
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -36,13 +35,18 @@ from docker_plugin.resources.container import containers, controls, logs, report
 from docker_plugin.resources.container import spec as specs
 from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
-from docker_plugin.tasks.container.spec import declared_state, gather, shared_image, start_options
+from docker_plugin.tasks.container.spec import (
+    NAME_TO_ADOPT,
+    declared_state,
+    gather,
+    shared_image,
+    start_options,
+)
 from docker_plugin.tasks.context import (
     daemon_config,
     drop,
     engine,
     existing_flags,
-    is_mine,
     learn_container_secrets,
     log_lines,
     parse,
@@ -67,9 +71,21 @@ else:  # only run and the drift operations use them: imported then (bench/startu
     readiness = Later('docker_plugin.tasks.container.readiness')
 
 DISCARDED = 'discarded_options'  # options the engine discards on this kernel
+# A label a container node's containers carry and images never do: a container anyone
+# makes from an image this plugin built inherits the image's Cloudify labels, and is not
+# this deployment's for that (found by labels, it must not be taken for one, nor removed).
+MADE_AS = ('cloudify.made-as', 'container')
+
+
+def container_labels(ctx: Ctx) -> dict[str, str]:
+    """The labels a container node gives its containers."""
+    return {**resource_labels(ctx), MADE_AS[0]: MADE_AS[1]}
+
+
 OBJECTS = objects.Objects(
     kinds.node('container'), inspect=containers.inspect,
-    find_by_labels=containers.find_by_labels,
+    find_by_labels=lambda api, labels: containers.find_by_labels(
+        api, {**labels, MADE_AS[0]: MADE_AS[1]}),
     remove=lambda api, info: containers.remove(api, info['Id'], force=True),
     summarise=reports.summarise)
 # A start the engine refuses with these, on a container that never ran, is a
@@ -121,8 +137,7 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
     flags = existing_flags(ctx, kwargs)
     props = ctx.instance.runtime_properties
     if flags['use_external_resource'] and not spec.named:
-        raise InvalidInputError('container_config.name',
-                                'required with use_external_resource: the container to use')
+        raise InvalidInputError('container_config.name', NAME_TO_ADOPT)
     image = spec.image or props.get('image') or props.get('image_id')
     if not image and not flags['use_external_resource']:
         raise InvalidInputError('container_config.image',
@@ -148,36 +163,44 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
                      image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
     """Find the container this instance should use, or create it: (id, adopted?).
 
-    Not told to adopt, it is created at once: the name is this instance's, so the engine
-    refuses only when a container already has it (one this instance made but did not
-    record, or another's), and only then is it looked for, by labels and by name.
-    """
+    Not told to adopt, it is created at once under the instance's name: the engine
+    refuses only when a container has that name already, and only then does the shared
+    rule (``tasks.lifecycle``) look: one this instance made but did not record is
+    reused; one of the name an earlier run of this node made is claimed, or made again
+    when it differs from the spec (its image, options, networks, mounts); what earlier
+    runs left under other names is removed (and, in any case, by the uninstall)."""
     if not flags['use_external_resource'] and image:
         created = _create(ctx, kwargs, api, spec, image, name_taken_ok=True)
         if created:
             return created, False
-    made = objects.unrecorded(ctx, api, OBJECTS)
+    found = objects.node_objects(ctx, api, OBJECTS)
+    made = objects.unrecorded(ctx, api, OBJECTS, found)
     if made:
         ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
                         made[0]['Id'][:12])
         return made[0]['Id'], False
     existing = containers.inspect(api, spec.name)
-    mine = existing is not None and is_mine(existing['Config'].get('Labels'), ctx)
-    decision = decide(flags['use_external_resource'], flags['create_if_missing'],
-                      flags['use_if_exists'], existing is not None, mine)
-    if decision.choice is None:
-        raise InvalidInputError('container_config.name',
-                                f'a container named {spec.name} {decision.problem}')
-    if decision.choice is not Choice.CREATE:
-        assert existing is not None  # decide adopts or reuses only what exists
-        ctx.logger.info('%s container %s', 'Adopting existing' if decision.choice is Choice.ADOPT
-                        else 'Using the earlier made', existing['Id'])
-        return existing['Id'], decision.choice is Choice.ADOPT
-    if not image:
-        raise InvalidInputError('container_config.image', 'needed to create the container')
-    created = _create(ctx, kwargs, api, spec, image)
-    assert created  # a name taken is refused
-    return created, False
+    objects.clear_leftovers(ctx, api, OBJECTS, found, [existing['Id']] if existing else [])
+
+    def make() -> Mapping[str, Any]:
+        if not image:
+            raise InvalidInputError('container_config.image', 'needed to create the container')
+        try:
+            made_id = _create(ctx, kwargs, api, spec, image)
+        except NotFoundError as exc:  # the image, pulled first, is not in the registry
+            raise InvalidInputError('container_config.image', str(exc)) from None
+        if made_id is None:  # only when told a taken name is no failure
+            raise StateError(f'container {spec.name}: its name is taken')
+        return {'Id': made_id}
+
+    def differs(info: Mapping[str, Any]) -> list:
+        declared = dataclasses.replace(context(ctx, spec), labels=None)  # its run's labels
+        return container_drift.differences(api, spec, info, declared)
+
+    info, adopted = objects.ensure(ctx, 'container', spec.name, flags, existing, make,
+                                   field='container_config.name', differs=differs,
+                                   remove=lambda old: OBJECTS.remove(api, old))
+    return info['Id'], adopted
 
 
 def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
@@ -189,10 +212,10 @@ def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.Con
             images.inspect_image(api, image) is None:
         repository, tag = images.split_reference(image)
         images.pull_as(api, repository, tag, 'missing', ctx.logger.info)
-    ctx.logger.info('Creating container %s from %s (options: %s)', spec.name, image,
+    ctx.logger.info('Container %s: from %s (options: %s)', spec.name, image,
                     ', '.join(sorted(spec.create) + sorted(spec.host)) or 'none')
     try:
-        container_id, warnings = containers.create(api, image, spec, resource_labels(ctx))
+        container_id, warnings = containers.create(api, image, spec, container_labels(ctx))
     except (NotFoundError, RefusedError) as exc:
         if name_taken_ok and isinstance(exc, RefusedError) and \
                 containers.NAME_TAKEN in (exc.detail or str(exc)).lower():
@@ -201,6 +224,7 @@ def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.Con
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
+    persist(ctx, container_id=container_id)  # before the next call can fail
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
     drop(ctx, DISCARDED)  # what an earlier container's engine discarded
@@ -237,14 +261,14 @@ def run(ctx: Ctx, **kwargs: Any) -> Any:
         learn_container_secrets(ctx, info)
         summary = reports.summarise(info)
         persist(ctx, **summary)
-        table = containers.top(api, container_id) if summary['state'] == 'running' else None
-        tail = '' if table else logs.last_lines(api, container_id)
+        running = summary['state'] == 'running'
+        tail = '' if running else logs.last_lines(api, container_id)
     ctx.logger.info('Container %s (%s) is %s', summary['container_name'], container_id,
                     summary['state'])
     log_lines(ctx, 'Network interfaces:', reports.describe_networks(summary))
     log_lines(ctx, 'Ports:', reports.describe_ports(summary))
-    if table:
-        ctx.logger.info('Processes:\n%s', reports.format_top(table))
+    if running:  # its main process, as inspect shows it (``top`` action: all of them)
+        ctx.logger.info('Main process: %s', reports.main_process(info))
     elif summary['state'] == 'exited':
         level = ctx.logger.info if summary['exit_code'] == 0 else ctx.logger.warning
         level('Container exited with code %s; its last output:\n%s', summary['exit_code'],
@@ -360,12 +384,13 @@ def _keep_adopted(ctx: Ctx, kwargs: dict[str, Any]) -> bool:
 @operation
 def delete(ctx: Ctx, **kwargs: Any) -> None:
     """Stop if running, remove the container (and any this instance made but did
-    not record, found by its labels), and the image if ``remove_image``."""
+    not record, found by its labels; in an uninstall, any an earlier run of this node
+    left), and with ``remove_image`` the image's name this node added (``release``)."""
     timeout = parse(ctx, kwargs, 'container_stop', STOP)['timeout']
     options = parse(ctx, kwargs, 'container_remove', REMOVE)
     remove_image = options.pop('remove_image')
-    props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
+    props = ctx.instance.runtime_properties
     if (objects.recorded_id(ctx, OBJECTS) and objects.keeps(ctx, OBJECTS, flags)) or \
             flags['retain']:
         objects.forget(ctx, OBJECTS)
@@ -378,39 +403,61 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
         if info['State'].get('Running') or info['State'].get('Paused'):
             ctx.logger.info('Stopping container %s before removing it', info['Id'])
             containers.stop(api, info['Id'], timeout)
-        images_used.append(info.get('Image'))
         containers.remove(api, info['Id'], **options)
         return True
 
-    images_used: list[str | None] = []
     recorded_id = objects.recorded_id(ctx, OBJECTS)
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        # The recorded container, removed as it is (stopped first only if the engine
-        # refuses); those made but never recorded are looked for by their labels when
-        # none is recorded or the recorded one is gone, when a re-creation left the one
-        # it replaced, and when the image must be known.
-        if recorded_id and not props.get('replaced_container_id') and \
-                not (remove_image and not props.get('image_id')) and \
-                containers.remove_stopping(api, recorded_id, timeout, **options):
-            ctx.logger.info('Removed container %s', objects.shown(ctx, OBJECTS))
-        else:
-            objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
-        objects.forget(ctx, OBJECTS)
-        image = props.get('image_id') or next(filter(None, images_used), None)
-        if remove_image and image:
-            _remove_image(ctx, api, image)
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            api = client.api
+            # The recorded container is removed as it is (stopped first only if the engine
+            # refuses). Those made but never recorded are looked for by their labels when
+            # none is recorded or the recorded one is gone, or a re-creation left the one
+            # it replaced; in an uninstall, those earlier runs of this node left, too.
+            if recorded_id and not props.get('replaced_container_id') and \
+                    containers.remove_stopping(api, recorded_id, timeout, **options):
+                ctx.logger.info('Removed container %s', objects.shown(ctx, OBJECTS))
+                kept = props.get('image_id')
+                objects.forget(ctx, OBJECTS)
+                if objects.uninstalling(ctx):
+                    objects.remove_ours(ctx, api, dataclasses.replace(
+                        OBJECTS, remove=stop_and_remove))
+            else:
+                kept = props.get('image_id')
+                objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+                objects.forget(ctx, OBJECTS)
+            if remove_image:
+                _remove_image(ctx, api)
+                # built or imported by this instance, not recorded; in an uninstall, by
+                # earlier runs of this node (not the recorded one: _remove_image's)
+                objects.remove_ours(ctx, api, dataclasses.replace(
+                    image_sources.IMAGES, remove=lambda api, info: info['Id'] != kept and
+                    image_sources.IMAGES.remove(api, info)))
+    objects.forget(ctx, OBJECTS)
 
 
-def _remove_image(ctx: Ctx, api: EngineApi, image: str) -> None:
-    try:
-        removed = images.remove_image(api, image)
-    except PluginError as exc:
-        raise StateError(f'remove_image: {exc}. Remove the containers using it, or set '
-                         'remove_image to false.') from None
-    if removed:
-        ctx.logger.info('Removed image %s', image)
+def _remove_image(ctx: Ctx, api: EngineApi) -> None:
+    """``remove_image``: the name this node added to the image it made (built, imported,
+    or pulled when absent) goes; the image goes with it only when no other name and no
+    container holds it. An image the node did not make (there before, or another node's)
+    stays as it is."""
+    props = ctx.instance.runtime_properties
+    image_id, image = props.get('image_id'), props.get('image')
+    if not image_id:
+        return
+    if not props.get('image_created'):
+        ctx.logger.info('Keeping image %s: this node did not make it (%s)', image or image_id,
+                        props.get('image_source') or 'it was there before')
+    else:
+        names = [image] if image and image != image_id else []
+        try:
+            released = images.release(api, image_id, names)
+        except PluginError as exc:
+            raise StateError(f'remove_image: {exc}. Remove what is built on it, or set '
+                             'remove_image to false.') from None
+        ctx.logger.info('remove_image: %s', released.describe(image or image_id))
     drop(ctx, *image_sources.IMAGE_PROPS)
+
 
 # Options the engine discarded on this host (it said so when it was given them).
 
@@ -450,7 +497,7 @@ def context(ctx: Ctx, spec: specs.ContainerSpec) -> container_drift.Context:
     props = ctx.instance.runtime_properties
     return container_drift.Context(
         image=spec.image or props.get('image'),
-        labels=None if objects.adopted(ctx, OBJECTS) else resource_labels(ctx),
+        labels=None if objects.adopted(ctx, OBJECTS) else container_labels(ctx),
         discarded=props.get(DISCARDED) or ())
 
 
@@ -478,13 +525,19 @@ def record_discarded(ctx: Ctx, api: EngineApi, spec: specs.ContainerSpec, contai
     return dropped
 
 
+def _planned(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi) -> tuple[Any, list]:
+    """(the spec, the differences each with what update does with it)."""
+    spec, found = _differences(ctx, kwargs, api)
+    return spec, objects.plan(ctx, kwargs, OBJECTS, found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    with engine(ctx, kwargs) as client:
+        return _planned(ctx, kwargs, client.api)[1]
+
+
 def _record(ctx: Ctx, found: list) -> list[dict[str, Any]]:
-    listed = [d.as_dict() for d in found]
-    persist(ctx, drift=listed)
-    if found:
-        ctx.logger.warning('Drift: %s', '; '.join(d.describe() for d in found))
-    else:
-        ctx.logger.info('No drift: the container has every declared option')
+    listed = objects.record_drift(ctx, 'container', found)
     skipped = ctx.instance.runtime_properties.get(DISCARDED)
     if skipped:
         ctx.logger.info('Not compared: %s (discarded by the engine on this host)',
@@ -494,35 +547,29 @@ def _record(ctx: Ctx, found: list) -> list[dict[str, Any]]:
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the container differs from its declared options, image and networks
-    (also kept in the ``drift`` runtime property); an empty list means none."""
-    with engine(ctx, kwargs) as client:
-        _, found = _differences(ctx, kwargs, client.api)
-    return _record(ctx, found)
+    """Where the container differs from its declared options, image and networks, each
+    with what update does with it (also kept in the ``drift`` runtime property); an
+    empty list means none."""
+    return _record(ctx, _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Bring the container back to its declared options where the engine can do
     it in place: resources and restart policy (the update call), its name (a
     rename), pause or unpause, its networks, aliases and addresses (reconnecting).
-    Anything else needs a new container and is refused, naming it."""
-    if objects.adopted(ctx, OBJECTS) and \
-            not existing_flags(ctx, kwargs)['modify_external_resource']:
-        raise StateError('the container was adopted: set modify_external_resource to let '
-                         'update change it')
+    Anything else needs a new container: then nothing is changed, and the refusal
+    names it (as the plans of check_drift say). ``preview: true``: the plan only."""
     with engine(ctx, kwargs) as client:
         api = client.api
-        spec, found = _differences(ctx, kwargs, api)
-        fixed = sorted({d.option for d in found if not d.updatable})
-        if fixed:
-            raise StateError(f'{", ".join(fixed)} changed and cannot be applied to the '
-                             'existing container: reinstall (or heal) this node')
+        spec, found = _planned(ctx, kwargs, api)
+        objects.refuse(found)
         container_id = recorded(ctx, 'container_id', 'container')
         applied = container_drift.apply(api, container_id, spec, found)
         dropped = record_discarded(ctx, api, spec, container_id, applied.updated,
                                    applied.warnings)
-        _, remaining = _differences(ctx, kwargs, api)
+        _, remaining = _planned(ctx, kwargs, api)
         refused = sorted({d.option for d in remaining if d.option in applied.updated})
         taken = [name for name in applied.updated if name not in refused and name not in dropped]
         for line in ([f'updated {", ".join(taken)}'] if taken else []) + applied.done:

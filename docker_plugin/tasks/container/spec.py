@@ -9,6 +9,7 @@ merging.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from docker_plugin import kinds
@@ -19,16 +20,21 @@ from docker_plugin.options.network import ENDPOINT
 from docker_plugin.options.volume import MOUNT
 from docker_plugin.resources.container import spec as specs
 from docker_plugin.tasks.confine import read_file
-from docker_plugin.tasks.context import default_name, instance_name, resolve_input
+from docker_plugin.tasks.context import (
+    default_name,
+    existing_flags,
+    instance_name,
+    resolve_input,
+)
 from docker_plugin.tasks.ctx import Ctx
-from docker_plugin.tasks.relationships import related
+from docker_plugin.tasks.image import sources as image_sources
+from docker_plugin.tasks.relationships import BASE_KEYS, related
 
 NETWORK_RELATIONSHIP = kinds.relationship('connected_to_network').type_name
 VOLUME_RELATIONSHIP = kinds.relationship('mounts_volume').type_name
 IMAGE_RELATIONSHIP = kinds.relationship('uses_image').type_name
-# Properties every Cloudify relationship carries; not ours to validate.
-BASE_KEYS = ('connection_type',)
 ENV_FILE_LIMIT = 1024 * 1024  # bytes of one env file
+NAME_TO_ADOPT = 'required with use_external_resource: the container to use'
 
 
 def start_options(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,13 +45,36 @@ def start_options(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
     """The validated spec; raises InvalidInputError naming the field."""
-    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
-                                'container_config')
+    raw = resolve_input(ctx, kwargs, 'container_config')
+    config = CONTAINER.validate(raw, 'container_config')
     runtime_env = ctx.instance.runtime_properties.get('docker_env_var') or {}
     runtime_env = ENVIRONMENT(runtime_env, 'runtime_properties.docker_env_var')
     name = instance_name(ctx, config.get('create', {}).get('name')) or default_name(ctx)
-    return specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
+    spec = specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
                        networks(ctx), name, env_files(ctx, config.get('plugin', {})))
+    # container_start wins over container_config, as in the spec
+    return dataclasses.replace(spec, written=CONTAINER.written(
+        raw, resolve_input(ctx, kwargs, 'container_start')))
+
+
+def planned(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What ``configure`` checks before the engine, for validation: the options, the
+    files ``env_file`` names, and a name for an adopted container."""
+    config = CONTAINER.validate(resolve_input(ctx, kwargs, 'container_config'),
+                                'container_config')
+    start_options(ctx, kwargs)
+    env_files(ctx, config.get('plugin', {}))
+    if existing_flags(ctx, kwargs)['use_external_resource'] and \
+            not config.get('create', {}).get('name'):
+        raise InvalidInputError('container_config.name', NAME_TO_ADOPT)
+
+
+def image_source(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What ``create`` checks of the image before the engine, for validation: one source,
+    valid, whose files the blueprint holds; or an Image node it uses."""
+    if related(ctx, IMAGE_RELATIONSHIP) and not image_sources.has_source(ctx, kwargs):
+        return
+    image_sources.planned(ctx, kwargs)
 
 
 def declared_state(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,15 +12,17 @@ pulled image, whether the registry now serves another one); ``update`` and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Mapping
 
-from docker_plugin import registry
+from docker_plugin import kinds, registry
 from docker_plugin.errors import StateError
 from docker_plugin.options.image import IMAGE_NODE
 from docker_plugin.resources import drift, images
 from docker_plugin.resources.drift import Difference
 from docker_plugin.resources.engine_api import EngineApi
+from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import drop, engine, persist, recorded, resolve_input
 from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.image import sources as image_sources
@@ -58,6 +60,13 @@ def _tags(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         repository, tag = images.split_reference(reference)
         out.append((repository, tag or 'latest'))
     return out
+
+
+def planned(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """What ``create`` and ``configure`` check before the engine, for validation: the
+    source (and its files, in a local run), the tags and the push targets."""
+    image_sources.planned(ctx, kwargs, 'image_pull.repository')
+    _push_targets(_node(ctx, kwargs))
 
 
 @operation
@@ -105,50 +114,63 @@ def push(ctx: Ctx, **kwargs: Any) -> None:
 
 @operation
 def delete(ctx: Ctx, **kwargs: Any) -> None:
-    """Remove what this deployment made: the tags it added and, if it made the
-    image (built, imported, or pulled when absent), the image itself.
-
-    A pulled image is removed by its name: if that image is known by other
-    names too (it existed under another tag), only this name goes.
-    """
+    """Remove what this deployment made: the names this node added (its extra tags,
+    and the image's name when it made the image: built, imported, or pulled when
+    absent) and, when it made the image and nothing else holds it (no other name, no
+    container: ``in_use`` says whether to fail or wait while containers use it), the
+    image itself. Built or imported images this instance made but did not record go
+    too, and in an uninstall those earlier runs of this node made."""
     node = _node(ctx, kwargs)
     props = ctx.instance.runtime_properties
-    image_id = props.get('image_id')
-    if not image_id:
-        return
     if node['keep_locally']:
-        ctx.logger.info('Keeping image %s: keep_locally is set', props.get('image'))
+        if props.get('image_id'):
+            ctx.logger.info('Keeping image %s: keep_locally is set', props.get('image'))
         drop(ctx, *IMAGE_PROPS)
         return
-    with engine(ctx, kwargs) as client:
-        api = client.api
-        for reference in props.get('image_tags') or []:
-            if reference != props.get('image'):
-                images.remove_image(api, reference)  # untags; the image stays
-        if props.get('image_created'):
-            target = props['image'] if props.get('image_source') == 'pull' else image_id
-            if _remove_when_unused(ctx, api, target, node):
-                ctx.logger.info('Removed image %s (%s)', props.get('image'), image_id)
-        else:
-            ctx.logger.info('Keeping image %s: it was there before this deployment',
-                            props.get('image'))
+    recorded_id = props.get('image_id')
+
+    def remove(api: EngineApi, info: Mapping[str, Any]) -> bool:
+        if info['Id'] == recorded_id:
+            return _release_recorded(ctx, api, node)
+        return image_sources.IMAGES.remove(api, info)
+
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is not None:
+            objects.remove_ours(ctx, client.api,
+                                dataclasses.replace(image_sources.IMAGES, remove=remove))
     drop(ctx, *IMAGE_PROPS)
 
 
-def _remove_when_unused(ctx: Ctx, api: EngineApi, target: str, node: Mapping[str, Any]) -> bool:
-    """Remove, failing (``in_use: fail``) or waiting while containers use the image."""
+def _release_recorded(ctx: Ctx, api: EngineApi, node: Mapping[str, Any]) -> bool:
+    """The names this node added go; the image too when this node made it and nothing
+    else holds it (``images.release``), waiting (``in_use: wait``) or failing while
+    containers use it, unless ``force_remove``. True when the image went."""
+    props = ctx.instance.runtime_properties
+    image_id, image = props['image_id'], props.get('image')
+    created = bool(props.get('image_created'))
+    names = [image] if created and image and image != image_id else []
+    names += [t for t in props.get('image_tags') or [] if t not in names]
     timeout = float(node['in_use_timeout'])
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            return images.remove_image(api, target, force=node['force_remove'])
-        except StateError as exc:
-            if node['in_use'] == 'fail' or time.monotonic() >= deadline:
-                waited = f' (waited {timeout:g}s)' if node['in_use'] == 'wait' else ''
-                raise StateError(f'{exc}{waited}; remove them, or set in_use: wait, '
-                                 'keep_locally or force_remove') from None
-            ctx.logger.info('Image %s is still in use; waiting', target)
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        released = images.release(api, image_id, names, remove=created,
+                                  force=node['force_remove'])
+        if not released.users:
+            break
+        if node['in_use'] == 'fail' or time.monotonic() >= deadline:
+            waited = f' (waited {timeout:g}s)' if node['in_use'] == 'wait' else ''
+            raise StateError(f'image {image} is still used by containers '
+                             f'{", ".join(released.users)}{waited}; remove them, or set '
+                             'in_use: wait, keep_locally or force_remove')
+        ctx.logger.info('Image %s is still in use; waiting', image)
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    if not created:
+        ctx.logger.info('Keeping image %s: it was there before this deployment%s', image,
+                        f' (untagged {", ".join(released.untagged)})'
+                        if released.untagged else '')
+    elif not released.removed:
+        ctx.logger.info('%s', released.describe(image or image_id).capitalize())
+    return released.removed
 
 
 @operation
@@ -162,9 +184,12 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
     ctx.logger.info('Image %s is present', image_id)
 
 
+STRATEGY = kinds.node('image').update  # update gets it again from its source
+
+
 def image_drift(ctx: Ctx, api: EngineApi, kwargs: Mapping[str, Any]) -> list[Difference]:
     """Names that no longer point at the image, and (pulled images) a registry
-    that now serves another digest for the name."""
+    that now serves another digest for the name; each with what update does with it."""
     props = ctx.instance.runtime_properties
     image_id = recorded(ctx, 'image_id', 'image', ': create made none')
     found = []
@@ -181,23 +206,27 @@ def image_drift(ctx: Ctx, api: EngineApi, kwargs: Mapping[str, Any]) -> list[Dif
         if served and props.get('image_digest') and served != props['image_digest']:
             found.append(Difference('image_pull', props['image'], served, props['image_digest'],
                                     drift.Update.RECREATE))
-    return found
+    return objects.planned(STRATEGY, 'image', found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list[Difference]:
+    with engine(ctx, kwargs) as client:
+        return image_drift(ctx, client.api, kwargs)
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the image differs from what was recorded (also kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        found = [d.as_dict() for d in image_drift(ctx, client.api, kwargs)]
-    persist(ctx, drift=found)
-    for item in found:
-        ctx.logger.warning('Drift: %s: %s now %s', item['option'], item['path'], item['actual'])
-    return found
+    """Where the image differs from what was recorded, each with what update does with it
+    (also kept in ``drift``)."""
+    return objects.record_drift(ctx, 'image', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview_of(STRATEGY, 'image', lambda ctx: str(ctx.instance.runtime_properties.get(
+    'image') or ''), _plan)
 def update(ctx: Ctx, **kwargs: Any) -> None:
-    """Get the image again (pull, build or import) and re-tag it: what ``pull`` does."""
+    """Get the image again (pull, build or import) and re-tag it: what ``pull`` does.
+    ``preview: true``: the plan only."""
     refresh(ctx, kwargs)
 
 
@@ -217,7 +246,7 @@ def refresh(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
     drop(ctx, 'image_id')
     with engine(ctx, kwargs) as client:
         api = client.api
-        image_sources.obtain(ctx, api, kind, values)
+        image_sources.obtain(ctx, api, kind, values, reuse=False)
         persist(ctx, image_created=bool(previous.get('image_created')) or
                 ctx.instance.runtime_properties.get('image_created', False))
         image_id = ctx.instance.runtime_properties['image_id']

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.errors import StateError
 from docker_plugin.options.network import ENDPOINT, NETWORK
 from docker_plugin.resources import networks
 from docker_plugin.resources.container import containers
@@ -24,13 +23,14 @@ from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import own_properties
 
+CONNECTION = kinds.UpdateStrategy.IN_PLACE  # a connection changes by connecting again
 OBJECTS = objects.Objects(
     kinds.node('network'), inspect=networks.inspect, find_by_labels=networks.find_by_labels,
     remove=lambda api, info: networks.remove(api, info['Id'], info['Name']),
     summarise=networks.summarise)
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return NETWORK.validate(resolve_input(ctx, kwargs, 'network_config'),
                             'network_config').get('create', {})
 
@@ -38,7 +38,7 @@ def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Create the network from ``network_config``, or adopt an existing one."""
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
@@ -46,8 +46,9 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         labels = resource_labels(ctx)
         objects.make_or_adopt(
             ctx, api, OBJECTS, name, flags, networks.inspect(api, name),
-            lambda: networks.require(api, networks.create(api, name, options, labels)),
-            table=NETWORK, given=options)
+            lambda: networks.require(api, networks.create(api, name, declared, labels)),
+            table=NETWORK, given=declared,
+            differs=lambda info: objects.differences(NETWORK, declared, info))
 
 
 @operation
@@ -77,25 +78,35 @@ def _connection(ctx: Ctx, kwargs: Any) -> tuple[str | None, str | None, dict[str
             ctx.target.instance.runtime_properties.get('network_name'), endpoint)
 
 
-@operation
-def check_connection(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Relationship check_drift (source side): is the container still on the network,
-    with the declared aliases and addresses?"""
+def _connection_drift(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    """How the connection differs from its declared aliases and addresses, each with what
+    update does with it (connects it again)."""
     container_id, network, endpoint = _connection(ctx, kwargs)
     if not container_id or not network:
         return []
     with engine(ctx, kwargs, daemon_config(ctx.source, kwargs)) as client:
         info = containers.require(client.api, container_id)
-    found = [d.as_dict() for d in networks.membership_drift(info, [(network, endpoint)], None)]
-    for item in found:
-        ctx.logger.warning('Drift of the connection to %s: %s', network, item['path'])
-    return found
+    return objects.planned(CONNECTION, 'connection', networks.membership_drift(
+        info, [(network, endpoint)], None))
 
 
 @operation
+def check_connection(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
+    """Relationship check_drift (source side): is the container still on the network,
+    with the declared aliases and addresses?"""
+    found = _connection_drift(ctx, kwargs)
+    network = ctx.target.instance.runtime_properties.get('network_name')
+    for difference in found:
+        ctx.logger.warning('Drift of the connection to %s: %s', network, difference.describe())
+    return [d.as_dict() for d in found]
+
+
+@operation
+@objects.preview_of(CONNECTION, 'connection', lambda ctx: 'to ' + str(
+    ctx.target.instance.runtime_properties.get('network_name') or ''), _connection_drift)
 def reconnect(ctx: Ctx, **kwargs: Any) -> None:
     """Relationship update (source side): connect the container again with the
-    declared aliases and addresses when they drifted."""
+    declared aliases and addresses when they drifted. ``preview: true``: the plan only."""
     container_id, network, endpoint = _connection(ctx, kwargs)
     if not container_id or not network:
         return
@@ -112,40 +123,44 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[objects.Info, list]:
+    """(inspect, the differences each with what update does with it: the network is made
+    again, unless it was adopted or containers use it)."""
     info = objects.require(ctx, api, OBJECTS)
-    return info, objects.differences(NETWORK, _options(ctx, kwargs), info)
+    found = objects.differences(NETWORK, options(ctx, kwargs), info)
+    attached = networks.users(api, info) if found else {}
+    users = ', '.join(sorted(n or c[:12] for c, n in attached.items()))
+    return info, objects.plan(ctx, kwargs, OBJECTS, found, (
+        f'the network must be made again, but containers {users} use it: remove them first '
+        '(or reinstall)') if users else '')
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    with engine(ctx, kwargs) as client:
+        return _drift(ctx, kwargs, client.api)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the network differs from ``network_config`` (kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        _, found = _drift(ctx, kwargs, client.api)
-    return objects.record_drift(ctx, 'network', found)
+    """Where the network differs from ``network_config``, each with what update does with
+    it (kept in ``drift``)."""
+    return objects.record_drift(ctx, 'network', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """A network cannot change in place: a drifted one is created again with its
     declared options when no container is attached to it (and it was not adopted,
-    unless modify_external_resource is set); otherwise this refuses, naming them."""
-    flags = existing_flags(ctx, kwargs)
+    unless modify_external_resource is set); otherwise this refuses, naming them.
+    ``preview: true``: the plan only."""
     with engine(ctx, kwargs) as client:
         api = client.api
         info, found = _drift(ctx, kwargs, api)
         if not found:
             return objects.record_drift(ctx, 'network', found)
-        if objects.adopted(ctx, OBJECTS) and not flags['modify_external_resource']:
-            raise StateError('the network was adopted: set modify_external_resource to let '
-                             'update create it again')
-        attached = networks.users(api, info)
-        if attached:
-            raise StateError(f'{", ".join(sorted({d.option for d in found}))} changed; the '
-                             'network must be created again, but containers '
-                             f'{", ".join(sorted(n or c[:12] for c, n in attached.items()))} '
-                             'use it: remove them first (or reinstall)')
+        objects.refuse(found)
         networks.remove(api, info['Id'], info['Name'])
-        new_id = networks.create(api, info['Name'], _options(ctx, kwargs), resource_labels(ctx))
+        new_id = networks.create(api, info['Name'], options(ctx, kwargs), resource_labels(ctx))
         objects.record(ctx, OBJECTS, networks.inspect(api, new_id) or {}, False)
         ctx.logger.info('Network %s created again with its declared options', info['Name'])
         _, remaining = _drift(ctx, kwargs, api)

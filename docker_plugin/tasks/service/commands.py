@@ -11,15 +11,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from docker_plugin import results
 from docker_plugin.errors import InvalidInputError, StateError
 from docker_plugin.options.service import LOGS, SCALE
 from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.resources.swarm import convergence, service_logs, services
 from docker_plugin.tasks import waits
-from docker_plugin.tasks.context import engine, log_lines, persist, record_result, recorded
+from docker_plugin.tasks.context import engine, persist, recorded, report_action
 from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.service import converge as service_waiting
+
+TASK_COLUMNS = (('id', 'ID'), ('slot', 'SLOT'), ('node', 'NODE'), ('desired_state', 'DESIRED'),
+                ('state', 'STATE'), ('exit_code', 'EXIT CODE'), ('error', 'ERROR'))
 
 
 def _finish(ctx: Ctx, api: EngineApi, service_id: str, outcome: Any) -> Any:
@@ -96,10 +100,9 @@ def logs(ctx: Ctx, **kwargs: Any) -> str:
                                  values['since'], values['timestamps'], values['max_bytes'],
                                  values['timeout'], tty)
     text = kept.text()
-    shown = record_result(ctx, 'logs', 0, f'{kept.total} bytes of logs, {kept.truncated} cut',
-                          {'text': text})['text']
-    log_lines(ctx, f'Logs of service {info["Spec"].get("Name")}:', shown.splitlines()[-200:])
-    return shown
+    message, data = results.logs(text, kept.total)
+    return report_action(ctx, 'logs', 0, f'service {info["Spec"].get("Name")}: {message}',
+                         data, text)['logs']
 
 
 @operation
@@ -108,8 +111,5 @@ def ps(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     service_id = recorded(ctx, 'service_id', 'service')
     with engine(ctx, kwargs) as client:
         rows = services.ps(client.api, service_id)
-    rows = record_result(ctx, 'tasks', 0, f'{len(rows)} tasks', rows)
-    log_lines(ctx, f'Tasks of service {service_id[:12]}:', [
-        f'{r["id"][:12]}  slot {r["slot"] or "-"}  {r["node"] or "-":20}  '
-        f'{r["desired_state"]:9} {r["state"]:10} {r["error"]}' for r in rows[:50]])
-    return rows
+    shown = results.table([{**r, 'id': r['id'][:12]} for r in rows], TASK_COLUMNS)
+    return report_action(ctx, 'ps', 0, results.count(len(rows), 'task'), rows, shown)

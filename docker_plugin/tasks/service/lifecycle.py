@@ -85,7 +85,8 @@ def _kept(ctx: Ctx, spec: service_spec.ServiceSpec, body: dict[str, Any],
     image = body['TaskTemplate']['ContainerSpec']['Image']
     found = drift.differences(SERVICE, service_spec.declared(spec.values),
                               service_spec.desired_view(spec, image),
-                              service_spec.actual_view(info['Spec'], spec))
+                              service_spec.actual_view(info['Spec'], spec),
+                              written=spec.written)
     if found:
         ctx.logger.warning('Service %s: the engine did not keep %s', spec.name,
                            '; '.join(d.describe() for d in found))
@@ -143,52 +144,53 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
         ctx.logger.info('Service %s: %s', status['name'], line)
 
 
-def _differences(ctx: Ctx, spec: service_spec.ServiceSpec, api: EngineApi,
-                 pinned: str | None = None) -> tuple[dict, list]:
-    """(the body to send, the differences) of the recorded service from ``spec``."""
+def _differences(ctx: Ctx, kwargs: Mapping[str, Any], spec: service_spec.ServiceSpec,
+                 api: EngineApi, pinned: str | None = None) -> tuple[dict, list]:
+    """(the body to send, the differences each with what update does with it) of the
+    recorded service from ``spec``."""
     info = services.require(api, recorded(ctx, 'service_id', 'service'))
     body = desired(api, spec, pinned)
     view = service_spec.desired_view(spec, body['TaskTemplate']['ContainerSpec']['Image'])
     actual = service_spec.actual_view(info['Spec'], spec)
-    return body, drift.differences(SERVICE, service_spec.declared(spec.values), view, actual)
+    return body, objects.plan(ctx, kwargs, OBJECTS, drift.differences(
+        SERVICE, service_spec.declared(spec.values), view, actual, written=spec.written))
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    spec = gather(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        return _differences(ctx, kwargs, spec, client.api)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """Where the service differs from ``service_config`` and its relationships (a
-    moved tag shows as image drift); kept in ``drift``."""
-    spec = gather(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
-        _, found = _differences(ctx, spec, client.api)
-    return objects.record_drift(ctx, 'service', found)
+    moved tag shows as image drift), each with what update does with it; kept in
+    ``drift``."""
+    return objects.record_drift(ctx, 'service', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> Any:
     """Send the declared spec when it drifted (a rolling update) and wait for it.
 
-    The mode cannot change in place (refused, naming it); an adopted service
-    changes only with modify_external_resource. A rollout that pauses or rolls
-    back fails the operation, with the failing tasks' errors and logs."""
+    The mode cannot change in place (refused, naming it, and nothing is sent); an
+    adopted service changes only with modify_external_resource. A rollout that
+    pauses or rolls back fails the operation, with the failing tasks' errors and
+    logs. ``preview: true``: the plan only."""
     spec, settings = gather(ctx, kwargs), service_waiting.options(ctx, kwargs)
-    if objects.adopted(ctx, OBJECTS) and \
-            not existing_flags(ctx, kwargs)['modify_external_resource']:
-        raise StateError('the service was adopted: set modify_external_resource to let '
-                         'update change it')
     with engine(ctx, kwargs) as client:
         api = client.api
         service_id = recorded(ctx, 'service_id', 'service')
         state = service_waiting.pending(ctx, 'update')
         if state is None:
-            body, found = _differences(ctx, spec, api)
-            fixed = sorted({d.option for d in found if not d.updatable})
-            if fixed:
-                raise StateError(f'{", ".join(fixed)} changed and cannot change in place: '
-                                 'reinstall this node')
+            body, found = _differences(ctx, kwargs, spec, api)
+            objects.refuse(found)
             if not found:
                 return objects.record_drift(ctx, 'service', found)
-            ctx.logger.info('Updating service %s: %s', spec.name,
-                            '; '.join(d.describe() for d in found))
+            ctx.logger.info('Updating service %s:\n  %s', spec.name,
+                            '\n  '.join(d.describe() for d in found))
             before = services.update(api, service_id, body, spec.auth)
             state = service_waiting.begin(ctx, 'update', before, body, settings)
         outcome = service_waiting.converge(ctx, api, service_id, state, settings, 'update')
@@ -199,7 +201,7 @@ def update(ctx: Ctx, **kwargs: Any) -> Any:
         # What was just rolled out was pinned a moment ago: not asked of the registry again.
         pinned = ((info['Spec'].get('TaskTemplate') or {}).get('ContainerSpec') or {}).get(
             'Image')
-        _, remaining = _differences(ctx, spec, api, pinned)
+        _, remaining = _differences(ctx, kwargs, spec, api, pinned)
     return objects.record_drift(ctx, 'service', remaining)
 
 

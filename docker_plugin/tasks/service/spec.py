@@ -39,8 +39,9 @@ def service_name(ctx: Ctx, kwargs: Mapping[str, Any]) -> str:
     return SERVICE_NAME(name[:63].rstrip('-_.'), 'name')
 
 
-def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
-    """The validated spec (no engine call); raises InvalidInputError naming the field."""
+def checked(ctx: Ctx, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    """``service_config``, validated (what a scale left in runtime properties counted),
+    and the registry credentials it gives."""
     values = SERVICE.parse(resolve_input(ctx, kwargs, FIELD), FIELD)
     scaled = ctx.instance.runtime_properties.get('replicas')
     if scaled is not None and values.get('mode') in ('replicated', None):
@@ -55,8 +56,14 @@ def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
     if values.get('max_concurrent') is not None and values.get('mode') != 'replicated-job':
         raise InvalidInputError(f'{FIELD}.max_concurrent', 'only a replicated-job has it')
     check_endpoint(values.get('endpoint_mode'), values.get('ports'), FIELD)
-    auth = registry.auth_config(values.get('registry_auth'), f'{FIELD}.registry_auth',
-                                values['image'])
+    return values, registry.auth_config(values.get('registry_auth'),
+                                        f'{FIELD}.registry_auth', values['image'])
+
+
+def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
+    """The validated spec (no engine call); raises InvalidInputError naming the field."""
+    raw = resolve_input(ctx, kwargs, FIELD)
+    values, auth = checked(ctx, kwargs)
     return ServiceSpec(name=service_name(ctx, kwargs), values=values,
                        networks=[*(values.get('networks') or []),
                                               *_related_networks(ctx)],
@@ -64,7 +71,7 @@ def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> ServiceSpec:
                                 *_related_files(ctx, SECRET_RELATIONSHIP, 'secret')],
                        configs=[*(values.get('configs') or []),
                                 *_related_files(ctx, CONFIG_RELATIONSHIP, 'config')],
-                       labels=resource_labels(ctx), auth=auth)
+                       labels=resource_labels(ctx), auth=auth, written=SERVICE.written(raw))
 
 
 def _related_networks(ctx: Ctx) -> list[dict[str, Any]]:

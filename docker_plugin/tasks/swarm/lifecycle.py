@@ -10,7 +10,7 @@ tokens are remembered as secrets the moment they are read and never kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds
 from docker_plugin.errors import InvalidInputError, StateError
@@ -47,11 +47,11 @@ OBJECTS = objects.Objects(
     summarise=lambda info: {'swarm_id': info.get('ID', '')}, ident=lambda info: info['ID'])
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, dict[str, Any]]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, dict[str, Any]]:
     return SWARM.validate(resolve_input(ctx, kwargs, 'swarm_config'), 'swarm_config')
 
 
-def _members(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
+def joining(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
     return [*members(resolve_input(ctx, kwargs, 'managers', []), 'managers', 'manager'),
             *members(resolve_input(ctx, kwargs, 'workers', []), 'workers', 'worker')]
 
@@ -59,12 +59,12 @@ def _members(ctx: Ctx, kwargs: Any) -> list[dict[str, Any]]:
 @operation
 def create(ctx: Ctx, **kwargs: Any) -> None:
     """Initialise a swarm on the engine, or adopt the swarm it is in."""
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
-    _members(ctx, kwargs)  # bad lists fail before anything changes
+    joining(ctx, kwargs)  # bad lists fail before anything changes
     with engine(ctx, kwargs) as client:
         api = client.api
-        SWARM.check_api({**options.get('init', {}), **options.get('spec', {})},
+        SWARM.check_api({**declared.get('init', {}), **declared.get('spec', {})},
                         api.api_version, 'swarm_config')
         state = swarm.local_state(api)
         if state.get('LocalNodeState') == 'active' and not state.get('ControlAvailable'):
@@ -75,17 +75,17 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         if current is not None and current.get('ID') == known:
             ctx.logger.info('Swarm %s already present; nothing to do', known)
             return
-        spec = swarm.spec_of(options.get('spec', {}))
+        spec = swarm.spec_of(declared.get('spec', {}))
         spec['Labels'] = {**(spec.get('Labels') or {}), **resource_labels(ctx)}
 
         def make() -> dict[str, Any]:
-            swarm.init(api, options.get('init', {}), spec)
+            swarm.init(api, declared.get('init', {}), spec)
             return swarm.inspect(api) or {}
 
         info, adopted = objects.ensure(ctx, 'swarm', 'on this engine', flags, current, make,
                                        field='daemon_client', table=SWARM,
-                                       given={**options.get('init', {}),
-                                              **options.get('spec', {})})
+                                       given={**declared.get('init', {}),
+                                              **declared.get('spec', {})})
         objects.record(ctx, OBJECTS, info, adopted)
         state = swarm.local_state(api)
         persist(ctx, swarm_node_id=state.get('NodeID', ''),
@@ -98,7 +98,7 @@ def start(ctx: Ctx, **kwargs: Any) -> None:
     props = ctx.instance.runtime_properties
     joined = list(props.get('joined') or [])
     with engine(ctx, kwargs) as client:
-        for index, member in enumerate(_members(ctx, kwargs)):
+        for index, member in enumerate(joining(ctx, kwargs)):
             if any(j.get('index') == index for j in joined):
                 continue
             node_id, before = join_member(ctx, client.api, member, f'{member["role"]}s',
@@ -117,8 +117,11 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     unless the swarm was adopted (and not delete_adopted) or is retained."""
     props = ctx.instance.runtime_properties
     flags = existing_flags(ctx, kwargs)
-    listed = _members(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
+    listed = joining(ctx, kwargs)
+    with objects.engine_to_clean(ctx, kwargs) as client:
+        if client is None:
+            objects.forget(ctx, OBJECTS)
+            return
         api = client.api
         joined = list(props.get('joined') or [])
         for entry in reversed(joined):
@@ -157,32 +160,37 @@ def _spec_drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> tuple[dict, list]:
     info = swarm.inspect(api)
     if info is None or info.get('ID') != swarm_id:
         raise StateError(f'the engine no longer manages swarm {swarm_id[:12]}')
-    declared = _options(ctx, kwargs).get('spec', {})
+    declared = options(ctx, kwargs).get('spec', {})
     view = swarm.spec_of(declared)
-    return info, drift.differences(SWARM, declared, view, info.get('Spec') or {})
+    written = SWARM.written(resolve_input(ctx, kwargs, 'swarm_config'))
+    return info, objects.plan(ctx, kwargs, OBJECTS, drift.differences(
+        SWARM, declared, view, info.get('Spec') or {}, written=written))
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    with engine(ctx, kwargs) as client:
+        return _spec_drift(ctx, kwargs, client.api)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the swarm's settings differ from ``swarm_config`` (kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        _, found = _spec_drift(ctx, kwargs, client.api)
-    return objects.record_drift(ctx, 'swarm', found)
+    """Where the swarm's settings differ from ``swarm_config``, each with what update does
+    with it (kept in ``drift``)."""
+    return objects.record_drift(ctx, 'swarm', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Apply drifted swarm settings in place (the swarm update call)."""
-    if objects.adopted(ctx, OBJECTS) and \
-            not existing_flags(ctx, kwargs)['modify_external_resource']:
-        raise StateError('the swarm was adopted: set modify_external_resource to let update '
-                         'change it')
+    """Apply drifted swarm settings in place (the swarm update call); an adopted swarm
+    changes only with modify_external_resource. ``preview: true``: the plan only."""
     with engine(ctx, kwargs) as client:
         api = client.api
         info, found = _spec_drift(ctx, kwargs, api)
+        objects.refuse(found)
         if found:
             spec = _merge(info.get('Spec') or {},
-                          swarm.spec_of(_options(ctx, kwargs).get('spec', {})))
+                          swarm.spec_of(options(ctx, kwargs).get('spec', {})))
             swarm.update_spec(api, info['Version']['Index'], spec)
             ctx.logger.info('Swarm settings updated: %s', ', '.join(d.option for d in found))
             _, found = _spec_drift(ctx, kwargs, api)

@@ -64,7 +64,7 @@ OBJECTS = objects.Objects(
 
 
 # ------------------------------------------------------------------ inputs
-def _declared(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def declared_spec(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The node's options (each an input, else the property of that name), validated."""
     raw = {}
     for option in SWARM_NODE:
@@ -87,8 +87,13 @@ def _strict_labels(declared: Mapping[str, Any]) -> bool:
     return _rules(declared).get('labels') in (Compare.SET, Compare.STRICT)
 
 
-def _settings(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def drain_settings(ctx: Ctx, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return NODE_DRAIN.parse(resolve_input(ctx, kwargs, 'drain_wait'), 'drain_wait')
+
+
+def flags(ctx: Ctx, kwargs: Mapping[str, Any]) -> None:
+    """The existing-resource flags a swarm node takes (it is always adopted)."""
+    _check_flags(existing_flags(ctx, kwargs))
 
 
 def _check_flags(flags: Mapping[str, bool]) -> None:
@@ -221,8 +226,8 @@ def _said(done: Mapping[str, Any]) -> str:
 def create(ctx: Ctx, **kwargs: Any) -> Any:
     """Adopt the node, record it as found, and give it the declared availability, role
     and labels (a drain waits for its tasks to move)."""
-    declared = _declared(ctx, kwargs)
-    settings = _settings(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
+    settings = drain_settings(ctx, kwargs)
     _check_flags(existing_flags(ctx, kwargs))
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -290,7 +295,7 @@ def _give_back(ctx: Ctx, api: EngineApi, node_id: str, found_as: Mapping[str, An
 def check_status(ctx: Ctx, **kwargs: Any) -> None:
     """Healthy when the node is in the swarm, ready, has the declared availability and
     role, and (a manager) is reachable by the other managers."""
-    declared = _declared(ctx, kwargs)
+    declared = declared_spec(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         info = objects.require(ctx, client.api, OBJECTS)
     persist(ctx, **nodes.summarise(info))
@@ -312,28 +317,34 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
 
 
 def _drift(ctx: Ctx, api: EngineApi, declared: Mapping[str, Any]) -> tuple[objects.Info, list]:
+    """(inspect, the differences each with what update does with it: a node is always
+    adopted, and update changes it all the same)."""
     info = objects.require(ctx, api, OBJECTS)
-    return info, drift.differences(SWARM_NODE, declared, drift.desired_view(SWARM_NODE,
-                                                                            declared),
-                                   info, rules=_rules(declared))
+    found = drift.differences(SWARM_NODE, declared, drift.desired_view(SWARM_NODE, declared),
+                              info, rules=_rules(declared))
+    return info, objects.planned(OBJECTS.kind.update, OBJECTS.word, found)
+
+
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    declared = declared_spec(ctx, kwargs)
+    with engine(ctx, kwargs) as client:
+        return _drift(ctx, client.api, declared)[1]
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the node differs from its declared availability, role and labels (kept in
-    ``drift``)."""
-    declared = _declared(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
-        _, found = _drift(ctx, client.api, declared)
-    return objects.record_drift(ctx, OBJECTS.word, found)
+    """Where the node differs from its declared availability, role and labels, each with
+    what update does with it (kept in ``drift``)."""
+    return objects.record_drift(ctx, OBJECTS.word, _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> Any:
     """Give the node its declared spec again where it drifted, in place (a drain waits
-    for its tasks to move)."""
-    declared = _declared(ctx, kwargs)
-    settings = _settings(ctx, kwargs)
+    for its tasks to move). ``preview: true``: the plan only."""
+    declared = declared_spec(ctx, kwargs)
+    settings = drain_settings(ctx, kwargs)
     recorded(ctx, 'swarm_node_id', 'swarm node')
     with engine(ctx, kwargs) as client:
         api = client.api
@@ -351,3 +362,4 @@ def update(ctx: Ctx, **kwargs: Any) -> Any:
 def pull(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.lifecycle.pull``: the node's runtime properties again."""
     objects.refresh(ctx, kwargs, OBJECTS)
+

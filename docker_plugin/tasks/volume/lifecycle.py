@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from docker_plugin import kinds
-from docker_plugin.errors import StateError
 from docker_plugin.options.volume import VOLUME
 from docker_plugin.resources import volumes
-from docker_plugin.resources.engine_api import EngineApi
 from docker_plugin.tasks import lifecycle as objects
 from docker_plugin.tasks.context import (
     engine,
@@ -26,7 +24,7 @@ OBJECTS = objects.Objects(
     ident=lambda info: info['Name'])
 
 
-def _options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
+def options(ctx: Ctx, kwargs: Any) -> dict[str, Any]:
     return VOLUME.validate(resolve_input(ctx, kwargs, 'volume_config'),
                            'volume_config').get('create', {})
 
@@ -37,15 +35,16 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
 
     An existing volume is never removed and made again: its data stays.
     """
-    options = _options(ctx, kwargs)
+    declared = options(ctx, kwargs)
     flags = existing_flags(ctx, kwargs)
     name = object_name(ctx, kwargs)
     with engine(ctx, kwargs) as client:
         api = client.api
         labels = resource_labels(ctx)
         objects.make_or_adopt(ctx, api, OBJECTS, name, flags, volumes.inspect(api, name),
-                              lambda: volumes.create(api, name, options, labels),
-                              table=VOLUME, given=options)
+                              lambda: volumes.create(api, name, declared, labels),
+                              table=VOLUME, given=declared,
+                              differs=lambda info: objects.differences(VOLUME, declared, info))
 
 
 @operation
@@ -60,29 +59,30 @@ def check_status(ctx: Ctx, **kwargs: Any) -> None:
     objects.status(ctx, kwargs, OBJECTS)
 
 
-def _drift(ctx: Ctx, kwargs: Any, api: EngineApi) -> list:
-    info = objects.require(ctx, api, OBJECTS)
-    return objects.differences(VOLUME, _options(ctx, kwargs), info)
+def _plan(ctx: Ctx, kwargs: Mapping[str, Any]) -> list:
+    """The differences from ``volume_config``, each refused by update (a volume made
+    again would lose its data)."""
+    with engine(ctx, kwargs) as client:
+        info = objects.require(ctx, client.api, OBJECTS)
+    return objects.plan(ctx, kwargs, OBJECTS,
+                        objects.differences(VOLUME, options(ctx, kwargs), info))
 
 
 @operation
 def check_drift(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
-    """Where the volume differs from ``volume_config`` (kept in ``drift``)."""
-    with engine(ctx, kwargs) as client:
-        found = _drift(ctx, kwargs, client.api)
-    return objects.record_drift(ctx, 'volume', found)
+    """Where the volume differs from ``volume_config``, each with what update does with
+    it (kept in ``drift``)."""
+    return objects.record_drift(ctx, 'volume', _plan(ctx, kwargs))
 
 
 @operation
+@objects.preview(OBJECTS, _plan)
 def update(ctx: Ctx, **kwargs: Any) -> list[dict[str, Any]]:
     """A volume cannot change in place, and making it again would lose its data:
-    a drifted volume is refused, naming the options (no drift: nothing to do)."""
-    with engine(ctx, kwargs) as client:
-        found = _drift(ctx, kwargs, client.api)
-    if found:
-        raise StateError(f'{", ".join(sorted({d.option for d in found}))} changed; a volume '
-                         'cannot change in place and making it again would lose its data: '
-                         'create a new volume node (or reinstall, if the data may go)')
+    a drifted volume is refused, naming the options (no drift: nothing to do).
+    ``preview: true``: the plan only."""
+    found = _plan(ctx, kwargs)
+    objects.refuse(found)
     return objects.record_drift(ctx, 'volume', found)
 
 
