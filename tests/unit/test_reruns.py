@@ -277,7 +277,15 @@ def _container_api(existing: dict):
     api.containers.return_value = [{'Id': existing['Id'], 'Names': ['/app-web'],
                                     'Labels': existing['Config']['Labels']}]
     api.inspect_image.return_value = {'Id': 'sha256:img', 'Config': {}}
-    api.create_container.return_value = {'Id': 'f' * 64}
+    removed = []
+    api.remove_container.side_effect = lambda ref, **_: removed.append(ref)
+
+    def create(*args, name=None, **kwargs):  # the engine: one container a name
+        if name == 'app-web' and existing['Id'] not in removed:
+            raise api_error(409, f'Conflict. The container name "/app-web" is already in use '
+                                 f'by container "{existing["Id"]}"', docker.errors.APIError)
+        return {'Id': 'f' * 64}
+    api.create_container.side_effect = create
     return api
 
 
@@ -287,7 +295,8 @@ def test_an_earlier_runs_container_as_declared_is_claimed(make_ctx):
     with fake_engine(api):
         container.configure(ctx=ctx, container_config={'name': 'app-web',
                                                        'image': 'app/web:1'})
-    api.create_container.assert_not_called()
+    # Created at once under the instance's name: refused, the name taken; then claimed.
+    assert api.create_container.call_count == 1
     api.remove_container.assert_not_called()
     props = ctx.instance.runtime_properties
     assert (props['container_id'], props['adopted']) == ('c' * 64, False)

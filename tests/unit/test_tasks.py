@@ -124,8 +124,10 @@ def test_delete_after_a_recreation_left_the_container_it_replaced_removes_both(m
              'old': {'Id': 'old', 'Image': 'sha256:img', 'Name': '/c-replaced-old',
                      'State': {}}}
     api.inspect_container.side_effect = found.__getitem__
-    api.containers.return_value = [found['new'], found['old']]
     ctx = make_ctx({'container_id': 'new', 'replaced_container_id': 'old'})
+    from docker_plugin.tasks.container.lifecycle import container_labels
+    api.containers.return_value = [{**found[key], 'Labels': container_labels(ctx)}
+                                   for key in ('new', 'old')]
     with fake_engine(api):
         tasks.delete(ctx=ctx)
     assert sorted(c.args[0] for c in api.remove_container.call_args_list) == ['new', 'old']
