@@ -102,6 +102,9 @@ def _quotes(text: str, piece: str) -> bool:
     return (piece.isdigit() or len(piece) >= MIN_PIECE) and _mentions(text, piece)
 
 
+SHORT_WORD_PENALTY = 0.01
+
+
 def _words(name: str) -> list[str]:
     return [w for w in name.split('_') if w not in COMMON_WORDS and len(w) >= 3]
 
@@ -137,6 +140,13 @@ def score(table: OptionTable, name: str, value: Any, refusal: str) -> float:
         words = _words(name)
         found = sum(1 for word in words if _says(text, word))
         named = WORDS_SCORE * found / len(words) + WORD_SCORE * found if words else 0.0
+        # A short word of the name (too short to count: 'rt') the refusal does not say
+        # at all, even between dots and underscores, weighs a little against it: of
+        # cpu_period and cpu_rt_period, "CPU cfs period ..." is about the first.
+        if named:
+            named -= SHORT_WORD_PENALTY * sum(
+                1 for w in name.split('_') if w not in COMMON_WORDS and len(w) < 3 and
+                not re.search(rf'(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])', text.lower()))
     quoted = [p for p in _pieces(value) if _quotes(text, p)]
     best_quote = max((len(p) for p in quoted), default=0)
     return named + (VALUE_SCORE + min(best_quote, 50) / 100 if quoted else 0.0)

@@ -152,7 +152,19 @@ class SwarmEngine:
         return ['docker', '-H', self.url]
 
     def docker(self, *args: str, timeout: float = 60, check: bool = True) -> str:
-        return run(*self.cli(), *args, timeout=timeout, check=check).stdout.strip()
+        """The CLI against this engine. An update the manager answers "update out of
+        sequence" (the node or service changed between the CLI's read and its write:
+        a node's own status updates do that) is tried again, as the CLI's user would,
+        at most 5 times; a failure says what the CLI printed."""
+        for attempt in range(5):
+            done = run(*self.cli(), *args, timeout=timeout, check=False)
+            if done.returncode == 0 or 'out of sequence' not in done.stderr or attempt == 4:
+                break
+            time.sleep(0.5)
+        if check and done.returncode:
+            raise RuntimeError(f'{" ".join(done.args)} exited {done.returncode}: '
+                               f'{done.stderr.strip()[-2000:]}')
+        return done.stdout.strip()
 
     def start(self, wait: bool = True) -> None:
         """Start dockerd (again, on the same data root after a kill)."""

@@ -219,3 +219,11 @@ def test_a_330_character_tag_is_refused_before_the_engine(make_ctx):
                                                   r'is 330 characters long'):
         image.create(ctx=make_ctx(), daemon_client={'base_url': 'tcp://127.0.0.1:9'},
                      image_build={'path': '.', 'tag': 'a' * 330})
+
+
+def test_of_two_names_with_the_same_long_words_the_one_said_whole_is_blamed():
+    # Found by the seeded fuzz: cpu_period 1 beside cpu_rt_period 0 ("CPU cfs period can
+    # not be less than 1ms") was blamed on neither: both names' long words are cpu, period.
+    refusal = 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s'
+    assert blame(CONTAINER, {'cpu_period': 1, 'auto_remove': False, 'cpu_rt_period': 0},
+                 refusal) == 'cpu_period'
