@@ -47,14 +47,17 @@ def import_stack(directory: Path, image: str, password: str) -> Path:
     return out
 
 
-def _page(address: str, want: str, timeout: float = 60) -> str:
+def _page(address: str, *wants: str, timeout: float = 60) -> str:
+    """The status page once it says every one of ``wants`` (the API and the database
+    answer by name once the overlay's names and virtual IPs have settled on that engine,
+    which can lag the services' convergence by a little): the last page at the timeout."""
     deadline, text = time.monotonic() + timeout, ''
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f'http://{address}:18090/cgi-bin/status',
                                         timeout=8) as answer:
                 text = answer.read().decode()
-            if want in text:
+            if all(want in text for want in wants):
                 return text
         except OSError:
             pass
@@ -90,7 +93,8 @@ def test_a_compose_file_runs_as_a_stack_on_the_swarm(local_run, swarm, unique, t
 
     # Every engine serves the page; each reached the API and the database by name.
     for engine in swarm.engines:
-        page = _page(engine.address, 'token: 16 bytes')
+        page = _page(engine.address, 'token: 16 bytes', 'api: api api-',
+                     f'db: db up, password {len(password)} bytes')
         assert 'greeting: hello from the stack' in page, page
         assert 'api: api api-' in page, page
         assert f'db: db up, password {len(password)} bytes' in page, page
