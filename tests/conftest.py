@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import cleanup, markers  # noqa: E402
-from helpers.cloudify_local import LocalRun  # noqa: E402
+from helpers.cloudify_local import Cfy, LocalRun  # noqa: E402
 from helpers.fuzz_mode import fuzz_mode, session_seed  # noqa: E402
 from helpers.http import serve_directory  # noqa: E402
 from helpers.registry import run_registry  # noqa: E402
@@ -254,3 +254,11 @@ def swarm(swarm_lab, unique):
     swarm_lab.ensure_formed()
     yield swarm_lab
     swarm_lab.remove_labelled({'cloudify.deployment': unique})
+
+
+@pytest.fixture
+def cfy(tmp_path):
+    """The ``cfy`` CLI in a profile of the test's own (``helpers.cloudify_local.Cfy``)."""
+    cli = Cfy(tmp_path)
+    cli.init()
+    return cli

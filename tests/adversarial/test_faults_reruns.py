@@ -24,7 +24,7 @@ from pathlib import Path
 import docker
 import pytest
 from helpers.cleanup import labelled_objects, remove_labelled
-from helpers.cloudify_local import REPO, TYPES_URL, Cfy, LocalRun
+from helpers.cloudify_local import REPO, TYPES_URL, LocalRun
 
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint, pytest.mark.fault]
 BASE = 'docker-plugin/busybox:latest'
@@ -82,13 +82,6 @@ def name(docker_client):
     deployment = f'dpr-{uuid.uuid4().hex[:8]}'
     yield deployment
     remove_labelled(docker_client, {'cloudify.deployment': deployment})
-
-
-@pytest.fixture
-def cfy(tmp_path):
-    cli = Cfy(tmp_path)
-    cli.init()
-    return cli
 
 
 def _state(client: docker.DockerClient, name: str) -> dict[str, str]:

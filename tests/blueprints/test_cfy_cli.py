@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from helpers.cleanup import labelled_objects
-from helpers.cloudify_local import REPO, Cfy
+from helpers.cloudify_local import REPO
 
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
 
@@ -18,13 +18,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def cfy(tmp_path):
-    cli = Cfy(tmp_path)
-    cli.init()
-    return cli
 
 
 def test_demo_installs_serves_and_uninstalls_with_cfy(cfy, docker_client, unique):

@@ -54,13 +54,6 @@ BLUEPRINTS = [_blueprint(path) for path in sorted((REPO / 'blueprints').glob('*.
 
 
 @pytest.fixture
-def cfy(tmp_path):
-    cli = Cfy(tmp_path)
-    cli.init()
-    return cli
-
-
-@pytest.fixture
 def local_registry():
     script = REPO / 'scripts' / 'local-registry.sh'
     subprocess.run(['bash', str(script), 'start'], check=True, timeout=60)

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from cloudify.exceptions import WorkflowFailed
 from helpers.cleanup import labelled_objects
-from helpers.cloudify_local import REPO, Cfy
+from helpers.cloudify_local import REPO
 
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
 BLUEPRINT = '../tests/blueprints/files/validation.yaml'
@@ -28,13 +28,6 @@ NOTHING = {'containers': [], 'images': [], 'networks': [], 'volumes': []}
 def name():
     """This module's deployments and objects: dpv-<random>."""
     return f'dpv-{uuid.uuid4().hex[:8]}'
-
-
-@pytest.fixture
-def cfy(tmp_path):
-    cli = Cfy(tmp_path)
-    cli.init()
-    return cli
 
 
 @pytest.fixture
