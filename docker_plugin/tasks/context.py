@@ -53,9 +53,31 @@ def persist(ctx: Ctx, **values: Any) -> None:
     recorded by name); masking is for text a person reads (``secrets.redact``).
     """
     props = ctx.instance.runtime_properties
+    if not _pending(props) and all(key in props and props[key] == value
+                                   for key, value in values.items()):
+        return  # storage holds these already: no write (and no fetch after it)
     for key, value in values.items():
         props[key] = value
     ctx.instance.update()
+
+
+def stage(ctx: Ctx, **values: Any) -> None:
+    """Set runtime properties to be written with the operation's next ``persist`` or
+    ``drop``, or by Cloudify when the operation ends (it writes changed runtime
+    properties whether the operation succeeded or failed): for records whose loss, were
+    the process killed first, only costs a later operation a repeated look (the
+    negotiated API version, that the engine was reached). One write instead of one more
+    per record: on a manager each write is a REST update and a fetch after it."""
+    props = ctx.instance.runtime_properties
+    for key, value in values.items():
+        if key not in props or props[key] != value:
+            props[key] = value
+
+
+def _pending(props: Any) -> bool:
+    """Whether ``props`` hold changes not written yet (Cloudify's runtime properties
+    track it; anything else is taken to)."""
+    return getattr(props, 'dirty', True) is not False
 
 
 def record_result(ctx: Ctx, name: str, exit_code: int, message: str, data: Any = None) -> Any:
@@ -107,9 +129,11 @@ def recorded(ctx: Ctx, key: str, what: str, hint: str = '') -> str:
 def drop(ctx: Ctx, *keys: str) -> None:
     """Remove runtime properties now."""
     props = ctx.instance.runtime_properties
-    for key in keys:
-        if key in props:
-            del props[key]
+    present = [key for key in keys if key in props]
+    if not present and not _pending(props):
+        return  # nothing to remove, nothing staged: no write
+    for key in present:
+        del props[key]
     ctx.instance.update()
 
 
@@ -250,25 +274,24 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
     try:
         with open_client(dataclasses.replace(config, version=reuse) if reuse else config) \
                 as client:
+            # Already known reached, or (by recording the API version) said so now.
+            known_reached = props is None or _says_reached(props)
             if config.version == 'auto' and not reuse and props is not None:
-                persist(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
-                                                  'version': client.api.api_version}})
-                _mark_reached(ctx, props)
+                stage(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
+                                                'version': client.api.api_version}})
+                known_reached = True
             try:
                 yield client
             except UnreachableError:
                 raise
             except BaseException:
-                _mark_reached(ctx, props)
+                if not known_reached:
+                    stage(ctx, **{ENGINE_REACHED: True})
                 raise
-            _mark_reached(ctx, props)
+            if not known_reached:
+                stage(ctx, **{ENGINE_REACHED: True})
     except UnreachableError as exc:
         raise locate(exc, config) from None
-
-
-def _mark_reached(ctx: Ctx, props: Any) -> None:
-    if props is not None and not props.get(ENGINE_REACHED):
-        persist(ctx, **{ENGINE_REACHED: True})
 
 
 def _own_properties(ctx: Ctx) -> Any:
@@ -289,7 +312,10 @@ def locate(exc: UnreachableError, config: DaemonClientConfig) -> UnreachableErro
 def reached(ctx: Ctx) -> bool:
     """Whether an operation of this node instance ever reached its engine (the API
     version it speaks was learnt from it, or a block ended other than unreachable)."""
-    props = ctx.instance.runtime_properties
+    return _says_reached(ctx.instance.runtime_properties)
+
+
+def _says_reached(props: Mapping[str, Any]) -> bool:
     return bool(props.get(ENGINE_REACHED) or props.get(API_VERSION_KEY))
 
 

@@ -212,6 +212,7 @@ def operation(func: Callable[..., Any] | None = None, *,
         ctx = kwargs.pop('ctx', None) or ctx_proxy
         secrets.forget_all()
         learn_secrets(ctx, kwargs, task.__module__)
+        unreachable_before = _unreachable_recorded(ctx)
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:
@@ -224,8 +225,7 @@ def operation(func: Callable[..., Any] | None = None, *,
             # reads back, action results already masked where they quote output):
             # returned as it is, never masked.
             outcome = task(ctx, *args, **kwargs)
-            if getattr(ctx, 'type', None) == 'node-instance' and \
-                    UNREACHABLE in ctx.instance.runtime_properties:
+            if unreachable_before:
                 drop(ctx, UNREACHABLE)  # reached again: the next failure starts anew
             return outcome
         except OperationRetry:
@@ -246,6 +246,16 @@ def operation(func: Callable[..., Any] | None = None, *,
             secrets.forget_all()
 
     return cloudify_operation(wrapper, resumable=True)
+
+
+def _unreachable_recorded(ctx: Ctx) -> bool:
+    """Whether an earlier attempt recorded that it could not reach the engine (only a
+    failing attempt records it, so one that succeeds need look only before it runs)."""
+    try:
+        return getattr(ctx, 'type', None) == 'node-instance' and \
+            UNREACHABLE in ctx.instance.runtime_properties
+    except Exception:  # noqa: BLE001 - a context without an instance records nothing
+        return False
 
 
 INSTALL = tuple(f'{kinds.LIFECYCLE}.{name}' for name in ('precreate', 'create', 'configure',

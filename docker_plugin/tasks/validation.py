@@ -84,6 +84,10 @@ def validate(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.validation.create``: validate every node of the deployment
     (this node alone where no deployment can be read) and fail, listing every mistake,
     when anything is wrong."""
+    clean = _clean_earlier(ctx)
+    if clean is not None:  # every other instance's validation: nothing to read again
+        conclude(ctx, clean)
+        return
     nodes = deployment.read(ctx)
     conclude(ctx, validated(ctx, nodes if nodes is not None else [deployment.own(ctx)]))
 
@@ -139,6 +143,18 @@ def validated(ctx: Ctx, nodes: list[PlannedNode]) -> Report:
             while len(_kept) > KEPT:
                 _locks.pop(_kept.popitem(last=False)[0], None)
         return report
+
+
+def _clean_earlier(ctx: Ctx) -> Report | None:
+    """The report an earlier validation of this execution made in this process, when it
+    found no mistakes: taken without reading the deployment again (a report with
+    mistakes is taken through ``validated``, which learns what their text must mask)."""
+    key = _execution(ctx)
+    with _guard:
+        report = _kept.get(key) if key is not None else None
+    if report is None or report.mistakes:
+        return None
+    return dataclasses.replace(report, reused=True)
 
 
 def _execution(ctx: Ctx) -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from cloudify.state import current_ctx
+from cloudify.workflows import local
 from helpers.cloudify_local import REPO, LocalRun
 
 pytestmark = [pytest.mark.engine, pytest.mark.blueprint]
@@ -135,3 +136,63 @@ def test_a_container_lifecycle_makes_at_most_eight_engine_calls(node, tmp_path, 
         assert made.count(essential) == 1, breakdown
     assert docker_client.containers.list(all=True, filters={
         'label': f'cloudify.deployment={unique}'}) == []
+
+
+class Writes:
+    """Writes and reads of node instances (runtime properties) in the local storage, by
+    the operation that made them: on a manager each is a REST call the operation waits
+    for (and a write makes the next read fetch the instance again)."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, collections.Counter[str]] = \
+            collections.defaultdict(collections.Counter)
+        self._lock = threading.Lock()
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> Writes:
+        for name in ('update_node_instance', 'get_node_instance'):
+            original = self._saved[name] = getattr(local.DeploymentStorage, name)
+
+            def counted(storage: Any, *args: Any, _name: str = name, _original: Any = original,
+                        **kwargs: Any) -> Any:
+                operation = _operation()
+                if operation != '-':  # not the workflow's own state changes
+                    with self._lock:
+                        interface, _, name = operation.rpartition('.')
+                        self.by_operation[f"{interface.rpartition('.')[2]}.{name}"][_name] += 1
+                return _original(storage, *args, **kwargs)
+            setattr(local.DeploymentStorage, name, counted)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, original in self._saved.items():
+            setattr(local.DeploymentStorage, name, original)
+
+
+@pytest.mark.parametrize('node', [SEED, TYPED], ids=['seed', 'typed'])
+def test_a_container_lifecycle_writes_its_instance_once_an_operation(node, tmp_path, unique):
+    """Records that only spare a later look (the API version, that the engine was
+    reached) go with the operation's one write; a write of what storage holds is none.
+    A storage write reads the instance inside it (the version check), so an operation
+    that writes once reads it at most three times: its first look, that check, and once
+    more after the write only where the operation looks again."""
+    current_ctx.clear()
+    run = LocalRun(_blueprint(tmp_path / 'writes.yaml', node), unique, {})
+    writes = Writes()
+    try:
+        with writes:
+            run.install()
+            run.uninstall()
+    finally:
+        run.teardown()
+    counted = {op: dict(seen) for op, seen in writes.by_operation.items()}
+    for operation in ('create', 'configure', 'start', 'stop', 'delete'):
+        seen = counted.get(f'lifecycle.{operation}', {})
+        assert seen.get('update_node_instance') == 1, counted
+        assert seen.get('get_node_instance', 0) <= 3, counted
+    # Validation (the typed node's) reads and writes nothing of the instance's but its
+    # first look.
+    assert counted.get('validation.create', {'get_node_instance': 1}) == \
+        {'get_node_instance': 1}, counted
+    assert set(counted) <= {'validation.create'} | {
+        f'lifecycle.{op}' for op in ('create', 'configure', 'start', 'stop', 'delete')}, counted

@@ -21,7 +21,7 @@ from helpers.fakes import api_error, fake_api, fake_engine
 from helpers.mock_ctx import node_ctx
 
 from docker_plugin.adoption import Maker
-from docker_plugin.tasks import lifecycle
+from docker_plugin.tasks import context, lifecycle
 from docker_plugin.tasks.container import lifecycle as container
 from docker_plugin.tasks.network import lifecycle as network
 from docker_plugin.tasks.volume import lifecycle as volume
@@ -358,14 +358,22 @@ def test_a_delete_of_an_instance_that_made_something_validates_them(make_ctx):
         network.delete(ctx=ctx, daemon_client={'base_uri': 'x'})
 
 
-def test_reaching_the_engine_is_recorded_once(make_ctx):
+@pytest.mark.parametrize('version', [None, '1.41'])
+def test_reaching_the_engine_is_recorded(make_ctx, version):
+    """Negotiated, the recorded API version says it; pinned (nothing asked at connect),
+    the flag is set when the block ends (a failure of the engine's answer included)."""
     api = fake_api()
     api.inspect_network.side_effect = api_error(404, 'no such', docker.errors.NotFound)
     api.networks.return_value = []
     ctx = make_ctx()
+    assert not context.reached(ctx)
+    client = {'version': version} if version else {}
     with fake_engine(api), pytest.raises(NonRecoverableError):
-        network.check_status(ctx=ctx)
-    assert ctx.instance.runtime_properties['_engine_reached'] is True
+        network.check_status(ctx=ctx, daemon_client=client)
+    assert context.reached(ctx)
+    props = ctx.instance.runtime_properties
+    assert ('_engine_reached' in props) == bool(version)
+    assert ('_engine_api' in props) == (not version)
 
 
 def test_the_live_instances_come_from_cloudify(make_ctx):

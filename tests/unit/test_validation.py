@@ -406,6 +406,31 @@ def test_one_failure_names_every_mistake_and_masks_secrets():
     assert secret not in text
 
 
+def test_later_validations_of_a_clean_execution_read_nothing_again():
+    """Each instance's validation after the first of an execution takes its report; a
+    clean one without reading the deployment again (on a manager: REST calls), one with
+    mistakes after reading it, to mask what the text quotes."""
+    secret = 'postgres'  # a common word, also a name
+    clean = [deployment.planned(container('db', {'image': BASE}))]
+    ctx = node_ctx('dep-reads')
+    ctx._execution_id = 'exec-reads'
+    with mock.patch.object(deployment, 'read', return_value=clean) as read:
+        for _ in range(5):
+            validation.validate(ctx=ctx)
+    assert read.call_count == 1
+    bad = [deployment.planned(container('db', {'image': BASE, 'mem_limit': secret,
+                                              'secret_environment': {'PW': secret}}))]
+    ctx = node_ctx('dep-reads-bad')
+    ctx._execution_id = 'exec-reads-bad'
+    with mock.patch.object(deployment, 'read', return_value=bad) as read:
+        for _ in range(3):
+            with pytest.raises(NonRecoverableError) as failure:
+                validation.validate(ctx=ctx)
+            assert 'db.container_config.mem_limit' in str(failure.value)
+            assert secret not in str(failure.value)
+    assert read.call_count == 3
+
+
 def test_what_validation_concludes(caplog):
     ctx = node_ctx('d')
     with pytest.raises(InvalidDeploymentError, match=r'^1 mistake in deployment d,'):

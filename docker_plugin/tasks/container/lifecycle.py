@@ -148,15 +148,20 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
         container_id = props.get('container_id')
         if not (container_id and containers.inspect(api, container_id)):
             container_id, adopted = _create_or_adopt(ctx, kwargs, api, spec, image, flags)
-            persist(ctx, container_id=container_id, **{objects.ADOPTED: adopted},
-                    host_options_applied=bool(spec.host), secret_env_names=spec.secret_names,
-                    **tagged(adopted))
+            persist(ctx, container_id=container_id, **_made_record(spec, adopted))
         else:
             ctx.logger.info('Container %s already exists', container_id)
+            persist(ctx, container_name=spec.name)
         for network, endpoint in spec.networks[1:]:
             networks.connect(api, container_id, network, endpoint)
-    persist(ctx, container_name=spec.name)
     ctx.logger.info('Container %s ready to start (%s)', spec.name, container_id)
+
+
+def _made_record(spec: specs.ContainerSpec, adopted: bool) -> dict[str, Any]:
+    """What configure records with the container's id (in the same write)."""
+    return {objects.ADOPTED: adopted, 'host_options_applied': bool(spec.host),
+            'secret_env_names': spec.secret_names, 'container_name': spec.name,
+            **tagged(adopted)}
 
 
 def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
@@ -224,7 +229,8 @@ def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.Con
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
-    persist(ctx, container_id=container_id)  # before the next call can fail
+    # Before the next call can fail, with what configure records with it (one write).
+    persist(ctx, container_id=container_id, **_made_record(spec, False))
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
     drop(ctx, DISCARDED)  # what an earlier container's engine discarded
