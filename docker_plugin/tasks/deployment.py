@@ -159,6 +159,27 @@ def read(ctx: Ctx) -> list[PlannedNode] | None:
                                              deployment_id=str(ctx.deployment.id))]
 
 
+def instance_states(ctx: Ctx) -> dict[str, str] | None:
+    """The state of every instance of the operation's node, in one call (the local
+    storage, or one paged REST list on a manager); None when nothing holds them.
+
+    Raises:
+        Exception: what the REST client raises on a manager.
+    """
+    endpoint = getattr(ctx, '_endpoint', None)
+    storage = getattr(endpoint, 'storage', None)
+    node_id = str(ctx.node.id)
+    if storage is not None and hasattr(storage, 'get_node_instances'):
+        return {str(ni.id): str(ni.state) for ni in storage.get_node_instances(node_id=node_id)}
+    if not _on_manager(endpoint):
+        return None
+    from cloudify import manager
+    client = manager.get_rest_client()
+    return {str(ni.id): str(ni.state) for ni in _every(
+        client.node_instances.list, deployment_id=str(ctx.deployment.id), node_id=node_id,
+        _include=['id', 'state'])}
+
+
 def _on_manager(endpoint: Any) -> bool:
     from cloudify.endpoint import ManagerEndpoint
     return isinstance(endpoint, ManagerEndpoint)

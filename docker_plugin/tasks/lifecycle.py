@@ -39,6 +39,7 @@ import contextlib
 import dataclasses
 import functools
 import re
+import threading
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from docker_plugin import kinds, plans, results
@@ -56,6 +57,7 @@ from docker_plugin.options.lifecycle import UPDATE
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.resources.engine_api import EngineApi
+from docker_plugin.tasks import deployment
 from docker_plugin.tasks.context import (
     DEPLOYMENT_LABEL,
     INSTANCE_LABEL,
@@ -128,15 +130,47 @@ def present(ctx: Ctx, api: EngineApi, objects: Objects) -> Info | None:
     return objects.inspect(api, ident) if ident else None
 
 
+# Whether each instance of a node lives, as an execution asked in this process (the
+# latest few): (execution, node) -> {instance: live}.
+_LIVE: collections.OrderedDict[tuple[str, str], dict[str, bool]] = collections.OrderedDict()
+_LIVE_KEPT = 64  # (execution, node) pairs
+_LIVE_LOCK = threading.Lock()
+
+
 def live(ctx: Ctx, instance_id: str) -> bool | None:
-    """Whether the deployment has the node instance ``instance_id`` now (None: Cloudify
-    cannot tell). Locally the storage answers, on a manager its REST service; an install
-    run again with ``cfy install`` (new state) or a deployment made again with the same
-    id has new instances: the earlier ones are not there."""
+    """Whether the deployment has the node instance ``instance_id`` of this node now
+    (None: Cloudify cannot tell). Locally the storage answers, on a manager its REST
+    service; an install run again with ``cfy install`` (new state) or a deployment made
+    again with the same id has new instances: the earlier ones are not there.
+
+    The node's instances are asked for at once, and the answers kept for the
+    execution in this process: an uninstall's sweep in each of N instances otherwise
+    asks about every other one (N² look-ups; on a manager, REST calls). Kept answers
+    cannot mislead: no instance of the node comes to be within an execution once its
+    operations run, and one still taken as live after it went removed its own objects
+    (the sweep only leaves them to it)."""
     if instance_id == ctx.instance.id:
         return True
     if not instance_id:
         return False
+    execution = str(getattr(ctx, 'execution_id', None) or '')
+    if execution:
+        key = (execution, str(ctx.node.id))
+        with _LIVE_LOCK:
+            known = _LIVE.get(key)
+        if known is None:
+            try:
+                states = deployment.instance_states(ctx)
+            except Exception:  # noqa: BLE001 - asked one by one below
+                states = None
+            if states is not None:
+                known = {ident: state != 'deleted' for ident, state in states.items()}
+                with _LIVE_LOCK:
+                    _LIVE[key] = known
+                    while len(_LIVE) > _LIVE_KEPT:
+                        _LIVE.popitem(last=False)
+        if known is not None:
+            return known.get(instance_id, False)
     endpoint = getattr(ctx, '_endpoint', None)
     get = getattr(endpoint, 'get_node_instance', None)
     if get is None:

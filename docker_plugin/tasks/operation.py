@@ -195,24 +195,28 @@ def _tears_down_nothing(ctx: Ctx) -> bool:
 
 
 def operation(func: Callable[..., Any] | None = None, *,
-              common_inputs: bool = True) -> Any:
+              common_inputs: bool = True, learn: bool = True) -> Any:
     """Give a task the real ctx, its secrets, a safe logger and Cloudify's errors.
 
     Before the task, the inputs every node type has are checked (``common_inputs``;
     not for validation, which reports them with every other mistake), and the first
     install operation of a seed-style node validates the whole deployment first
     (``tasks.validation.before_first``): such a node has no validation of its own.
+    ``learn`` False: the task learns its secrets itself, only when it reads anything
+    that holds them (validation, which most instances take from the first of their
+    execution, reading nothing: no node, no instance).
     """
     if func is None:
-        return functools.partial(operation, common_inputs=common_inputs)
+        return functools.partial(operation, common_inputs=common_inputs, learn=learn)
     task = func
 
     @functools.wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = kwargs.pop('ctx', None) or ctx_proxy
         secrets.forget_all()
-        learn_secrets(ctx, kwargs, task.__module__)
-        unreachable_before = _unreachable_recorded(ctx)
+        if learn:
+            learn_secrets(ctx, kwargs, task.__module__)
+        unreachable_before = learn and _unreachable_recorded(ctx)
         logger = ctx.logger
         logger.addFilter(secrets.FILTER)
         try:

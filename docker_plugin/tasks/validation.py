@@ -60,7 +60,7 @@ from docker_plugin.tasks.context import (
 )
 from docker_plugin.tasks.ctx import Ctx
 from docker_plugin.tasks.deployment import PlannedContext, PlannedNode
-from docker_plugin.tasks.operation import learn, operation
+from docker_plugin.tasks.operation import learn, learn_secrets, operation
 from docker_plugin.tasks.relationships import BASE_KEYS
 
 ENGINE_TIMEOUT = 10.0  # seconds for each engine call of validation
@@ -79,7 +79,7 @@ class Report:
     reused: bool = False               # an earlier validation of this execution
 
 
-@operation(common_inputs=False)
+@operation(common_inputs=False, learn=False)
 def validate(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.validation.create``: validate every node of the deployment
     (this node alone where no deployment can be read) and fail, listing every mistake,
@@ -88,6 +88,7 @@ def validate(ctx: Ctx, **kwargs: Any) -> None:
     if clean is not None:  # every other instance's validation: nothing to read again
         conclude(ctx, clean)
         return
+    learn_secrets(ctx, kwargs, __name__)
     nodes = deployment.read(ctx)
     conclude(ctx, validated(ctx, nodes if nodes is not None else [deployment.own(ctx)]))
 

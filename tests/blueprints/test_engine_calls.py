@@ -150,7 +150,8 @@ class Writes:
         self._saved: dict[str, Any] = {}
 
     def __enter__(self) -> Writes:
-        for name in ('update_node_instance', 'get_node_instance'):
+        for name in ('update_node_instance', 'get_node_instance', 'get_node',
+                     'get_node_instances'):
             original = self._saved[name] = getattr(local.DeploymentStorage, name)
 
             def counted(storage: Any, *args: Any, _name: str = name, _original: Any = original,
@@ -171,13 +172,15 @@ class Writes:
 
 @pytest.mark.parametrize('node', [SEED, TYPED], ids=['seed', 'typed'])
 def test_a_container_lifecycle_writes_its_instance_once_an_operation(node, tmp_path, unique):
-    """Records that only spare a later look (the API version, that the engine was
-    reached) go with the operation's one write; a write of what storage holds is none.
-    A storage write reads the instance inside it (the version check), so an operation
-    that writes once reads it at most three times: its first look, that check, and once
-    more after the write only where the operation looks again."""
+    """On a manager each of these is a REST call the operation waits for. Records that
+    only spare a later look (the API version, that the engine was reached) go with the
+    operation's one write; a write of what storage holds is none. A storage write reads
+    the instance inside it (its version check), so an operation that writes once reads
+    it at most three times: its first look, that check, and once more after the write
+    only where the operation looks again. The node (its properties) is read once."""
     current_ctx.clear()
-    run = LocalRun(_blueprint(tmp_path / 'writes.yaml', node), unique, {})
+    three = node + '    capabilities: {scalable: {properties: {default_instances: 3}}}\n'
+    run = LocalRun(_blueprint(tmp_path / 'writes.yaml', three), unique, {})
     writes = Writes()
     try:
         with writes:
@@ -188,11 +191,15 @@ def test_a_container_lifecycle_writes_its_instance_once_an_operation(node, tmp_p
     counted = {op: dict(seen) for op, seen in writes.by_operation.items()}
     for operation in ('create', 'configure', 'start', 'stop', 'delete'):
         seen = counted.get(f'lifecycle.{operation}', {})
-        assert seen.get('update_node_instance') == 1, counted
-        assert seen.get('get_node_instance', 0) <= 3, counted
-    # Validation (the typed node's) reads and writes nothing of the instance's but its
-    # first look.
-    assert counted.get('validation.create', {'get_node_instance': 1}) == \
-        {'get_node_instance': 1}, counted
+        assert seen.get('update_node_instance') == 3, counted  # one an instance
+        assert seen.get('get_node_instance', 0) <= 9, counted
+        assert seen.get('get_node', 0) <= 3, counted
+    # The uninstall's sweeps ask whether the other instances live once (here, one
+    # process), not each instance about each other one.
+    assert counted['lifecycle.delete'].get('get_node_instances', 0) <= 1, counted
+    # Of the instances' validations (the typed node's), the first reads the node and
+    # the instance; the others take its report and read nothing.
+    assert counted.get('validation.create', {}) == (
+        {} if node is SEED else {'get_node': 1, 'get_node_instance': 1}), counted
     assert set(counted) <= {'validation.create'} | {
         f'lifecycle.{op}' for op in ('create', 'configure', 'start', 'stop', 'delete')}, counted

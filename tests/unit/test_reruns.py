@@ -394,6 +394,30 @@ def test_the_live_instances_come_from_cloudify(make_ctx):
     assert lifecycle.live(ctx, 'net_gone') is False
 
 
+def test_liveness_is_asked_once_an_execution_for_every_instance_of_the_node(make_ctx):
+    """An uninstall's sweep in each of N instances asks about every other one: one look
+    at the node's instances, kept for the execution, instead of N² look-ups."""
+    asked = []
+
+    class Storage:
+        def get_node_instances(self, node_id=None):
+            asked.append(node_id)
+            return [types.SimpleNamespace(id=f'net_{i}', state='started') for i in range(50)] + \
+                [types.SimpleNamespace(id='net_went', state='deleted')]
+
+    ctx = make_ctx(endpoint=types.SimpleNamespace(storage=Storage()))
+    ctx._execution_id = 'exec-live-1'
+    assert all(lifecycle.live(ctx, f'net_{i}') is True for i in range(50))
+    assert lifecycle.live(ctx, 'net_went') is False
+    assert lifecycle.live(ctx, 'net_earlier_run') is False
+    assert asked == ['net']
+    ctx._execution_id = 'exec-live-2'  # another execution asks again
+    assert lifecycle.live(ctx, 'net_3') is True and asked == ['net', 'net']
+    other = make_ctx(node='db', endpoint=types.SimpleNamespace(storage=Storage()))
+    other._execution_id = 'exec-live-2'  # and so does another node
+    assert lifecycle.live(other, 'net_3') is True and asked == ['net', 'net', 'db']
+
+
 def test_an_object_labelled_with_the_deployment_alone_is_no_nodes(make_ctx):
     """Labelled by hand (or another tool) with the deployment id: no node made it, so it
     is refused as not this deployment's, never said to be held by a node."""
