@@ -327,11 +327,55 @@ def remove_ours(ctx: Ctx, api: EngineApi, objects: Objects) -> list[Info]:
     targets = [info for info in [objects.inspect(api, ident) if ident else None] if info]
     if ident and not targets:
         ctx.logger.info('%s %s is already gone', objects.word.capitalize(), shown(ctx, objects))
-    found = node_objects(ctx, api, objects)
-    targets += unrecorded(ctx, api, objects, found)
-    if uninstalling(ctx):
-        targets += [info for info in found if objects.ident(info) != ident and
-                    earlier_run(ctx, info, unknown=True)]
+    sweep = uninstalling(ctx) and _sweeps(ctx, objects)
+    try:
+        found = node_objects(ctx, api, objects) if sweep else \
+            objects.find_by_labels(api, {**node_labels(ctx), INSTANCE_LABEL: str(ctx.instance.id)})
+        targets += unrecorded(ctx, api, objects, found)
+        if sweep:
+            targets += [info for info in found if objects.ident(info) != ident and
+                        earlier_run(ctx, info, unknown=True)]
+        removed = _remove_found(ctx, api, objects, ident, targets)
+    except BaseException:
+        if sweep:
+            _unclaim_sweep(ctx, objects)  # a retry here sweeps again
+        raise
+    return removed
+
+
+# (execution, node, kind) whose uninstall sweep for earlier runs' objects this process
+# has made (or is making): what an earlier run left cannot appear during the uninstall,
+# so one instance's sweep serves every instance of the node here. A process of its own
+# per operation (a manager) sweeps in each.
+_SWEPT: collections.OrderedDict[tuple[str, str, str], bool] = collections.OrderedDict()
+
+
+def _sweep_key(ctx: Ctx, objects: Objects) -> tuple[str, str, str]:
+    return str(getattr(ctx, 'execution_id', None) or ''), str(ctx.node.id), objects.word
+
+
+def _sweeps(ctx: Ctx, objects: Objects) -> bool:
+    """Whether this delete looks for what earlier runs of the node left (claims the
+    sweep of its execution and node in this process; without an execution, always)."""
+    key = _sweep_key(ctx, objects)
+    if not key[0]:
+        return True
+    with _LIVE_LOCK:
+        if key in _SWEPT:
+            return False
+        _SWEPT[key] = True
+        while len(_SWEPT) > _LIVE_KEPT:
+            _SWEPT.popitem(last=False)
+    return True
+
+
+def _unclaim_sweep(ctx: Ctx, objects: Objects) -> None:
+    with _LIVE_LOCK:
+        _SWEPT.pop(_sweep_key(ctx, objects), None)
+
+
+def _remove_found(ctx: Ctx, api: EngineApi, objects: Objects, ident: str | None,
+                  targets: list[Info]) -> list[Info]:
     removed = []
     for info in targets:
         if objects.remove(api, info):

@@ -79,8 +79,9 @@ def test_network_delete_also_removes_what_it_made_but_never_recorded(make_ctx):
     with fake_engine(api):
         network.delete(ctx=ctx)
     assert [c.args[0] for c in api.remove_network.call_args_list] == ['o' * 64]
-    filters = api.networks.call_args.kwargs['filters']['label']
-    assert sorted(filters) == ['cloudify.deployment=dep', 'cloudify.node=net']
+    filters = api.networks.call_args.kwargs['filters']['label']  # this instance's only
+    assert sorted(filters) == ['cloudify.deployment=dep', 'cloudify.node-instance=net_abc',
+                               'cloudify.node=net']
     assert 'network_id' not in ctx.instance.runtime_properties
 
 

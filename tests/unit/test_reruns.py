@@ -15,7 +15,7 @@ import types
 
 import docker.errors
 import pytest
-from cloudify.exceptions import NonRecoverableError
+from cloudify.exceptions import NonRecoverableError, RecoverableError
 from cloudify.state import current_ctx
 from helpers.fakes import api_error, fake_api, fake_engine
 from helpers.mock_ctx import node_ctx
@@ -245,6 +245,43 @@ def test_uninstall_sweeps_what_earlier_runs_of_the_node_left(make_ctx):
         network.delete(ctx=ctx)
     assert [c.args[0] for c in api.remove_network.call_args_list] == [
         mine['Id'], leftover['Id'], unknown['Id']]
+
+
+def test_an_uninstall_sweeps_once_an_execution_and_node_in_a_process(make_ctx):
+    """What an earlier run left cannot appear during the uninstall: the first delete of
+    the node in this process sweeps (by the node's labels), the others look only for
+    their own instance's; a sweep that failed is made again by the retry."""
+    leftover = _network('net_gone', ident='l')
+    sibling = _network('net_sibling', ident='s')
+
+    def delete(instance, ident, fails=False):
+        api = _network_api(None, [leftover, sibling])
+        api.inspect_network.side_effect = lambda ref: {**sibling, 'Id': ref}
+        if fails:
+            api.networks.side_effect = api_error(500, 'engine trouble')
+        ctx = node_ctx('dep', None, {'network_id': ident * 64, 'network_name': 'app-net'},
+                       node='net', instance=instance, max_retries=5, operation=DELETE)
+        ctx._endpoint = Endpoint()
+        ctx._context['workflow_id'] = 'uninstall'
+        ctx._execution_id = 'exec-sweep'
+        with fake_engine(api):
+            if fails:
+                with pytest.raises((RecoverableError, NonRecoverableError)):
+                    network.delete(ctx=ctx)
+            else:
+                network.delete(ctx=ctx)
+        labels = [c.kwargs.get('filters', {}).get('label') for c in api.networks.call_args_list]
+        return labels, [c.args[0] for c in api.remove_network.call_args_list]
+
+    by_instance = ['cloudify.deployment=dep', 'cloudify.node=net',
+                   'cloudify.node-instance=net_sibling']
+    labels, removed = delete('net_now', 'n', fails=True)  # claimed, failed: unclaimed
+    assert labels == [['cloudify.deployment=dep', 'cloudify.node=net']]
+    labels, removed = delete('net_now', 'n')
+    assert labels == [['cloudify.deployment=dep', 'cloudify.node=net']]
+    assert removed == ['n' * 64, leftover['Id']]
+    labels, removed = delete('net_sibling', 's')
+    assert labels == [by_instance] and removed == ['s' * 64]
 
 
 def test_a_heal_or_scale_down_removes_only_the_instances_own(make_ctx):
