@@ -4,7 +4,8 @@ three ways in one run, side by side.
 1. ``local``: the plugin through a Cloudify local workflow (``init_env``,
    ``install`` then ``uninstall``, ``task_thread_pool_size=--threads``);
 2. ``cfy``: the ``cfy`` CLI (``cfy install`` / ``cfy uninstall`` of the same
-   blueprint, ``--task-thread-pool-size``), wall time including CLI start-up;
+   blueprint, ``--task-thread-pool-size``), wall time including CLI start-up; its
+   fixed cost per command is measured apart (the same blueprint with no container);
 3. ``sdk``: the raw docker SDK doing the same essential work (create+start,
    then stop+remove) on a pool of ``--threads`` workers, one client per call
    as the plugin opens one per operation.
@@ -271,6 +272,10 @@ def benchmark(sizes: list[int], threads: int, repeats: int, with_cli: bool,
                     runs['cfy'].append(run_cfy(n, threads, directory))
             results['sizes'][n] = {mode: _best(samples) for mode, samples in runs.items()
                                    if samples}
+        if with_cli:  # the CLI's own cost per command: start-up, parsing, its state files
+            progress('cfy CLI with no container (its fixed cost)')
+            results['cfy_fixed'] = _best([run_cfy(0, threads, directory)
+                                          for _ in range(repeats)])
     logging.disable(logging.NOTSET)
     return results
 
@@ -301,6 +306,21 @@ def table(results: dict[str, Any]) -> str:
     return '\n'.join(lines)
 
 
+def fixed_cost(results: dict[str, Any]) -> str | None:
+    """The cfy CLI's cost per command with no container, and the cfy rows beyond it."""
+    fixed = results.get('cfy_fixed')
+    if not fixed:
+        return None
+
+    def over(modes: dict[str, Any], step: str) -> str:
+        return f"{(modes['cfy'][step] - fixed[step]) / modes['sdk'][step]:.2f}x"
+    beyond = ', '.join(f"N={n}: {over(modes, 'install')} / {over(modes, 'uninstall')}"
+                       for n, modes in results['sizes'].items() if 'cfy' in modes)
+    return (f"cfy with no container (CLI start-up, blueprint parsing, deployment and state "
+            f"files): install {fixed['install']:.2f} s, uninstall {fixed['uninstall']:.2f} s; "
+            f"cfy beyond it, x sdk (install / uninstall): {beyond}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', default='1,10,50,100',
@@ -323,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     print('cfy times include the CLI start-up (about 0.3 s per command). The machine may be '
           'shared: compare rows of one run, not runs.')
     print(table(results))
+    line = fixed_cost(results)
+    if line:
+        print(line)
     for n, modes in results['sizes'].items():
         if 'local' in modes and 'check_drift' in modes['local']['cpu_ms_per_operation']:
             local = modes['local']

@@ -35,6 +35,9 @@ def test_one_container_three_ways(docker_client):
     assert set(row['local']['cpu_ms_per_operation']) == set(bench.OPERATIONS)
     text = bench.table(results)
     assert 'local' in text and 'cfy' in text and 'API calls/ctr' in text
+    assert results['cfy_fixed']['install'] > 0  # the CLI's own cost, measured apart
+    assert bench.fixed_cost(results).startswith('cfy with no container')
+    assert 'N=1: ' in bench.fixed_cost(results)
     assert docker_client.containers.list(all=True, filters={'label': bench.BENCH_LABEL}) == []
 
 
