@@ -57,7 +57,6 @@ from docker_plugin.options.lifecycle import UPDATE
 from docker_plugin.options.refusals import blame
 from docker_plugin.resources import drift
 from docker_plugin.resources.engine_api import EngineApi
-from docker_plugin.tasks import deployment
 from docker_plugin.tasks.context import (
     DEPLOYMENT_LABEL,
     INSTANCE_LABEL,
@@ -159,6 +158,7 @@ def live(ctx: Ctx, instance_id: str) -> bool | None:
         with _LIVE_LOCK:
             known = _LIVE.get(key)
         if known is None:
+            from docker_plugin.tasks import deployment  # only where a sweep asks
             try:
                 states = deployment.instance_states(ctx)
             except Exception:  # noqa: BLE001 - asked one by one below

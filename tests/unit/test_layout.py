@@ -108,6 +108,22 @@ def test_a_containers_plain_operations_do_not_load_what_only_run_and_drift_use()
     assert out == ['[]', str(list(later[:2]))]
 
 
+def test_plain_operations_do_not_load_what_only_validation_and_sweeps_read():
+    """The deployment's reader (validation, and the uninstall sweep asking which
+    instances live) costs about 4 ms to import: no plain operation loads it."""
+    later = ('docker_plugin.tasks.deployment', 'docker_plugin.tasks.validation')
+    code = ('import sys; import docker_plugin.tasks as seed\n'
+            'from docker_plugin.tasks import container, network, volume, image\n'
+            'for name in ("create", "configure", "run", "stop", "delete"):\n'
+            '    getattr(seed, name)\n'
+            'for kind in (container, network, volume, image):\n'
+            '    kind.create, kind.delete\n'
+            f'print([m for m in {later!r} if m in sys.modules])')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    assert out == '[]'
+
+
 def test_every_test_module_has_a_name_of_its_own():
     """pytest imports test modules by their basename (rootdir-relative, no packages): two
     ``test_x.py`` in two tiers stop the whole run at collection."""
