@@ -280,16 +280,15 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
                 stage(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
                                                 'version': client.api.api_version}})
                 known_reached = True
+            answered = True
             try:
                 yield client
             except UnreachableError:
+                answered = False
                 raise
-            except BaseException:
-                if not known_reached:
+            finally:
+                if answered and not known_reached:
                     stage(ctx, **{ENGINE_REACHED: True})
-                raise
-            if not known_reached:
-                stage(ctx, **{ENGINE_REACHED: True})
     except UnreachableError as exc:
         raise locate(exc, config) from None
 

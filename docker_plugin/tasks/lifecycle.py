@@ -136,6 +136,14 @@ _LIVE_KEPT = 64  # (execution, node) pairs
 _LIVE_LOCK = threading.Lock()
 
 
+def _keep(table: collections.OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key``, dropping the oldest beyond ``_LIVE_KEPT`` (the
+    caller holds ``_LIVE_LOCK``)."""
+    table[key] = value
+    while len(table) > _LIVE_KEPT:
+        table.popitem(last=False)
+
+
 def live(ctx: Ctx, instance_id: str) -> bool | None:
     """Whether the deployment has the node instance ``instance_id`` of this node now
     (None: Cloudify cannot tell). Locally the storage answers, on a manager its REST
@@ -166,9 +174,7 @@ def live(ctx: Ctx, instance_id: str) -> bool | None:
             if states is not None:
                 known = {ident: state != 'deleted' for ident, state in states.items()}
                 with _LIVE_LOCK:
-                    _LIVE[key] = known
-                    while len(_LIVE) > _LIVE_KEPT:
-                        _LIVE.popitem(last=False)
+                    _keep(_LIVE, key, known)
         if known is not None:
             return known.get(instance_id, False)
     endpoint = getattr(ctx, '_endpoint', None)
@@ -363,9 +369,7 @@ def _sweeps(ctx: Ctx, objects: Objects) -> bool:
     with _LIVE_LOCK:
         if key in _SWEPT:
             return False
-        _SWEPT[key] = True
-        while len(_SWEPT) > _LIVE_KEPT:
-            _SWEPT.popitem(last=False)
+        _keep(_SWEPT, key, True)
     return True
 
 
