@@ -65,8 +65,9 @@ def stage(ctx: Ctx, **values: Any) -> None:
     """Set runtime properties to be written with the operation's next ``persist`` or
     ``drop``, or by Cloudify when the operation ends (it writes changed runtime
     properties whether the operation succeeded or failed): for records whose loss, were
-    the process killed first, only costs a later operation a repeated look (the
-    negotiated API version, that the engine was reached). One write instead of one more
+    the process killed first, only costs a later operation a repeated look (an API
+    version negotiated again after the first contact, that a block with a pinned version
+    reached the engine). One write instead of one more
     per record: on a manager each write is a REST update and a fetch after it."""
     props = ctx.instance.runtime_properties
     for key, value in values.items():
@@ -277,8 +278,12 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
             # Already known reached, or (by recording the API version) said so now.
             known_reached = props is None or _says_reached(props)
             if config.version == 'auto' and not reuse and props is not None:
-                stage(ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
-                                                'version': client.api.api_version}})
+                # The instance's first contact is written at once, before anything can
+                # be made there (an uninstall after a kill must look for it); later it
+                # goes with the operation's write.
+                (stage if known_reached else persist)(
+                    ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
+                                              'version': client.api.api_version}})
                 known_reached = True
             answered = True
             try:

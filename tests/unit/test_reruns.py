@@ -431,6 +431,25 @@ def test_the_live_instances_come_from_cloudify(make_ctx):
     assert lifecycle.live(ctx, 'net_gone') is False
 
 
+def test_the_first_contact_is_written_before_anything_can_be_made(make_ctx):
+    """A process killed inside the block (after the engine made something, before it was
+    recorded) must leave the instance marked as reached, so that the uninstall looks for
+    what it made; later negotiations go with the operation's own write."""
+    ctx = make_ctx()
+    api = fake_api()
+    api.api_version = '1.41'
+    writes = []
+    update = ctx.instance.update
+    ctx.instance.update = lambda *a, **k: (writes.append(dict(ctx.instance.runtime_properties)),
+                                           update(*a, **k))
+    with fake_engine(api), context.engine(ctx, {}):
+        assert len(writes) == 1 and writes[0]['_engine_api']['version'] == '1.41'
+    ctx.instance.runtime_properties['_engine_api'] = {'base_url': 'tcp://elsewhere:2375',
+                                                      'version': '1.40'}
+    with fake_engine(api), context.engine(ctx, {}):
+        assert len(writes) == 1  # reached before: the new version is staged
+
+
 def test_liveness_is_asked_once_an_execution_for_every_instance_of_the_node(make_ctx):
     """An uninstall's sweep in each of N instances asks about every other one: one look
     at the node's instances, kept for the execution, instead of N² look-ups."""
