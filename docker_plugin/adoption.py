@@ -14,8 +14,9 @@ decides, so the rule is read and tested in one place.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
+
+from docker_plugin import records
 
 
 class Choice(enum.Enum):
@@ -35,7 +36,7 @@ class Maker(enum.Enum):
     HELD = 'held in this deployment'             # another node, or a live instance, holds it
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Decision:
     choice: Choice | None
     problem: str = ''  # set when neither creating nor adopting is allowed

@@ -10,16 +10,16 @@ anything is made, so a clash is reported at once instead of by the engine
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import Mistake
 
 WILDCARDS = ('', '0.0.0.0', '::')  # a binding on every address of the host
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class PortClaim:
     """A host port (or range) a node's containers publish on, for one container port."""
 
@@ -41,7 +41,7 @@ class PortClaim:
         return str(self.first) if self.fixed else f'{self.first}-{self.last}'
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Holder:
     """A host port in use on an engine's host, and by what."""
 
@@ -52,7 +52,7 @@ class Holder:
     deployment: str = ''    # the Cloudify deployment whose container holds it
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class NameClaim:
     """A name a node gives the object it makes (containers, networks, volumes)."""
 

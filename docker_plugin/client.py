@@ -11,12 +11,11 @@ is a process of its own, and locally each negotiates its API version again.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping
 
-from docker_plugin import deferred
+from docker_plugin import deferred, records
 from docker_plugin.errors import InvalidInputError, engine_call
 from docker_plugin.options.base import api_tuple
 from docker_plugin.options.daemon import DAEMON_CLIENT
@@ -34,7 +33,7 @@ FIELD = 'daemon_client'
 deferred.defer('paramiko')
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class DaemonClientConfig:
     """Where and how to reach one Docker engine.
 
@@ -48,14 +47,14 @@ class DaemonClientConfig:
     timeout: float = DEFAULT_TIMEOUT
     tls: bool = False
     tls_verify: bool = True
-    ca_cert: str | None = dataclasses.field(default=None, repr=False)
-    client_cert: str | None = dataclasses.field(default=None, repr=False)
-    client_key: str | None = dataclasses.field(default=None, repr=False)
+    ca_cert: str | None = records.field(default=None, repr=False)
+    client_cert: str | None = records.field(default=None, repr=False)
+    client_key: str | None = records.field(default=None, repr=False)
     max_pool_size: int = 10
     user_agent: str | None = None
-    ssh_key: str | None = dataclasses.field(default=None, repr=False)
-    ssh_key_passphrase: str | None = dataclasses.field(default=None, repr=False)
-    known_hosts: str | None = dataclasses.field(default=None, repr=False)
+    ssh_key: str | None = records.field(default=None, repr=False)
+    ssh_key_passphrase: str | None = records.field(default=None, repr=False)
+    known_hosts: str | None = records.field(default=None, repr=False)
     ssh_verify_host_key: bool = True
     ssh_timeout: float = 15.0
     # Seconds to keep retrying an engine that does not answer at all, from the first failure.

@@ -31,7 +31,6 @@ settings, the paths and the facts about this host they are handed
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import ipaddress
 import os
@@ -39,6 +38,7 @@ import posixpath
 import urllib.parse
 from typing import Callable, Iterable
 
+from docker_plugin import records
 from docker_plugin.errors import InvalidInputError, TransientError
 from docker_plugin.operator_settings import Settings
 
@@ -71,7 +71,7 @@ class Mode(enum.Enum):
     MANAGER = 'manager'
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class HostFacts:
     """What the engine check needs to know about this host."""
 
@@ -79,7 +79,7 @@ class HostFacts:
     is_own: Callable[[str], bool]  # whether an address is one of this host's
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Policy:
     """The rules for one operation."""
 

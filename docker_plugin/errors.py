@@ -21,7 +21,6 @@ turns them into Cloudify's errors. The rule, in this order:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import socket
 import ssl
@@ -29,6 +28,8 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests.exceptions
 import urllib3.exceptions
+
+from docker_plugin import records
 
 T = TypeVar('T')
 MAX_MESSAGE = 4000
@@ -59,7 +60,7 @@ class InvalidInputError(PluginError):
         super().__init__(f'{field}: {problem}')
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@records.record(frozen=True, order=True)
 class Mistake:
     """One thing validation found wrong, on one node (``field``: the input, property or
     relationship it is about; its path inside, as the option tables write it)."""

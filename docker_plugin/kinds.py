@@ -25,10 +25,11 @@ module is split: only the implementation string here changes.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import importlib
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+
+from docker_plugin import records
 
 if TYPE_CHECKING:
     from docker_plugin.options.base import OptionTable
@@ -57,7 +58,7 @@ class UpdateStrategy(enum.Enum):
     NONE = 'nothing to change: it only describes what is there'
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class Op:
     """One operation of an interface and the function that implements it."""
 
@@ -74,24 +75,24 @@ class Op:
         return self.function or self.name
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class Interface:
     name: str
     ops: tuple[Op, ...]
     facade: str = ''        # '' : the kind's package; 'actions': its actions module
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class Prop:
     """A node or relationship property written by hand (not from a table)."""
 
     name: str
     description: str
-    default: Any = dataclasses.field(default_factory=dict)
+    default: Any = records.field(default_factory=dict)
     type: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class TableProps:
     """Properties that are the options of a table (``names``: only those)."""
 
@@ -101,7 +102,7 @@ class TableProps:
     typed: bool = False      # give each its DSL type
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Field:
     """An input or property checked before install, key by key (so that every mistake
     in it is named, not only the first): ``name`` holds a dictionary of ``table``'s
@@ -113,7 +114,7 @@ class Field:
     sections: str = ''              # 'docker_plugin.options.container:START_SECTIONS'
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Rule:
     """What an operation of a kind checks beyond the tables (one image source, a wait's
     needs, a name's form, what a blueprint may read): ``function``, a
@@ -126,7 +127,7 @@ class Rule:
     when: str = ''
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Validation:
     """How the nodes of a kind are validated before install (``tasks/validation.py``),
     as planned: no runtime property, no engine. ``fields`` by their tables, ``rules``
@@ -136,7 +137,7 @@ class Validation:
     rules: tuple[Rule, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class Keys:
     """The runtime properties a kind's lifecycle records (one vocabulary for all).
 
@@ -159,19 +160,19 @@ class Keys:
                                     *([self.legacy_adopted] if self.legacy_adopted else []))))
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class NodeKind:
     kind: str                               # short name: the task package, messages
     type_name: str                          # cloudify.nodes.docker.<Name>
     interfaces: tuple[Interface, ...]
     properties: tuple[Prop | TableProps, ...] = ()
-    secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)  # input: finder
+    secrets: Mapping[str, str] = records.field(default_factory=dict)  # input: finder
     keys: Keys | None = None
     update: UpdateStrategy = UpdateStrategy.NONE
     derived_from: str = f'{PREFIX_NODE}Base'
     # Actions also offered as workflows, docker_<workflow_prefix><action>, with an
     # example of their inputs.
-    workflows: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    workflows: Mapping[str, str] = records.field(default_factory=dict)
     workflow_prefix: str = ''
     validation: Validation = Validation()
 
@@ -190,7 +191,7 @@ class NodeKind:
         return f'{module}.{op.attribute}'
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@records.record(frozen=True, eq=False)
 class RelationshipKind:
     type_name: str
     derived_from: str
@@ -491,7 +492,7 @@ RELATIONSHIPS: tuple[RelationshipKind, ...] = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class DeploymentWorkflow:
     """A workflow of the whole deployment: ``operation`` on every node instance that has
     it (Cloudify's execute_operation), offered as ``name``."""

@@ -25,10 +25,11 @@ and loudly.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 from typing import Any, Mapping
+
+from docker_plugin import records
 
 SETTING_KEYS = ('allow_engines', 'allow_read', 'allow_write')
 ENV_ENGINES = 'DOCKER_PLUGIN_ALLOW_ENGINES'
@@ -40,7 +41,7 @@ SETTINGS_ENV = 'DOCKER_PLUGIN_SETTINGS'  # another settings file (the worker's e
 MAX_SETTINGS = 64 * 1024
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Settings:
     """What the manager's operator allows beyond the rules (never a blueprint's to give)."""
 
@@ -74,7 +75,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             os.close(fd)
     found = settings_from(data, path, environ)
     joined = '; '.join(filter(None, [problem, found.problem]))
-    return dataclasses.replace(found, problem=joined)
+    return records.replace(found, problem=joined)
 
 
 def _read_all(fd: int, limit: int) -> bytes:

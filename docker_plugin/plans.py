@@ -17,10 +17,10 @@ that fails is followed by a reinstall of the node instance (the plans say so).
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from typing import Iterable
 
+from docker_plugin import records
 from docker_plugin.kinds import UpdateStrategy
 from docker_plugin.options.base import Update
 
@@ -33,7 +33,7 @@ class Action(enum.Enum):
     REFUSE = 'refuse'       # update does not change it (and fails, when it is asked to)
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Plan:
     """What ``update`` does with one difference.
 

@@ -13,10 +13,9 @@ says so, or completed).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
-from docker_plugin import kinds
+from docker_plugin import kinds, records
 from docker_plugin.importer import values
 from docker_plugin.importer.containers import ServiceMapping, node_id
 from docker_plugin.importer.images import image_nodes
@@ -208,7 +207,7 @@ class Builder:
         return out
 
 
-@dataclasses.dataclass
+@records.record
 class Result:
     """What the builder made: the blueprint's parts, what it could not map (``notes``),
     what it decided that a user should review (``remarks``), the secrets it saw."""
@@ -218,7 +217,7 @@ class Result:
     outputs: dict[str, Any]
     notes: list[str]
     secret_values: dict[str, str]
-    remarks: list[str] = dataclasses.field(default_factory=list)
+    remarks: list[str] = records.field(default_factory=list)
 
 
 def _network_config(item: Mapping[str, Any]) -> dict[str, Any]:

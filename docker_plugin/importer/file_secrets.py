@@ -13,10 +13,10 @@ the file keeps equal (a database's password and its client's) stay equal.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, Mapping
 
+from docker_plugin import records
 from docker_plugin.importer import secret_spans as spans
 
 
@@ -42,10 +42,10 @@ def variable_of(raw: Any) -> str | None:
     return (match.group(1) or match.group(3)) if match else None
 
 
-@dataclasses.dataclass
+@records.record
 class Secret:
     value: str
-    places: list[str] = dataclasses.field(default_factory=list)
+    places: list[str] = records.field(default_factory=list)
     name: str = ''
     rank: int = 9  # how telling its best place is: 1 a secret-named environment key
     hint: str = ''

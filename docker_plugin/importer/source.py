@@ -7,11 +7,11 @@ service of every profile (to name the ones an inactive profile leaves out).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from typing import Any, Mapping, Sequence
 
+from docker_plugin import records
 from docker_plugin.errors import InvalidInputError, PluginError
 from docker_plugin.resources.compose import process as compose_process
 from docker_plugin.resources.compose.binary import find_binary
@@ -19,7 +19,7 @@ from docker_plugin.resources.compose.progress import Progress
 from docker_plugin.resources.compose.project import check_documents
 
 
-@dataclasses.dataclass
+@records.record
 class Source:
     model: dict[str, Any]
     raw: dict[str, Any]

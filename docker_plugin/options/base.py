@@ -17,10 +17,10 @@ tables.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.checks import AnyOf, Check, ListOf, MapOf, Record, kind
 from docker_plugin.options.units import Units
@@ -44,7 +44,7 @@ class Update(enum.Enum):
     NEW_VERSION = 'new_version'        # an immutable object: a new one, users moved to it
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Option:
     name: str
     check: Check

@@ -16,17 +16,16 @@ the engine's in the same units (``declared '64m', found '128m'``).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Iterable, Mapping
 
-from docker_plugin import secrets
+from docker_plugin import records, secrets
 from docker_plugin.options.base import Compare, Option, OptionTable, Update
 from docker_plugin.plans import Plan
 
 MISSING = object()
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Difference:
     option: str        # the blueprint option (or 'image', 'networks.<name>')
     path: str          # where in inspect data

@@ -8,7 +8,6 @@ import's final status, ``inspect_image``), never from scraping text.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ import re
 import time
 from typing import Any, Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import (
     NotFoundError,
     RefusedError,
@@ -30,7 +30,7 @@ from docker_plugin.resources.streams import Log, StreamConsumer
 _IMAGE_ID = re.compile(r'^sha256:[0-9a-f]{64}$')
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class ImageResult:
     """What an image operation produced."""
 
@@ -268,7 +268,7 @@ def remove_image(api: EngineApi, image: str, force: bool = False) -> bool:
     return True
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Released:
     """What ``release`` did with an image and the names given."""
 

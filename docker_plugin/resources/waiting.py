@@ -14,10 +14,10 @@ must stay JSON-like: the task layer keeps the state in a runtime property.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable, Generic, TypeVar, Union
 
+from docker_plugin import records
 from docker_plugin.errors import TimeoutExpired
 
 T = TypeVar('T')
@@ -25,14 +25,14 @@ T = TypeVar('T')
 QUIET_PROGRESS = 30.0
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Done(Generic[T]):
     """What was waited for happened; ``value`` is what the look found."""
 
     value: T
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Pending:
     """Not yet; ``seen`` says what the look saw, in words. ``gist``, when given, is
     the part of it whose change is worth a new progress line (else all of it)."""
@@ -45,19 +45,19 @@ class Pending:
         return self.seen if self.gist is None else self.gist
 
 
-@dataclasses.dataclass
+@records.record
 class WaitState:
     """What a wait carries from look to look (and between retries)."""
 
     deadline: float                    # time.time() when the wait gives up
     timeout: float                     # the wait's whole length, for messages
-    data: dict[str, Any] = dataclasses.field(default_factory=dict)  # the look's memory
+    data: dict[str, Any] = records.field(default_factory=dict)  # the look's memory
     seen: str = ''                     # what the last look saw
     gist: str = ''                     # the part of it a new progress line needs changed
     said_at: float = 0.0               # time.time() of the last progress line
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return records.asdict(self)
 
     @classmethod
     def of(cls, value: Any) -> WaitState | None:

@@ -27,11 +27,11 @@ worker). Its settings: ``docker_plugin.operator_settings``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 from typing import Any, Callable, Mapping
 
+from docker_plugin import records
 from docker_plugin.client import DaemonClientConfig, resolve_config
 from docker_plugin.confinement import HostFacts, Mode, Policy
 from docker_plugin.errors import InvalidInputError
@@ -239,7 +239,7 @@ def client_config(ctx: Side, raw: Any, field: str = 'daemon_client') -> DaemonCl
     rules.engine(config.base_url, f'{field}.{named}', HOST, origin)
     # The worker's own Docker configuration (its registry logins, credential helpers and
     # proxies) is the manager's, not the tenant's: never lent to a blueprint.
-    return dataclasses.replace(config, host_credentials=False)
+    return records.replace(config, host_credentials=False)
 
 
 def _tls_files(ctx: Side, values: Any, field: str) -> Any:

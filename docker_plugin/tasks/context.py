@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import re
 from typing import Any, Iterator, Mapping
 
-from docker_plugin import fingerprints, kinds, results, secrets
+from docker_plugin import fingerprints, kinds, records, results, secrets
 from docker_plugin.client import DaemonClientConfig, open_client
 from docker_plugin.errors import InvalidInputError, UnreachableError
 from docker_plugin.options.base import OptionTable
@@ -273,7 +272,7 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
     reuse = str(known['version']) if config.version == 'auto' and isinstance(known, dict) and \
         known.get('base_url') == config.base_url and known.get('version') else None
     try:
-        with open_client(dataclasses.replace(config, version=reuse) if reuse else config) \
+        with open_client(records.replace(config, version=reuse) if reuse else config) \
                 as client:
             # Already known reached, or (by recording the API version) said so now.
             known_reached = props is None or _says_reached(props)

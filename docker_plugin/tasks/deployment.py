@@ -25,11 +25,10 @@ properties, no engine), so validation runs the very checks the operations run.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, Iterable, Mapping, MutableMapping, Sequence
 
-from docker_plugin import kinds
+from docker_plugin import kinds, records
 from docker_plugin.tasks.ctx import Ctx, Deployment, Logger, Named, Operation
 
 INSTALL_OPERATIONS = tuple(f'{kinds.LIFECYCLE}.{name}' for name in (
@@ -43,14 +42,14 @@ PAGE = 1000  # nodes per REST request
 NO_FILES = 'a planned node reads no files: tasks.confine reads them for the operation'
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class PlannedOperation:
     name: str                     # 'cloudify.interfaces.lifecycle.create'
     implementation: str           # 'docker_plugin.tasks.create'
     inputs: Mapping[str, Any]
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class PlannedRelationship:
     type: str
     type_hierarchy: tuple[str, ...]
@@ -63,7 +62,7 @@ class PlannedRelationship:
                 'target_id': self.target, 'properties': dict(self.properties)}
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class PlannedNode:
     id: str
     type_hierarchy: tuple[str, ...]
@@ -296,7 +295,7 @@ def known(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ as a context
-@dataclasses.dataclass
+@records.record
 class _Node:
     id: str
     properties: Mapping[str, Any]
@@ -309,7 +308,7 @@ class _Node:
         """As cloudify-common's node context: the plan entry is there already."""
 
 
-@dataclasses.dataclass
+@records.record
 class _Instance:
     id: str
     runtime_properties: MutableMapping[str, Any]
@@ -319,19 +318,19 @@ class _Instance:
         """Nothing is recorded of a planned node."""
 
 
-@dataclasses.dataclass
+@records.record
 class _Side:
     node: _Node
     instance: _Instance
 
 
-@dataclasses.dataclass
+@records.record
 class _Relationship:
     type: str
     target: _Side
 
 
-@dataclasses.dataclass
+@records.record
 class PlannedContext:
     """One planned node as an operation's helpers read a context: its node and
     relationships as planned, nothing recorded; the rest is the running operation's."""

@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import functools
 import re
 import threading
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from docker_plugin import kinds, plans, results
+from docker_plugin import kinds, plans, records, results
 from docker_plugin.adoption import Choice, Maker, decide, removes
 from docker_plugin.errors import (
     InvalidInputError,
@@ -76,7 +75,7 @@ TAGGED = kinds.TAGGED  # Cloudify's own mark of an adopted resource
 ADOPTED = 'adopted'
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Objects:
     """How the lifecycle reaches one kind's objects on the engine."""
 
@@ -644,11 +643,11 @@ def planned(strategy: kinds.UpdateStrategy, word: str, found: Iterable[drift.Dif
     the one its update mode has under the kind's strategy; every one refused for
     ``blocked`` (the object's reason), or when update goes all or nothing and one is."""
     found = [d if d.plan is not None else
-             dataclasses.replace(d, plan=plans.of(strategy, d.update, word)) for d in found]
+             records.replace(d, plan=plans.of(strategy, d.update, word)) for d in found]
     whole = blocked or plans.all_or_nothing(strategy, [d.plan for d in found if d.plan],
                                             [d.option for d in found], word)
     if whole:
-        found = [dataclasses.replace(d, plan=d.plan.refused(whole)) if d.plan else d
+        found = [records.replace(d, plan=d.plan.refused(whole)) if d.plan else d
                  for d in found]
     return found
 

@@ -36,11 +36,10 @@ operation is a process of its own and validates again.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import threading
 from typing import Any, Iterable, Mapping
 
-from docker_plugin import claims, kinds
+from docker_plugin import claims, kinds, records
 from docker_plugin.client import DaemonClientConfig
 from docker_plugin.errors import (
     InvalidDeploymentError,
@@ -68,7 +67,7 @@ KEPT = 16              # executions whose outcome a process keeps
 NAMED = {'network': 'name', 'volume': 'name'}  # kinds whose node names its object
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Report:
     """What validation found in a deployment."""
 
@@ -137,7 +136,7 @@ def validated(ctx: Ctx, nodes: list[PlannedNode]) -> Report:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
         if key in _kept:
-            return dataclasses.replace(_kept[key], reused=True)
+            return records.replace(_kept[key], reused=True)
         report = check(ctx, nodes)
         with _guard:
             _kept[key] = report
@@ -155,7 +154,7 @@ def _clean_earlier(ctx: Ctx) -> Report | None:
         report = _kept.get(key) if key is not None else None
     if report is None or report.mistakes:
         return None
-    return dataclasses.replace(report, reused=True)
+    return records.replace(report, reused=True)
 
 
 def _execution(ctx: Ctx) -> tuple[str, str] | None:
@@ -167,12 +166,12 @@ def _execution(ctx: Ctx) -> tuple[str, str] | None:
 
 
 # ------------------------------------------------------------------ the checks
-@dataclasses.dataclass
+@records.record
 class _Found:
-    mistakes: list[Mistake] = dataclasses.field(default_factory=list)
-    ports: list[claims.PortClaim] = dataclasses.field(default_factory=list)
-    names: list[claims.NameClaim] = dataclasses.field(default_factory=list)
-    engines: dict[str, DaemonClientConfig] = dataclasses.field(default_factory=dict)
+    mistakes: list[Mistake] = records.field(default_factory=list)
+    ports: list[claims.PortClaim] = records.field(default_factory=list)
+    names: list[claims.NameClaim] = records.field(default_factory=list)
+    engines: dict[str, DaemonClientConfig] = records.field(default_factory=dict)
 
 
 def check(ctx: Ctx, nodes: Iterable[PlannedNode]) -> Report:
@@ -309,7 +308,7 @@ def _engines(ctx: Ctx, found: _Found) -> tuple[list[str], list[str]]:
     deployment_id = str(ctx.deployment.id)
     for address in sorted({claim.engine for claim in found.ports}):
         config = found.engines[address]
-        quick = dataclasses.replace(config, timeout=min(config.timeout, ENGINE_TIMEOUT))
+        quick = records.replace(config, timeout=min(config.timeout, ENGINE_TIMEOUT))
         try:
             # another node's engine, perhaps: nothing recorded on this instance
             with engine(ctx, {}, quick, record=False) as client:

@@ -23,10 +23,10 @@ ends, whatever the end.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Union
 
+from docker_plugin import records
 from docker_plugin.errors import PluginError
 from docker_plugin.resources import waiting
 from docker_plugin.resources.waiting import Done, Look, WaitState
@@ -38,7 +38,7 @@ MIN_RETRY_AFTER = 1.0
 RETRIES_PER_WAIT = 100  # polling: the retry interval stretches so ~100 retries cover it
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Mode:
     """How to wait: hold the worker, or ``poll`` through Cloudify's retries; ``quiet``:
     seconds between progress lines that say nothing new."""
@@ -48,7 +48,7 @@ class Mode:
     quiet: float = waiting.QUIET_PROGRESS
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Retry:
     """Not done yet, and waiting through retries: the operation returns ``request``."""
 

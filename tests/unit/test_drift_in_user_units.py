@@ -7,10 +7,9 @@ option's ``units`` in its table (no engine: inspect data written by hand).
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from docker_plugin import records
 from docker_plugin.options import units
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.service import SERVICE
@@ -26,7 +25,7 @@ SECOND = 10 ** 9
 
 def container_spec(raw):
     spec = specs.build(CONTAINER.validate(raw, 'container_config'), {}, {}, [], [], 'c')
-    return dataclasses.replace(spec, written=CONTAINER.written(raw))
+    return records.replace(spec, written=CONTAINER.written(raw))
 
 
 def container_drift_of(raw, **host):

@@ -14,12 +14,12 @@ environment: never the worker's own ``DOCKER_*`` or secrets.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import tempfile
 from typing import Callable, Iterator, Mapping
 
+from docker_plugin import records
 from docker_plugin.client import DaemonClientConfig, _material
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.pem import pem_paths
@@ -31,7 +31,7 @@ PASSED = ('PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'DOCKER_CONFIG', 'HTTP_PRO
 CERT_FILES = (('ca_cert', 'ca.pem'), ('client_cert', 'cert.pem'), ('client_key', 'key.pem'))
 
 
-@dataclasses.dataclass
+@records.record
 class EngineEnv:
     environ: dict[str, str]
     path_for: Callable[[str, str], str]  # more in-memory files, alive for the same block

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import os
 import selectors
 import signal
@@ -22,6 +21,7 @@ import subprocess
 import time
 from typing import Callable, Iterable, Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import InvalidInputError, RefusedError, TimeoutExpired
 
 MAX_LINE = 64 * 1024
@@ -32,12 +32,12 @@ CHUNK = 64 * 1024
 LineHandler = Callable[[str, str], None]
 
 
-@dataclasses.dataclass
+@records.record
 class Outcome:
     returncode: int
     kept: str  # the whole ``keep`` stream ('' when none was kept)
     tails: dict[str, str]  # the last TAIL_CHARS characters of each stream
-    sizes: dict[str, int] = dataclasses.field(default_factory=dict)  # bytes of each stream
+    sizes: dict[str, int] = records.field(default_factory=dict)  # bytes of each stream
 
     def tail(self, stream: str = 'stderr') -> str:
         return self.tails.get(stream, '')

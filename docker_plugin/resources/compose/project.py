@@ -17,7 +17,6 @@ it, so everything compose makes carries them.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import stat
@@ -25,6 +24,7 @@ import tempfile
 import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from docker_plugin import records
 from docker_plugin.client import DaemonClientConfig
 from docker_plugin.command_failures import classify_compose
 from docker_plugin.errors import (
@@ -42,7 +42,7 @@ from docker_plugin.yaml_expansion import check_expansion
 MAX_FILE = 10 * 1024 * 1024  # characters of a compose file read for the check
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class ProjectSpec:
     """Everything that says which project, read how."""
 
@@ -52,14 +52,14 @@ class ProjectSpec:
     files: tuple[str, ...] = ()
     definition: str = ''  # inline YAML or JSON text
     env_files: tuple[str, ...] = ()
-    environment: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    environment: Mapping[str, str] = records.field(default_factory=dict, repr=False)
     profiles: tuple[str, ...] = ()
-    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    labels: Mapping[str, str] = records.field(default_factory=dict)
     timeout: float = 900.0
     field: str = 'compose_files'  # the input quoted when compose refuses the project
     # Called with the project as ``config`` reads it, before anything is built or run
     # (it raises to refuse the project: see tasks.confine_compose).
-    audit: Callable[[Mapping[str, Any]], None] | None = dataclasses.field(
+    audit: Callable[[Mapping[str, Any]], None] | None = records.field(
         default=None, repr=False, compare=False)
 
 

@@ -12,10 +12,10 @@ uses the same classification.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from docker_plugin import records
 from docker_plugin.errors import StateError
 from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.compose.state import by_service, containers
@@ -69,14 +69,14 @@ def _words(service: str, item: Mapping[str, Any]) -> str:
     return f'{service}: container {item["name"]} is {item["state"]}{code}'
 
 
-@dataclasses.dataclass
+@records.record
 class Readiness:
     """The project's containers against what ``up`` should have made."""
 
-    missing: list[str] = dataclasses.field(default_factory=list)  # "web: 1 of 2 containers"
-    failed: list[str] = dataclasses.field(default_factory=list)
-    pending: list[str] = dataclasses.field(default_factory=list)
-    completed: set[str] = dataclasses.field(default_factory=set)  # services
+    missing: list[str] = records.field(default_factory=list)  # "web: 1 of 2 containers"
+    failed: list[str] = records.field(default_factory=list)
+    pending: list[str] = records.field(default_factory=list)
+    completed: set[str] = records.field(default_factory=set)  # services
     unstarted: bool = False  # a container was created and never started
 
     @property

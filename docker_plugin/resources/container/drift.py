@@ -13,10 +13,10 @@ rename, a reconnection, pause or unpause) and leaves the rest to the caller.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, Iterable, Mapping
 
+from docker_plugin import records
 from docker_plugin.options.base import Compare, Update
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.resources import drift, images, networks
@@ -30,7 +30,7 @@ _IMAGE_ID = re.compile(r'[0-9a-f]{12,64}')
 _HOST_NAMESPACES = ('pid_mode', 'ipc_mode')
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Context:
     """What the comparison needs besides the spec and inspect data.
 
@@ -117,7 +117,7 @@ def differences(api: EngineApi, spec: specs.ContainerSpec, info: Mapping[str, An
         image_config = _image_config(api, spec, context.image, info)
     view = desired_view(spec, context.labels, found_rules, image_config)
     values = spec.declared()
-    found = [dataclasses.replace(d, update=Update.RECREATE)
+    found = [records.replace(d, update=Update.RECREATE)
              if d.update is Update.UPDATE_CALL and not controls.applies_in_place(
                  d.option, values[d.option]) else d
              for d in drift.differences(CONTAINER, declared, view, info, rules=found_rules,
@@ -160,7 +160,7 @@ def image_difference(api: EngineApi, image: str, info: Mapping[str, Any],
     return []
 
 
-@dataclasses.dataclass
+@records.record
 class Applied:
     """What ``apply`` did, and what the engine said about it.
 
@@ -171,9 +171,9 @@ class Applied:
         warnings: the engine's warnings about the update call.
     """
 
-    done: list[str] = dataclasses.field(default_factory=list)
-    updated: list[str] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
+    done: list[str] = records.field(default_factory=list)
+    updated: list[str] = records.field(default_factory=list)
+    warnings: list[str] = records.field(default_factory=list)
 
 
 def apply(api: EngineApi, container_id: str, spec: specs.ContainerSpec,

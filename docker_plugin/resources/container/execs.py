@@ -11,12 +11,12 @@ inspect data gives. The result says which happened.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import time
 from typing import Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import PluginError, TimeoutExpired, engine_call
 from docker_plugin.resources.deadlines import guard, open_stream, raw_socket
 from docker_plugin.resources.engine_api import EngineApi
@@ -26,7 +26,7 @@ MARKER = 'DOCKER_PLUGIN_EXEC_ID'
 OUTPUT_BYTES = 64000
 
 
-@dataclasses.dataclass
+@records.record
 class ExecResult:
     exit_code: int | None
     stdout: str

@@ -17,12 +17,12 @@ the host port even when nothing listens in the container, then closes).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import socket
 import time
 from typing import Any, Callable, Mapping
 
+from docker_plugin import records
 from docker_plugin.errors import StateError
 from docker_plugin.resources import completion, waiting
 from docker_plugin.resources.container import containers, logs
@@ -33,7 +33,7 @@ LOG_BYTES = 64000
 Guard = Callable[[str], 'str | None']  # why a host may not be connected to (None: it may)
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class WaitSpec:
     condition: str = 'running'
     timeout: float = 60.0
@@ -61,7 +61,7 @@ class WaitSpec:
         }[self.condition]
 
 
-@dataclasses.dataclass
+@records.record
 class Observation:
     done: bool
     seen: str  # what the probe saw, for progress and timeout messages

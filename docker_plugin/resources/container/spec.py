@@ -11,16 +11,16 @@ drift against what the engine really holds.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
+from docker_plugin import records
 from docker_plugin.options.container import CONTAINER
 from docker_plugin.options.ports import Port, port_key
 from docker_plugin.options.volume import MOUNT
 from docker_plugin.resources.engine_api import EngineApi
 
 
-@dataclasses.dataclass
+@records.record
 class ContainerSpec:
     """A container's desired shape.
 
@@ -45,10 +45,10 @@ class ContainerSpec:
     host: dict[str, Any]
     networks: list[tuple[str, dict[str, Any]]]
     name: str
-    plugin: dict[str, Any] = dataclasses.field(default_factory=dict)
-    secret_names: list[str] = dataclasses.field(default_factory=list)
+    plugin: dict[str, Any] = records.field(default_factory=dict)
+    secret_names: list[str] = records.field(default_factory=list)
     named: bool = False
-    written: dict[str, Any] = dataclasses.field(default_factory=dict)
+    written: dict[str, Any] = records.field(default_factory=dict)
 
     def declared(self) -> dict[str, Any]:
         """Every option the blueprint set, by table name (what drift compares)."""

@@ -22,8 +22,9 @@ the four modes, and stricter where the CLI is lenient:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
+
+from docker_plugin import records
 
 ORDER = {'new': 1, 'allocated': 2, 'pending': 3, 'assigned': 4, 'accepted': 5,
          'preparing': 6, 'ready': 7, 'starting': 8, 'running': 9, 'complete': 10,
@@ -35,7 +36,7 @@ MAX_PROBLEMS = 10
 Task = Mapping[str, Any]
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Look:
     """What one look saw."""
 

@@ -11,9 +11,9 @@ name, the replica count, the environment split into plain and secret).
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Any, Mapping
 
+from docker_plugin import records
 from docker_plugin.options.service import SERVICE, SPEC_EXTRAS
 from docker_plugin.options.service_values import ROLLBACK_CONFIG, UPDATE_CONFIG, mode_spec
 from docker_plugin.resources.swarm.convergence import mode_of
@@ -28,7 +28,7 @@ _TASK = {'resources': 'Resources', 'placement': 'Placement', 'restart_policy': '
          'log_driver': 'LogDriver', 'force_update': 'ForceUpdate'}
 
 
-@dataclasses.dataclass
+@records.record
 class ServiceSpec:
     """What the blueprint asks for: the engine spec and the options it set."""
 
@@ -40,7 +40,7 @@ class ServiceSpec:
     labels: dict[str, str]         # the plugin's labels
     auth: dict[str, Any] | None = None  # the engine's auth_config for the image's registry
     # Options with units as the blueprint wrote them (OptionTable.written): what drift shows.
-    written: dict[str, Any] = dataclasses.field(default_factory=dict)
+    written: dict[str, Any] = records.field(default_factory=dict)
 
     @property
     def secret_env_names(self) -> list[str]:

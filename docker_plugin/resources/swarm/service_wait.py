@@ -12,10 +12,10 @@ tasks' errors and the last lines of their logs.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable
 
+from docker_plugin import records
 from docker_plugin.errors import PluginError, StateError
 from docker_plugin.resources import waiting
 from docker_plugin.resources.engine_api import EngineApi
@@ -35,7 +35,7 @@ class ConvergenceFailed(StateError):
     """The service cannot converge (paused, rolled back); it is kept as it is."""
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Converged:
     """What a finished convergence wait found."""
 

@@ -15,10 +15,10 @@ process itself is given to it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any, Callable, Mapping
 
+from docker_plugin import records
 from docker_plugin.confinement import READ_HINT, Policy
 from docker_plugin.resources.compose import paths as compose_paths
 from docker_plugin.resources.compose.project import MAX_FILE, ProjectSpec, inline_directory
@@ -58,7 +58,7 @@ def project(ctx: Ctx, spec: ProjectSpec) -> ProjectSpec:
         [(path, os.path.basename(path), [directory, os.path.dirname(path)])
          for path in spec.files]
     _documents(rules, roots, documents, spec.field)
-    return dataclasses.replace(spec, audit=_audit(rules, roots, spec))
+    return records.replace(spec, audit=_audit(rules, roots, spec))
 
 
 def _roots(rules: Policy, spec: ProjectSpec) -> list[str]:

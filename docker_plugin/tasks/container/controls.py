@@ -11,11 +11,10 @@ that describe the container (name, state, ip, networks, ports).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable, Mapping
 
-from docker_plugin import results
+from docker_plugin import records, results
 from docker_plugin.errors import InvalidInputError, NotFoundError, StateError
 from docker_plugin.options.actions import ACTIONS
 from docker_plugin.options.base import Update
@@ -54,7 +53,7 @@ class ActionRun:
         self.deadline = time.monotonic() + self.timeout
         config = daemon_config(ctx, kwargs)
         # No single engine call may outlive the action.
-        self.config = dataclasses.replace(config, timeout=min(config.timeout, self.timeout + 5))
+        self.config = records.replace(config, timeout=min(config.timeout, self.timeout + 5))
         self.container_id: str = ctx.instance.runtime_properties.get('container_id') or ''
 
     def run(self, body: Callable[[Any, str], tuple[str, Any]], refresh: bool = False,

@@ -17,10 +17,9 @@ and removed too.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from docker_plugin import kinds
+from docker_plugin import kinds, records
 from docker_plugin.errors import (
     InvalidInputError,
     NotFoundError,
@@ -199,7 +198,7 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
         return {'Id': made_id}
 
     def differs(info: Mapping[str, Any]) -> list:
-        declared = dataclasses.replace(context(ctx, spec), labels=None)  # its run's labels
+        declared = records.replace(context(ctx, spec), labels=None)  # its run's labels
         return container_drift.differences(api, spec, info, declared)
 
     info, adopted = objects.ensure(ctx, 'container', spec.name, flags, existing, make,
@@ -426,17 +425,17 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
                 kept = props.get('image_id')
                 objects.forget(ctx, OBJECTS)
                 if objects.uninstalling(ctx):
-                    objects.remove_ours(ctx, api, dataclasses.replace(
+                    objects.remove_ours(ctx, api, records.replace(
                         OBJECTS, remove=stop_and_remove))
             else:
                 kept = props.get('image_id')
-                objects.remove_ours(ctx, api, dataclasses.replace(OBJECTS, remove=stop_and_remove))
+                objects.remove_ours(ctx, api, records.replace(OBJECTS, remove=stop_and_remove))
                 objects.forget(ctx, OBJECTS)
             if remove_image:
                 _remove_image(ctx, api)
                 # built or imported by this instance, not recorded; in an uninstall, by
                 # earlier runs of this node (not the recorded one: _remove_image's)
-                objects.remove_ours(ctx, api, dataclasses.replace(
+                objects.remove_ours(ctx, api, records.replace(
                     image_sources.IMAGES, remove=lambda api, info: info['Id'] != kept and
                     image_sources.IMAGES.remove(api, info)))
     objects.forget(ctx, OBJECTS)

@@ -9,10 +9,9 @@ merging.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
-from docker_plugin import kinds
+from docker_plugin import kinds, records
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.options.container import CONTAINER, START_SECTIONS
 from docker_plugin.options.container_values import ENVIRONMENT, env_file_text
@@ -53,7 +52,7 @@ def gather(ctx: Ctx, kwargs: Mapping[str, Any]) -> specs.ContainerSpec:
     spec = specs.build(config, start_options(ctx, kwargs), runtime_env, volume_mounts(ctx),
                        networks(ctx), name, env_files(ctx, config.get('plugin', {})))
     # container_start wins over container_config, as in the spec
-    return dataclasses.replace(spec, written=CONTAINER.written(
+    return records.replace(spec, written=CONTAINER.written(
         raw, resolve_input(ctx, kwargs, 'container_start')))
 
 

@@ -12,11 +12,10 @@ pulled image, whether the registry now serves another one); ``update`` and
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Mapping
 
-from docker_plugin import kinds, registry
+from docker_plugin import kinds, records, registry
 from docker_plugin.errors import StateError
 from docker_plugin.options.image import IMAGE_NODE
 from docker_plugin.resources import drift, images
@@ -137,7 +136,7 @@ def delete(ctx: Ctx, **kwargs: Any) -> None:
     with objects.engine_to_clean(ctx, kwargs) as client:
         if client is not None:
             objects.remove_ours(ctx, client.api,
-                                dataclasses.replace(image_sources.IMAGES, remove=remove))
+                                records.replace(image_sources.IMAGES, remove=remove))
     drop(ctx, *IMAGE_PROPS)
 
 
