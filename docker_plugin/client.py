@@ -275,6 +275,10 @@ def open_client(config: DaemonClientConfig) -> Iterator[Any]:
                     attach(client.api, config)
                 if not config.host_credentials:
                     forget_host_configuration(client.api)
+                if config.base_url.startswith('unix://'):
+                    # No proxy, netrc login or CA bundle of the environment applies to a
+                    # local socket; requests would look for each at every call.
+                    client.api.trust_env = False
                 client.api._version = (client.api._retrieve_server_version()
                                        if config.version == 'auto' else config.version)
             yield client

@@ -267,3 +267,19 @@ def test_drift_is_found_and_what_can_change_in_place_is_updated(make_ctx, docker
     with pytest.raises(NonRecoverableError, match='command, environment changed'):
         container_state.update(ctx=ctx, container_config=changed)
     tasks.delete(ctx=ctx)
+
+
+def test_a_local_socket_is_reached_without_the_environments_proxies(monkeypatch):
+    """The local engine's socket takes no proxy, netrc login or CA bundle from the
+    environment (requests would look each up at every call): a proxy that does not
+    answer changes nothing. A tcp:// engine keeps them (a proxy may be its way)."""
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'all_proxy'):
+        monkeypatch.setenv(name, 'http://127.0.0.1:9')  # discard: nothing answers
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    with open_client(resolve_config({})) as local:
+        assert local.api.trust_env is False
+        assert local.api.inspect_image(BASE)['Id']
+    with open_client(resolve_config({'base_url': 'tcp://127.0.0.1:9', 'version': '1.41'})) \
+            as remote:  # a pinned version: nothing is sent
+        assert remote.api.trust_env is True
