@@ -2,7 +2,9 @@
 three ways in one run, side by side.
 
 1. ``local``: the plugin through a Cloudify local workflow (``init_env``,
-   ``install`` then ``uninstall``, ``task_thread_pool_size=--threads``);
+   ``install`` then ``uninstall``, ``task_thread_pool_size=--threads``); its
+   floor is measured apart (the same graph whose operations only read the node and
+   write the instance: Cloudify's own task handling);
 2. ``cfy``: the ``cfy`` CLI (``cfy install`` / ``cfy uninstall`` of the same
    blueprint, ``--task-thread-pool-size``), wall time including CLI start-up; its
    fixed cost per command is measured apart (the same blueprint with no container);
@@ -81,6 +83,32 @@ node_templates:
         labels: {{{BENCH_LABEL}: '1'}}
       container_stop: {{timeout: 5}}
 """)
+    return path
+
+
+FLOOR_OPERATION = 'docker.noop_operation.touch'  # bench/noop_operation.py
+
+
+def floor_blueprint(n: int, directory: Path) -> Path:
+    """N instances whose five lifecycle operations only read the node and write the
+    instance (bench/noop_operation.py): Cloudify's own task handling."""
+    path = directory / f'floor-{n}.yaml'
+    operations = ''.join(f'        {op}: {FLOOR_OPERATION}\n'
+                         for op in ('create', 'configure', 'start', 'stop', 'delete'))
+    path.write_text(f"""tosca_definitions_version: cloudify_dsl_1_5
+imports:
+  - {TYPES_URL}
+  - {REPO / 'plugin.yaml'}
+node_templates:
+  c:
+    type: cloudify.nodes.Root
+    capabilities:
+      scalable:
+        properties:
+          default_instances: {n}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+{operations}""")
     return path
 
 
@@ -183,6 +211,22 @@ def run_local(n: int, threads: int, directory: Path) -> dict[str, Any]:
             'cpu_ms_per_operation': cpu.per_operation_ms()}
 
 
+def run_floor(n: int, threads: int, directory: Path) -> dict[str, Any]:
+    """The local workflow's floor: the same graph, operations that do nothing."""
+    if str(Path(__file__).parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).parent))  # where the workflow finds noop_operation
+    run = LocalRun(floor_blueprint(n, directory), f'bench-floor-{n}-{time.time_ns()}', {})
+    with contextlib.redirect_stdout(io.StringIO()):
+        started = time.perf_counter()
+        run.env.execute('install', task_retries=0, task_retry_interval=0,
+                        task_thread_pool_size=threads)
+        installed = time.perf_counter()
+        run.env.execute('uninstall', task_retries=0, task_retry_interval=0,
+                        task_thread_pool_size=threads)
+        removed = time.perf_counter()
+    return {'install': installed - started, 'uninstall': removed - installed}
+
+
 def run_cfy(n: int, threads: int, directory: Path) -> dict[str, Any]:
     bp = blueprint(n, directory)
     workdir = Path(tempfile.mkdtemp(prefix='bench-cfy-'))
@@ -272,6 +316,9 @@ def benchmark(sizes: list[int], threads: int, repeats: int, with_cli: bool,
                     runs['cfy'].append(run_cfy(n, threads, directory))
             results['sizes'][n] = {mode: _best(samples) for mode, samples in runs.items()
                                    if samples}
+            progress(f'N={n}: local workflow with operations that do nothing (its floor)')
+            results['sizes'][n]['floor'] = _best([run_floor(n, threads, directory)
+                                                  for _ in range(repeats)])
         if with_cli:  # the CLI's own cost per command: start-up, parsing, its state files
             progress('cfy CLI with no container (its fixed cost)')
             results['cfy_fixed'] = _best([run_cfy(0, threads, directory)
@@ -321,6 +368,23 @@ def fixed_cost(results: dict[str, Any]) -> str | None:
             f"cfy beyond it, x sdk (install / uninstall): {beyond}")
 
 
+def floor_cost(results: dict[str, Any]) -> str | None:
+    """Cloudify's own task handling in the local workflow, and the local rows beyond it."""
+    sizes = {n: modes for n, modes in results['sizes'].items() if 'floor' in modes}
+    if not sizes:
+        return None
+    floors = ', '.join(f"N={n}: {modes['floor']['install']:.2f} s / "
+                       f"{modes['floor']['uninstall']:.2f} s" for n, modes in sizes.items())
+    beyond = ', '.join(
+        f"N={n}: " + ' / '.join(
+            f"{(modes['local'][step] - modes['floor'][step]) / modes['sdk'][step]:.2f}x"
+            for step in ('install', 'uninstall'))
+        for n, modes in sizes.items() if 'local' in modes)
+    return (f"local workflow whose operations only read the node and write the instance "
+            f"(Cloudify's own task handling), install / uninstall: {floors}; local beyond "
+            f"it, x sdk (install / uninstall): {beyond}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', default='1,10,50,100',
@@ -343,9 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     print('cfy times include the CLI start-up (about 0.3 s per command). The machine may be '
           'shared: compare rows of one run, not runs.')
     print(table(results))
-    line = fixed_cost(results)
-    if line:
-        print(line)
+    for line in (floor_cost(results), fixed_cost(results)):
+        if line:
+            print(line)
     for n, modes in results['sizes'].items():
         if 'local' in modes and 'check_drift' in modes['local']['cpu_ms_per_operation']:
             local = modes['local']

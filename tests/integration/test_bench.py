@@ -25,7 +25,7 @@ def test_one_container_three_ways(docker_client):
     results = bench.benchmark([1], threads=2, repeats=1, with_cli=True, progress=lambda _: None)
     assert results['plugin'] == f'{PACKAGE_NAME} {__version__}'  # what was measured
     row = results['sizes'][1]
-    assert set(row) == {'sdk', 'local', 'cfy'}
+    assert set(row) == {'sdk', 'local', 'cfy', 'floor'}
     for mode in row.values():
         assert mode['install'] > 0 and mode['uninstall'] > 0
     # Counted, not guessed: the SDK's create, start, stop and remove are all seen.
@@ -38,6 +38,8 @@ def test_one_container_three_ways(docker_client):
     assert results['cfy_fixed']['install'] > 0  # the CLI's own cost, measured apart
     assert bench.fixed_cost(results).startswith('cfy with no container')
     assert 'N=1: ' in bench.fixed_cost(results)
+    assert set(results['sizes'][1]['floor']) >= {'install', 'uninstall'}
+    assert bench.floor_cost(results).startswith('local workflow whose operations only read')
     assert docker_client.containers.list(all=True, filters={'label': bench.BENCH_LABEL}) == []
 
 
