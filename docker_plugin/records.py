@@ -13,10 +13,10 @@ Why not ``dataclasses``: it compiles every class's ``__init__``, ``__repr__``,
 ``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__`` with ``exec`` as the class
 is made (about 0.45 ms a class on 2 cores), and importing it brings ``inspect``,
 ``ast`` and ``dis`` (3.4 ms). On a manager every operation is a fresh process
-(issue 20): the two were 14 of the plugin's 26 ms of import. A record costs tens of
-microseconds to make; an instance costs a microsecond or two more to build than a
-dataclass's, which no operation notices. Type checkers see records as dataclasses
-(PEP 681's ``dataclass_transform``).
+(issue 20): the two were 14 of the plugin's 26 ms of import. A record class costs tens
+of microseconds to make; an instance costs under a microsecond more to build than a
+dataclass's (0.9 against 0.5 for four fields), which no operation notices. Type
+checkers see records as dataclasses (PEP 681's ``dataclass_transform``).
 """
 
 from __future__ import annotations
