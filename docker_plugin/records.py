@@ -2,7 +2,7 @@
 dataclasses are, made without generating code.
 
 A record is declared exactly like a dataclass: annotated fields in order, a default
-after the name or ``field(default=..., default_factory=..., repr=False)``. The
+after the name or ``field(default=, default_factory=, repr=, compare=)``. The
 decorator reads them into a field table and gives the class shared methods that read
 that table: ``__init__`` (positional or keyword, defaults, factories), ``__repr__``
 (without the fields marked ``repr=False``: secrets), ``__eq__`` and, when frozen,
