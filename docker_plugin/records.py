@@ -26,7 +26,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Tuple, TypeVar, overload
 
 if TYPE_CHECKING:
-    from typing_extensions import dataclass_transform
+    from typing import dataclass_transform  # Python 3.11: type checkers only
 else:
     def dataclass_transform(**_kwargs: Any) -> Callable[[Any], Any]:
         return lambda decorator: decorator
