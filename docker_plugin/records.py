@@ -22,8 +22,9 @@ checkers see records as dataclasses (PEP 681's ``dataclass_transform``).
 from __future__ import annotations
 
 import copy
+import operator
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Tuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple, TypeVar, overload
 
 if TYPE_CHECKING:
     from typing import dataclass_transform  # Python 3.11: type checkers only
@@ -82,13 +83,12 @@ def field(*, default: Any = MISSING, default_factory: Callable[[], Any] = MISSIN
 class _Table:
     """A record class's fields, in order, their names and the names compared."""
 
-    __slots__ = ('compared', 'fields', 'frozen', 'names')
+    __slots__ = ('compared', 'fields', 'names')
 
-    def __init__(self, fields: Tuple[Field, ...], frozen: bool):
+    def __init__(self, fields: Tuple[Field, ...]):
         self.fields = fields
         self.names = tuple(f.name for f in fields)
         self.compared = tuple(f.name for f in fields if f.compare)
-        self.frozen = frozen
 
 
 def _is_classvar(annotation: Any) -> bool:
@@ -103,7 +103,7 @@ def _own_annotations(cls: type) -> Dict[str, Any]:
     return dict(own or {})
 
 
-def _table(cls: type, frozen: bool) -> _Table:
+def _table(cls: type) -> _Table:
     found: Dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
         table = base.__dict__.get('__record__')
@@ -133,7 +133,7 @@ def _table(cls: type, frozen: bool) -> _Table:
                                 f'default field {seen_default!r}')
         else:
             seen_default = made.name
-    return _Table(tuple(found.values()), frozen)
+    return _Table(tuple(found.values()))
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -201,7 +201,7 @@ def _refuse_delete(self: Any, name: str) -> None:
 
 
 def _make(cls: C, frozen: bool, eq: bool, order: bool) -> C:
-    table = _table(cls, frozen)
+    table = _table(cls)
     own = cls.__dict__
     methods: Dict[str, Any] = {'__record__': table, '__init__': _init, '__repr__': _repr,
                                '__match_args__': table.names}
@@ -211,8 +211,8 @@ def _make(cls: C, frozen: bool, eq: bool, order: bool) -> C:
     if order:
         if not eq:
             raise ValueError('order=True needs eq=True')
-        methods.update(__lt__=_compare(lambda a, b: a < b), __le__=_compare(lambda a, b: a <= b),
-                       __gt__=_compare(lambda a, b: a > b), __ge__=_compare(lambda a, b: a >= b))
+        methods.update(__lt__=_compare(operator.lt), __le__=_compare(operator.le),
+                       __gt__=_compare(operator.gt), __ge__=_compare(operator.ge))
     if frozen:
         methods.update(__setattr__=_refuse_set, __delattr__=_refuse_delete)
     for name, method in methods.items():
@@ -265,13 +265,7 @@ def replace(value: R, **changes: Any) -> R:
 
 def asdict(value: Any) -> Dict[str, Any]:
     """The record's fields as a dict, a deep copy (records inside become dicts too)."""
-    _table_of(value)
-    return {name: _plain(item) for name, item in _items(value)}
-
-
-def _items(value: Any) -> Iterator[Tuple[str, Any]]:
-    for name in type(value).__record__.names:
-        yield name, getattr(value, name)
+    return {name: _plain(getattr(value, name)) for name in _table_of(value).names}
 
 
 def _plain(value: Any) -> Any:
