@@ -123,8 +123,7 @@ def _table(cls: type) -> _Table:
                 delattr(cls, name)
         else:
             setattr(cls, name, made.default)
-        found.pop(name, None)  # a redeclared field keeps its new place, as in dataclasses
-        found[name] = made
+        found[name] = made  # a redeclared field keeps its base's place, as in dataclasses
     seen_default = ''
     for made in found.values():
         if made.default is MISSING and made.default_factory is MISSING:

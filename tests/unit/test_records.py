@@ -193,6 +193,13 @@ def test_inheritance_generic_bases_pickling_and_class_variables():
     assert pickle.loads(pickle.dumps(Extended('a', 2))) == Extended('a', 2)
     assert Extended.__match_args__ == ('name', 'size', 'kind')
 
+    @records.record(frozen=True)
+    class Redeclared(Base):
+        name: str = 'default'  # keeps its place before size, as a dataclass's does
+
+    assert [f.name for f in records.fields(Redeclared)] == ['name', 'size']
+    assert Redeclared('a', 2) == Redeclared(name='a', size=2) and Redeclared().name == 'default'
+
     @records.record
     class WithClassVar:
         shared: ClassVar[int] = 3  # the string 'ClassVar[int]', as in every module here
