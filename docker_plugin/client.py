@@ -4,14 +4,21 @@
 dict (validated by ``options.daemon.DAEMON_CLIENT``, plus ``DOCKER_*``
 environment fallbacks) to a typed ``DaemonClientConfig``; ``open_client``
 turns that into a live ``docker.DockerClient`` for one block and cleans up
-after it. Nothing is cached between operations: on a manager each operation
-is a process of its own, and locally each negotiates its API version again.
+after it. On a manager each operation is a process of its own. Locally (a
+local workflow's threads, ``cfy`` local) a client of a unix socket is kept for
+the next block with the same configuration in the same process (``Kept``):
+only its connection and what the SDK read when it was made (this host user's
+Docker configuration) carry over, for at most ``KEEP_FOR`` seconds; the API
+version is negotiated again at every block that asks for ``auto``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import threading
+import time
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping
 
@@ -27,6 +34,8 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_UNREACHABLE_TIMEOUT = 30.0
 MIN_API = '1.24'
 FIELD = 'daemon_client'
+# What resolve_config reads from the environment (unless use_env is false).
+ENVIRONMENT = ('DOCKER_HOST', 'DOCKER_API_VERSION', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH')
 
 # ``import docker`` would run paramiko (its SSH transport's) for every engine;
 # only ssh:// engines use it (docker_plugin.deferred).
@@ -122,7 +131,8 @@ def resolve_config(raw: Mapping[str, Any] | None,
                 opts[key] = value
         opts['tls'] = True
     use_env = opts['use_env'] is not False
-    env = dict(os.environ if environ is None else environ) if use_env else {}
+    source = os.environ if environ is None else environ
+    env = {name: source[name] for name in ENVIRONMENT if name in source} if use_env else {}
     certificates = any(opts[k] for k in ('ca_cert', 'client_cert', 'client_key'))
     tls = opts['tls']
     base_url = opts['base_url']
@@ -249,39 +259,141 @@ def forget_host_configuration(api: Any) -> None:
     api.credstore_env = None
 
 
+# ------------------------------------------------------------------ kept clients
+_CONFIG_FIELDS = tuple(field.name for field in records.fields(DaemonClientConfig))
+KEEP_FOR = 60.0  # seconds a kept client is used again, from when it was made
+KEEP_IDLE = 16   # idle clients kept per configuration
+# Calls whose connection the SDK takes over as a raw stream (exec start, attach): each
+# keeps a pool of its own, as the SDK keeps one per URL, so it is never handed out again.
+TAKEN_OVER = re.compile(r'/(exec/[^/]+/start|containers/[^/]+/attach)\b')
+LOCAL_URL = 'http+docker://localhost'
+
+
+class Kept:
+    """Clients of unix-socket engines that ended their block cleanly, for the next
+    block with the same configuration in this process.
+
+    Building a client reads (stats) this host user's Docker configuration files and
+    opens a socket: a handful of system calls, each of which hands the GIL back, and in
+    a local workflow's busy thread pool waits to get it again, costing a few ms per
+    operation. A kept client is used by one block at a time, is dropped (not reused)
+    after a failure, and never outlives ``KEEP_FOR``; after a fork the parent's
+    clients are left to the parent. TLS and SSH engines are never kept: their key
+    material is only on disk for the length of a block."""
+
+    lock = threading.Lock()
+    pid = os.getpid()
+    idle: dict[tuple, list[tuple[float, Any]]] = {}
+
+    @staticmethod
+    def key(config: DaemonClientConfig) -> tuple:
+        """What ``idle`` is keyed by: the configuration's values (made before the lock
+        is taken, and hashed in C, so that the lock is held for a dict look-up only)."""
+        return tuple(getattr(config, name) for name in _CONFIG_FIELDS)
+
+    @classmethod
+    def take(cls, config: DaemonClientConfig) -> tuple[float, Any] | None:
+        """A kept client of ``config`` and when it was made, or None."""
+        key, pid, now = cls.key(config), os.getpid(), time.monotonic()
+        stale = []
+        with cls.lock:
+            if cls.pid != pid:
+                cls.pid, cls.idle = pid, {}
+            clients = cls.idle.get(key) or []
+            while clients and now - clients[-1][0] >= KEEP_FOR:
+                stale.append(clients.pop())
+            taken = clients.pop() if clients else None
+        for _, client in stale:
+            client.close()
+        return taken
+
+    @classmethod
+    def give_back(cls, config: DaemonClientConfig, made: float, client: Any) -> None:
+        """Keep ``client`` for the next block (or close it: too old, too many)."""
+        key, pid, fresh = cls.key(config), os.getpid(), time.monotonic() - made < KEEP_FOR
+        with cls.lock:
+            clients = cls.idle.setdefault(key, [])
+            if fresh and cls.pid == pid and len(clients) < KEEP_IDLE:
+                clients.append((made, client))
+                return
+        client.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every idle client (tests; a process that is about to fork)."""
+        with cls.lock:
+            idle, cls.idle = cls.idle, {}
+        for clients in idle.values():
+            for _, client in clients:
+                client.close()
+
+
+def share_connections(api: Any) -> None:
+    """One connection pool for every call to a unix socket.
+
+    The SDK's unix adapter keeps a pool per URL, so every call about another
+    container, image or query opens a connection of its own; here they share one
+    pool, but for the calls whose connection the SDK takes over (``TAKEN_OVER``)."""
+    adapter = api.get_adapter(LOCAL_URL)
+    per_url = adapter.get_connection
+
+    def get_connection(url: str, proxies: Any = None) -> Any:
+        path = urllib.parse.urlsplit(url).path
+        return per_url(url if TAKEN_OVER.search(path) else LOCAL_URL, proxies)
+
+    adapter.get_connection = get_connection
+
+
+def _build(config: DaemonClientConfig, kwargs: Mapping[str, Any]) -> Any:
+    """A new client of ``config`` (inside an ``engine_call``), at the minimum API
+    version, so that nothing is sent before TLS verification is pinned."""
+    import docker
+    client = docker.DockerClient(**{**kwargs, 'version': MIN_API})
+    if config.tls:
+        _pin_tls_verification(client.api)
+    if config.ssh:
+        from docker_plugin.ssh_transport import attach
+        attach(client.api, config)
+    if not config.host_credentials:
+        forget_host_configuration(client.api)
+    if config.base_url.startswith('unix://'):
+        # No proxy, netrc login or CA bundle of the environment applies to a local
+        # socket; requests would look for each at every call.
+        client.api.trust_env = False
+        share_connections(client.api)
+    return client
+
+
 @contextlib.contextmanager
 def open_client(config: DaemonClientConfig) -> Iterator[Any]:
     """A connected ``docker.DockerClient`` for the duration of the block.
 
     The API version is the one asked for, or (``auto``) the engine's own,
-    negotiated once for this client, after TLS verification is pinned.
+    negotiated once for this block, after TLS verification is pinned. A unix
+    socket's client may be one an earlier block left (``Kept``), and is left for the
+    next one when the block ends without an exception.
 
     Raises:
         InvalidInputError: bad TLS or SSH material, an SSH host key or key refused.
         TransientError: the engine does not answer.
     """
-    import docker
-    client = None
+    keep = config.base_url.startswith('unix://')
+    made, client = (Kept.take(config) if keep else None) or (time.monotonic(), None)
+    clean = False
     with pem_paths() as path_for:
         try:
-            kwargs = client_kwargs(config, path_for)
+            # Bad key material is refused before anything connects.
+            kwargs = client_kwargs(config, path_for) if client is None else {}
             with engine_call(f'connect to Docker engine at {config.base_url}'):
-                # Built at the minimum version, so nothing is sent before the pin.
-                client = docker.DockerClient(**{**kwargs, 'version': MIN_API})
-                if config.tls:
-                    _pin_tls_verification(client.api)
-                if config.ssh:
-                    from docker_plugin.ssh_transport import attach
-                    attach(client.api, config)
-                if not config.host_credentials:
-                    forget_host_configuration(client.api)
-                if config.base_url.startswith('unix://'):
-                    # No proxy, netrc login or CA bundle of the environment applies to a
-                    # local socket; requests would look for each at every call.
-                    client.api.trust_env = False
+                if client is None:
+                    client = _build(config, kwargs)
                 client.api._version = (client.api._retrieve_server_version()
                                        if config.version == 'auto' else config.version)
             yield client
+            clean = True
         finally:
             if client is not None:
-                client.close()
+                if keep and clean:
+                    Kept.give_back(config, made, client)
+                else:
+                    client.close()
