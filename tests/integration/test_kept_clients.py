@@ -16,6 +16,7 @@ import pytest
 from docker_plugin import client as clients
 from docker_plugin import records
 from docker_plugin.client import Kept, open_client, resolve_config
+from docker_plugin.errors import UnreachableError
 from docker_plugin.resources.container import execs
 
 pytestmark = pytest.mark.engine
@@ -258,3 +259,22 @@ def test_a_kept_client_whose_engine_restarted_connects_again(tmp_path):
             assert engine.accepted == 2 + round_
     finally:
         engine.close()
+
+
+def test_a_kept_client_of_an_engine_that_is_gone_fails_as_unreachable_and_is_dropped(
+        tmp_path):
+    """The engine killed between two operations: the next one fails as any first
+    contact with a dead engine does (retried by the unreachable budget), and the
+    client is not kept for the one after."""
+    path = tmp_path / 'engine.sock'
+    engine = RestartingEngine(str(path))
+    config = resolve_config({'base_url': f'unix://{path}', 'timeout': 5})
+    with open_client(config) as first:
+        assert first.api.ping()
+    engine.close()
+    path.unlink()
+    with pytest.raises(UnreachableError) as failure, open_client(config):
+        pass
+    assert failure.value.reason == 'no such socket file'
+    assert not Kept.idle.get(Kept.key(config))
+    assert not first.api.get_adapter(clients.LOCAL_URL).pools  # closed
