@@ -260,7 +260,10 @@ def forget_host_configuration(api: Any) -> None:
 
 
 # ------------------------------------------------------------------ kept clients
-_CONFIG_FIELDS = tuple(field.name for field in records.fields(DaemonClientConfig))
+# What a client is made from: the API version is set at every block, and the rest only
+# words errors and retries.
+_CLIENT_FIELDS = tuple(field.name for field in records.fields(DaemonClientConfig) if field.name
+                       not in ('version', 'address_field', 'address_note', 'unreachable_timeout'))
 KEEP_FOR = 60.0  # seconds a kept client is used again, from when it was made
 KEEP_IDLE = 16   # idle clients kept per configuration
 # Calls whose connection the SDK takes over as a raw stream (exec start, attach): each
@@ -287,9 +290,9 @@ class Kept:
 
     @staticmethod
     def key(config: DaemonClientConfig) -> tuple:
-        """What ``idle`` is keyed by: the configuration's values (made before the lock
-        is taken, and hashed in C, so that the lock is held for a dict look-up only)."""
-        return tuple(getattr(config, name) for name in _CONFIG_FIELDS)
+        """What ``idle`` is keyed by: the values a client is made from (made before the
+        lock is taken, and hashed in C, so that the lock is held for a dict look-up only)."""
+        return tuple(getattr(config, name) for name in _CLIENT_FIELDS)
 
     @classmethod
     def take(cls, config: DaemonClientConfig) -> tuple[float, Any] | None:

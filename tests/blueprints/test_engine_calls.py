@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import re
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,35 @@ def test_a_container_lifecycle_writes_its_instance_once_an_operation(node, tmp_p
         {} if node is SEED else {'get_node': 1, 'get_node_instance': 1}), counted
     assert set(counted) <= {'validation.create'} | {
         f'lifecycle.{op}' for op in ('create', 'configure', 'start', 'stop', 'delete')}, counted
+
+
+def test_the_operations_of_a_local_workflow_share_their_engine_connections(tmp_path, unique,
+                                                                          monkeypatch):
+    """In one process (a local workflow's threads) a unix socket's client is kept for the
+    next operation and its calls share one connection (docker_plugin.client.Kept): three
+    instances' fifteen operations, and their calls about as many objects, open at most one
+    connection per operation running at once (three instances: three), not one a call."""
+    from docker_plugin.client import Kept
+    current_ctx.clear()
+    Kept.close_all()
+    opened: list[str] = []
+    connect = socket.socket.connect
+
+    def counted(sock: socket.socket, address: Any) -> Any:
+        if sock.family == socket.AF_UNIX and _operation() != '-':
+            opened.append(_operation())
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, 'connect', counted)
+    three = TYPED + '    capabilities: {scalable: {properties: {default_instances: 3}}}\n'
+    run = LocalRun(_blueprint(tmp_path / 'connections.yaml', three), unique, {})
+    calls = Calls()
+    try:
+        with calls:
+            run.install()
+            run.uninstall()
+    finally:
+        run.teardown()
+        Kept.close_all()
+    assert len(calls.all()) >= 3 * 8  # every call made, on...
+    assert 1 <= len(opened) <= 3, opened  # ...at most three connections

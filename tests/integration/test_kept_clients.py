@@ -278,3 +278,18 @@ def test_a_kept_client_of_an_engine_that_is_gone_fails_as_unreachable_and_is_dro
     assert failure.value.reason == 'no such socket file'
     assert not Kept.idle.get(Kept.key(config))
     assert not first.api.get_adapter(clients.LOCAL_URL).pools  # closed
+
+
+def test_each_block_speaks_the_api_version_it_asks_for():
+    """The version is set at every block: a client kept from a negotiated block serves
+    a pinned one (as an instance's later operations pin what its first negotiated), and
+    the other way round, each at its own version."""
+    auto = resolve_config({})
+    pinned = records.replace(auto, version='1.30')
+    with open_client(auto) as first:
+        negotiated = first.api.api_version
+    with open_client(pinned) as second:
+        assert second is first and second.api.api_version == '1.30'
+        assert second.api.version(api_version=True)['ApiVersion'] == negotiated
+    with open_client(auto) as third:
+        assert third is first and third.api.api_version == negotiated
