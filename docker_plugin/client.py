@@ -295,9 +295,9 @@ class Kept:
         return tuple(getattr(config, name) for name in _CLIENT_FIELDS)
 
     @classmethod
-    def take(cls, config: DaemonClientConfig) -> tuple[float, Any] | None:
-        """A kept client of ``config`` and when it was made, or None."""
-        key, pid, now = cls.key(config), os.getpid(), time.monotonic()
+    def take(cls, key: tuple) -> tuple[float, Any] | None:
+        """A kept client of the configuration ``key`` and when it was made, or None."""
+        pid, now = os.getpid(), time.monotonic()
         stale = []
         with cls.lock:
             if cls.pid != pid:
@@ -311,9 +311,9 @@ class Kept:
         return taken
 
     @classmethod
-    def give_back(cls, config: DaemonClientConfig, made: float, client: Any) -> None:
+    def give_back(cls, key: tuple, made: float, client: Any) -> None:
         """Keep ``client`` for the next block (or close it: too old, too many)."""
-        key, pid, fresh = cls.key(config), os.getpid(), time.monotonic() - made < KEEP_FOR
+        pid, fresh = os.getpid(), time.monotonic() - made < KEEP_FOR
         with cls.lock:
             clients = cls.idle.setdefault(key, [])
             if fresh and cls.pid == pid and len(clients) < KEEP_IDLE:
@@ -323,7 +323,7 @@ class Kept:
 
     @classmethod
     def close_all(cls) -> None:
-        """Close every idle client (tests; a process that is about to fork)."""
+        """Close every idle client (tests start from none)."""
         with cls.lock:
             idle, cls.idle = cls.idle, {}
         for clients in idle.values():
@@ -341,8 +341,7 @@ def share_connections(api: Any) -> None:
     per_url = adapter.get_connection
 
     def get_connection(url: str, proxies: Any = None) -> Any:
-        path = urllib.parse.urlsplit(url).path
-        return per_url(url if TAKEN_OVER.search(path) else LOCAL_URL, proxies)
+        return per_url(url if TAKEN_OVER.search(url) else LOCAL_URL, proxies)
 
     adapter.get_connection = get_connection
 
@@ -380,23 +379,24 @@ def open_client(config: DaemonClientConfig) -> Iterator[Any]:
         InvalidInputError: bad TLS or SSH material, an SSH host key or key refused.
         TransientError: the engine does not answer.
     """
-    keep = config.base_url.startswith('unix://')
-    made, client = (Kept.take(config) if keep else None) or (time.monotonic(), None)
+    key = Kept.key(config) if config.base_url.startswith('unix://') else None
+    made, client = (Kept.take(key) if key else None) or (time.monotonic(), None)
     clean = False
+    action = f'connect to Docker engine at {config.base_url}'
     with pem_paths() as path_for:
         try:
-            # Bad key material is refused before anything connects.
-            kwargs = client_kwargs(config, path_for) if client is None else {}
-            with engine_call(f'connect to Docker engine at {config.base_url}'):
-                if client is None:
+            if client is None:
+                kwargs = client_kwargs(config, path_for)  # bad key material: refused here
+                with engine_call(action):
                     client = _build(config, kwargs)
+            with engine_call(action):
                 client.api._version = (client.api._retrieve_server_version()
                                        if config.version == 'auto' else config.version)
             yield client
             clean = True
         finally:
             if client is not None:
-                if keep and clean:
-                    Kept.give_back(config, made, client)
+                if key and clean:
+                    Kept.give_back(key, made, client)
                 else:
                     client.close()
