@@ -35,6 +35,7 @@ from docker_plugin.errors import (
     classify,
     is_engine_error,
 )
+from docker_plugin.tasks import kept_nodes
 from docker_plugin.tasks.context import (
     UNREACHABLE,
     check_common_inputs,
@@ -59,7 +60,8 @@ def learn_secrets(ctx: Ctx, kwargs: Mapping[str, Any], module: str = '') -> None
     properties, by the node's kind (a node that is not one of ours, seed style, by the
     kind whose operation runs, else every kind's); and in the properties of the nodes
     its relationships point at, by their kinds (a Service's tasks can print what its
-    Secrets hold; a Config's value is not secret, so it is not learnt)."""
+    Secrets hold; a Config's value is not secret, so it is not learnt). In a local run,
+    the nodes it read are kept for the rest of the execution (``kept_nodes``)."""
     kind = getattr(ctx, 'type', None)
     own = kinds.of_module(module)
     if kind == 'relationship-instance':
@@ -70,18 +72,20 @@ def learn_secrets(ctx: Ctx, kwargs: Mapping[str, Any], module: str = '') -> None
         learn(own, [kwargs])
         return
     learn(_kind_of(ctx.node, own), [kwargs, _properties(ctx.node)])
+    kept_nodes.keep(ctx)  # as read, before the task can touch it
     try:
         related = list(ctx.instance.relationships or [])
     except Exception:  # noqa: BLE001 - no relationships to learn from
         related = []
     for relationship in related:
         try:
-            target = relationship.target.node
+            target = kept_nodes.node_of(ctx, relationship.target.node)
         except Exception:  # noqa: BLE001 - a target that cannot be read has nothing to give
             continue
         target_kind = _kind_of(target, None)
         if target_kind is not None:
             learn(target_kind, [_properties(target)])
+        kept_nodes.keep(ctx, target)
 
 
 def _kind_of(node: Any, fallback: kinds.NodeKind | None) -> kinds.NodeKind | None:
@@ -212,7 +216,7 @@ def operation(func: Callable[..., Any] | None = None, *,
 
     @functools.wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = kwargs.pop('ctx', None) or ctx_proxy
+        ctx = kept_nodes.operation_context(kwargs.pop('ctx', None) or ctx_proxy)
         secrets.forget_all()
         if learn:
             learn_secrets(ctx, kwargs, task.__module__)

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.tasks.ctx import Ctx, Side
+from docker_plugin.tasks.kept_nodes import KeptNode
 
 # Properties every Cloudify relationship carries; not the plugin's to validate.
 BASE_KEYS = ('connection_type',)
@@ -103,6 +104,8 @@ def with_inputs(payload: Any, inputs: Mapping[str, Any] | None) -> Any:
 
 def _plan_relationships(ctx: Side) -> list[Mapping[str, Any]]:
     node = ctx.node
+    if isinstance(node, KeptNode) and node.plan_relationships is not None:
+        return list(node.plan_relationships)  # as this execution read them
     getter = getattr(node, '_get_node_if_needed', None)
     if getter is None:
         return []

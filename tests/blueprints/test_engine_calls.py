@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 import requests
 from cloudify.state import current_ctx
@@ -241,3 +242,50 @@ def test_the_operations_of_a_local_workflow_share_their_engine_connections(tmp_p
         Kept.close_all()
     assert len(calls.all()) >= 3 * 8  # every call made, on...
     assert 1 <= len(opened) <= 3, opened  # ...at most three connections
+
+
+def test_a_local_workflow_reads_a_node_once_an_execution(tmp_path, unique, monkeypatch):
+    """Cloudify hands each operation its node as a deep copy of its whole plan entry (a
+    file parse first with ``cfy``): the first operation of an execution reads it, the
+    others of that execution reuse what it read (docker_plugin.tasks.kept_nodes), and
+    the next execution reads it again. The containers are made from the properties."""
+    from cloudify.endpoint import LocalEndpoint
+
+    from docker_plugin.tasks import kept_nodes
+    current_ctx.clear()
+    kept_nodes.forget_all()
+    reads: collections.Counter[tuple[str, str]] = collections.Counter()
+    get_node = LocalEndpoint.get_node
+
+    def counted(endpoint: Any, node_id: str, *args: Any, **kwargs: Any) -> Any:
+        if _operation() != '-':
+            reads[(str(current_ctx.get_ctx().execution_id), node_id)] += 1
+        return get_node(endpoint, node_id, *args, **kwargs)
+
+    monkeypatch.setattr(LocalEndpoint, 'get_node', counted)
+    three = TYPED.replace("command:", "labels: {role: kept}, command:") + \
+        '    capabilities: {scalable: {properties: {default_instances: 3}}}\n'
+    run = LocalRun(_blueprint(tmp_path / 'reads.yaml', three), unique, {})
+    try:
+        run.execute('install', task_thread_pool_size=1)
+        installed = dict(reads)
+        reads.clear()
+        run.operation('cloudify.interfaces.lifecycle.check_drift')
+        drift = dict(reads)
+        reads.clear()
+        client = docker.from_env()
+        try:
+            made = client.containers.list(filters={'label': f'cloudify.deployment={unique}'})
+            assert len(made) == 3 and all(c.labels.get('role') == 'kept' for c in made)
+        finally:
+            client.close()
+        run.execute('uninstall', task_thread_pool_size=1)
+        removed = dict(reads)
+    finally:
+        run.teardown()
+        kept_nodes.forget_all()
+    # three instances: validate, create, configure, start; check_drift; stop, delete
+    assert list(installed.values()) == [1], installed
+    assert list(drift.values()) == [1], drift
+    assert list(removed.values()) == [1], removed
+    assert len({execution for execution, _ in [*installed, *drift, *removed]}) == 3
