@@ -36,8 +36,9 @@ operation is a process of its own and validates again.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from docker_plugin import claims, kinds, records
 from docker_plugin.client import DaemonClientConfig
@@ -84,12 +85,14 @@ def validate(ctx: Ctx, **kwargs: Any) -> None:
     (this node alone where no deployment can be read) and fail, listing every mistake,
     when anything is wrong."""
     clean = _clean_earlier(ctx)
-    if clean is not None:  # every other instance's validation: nothing to read again
-        conclude(ctx, clean)
-        return
-    learn_secrets(ctx, kwargs, __name__)
-    nodes = deployment.read(ctx)
-    conclude(ctx, validated(ctx, nodes if nodes is not None else [deployment.own(ctx)]))
+    if clean is None:
+        with _making(ctx):  # the instances that start at once wait for the first's report
+            clean = _clean_earlier(ctx)
+            if clean is None:
+                learn_secrets(ctx, kwargs, __name__)
+                nodes = deployment.read(ctx)
+                report = validated(ctx, nodes if nodes is not None else [deployment.own(ctx)])
+    conclude(ctx, clean if clean is not None else report)
 
 
 def before_first(ctx: Ctx) -> None:
@@ -119,8 +122,23 @@ def conclude(ctx: Ctx, report: Report) -> None:
 
 # ------------------------------------------------------------------ once per execution
 _kept: collections.OrderedDict[tuple[str, str], Report] = collections.OrderedDict()
-_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.RLock] = {}
 _guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _making(ctx: Ctx) -> Iterator[None]:
+    """Held while this execution's report is made in this process: the instances whose
+    validations start at once (a local workflow's threads) wait for the first's report
+    instead of each reading the whole deployment for it."""
+    key = _execution(ctx)
+    if key is None:
+        yield
+        return
+    with _guard:
+        lock = _locks.setdefault(key, threading.RLock())
+    with lock:
+        yield
 
 
 def validated(ctx: Ctx, nodes: list[PlannedNode]) -> Report:
@@ -132,9 +150,7 @@ def validated(ctx: Ctx, nodes: list[PlannedNode]) -> Report:
     key = _execution(ctx)
     if key is None:
         return check(ctx, nodes)
-    with _guard:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
+    with _making(ctx):
         if key in _kept:
             return records.replace(_kept[key], reused=True)
         report = check(ctx, nodes)

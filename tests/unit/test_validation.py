@@ -5,6 +5,7 @@ where host ports are looked at, a fake engine."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -386,6 +387,39 @@ def test_an_execution_validates_once_and_its_instances_take_the_outcome(monkeypa
     ctx._execution_id = 'exec-2'
     validation.validated(ctx, nodes)
     assert len(calls) == 2
+
+
+def test_the_validations_that_start_at_once_read_the_deployment_once(monkeypatch):
+    """A local workflow starts its first instances' validations together: the first reads
+    the deployment and makes the report, the others wait for it and read nothing (each
+    read is the whole deployment: with cfy, a parse of its plan file)."""
+    reads = []
+    gate = threading.Event()
+    nodes = [deployment.planned(typed('n', 'network'))]
+
+    def read(ctx):
+        reads.append(ctx)
+        gate.wait(5)  # the others start while the first reads
+        return nodes
+    monkeypatch.setattr(deployment, 'read', read)
+    monkeypatch.setattr(validation, 'check', lambda ctx, nodes: validation.Report((), 1))
+    ctx = node_ctx('dep-read-once')
+    ctx._execution_id = 'exec-read-once'
+    failures = []
+
+    def run():
+        try:
+            validation.validate(ctx=ctx)
+        except Exception as exc:
+            failures.append(exc)
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    gate.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not failures and len(reads) == 1
 
 
 def test_one_failure_names_every_mistake_and_masks_secrets():
