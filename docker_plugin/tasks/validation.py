@@ -29,8 +29,9 @@ What is checked, each naming the node and the field:
 
 The outcome is kept per execution in this process (``validated``): a local
 run runs every operation in one process, on threads, so the other instances'
-validations take it instead of asking the engines again; on a manager each
-operation is a process of its own and validates again.
+validations take it instead of reading the deployment and asking the engines
+again (those that start at once wait for the first's: ``_once``); on a manager
+each operation is a process of its own and validates again.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from docker_plugin import claims, kinds, records
 from docker_plugin.client import DaemonClientConfig
@@ -84,15 +85,13 @@ def validate(ctx: Ctx, **kwargs: Any) -> None:
     """``cloudify.interfaces.validation.create``: validate every node of the deployment
     (this node alone where no deployment can be read) and fail, listing every mistake,
     when anything is wrong."""
-    clean = _clean_earlier(ctx)
-    if clean is None:
-        with _making(ctx):  # the instances that start at once wait for the first's report
-            clean = _clean_earlier(ctx)
-            if clean is None:
-                learn_secrets(ctx, kwargs, __name__)
-                nodes = deployment.read(ctx)
-                report = validated(ctx, nodes if nodes is not None else [deployment.own(ctx)])
-    conclude(ctx, clean if clean is not None else report)
+    def read() -> list[PlannedNode]:
+        learn_secrets(ctx, kwargs, __name__)
+        nodes = deployment.read(ctx)
+        return nodes if nodes is not None else [deployment.own(ctx)]
+    report = _once(ctx, read)
+    if report is not None:  # always: read() has at least this node
+        conclude(ctx, report)
 
 
 def before_first(ctx: Ctx) -> None:
@@ -101,9 +100,9 @@ def before_first(ctx: Ctx) -> None:
     node maps validation's own create (see the module)."""
     if deployment.first_install_operation(ctx.node) != ctx.operation.name:
         return
-    nodes = deployment.read(ctx)
-    if nodes is not None:
-        conclude(ctx, validated(ctx, nodes))
+    report = _once(ctx, lambda: deployment.read(ctx))
+    if report is not None:
+        conclude(ctx, report)
 
 
 def conclude(ctx: Ctx, report: Report) -> None:
@@ -139,6 +138,21 @@ def _making(ctx: Ctx) -> Iterator[None]:
         lock = _locks.setdefault(key, threading.RLock())
     with lock:
         yield
+
+
+def _once(ctx: Ctx, read: Callable[[], list[PlannedNode] | None]) -> Report | None:
+    """This execution's report: an earlier clean one as it is; else, once the validations
+    that started at once made theirs, the deployment ``read`` (None: none to read) and
+    checked, or taken from the first that checked it."""
+    clean = _clean_earlier(ctx)
+    if clean is not None:  # every other instance's validation: nothing to read again
+        return clean
+    with _making(ctx):
+        clean = _clean_earlier(ctx)
+        if clean is not None:
+            return clean
+        nodes = read()
+        return None if nodes is None else validated(ctx, nodes)
 
 
 def validated(ctx: Ctx, nodes: list[PlannedNode]) -> Report:

@@ -289,3 +289,28 @@ def test_a_local_workflow_reads_a_node_once_an_execution(tmp_path, unique, monke
     assert list(drift.values()) == [1], drift
     assert list(removed.values()) == [1], removed
     assert len({execution for execution, _ in [*installed, *drift, *removed]}) == 3
+
+
+@pytest.mark.parametrize('node', [SEED, TYPED], ids=['seed', 'typed'])
+def test_an_install_reads_the_whole_deployment_once(node, tmp_path, unique, monkeypatch):
+    """Validation reads every node of the deployment; the instances whose validation (or,
+    seed style, first install operation) starts at once wait for the first's report
+    instead of each reading the deployment again (docker_plugin.tasks.validation)."""
+    from docker_plugin.tasks import deployment
+    current_ctx.clear()
+    reads: list[str] = []
+    read = deployment.read
+
+    def counted(ctx: Any) -> Any:
+        reads.append(_operation())
+        return read(ctx)
+
+    monkeypatch.setattr(deployment, 'read', counted)
+    four = node + '    capabilities: {scalable: {properties: {default_instances: 4}}}\n'
+    run = LocalRun(_blueprint(tmp_path / 'validated.yaml', four), unique, {})
+    try:
+        run.execute('install', task_thread_pool_size=8)
+        run.execute('uninstall', task_thread_pool_size=8)
+    finally:
+        run.teardown()
+    assert len(reads) == 1, reads
