@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, MutableMapping, Sequence
 
 from docker_plugin import kinds, records
 from docker_plugin.tasks.ctx import Ctx, Deployment, Logger, Named, Operation
+from docker_plugin.tasks.kept_nodes import plan_entry
 
 INSTALL_OPERATIONS = tuple(f'{kinds.LIFECYCLE}.{name}' for name in (
     'precreate', 'create', 'configure', 'start', 'poststart', 'prestop', 'stop', 'delete',
@@ -227,7 +228,7 @@ def planned(node: Mapping[str, Any]) -> PlannedNode:
 def own(ctx: Ctx) -> PlannedNode:
     """The operation's own node, from its context (where no deployment can be read)."""
     node = ctx.node
-    plan = _plan_entry(node)
+    plan = plan_entry(node)
     return planned({
         'id': node.id, 'type_hierarchy': getattr(node, 'type_hierarchy', None) or [node.type],
         'properties': dict(node.properties),
@@ -239,7 +240,7 @@ def first_install_operation(node: Any) -> str | None:
     """The first of a node's install operations (from its context's plan entry) that
     runs the plugin's validation or one of its kinds' operations; None when the node maps
     none, or maps validation's create (which then comes first)."""
-    operations = _plan_entry(node).get('operations') or {}
+    operations = plan_entry(node).get('operations') or {}
     validation = operations.get(VALIDATION_CREATE) or {}
     if str(validation.get('operation') or '').startswith('docker_plugin.'):
         return None
@@ -248,14 +249,6 @@ def first_install_operation(node: Any) -> str | None:
         if kinds.of_operation(implementation) is not None:
             return name
     return None
-
-
-def _plan_entry(node: Any) -> Mapping[str, Any]:
-    getter = getattr(node, '_get_node_if_needed', None)
-    if getter is not None:
-        getter()
-    entry = getattr(node, '_node', None)
-    return entry if isinstance(entry, Mapping) else {}
 
 
 def given(value: Any) -> bool:

@@ -10,11 +10,11 @@ operations a container: the largest cost of a ``cfy`` run the plugin can avoid.
 Within one execution of a local workflow, what an operation reads of its node cannot
 change: a local run has no deployment update, and scaling changes only the number of
 instances. So the first operation of an execution on a node reads it as Cloudify does,
-and keeps its id, type, type hierarchy, properties and plan relationships. The others
-of that execution in this process get a ``ctx`` whose ``node`` is a copy of that
-reading (its properties deep-copied for each operation, read-only as Cloudify's are).
-Everything else (``number_of_instances``, which scaling changes, and anything not
-kept) is read from the live node, as before.
+and keeps its id, type, type hierarchy, properties and the rest of its plan entry (the
+operations a seed-style node maps, its relationships: copied once, then only read). The
+others of that execution in this process get a ``ctx`` whose ``node`` is that reading,
+the properties deep-copied for each operation (read-only, as Cloudify's are). Anything
+else (``number_of_instances``, which scaling changes) is read from the live node.
 
 Only local runs keep anything (``confine.run_mode``): on a manager each operation is a
 process of its own, its node read from the REST service with functions evaluated.
@@ -25,7 +25,8 @@ from __future__ import annotations
 import collections
 import copy
 import threading
-from typing import Any, Mapping, Sequence
+import types
+from typing import Any, Mapping
 
 from docker_plugin.tasks.ctx import Ctx
 
@@ -37,7 +38,7 @@ _LOCK = threading.Lock()
 class Reading:
     """What an operation read of its node: the parts an execution cannot change."""
 
-    __slots__ = ('id', 'name', 'properties', 'relationships', 'type', 'type_hierarchy')
+    __slots__ = ('id', 'name', 'plan', 'properties', 'type', 'type_hierarchy')
 
     def __init__(self, node: Any) -> None:
         self.id = node.id
@@ -45,19 +46,28 @@ class Reading:
         self.type = node.type
         self.type_hierarchy = list(node.type_hierarchy or [])
         self.properties = copy.deepcopy(dict(node.properties))
-        self.relationships = copy.deepcopy(_plan_relationships(node))
+        # the rest of the plan entry (operations, relationships, ...): copied once, read
+        # by the execution's later operations, never changed (plan_entry hands it out)
+        plan = {key: value for key, value in _live_entry(node).items() if key != 'properties'}
+        self.plan: Mapping[str, Any] = types.MappingProxyType(copy.deepcopy(plan))
 
 
-def _plan_relationships(node: Any) -> list[Mapping[str, Any]] | None:
-    """The node's plan relationships (type, target, hierarchy, properties), as Cloudify's
-    node context holds them once read; None: not readable here."""
-    plan_node = getattr(node, '_node', None)
-    if plan_node is None:
-        return None
-    rels = getattr(plan_node, 'relationships', None)
-    if rels is None and isinstance(plan_node, Mapping):
-        rels = plan_node.get('relationships')
-    return None if rels is None else [dict(r) for r in rels]
+def _live_entry(node: Any) -> Mapping[str, Any]:
+    """A node context's plan entry as Cloudify holds it, read if it was not yet."""
+    getter = getattr(node, '_get_node_if_needed', None)
+    if getter is not None:
+        getter()
+    entry = getattr(node, '_node', None)
+    return entry if isinstance(entry, Mapping) else {}
+
+
+def plan_entry(node: Any) -> Mapping[str, Any]:
+    """A node context's plan entry (its ``operations``, ``relationships``, ...; not to be
+    changed): the execution's reading for a kept node, else Cloudify's own, read when
+    first needed. cloudify-common exposes neither publicly."""
+    if isinstance(node, KeptNode):
+        return node.plan
+    return _live_entry(node)
 
 
 class KeptNode:
@@ -89,10 +99,9 @@ class KeptNode:
         return list(self._reading.type_hierarchy)
 
     @property
-    def plan_relationships(self) -> Sequence[Mapping[str, Any]] | None:
-        """The node's relationships as its plan entry holds them (None: not kept)."""
-        rels = self._reading.relationships
-        return None if rels is None else copy.deepcopy(rels)
+    def plan(self) -> Mapping[str, Any]:
+        """The node's plan entry but its properties, as the execution read it."""
+        return self._reading.plan
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._live, name)

@@ -2,11 +2,11 @@
 
 cloudify-common exposes a relationship's type but neither its type hierarchy
 (publicly) nor the properties the blueprint set on it; both are read from the
-node's plan entry, the same place cloudify-common itself reads the hierarchy
-from, and intrinsic functions in the properties are evaluated through the
-endpoint that evaluates operation inputs (locally and on a manager). These
-private objects are read in ``_plan_relationships``, ``evaluate`` and
-``local_inputs`` only (``tests/unit/test_relationships.py`` pins them to
+node's plan entry (``kept_nodes.plan_entry``), the same place cloudify-common
+itself reads the hierarchy from, and intrinsic functions in the properties are
+evaluated through the endpoint that evaluates operation inputs (locally and on
+a manager). These private objects are read in ``kept_nodes.plan_entry``,
+``evaluate`` and ``local_inputs`` only (``tests/unit/test_relationships.py`` pins them to
 cloudify-common 7.0.5).
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from docker_plugin.errors import InvalidInputError
 from docker_plugin.tasks.ctx import Ctx, Side
-from docker_plugin.tasks.kept_nodes import KeptNode
+from docker_plugin.tasks.kept_nodes import plan_entry
 
 # Properties every Cloudify relationship carries; not the plugin's to validate.
 BASE_KEYS = ('connection_type',)
@@ -103,15 +103,4 @@ def with_inputs(payload: Any, inputs: Mapping[str, Any] | None) -> Any:
 
 
 def _plan_relationships(ctx: Side) -> list[Mapping[str, Any]]:
-    node = ctx.node
-    if isinstance(node, KeptNode) and node.plan_relationships is not None:
-        return list(node.plan_relationships)  # as this execution read them
-    getter = getattr(node, '_get_node_if_needed', None)
-    if getter is None:
-        return []
-    getter()
-    plan_node = getattr(node, '_node', None)
-    rels = getattr(plan_node, 'relationships', None)
-    if rels is None and isinstance(plan_node, Mapping):
-        rels = plan_node.get('relationships')
-    return list(rels or [])
+    return list(plan_entry(ctx.node).get('relationships') or [])

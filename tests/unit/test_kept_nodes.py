@@ -38,10 +38,13 @@ class Storage:
         rels = [{'type': CONNECTED, 'target_id': 'net', 'properties': {'aliases': ['w']},
                  'type_hierarchy': ['cloudify.relationships.connected_to', CONNECTED]}] \
             if node_id == 'web' else []
+        operations = {'cloudify.interfaces.lifecycle.create': {
+            'operation': 'docker_plugin.tasks.create', 'plugin': 'docker', 'inputs': {}}}
         return Node({'id': node_id, 'type': (CONTAINER if node_id == 'web' else NETWORK)[-1],
                      'type_hierarchy': CONTAINER if node_id == 'web' else NETWORK,
                      'number_of_instances': self.instances[node_id],
-                     'properties': dict(self.properties[node_id]), 'relationships': rels})
+                     'properties': dict(self.properties[node_id]), 'relationships': rels,
+                     'operations': operations})
 
 
 def context(storage: Storage, execution: str = 'e1', node: str = 'web',
@@ -198,3 +201,20 @@ def test_a_process_keeps_a_bounded_number_of_readings(monkeypatch):
                           kept_nodes.KeptContext)  # the oldest went first
     assert isinstance(kept_nodes.operation_context(context(storage, execution='e4')),
                       kept_nodes.KeptContext)
+
+
+def test_the_rest_of_the_plan_entry_is_the_executions_reading_read_only():
+    """What the plugin reads of a node's plan entry besides its properties (the first
+    install operation a seed-style node maps, its plan relationships) is the reading's."""
+    from docker_plugin.tasks import deployment
+    storage = Storage()
+    first = context(storage)
+    assert deployment.first_install_operation(first.node) == 'cloudify.interfaces.lifecycle.create'
+    kept_nodes.keep(first)
+    ctx = kept_nodes.operation_context(context(storage))
+    assert deployment.first_install_operation(ctx.node) == 'cloudify.interfaces.lifecycle.create'
+    plan = kept_nodes.plan_entry(ctx.node)
+    assert 'properties' not in plan and plan['relationships'][0]['target_id'] == 'net'
+    with pytest.raises(TypeError):
+        plan['operations'] = {}  # type: ignore[index]
+    assert storage.reads == ['web']
