@@ -14,6 +14,7 @@ from docker_plugin.options.daemon import DAEMON_CLIENT
 from docker_plugin.options.existing import EXISTING
 from docker_plugin.tasks.confine import client_config
 from docker_plugin.tasks.ctx import Ctx, Side
+from docker_plugin.tasks.kept_nodes import node_of
 from docker_plugin.tasks.relationships import related
 
 CONTENT_KEY = kinds.CONTENT_KEY
@@ -225,7 +226,7 @@ def daemon_config(ctx: Side, kwargs: Mapping[str, Any]) -> DaemonClientConfig:
     raw = resolve_input(ctx, kwargs, 'daemon_client')
     if not raw and getattr(ctx.instance, 'relationships', None):
         for rel, _ in related(ctx, IN_SWARM):
-            raw = rel.target.node.properties.get('daemon_client') or {}
+            raw = node_of(ctx, rel.target.node).properties.get('daemon_client') or {}
             secrets.remember(*DAEMON_CLIENT.secret_values(raw))  # not this node's to learn
             break
     return client_config(ctx, raw)

@@ -28,7 +28,7 @@ import threading
 import types
 from typing import Any, Mapping
 
-from docker_plugin.tasks.ctx import Ctx
+from docker_plugin.tasks.ctx import Ctx, Side
 
 KEPT = 256  # (deployment, execution, node) readings a process keeps, the oldest dropped first
 _KEPT: collections.OrderedDict[tuple[str, str, str], Reading] = collections.OrderedDict()
@@ -160,7 +160,7 @@ def operation_context(ctx: Ctx) -> Ctx:
     return ctx if reading is None else KeptContext(ctx, KeptNode(ctx.node, reading))
 
 
-def node_of(ctx: Ctx, node: Any) -> Any:
+def node_of(ctx: Ctx | Side, node: Any) -> Any:
     """``node``, a node context of this deployment (a relationship's target), as this
     execution read it before, else ``node`` itself."""
     if isinstance(node, KeptNode):

@@ -44,6 +44,7 @@ from docker_plugin.tasks.context import (
     resolve_input,
 )
 from docker_plugin.tasks.ctx import Ctx
+from docker_plugin.tasks.kept_nodes import node_of
 from docker_plugin.tasks.operation import operation
 from docker_plugin.tasks.relationships import related
 
@@ -116,7 +117,7 @@ def _engine_node_id(ctx: Ctx) -> tuple[str, str]:
                                 'a swarm node is one engine: give one node_of_engine '
                                 'relationship')
     relationship, _ = linked[0]
-    target = relationship.target.node
+    target = node_of(ctx, relationship.target.node)
     field = f'{target.id}.daemon_client'
     config = client_config(ctx, target.properties.get('daemon_client') or {}, field)
     with engine(ctx, {}, config) as client:
