@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,13 +49,14 @@ from typing import Any, Callable, Iterator
 
 import docker
 import requests
+from cloudify.workflows import local
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / 'tests'))
 
 from helpers.cleanup import remove_labelled  # noqa: E402
-from helpers.cloudify_local import LOCAL_TYPES, TYPES_URL, LocalRun  # noqa: E402
+from helpers.cloudify_local import LOCAL_TYPES, TYPES_URL, LocalRun, resolver  # noqa: E402
 
 from docker_plugin import PACKAGE_NAME, __version__  # noqa: E402
 
@@ -213,19 +215,31 @@ def run_local(n: int, threads: int, directory: Path) -> dict[str, Any]:
             'cpu_ms_per_operation': cpu.per_operation_ms()}
 
 
-def run_floor(n: int, threads: int, directory: Path) -> dict[str, Any]:
-    """The local workflow's floor: the same graph, operations that do nothing."""
+def run_floor(n: int, threads: int, directory: Path, files: bool = False) -> dict[str, Any]:
+    """The local workflow's floor: the same graph, operations that do nothing.
+
+    ``files``: kept in the ``cfy`` CLI's storage (``FileStorage``: a JSON file per
+    node instance, read at every instance read, rewritten at every write) instead of
+    the in-memory one, to measure what that storage costs a ``cfy`` run by itself."""
     if str(Path(__file__).parent) not in sys.path:
         sys.path.insert(0, str(Path(__file__).parent))  # where the workflow finds noop_operation
-    run = LocalRun(floor_blueprint(n, directory), f'bench-floor-{n}-{time.time_ns()}', {})
-    with contextlib.redirect_stdout(io.StringIO()):
-        started = time.perf_counter()
-        run.env.execute('install', task_retries=0, task_retry_interval=0,
+    storage_dir = Path(tempfile.mkdtemp(prefix='bench-storage-', dir=directory)) if files else None
+    name = f'bench-floor-{n}-{time.time_ns()}'
+    try:
+        env = local.init_env(str(floor_blueprint(n, directory)), name=name, resolver=resolver(),
+                             storage=local.FileStorage(str(storage_dir)) if storage_dir
+                             else local.InMemoryStorage())
+        with contextlib.redirect_stdout(io.StringIO()):
+            started = time.perf_counter()
+            env.execute('install', task_retries=0, task_retry_interval=0,
                         task_thread_pool_size=threads)
-        installed = time.perf_counter()
-        run.env.execute('uninstall', task_retries=0, task_retry_interval=0,
+            installed = time.perf_counter()
+            env.execute('uninstall', task_retries=0, task_retry_interval=0,
                         task_thread_pool_size=threads)
-        removed = time.perf_counter()
+            removed = time.perf_counter()
+    finally:
+        if storage_dir:
+            shutil.rmtree(storage_dir, ignore_errors=True)
     return {'install': installed - started, 'uninstall': removed - installed}
 
 
@@ -321,6 +335,10 @@ def benchmark(sizes: list[int], threads: int, repeats: int, with_cli: bool,
             progress(f'N={n}: local workflow with operations that do nothing (its floor)')
             results['sizes'][n]['floor'] = _best([run_floor(n, threads, directory)
                                                   for _ in range(repeats)])
+            if with_cli:
+                progress(f'N={n}: the same in the cfy CLI\'s file storage')
+                results['sizes'][n]['floor_files'] = _best(
+                    [run_floor(n, threads, directory, files=True) for _ in range(repeats)])
         if with_cli:  # the CLI's own cost per command: start-up, parsing, its state files
             progress('cfy CLI with no container (its fixed cost)')
             results['cfy_fixed'] = _best([run_cfy(0, threads, directory)
@@ -387,6 +405,52 @@ def floor_cost(results: dict[str, Any]) -> str | None:
             f"it, x sdk (install / uninstall): {beyond}")
 
 
+def cloudify_share(results: dict[str, Any]) -> str | None:
+    """What ``cfy`` costs by itself: its fixed cost per command plus the floor graph in
+    its file storage; and the cfy rows beyond both (the plugin's share in a cfy run)."""
+    fixed = results.get('cfy_fixed')
+    sizes = {n: modes for n, modes in results['sizes'].items()
+             if 'floor_files' in modes and 'cfy' in modes}
+    if not fixed or not sizes:
+        return None
+
+    def ratios(modes: dict[str, Any], beyond: bool) -> str:
+        found = []
+        for step in ('install', 'uninstall'):
+            own = fixed[step] + modes['floor_files'][step]
+            found.append((modes['cfy'][step] - own if beyond else own) / modes['sdk'][step])
+        return ' / '.join(f'{ratio:.2f}x' for ratio in found)
+    floors = ', '.join(f"N={n}: {modes['floor_files']['install']:.2f} s / "
+                       f"{modes['floor_files']['uninstall']:.2f} s" for n, modes in sizes.items())
+    own = ', '.join(f'N={n}: {ratios(modes, False)}' for n, modes in sizes.items())
+    beyond = ', '.join(f'N={n}: {ratios(modes, True)}' for n, modes in sizes.items())
+    return (f"the floor's workflow in the cfy CLI's file storage, install / uninstall: {floors}; "
+            f"cfy's own share (no container's cost plus that floor), x sdk: {own}; "
+            f"cfy beyond its own share, x sdk: {beyond}")
+
+
+def paired(results: dict[str, Any]) -> str | None:
+    """Each run's ratio to the SDK run of the same round, the median over the rounds:
+    steadier than the table's best-of rows, which one lucky SDK run moves."""
+    parts = []
+    for n, modes in results['sizes'].items():
+        sdk = modes['sdk']
+        found = []
+        for mode in ('local', 'cfy'):
+            if mode not in modes:
+                continue
+            medians = [statistics.median(mine / theirs for mine, theirs in
+                                         zip(modes[mode][f'{step}_all'], sdk[f'{step}_all']))
+                       for step in ('install', 'uninstall')]
+            found.append(f'{mode} {medians[0]:.2f} / {medians[1]:.2f}')
+        if found:
+            parts.append(f"N={n}: {', '.join(found)}")
+    if not parts or results.get('repeats', 1) < 2:
+        return None
+    return (f"each run against the SDK run of its round, median of {results['repeats']} rounds, "
+            f"x sdk (install / uninstall): {'; '.join(parts)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', default='1,10,50,100',
@@ -409,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     print('cfy times include the CLI start-up (about 0.3 s per command). The machine may be '
           'shared: compare rows of one run, not runs.')
     print(table(results))
-    for line in (floor_cost(results), fixed_cost(results)):
+    for line in (floor_cost(results), fixed_cost(results), cloudify_share(results),
+                 paired(results)):
         if line:
             print(line)
     for n, modes in results['sizes'].items():

@@ -22,10 +22,10 @@ def _bench():
 
 def test_one_container_three_ways(docker_client):
     bench = _bench()
-    results = bench.benchmark([1], threads=2, repeats=1, with_cli=True, progress=lambda _: None)
+    results = bench.benchmark([1], threads=2, repeats=2, with_cli=True, progress=lambda _: None)
     assert results['plugin'] == f'{PACKAGE_NAME} {__version__}'  # what was measured
     row = results['sizes'][1]
-    assert set(row) == {'sdk', 'local', 'cfy', 'floor'}
+    assert set(row) == {'sdk', 'local', 'cfy', 'floor', 'floor_files'}
     for mode in row.values():
         assert mode['install'] > 0 and mode['uninstall'] > 0
     # Counted, not guessed: the SDK's create, start, stop and remove are all seen.
@@ -40,6 +40,15 @@ def test_one_container_three_ways(docker_client):
     assert 'N=1: ' in bench.fixed_cost(results)
     assert set(results['sizes'][1]['floor']) >= {'install', 'uninstall'}
     assert bench.floor_cost(results).startswith('local workflow whose operations only read')
+    # cfy's own share: its fixed cost plus the floor in its file storage, written there.
+    assert len(row['floor_files']['install_all']) == 2
+    share = bench.cloudify_share(results)
+    assert "cfy's own share" in share and share.count('N=1: ') == 3
+    own = (results['cfy_fixed']['install'] + row['floor_files']['install']) / row['sdk']['install']
+    assert f'{own:.2f}x' in share
+    # Each round's ratio, paired with its own SDK run (two rounds: the median of two).
+    pairs = [c / s for c, s in zip(row['cfy']['install_all'], row['sdk']['install_all'])]
+    assert f'cfy {(pairs[0] + pairs[1]) / 2:.2f} / ' in bench.paired(results)
     assert docker_client.containers.list(all=True, filters={'label': bench.BENCH_LABEL}) == []
 
 
