@@ -121,8 +121,9 @@ def conclude(ctx: Ctx, report: Report) -> None:
 
 # ------------------------------------------------------------------ once per execution
 _kept: collections.OrderedDict[tuple[str, str], Report] = collections.OrderedDict()
-_locks: dict[tuple[str, str], threading.RLock] = {}
+_locks: collections.OrderedDict[tuple[str, str], threading.RLock] = collections.OrderedDict()
 _guard = threading.Lock()
+LOCKS = 4 * KEPT  # executions whose lock a process keeps (one whose check raised has no report)
 
 
 @contextlib.contextmanager
@@ -135,7 +136,11 @@ def _making(ctx: Ctx) -> Iterator[None]:
         yield
         return
     with _guard:
-        lock = _locks.setdefault(key, threading.RLock())
+        lock = _locks.get(key)
+        if lock is None:
+            lock = _locks[key] = threading.RLock()
+            while len(_locks) > LOCKS:  # the oldest: a validation still holding it only
+                _locks.popitem(last=False)  # lets one started after it read again
     with lock:
         yield
 

@@ -47,10 +47,13 @@ def import_stack(directory: Path, image: str, password: str) -> Path:
     return out
 
 
-def _page(address: str, *wants: str, timeout: float = 60) -> str:
+def _page(address: str, *wants: str, timeout: float = 150) -> str:
     """The status page once it says every one of ``wants`` (the API and the database
     answer by name once the overlay's names and virtual IPs have settled on that engine,
-    which can lag the services' convergence by a little): the last page at the timeout."""
+    which can lag the services' convergence: the engines learn each other's service
+    records by gossip, and one lost in the lab's network waits for the next periodic
+    sync, about 30 s later; in one full CI run 60 s was not enough): the last
+    page at the timeout."""
     deadline, text = time.monotonic() + timeout, ''
     while time.monotonic() < deadline:
         try:

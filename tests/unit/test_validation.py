@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 import yaml
-from cloudify.exceptions import NonRecoverableError
+from cloudify.exceptions import NonRecoverableError, RecoverableError
 from helpers.fakes import fake_api, fake_engine
 from helpers.mock_ctx import node_ctx
 
@@ -420,6 +420,30 @@ def test_the_validations_that_start_at_once_read_the_deployment_once(monkeypatch
     for thread in threads:
         thread.join(timeout=10)
     assert not failures and len(reads) == 1
+
+
+def test_a_validation_that_raises_keeps_no_lock_beyond_the_bound(monkeypatch):
+    """An execution whose check raised made no report, so nothing trims its lock with the
+    reports: the locks are bounded by themselves, and the next validation of such an
+    execution reads and checks again."""
+    def broken(ctx, nodes):
+        raise OSError('the engine went away')
+    monkeypatch.setattr(deployment, 'read', lambda ctx: [deployment.planned(
+        typed('n', 'network'))])
+    monkeypatch.setattr(validation, 'check', broken)
+    ctx = node_ctx('dep-raising')
+    for number in range(validation.LOCKS + 20):
+        ctx._execution_id = f'exec-raising-{number}'
+        with pytest.raises(RecoverableError, match='the engine went away'):
+            validation.validate(ctx=ctx)
+        assert len(validation._locks) <= validation.LOCKS
+    assert ('dep-raising', f'exec-raising-{validation.LOCKS + 19}') in validation._locks
+    assert ('dep-raising', 'exec-raising-0') not in validation._locks
+    checked = []
+    monkeypatch.setattr(validation, 'check',
+                        lambda ctx, nodes: checked.append(nodes) or validation.Report((), 1))
+    validation.validate(ctx=ctx)  # the same execution again: read and checked this time
+    assert len(checked) == 1
 
 
 def test_one_failure_names_every_mistake_and_masks_secrets():
