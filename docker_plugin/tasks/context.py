@@ -249,13 +249,17 @@ API_VERSION_KEY = '_engine_api'
 
 @contextlib.contextmanager
 def engine(ctx: Ctx, kwargs: Mapping[str, Any],
-           config: DaemonClientConfig | None = None, record: bool = True) -> Iterator[Any]:
+           config: DaemonClientConfig | None = None, record: bool = True,
+           contact_now: bool = True) -> Iterator[Any]:
     """A client of the operation's engine, for a ``with`` block.
 
     With ``version: auto`` the API version is negotiated once per node instance and
     engine, and recorded (``_engine_api``); later operations use what was recorded.
     ``record`` False: nothing is read or recorded (an engine that need not be the
     instance's own, as validation asks every engine of a deployment).
+    ``contact_now`` False: the block writes the instance (``persist``) before anything
+    it makes could be left unrecorded, so the first contact goes with that write
+    (one write fewer: on a manager a REST update and the fetch after it).
 
     That an operation of the node instance reached its engine is recorded too
     (``ENGINE_REACHED``): when the negotiation answered, or when the block ends other
@@ -281,7 +285,7 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
                 # The instance's first contact is written at once, before anything can
                 # be made there (an uninstall after a kill must look for it); later it
                 # goes with the operation's write.
-                (stage if known_reached else persist)(
+                (stage if known_reached or not contact_now else persist)(
                     ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
                                               'version': client.api.api_version}})
                 known_reached = True

@@ -481,3 +481,48 @@ def test_an_object_labelled_with_the_deployment_alone_is_no_nodes(make_ctx):
     assert lifecycle.maker(ctx, {'cloudify.deployment': 'dep'}) == (Maker.NONE, '')
     assert lifecycle.maker(ctx, {'cloudify.deployment': 'dep', 'cloudify.node': 'net',
                                  'cloudify.node-instance': 'net_gone'})[0] is Maker.EARLIER_RUN
+
+
+@pytest.mark.parametrize('kind', ['image_pull', 'image_build', 'image_import'])
+def test_create_writes_its_first_contact_with_its_record_or_before_it_makes_an_image(
+        make_ctx, monkeypatch, kind):
+    """Create stages its first contact with the engine (one write fewer: on a manager a
+    REST update and the fetch after it). A build or an import writes it before the engine
+    makes the labelled image that an uninstall after a kill must look for; a pull (whose
+    image carries no label of ours to look for) or an image already there writes it with
+    the record."""
+    from docker_plugin.resources import images
+    from docker_plugin.tasks.image import sources
+    ctx = make_ctx(node='app')
+    writes = []
+    update = ctx.instance.update
+    ctx.instance.update = lambda *a, **k: (writes.append(dict(ctx.instance.runtime_properties)),
+                                           update(*a, **k))
+    stored_when_made = []
+    made = images.ImageResult('sha256:' + 'a' * 64, 'app:1', kind.split('_')[1])
+
+    def make(*_args, **_kwargs):
+        stored_when_made.append([sorted(w) for w in writes])
+        return (made, True) if kind == 'image_pull' else made
+    monkeypatch.setattr(images, {'image_pull': 'pull_as', 'image_build': 'build_image',
+                                 'image_import': 'import_image'}[kind], make)
+    monkeypatch.setattr(sources, '_made_before', lambda *a, **k: None)
+    monkeypatch.setattr(sources, '_context_dir', lambda ctx, values: '/context')
+    values = {'image_pull': {'repository': 'app', 'tag': '1', 'policy': 'missing',
+                             'timeout': 30},
+              'image_build': {'path': 'ctx', 'tag': 'app:1', 'timeout': 30},
+              'image_import': {'src': 'http://127.0.0.1:1/app.tar', 'repository': 'app',
+                               'tag': '1', 'timeout': 30}}[kind]
+    with fake_engine(fake_api()) as api, \
+            context.engine(ctx, {}, contact_now=False) as client:
+        assert writes == []  # staged
+        sources.obtain(ctx, client.api, kind, values)
+        assert client.api is api
+    if kind == 'image_pull':
+        assert stored_when_made == [[]]  # nothing written before the pull
+        assert len(writes) == 1  # the contact and the record, together
+    else:
+        assert stored_when_made == [[[context.API_VERSION_KEY]]]  # the contact, before
+        assert len(writes) == 2
+    assert writes[-1][context.API_VERSION_KEY]['version'] == '1.41'
+    assert writes[-1]['image_id'] == made.id

@@ -125,7 +125,7 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
         ctx.logger.info('Using image %s of node %s', image, node_id)
         return
     kind, values = image_sources.request(ctx, kwargs)
-    with engine(ctx, kwargs) as client:
+    with engine(ctx, kwargs, contact_now=False) as client:  # obtain writes before it makes
         image_sources.obtain(ctx, client.api, kind, values)
 
 

@@ -74,7 +74,7 @@ def create(ctx: Ctx, **kwargs: Any) -> None:
     kind, values = image_sources.request(ctx, kwargs, 'image_pull.repository')
     node = _node(ctx, kwargs)
     _push_targets(node)  # validated now, used by configure
-    with engine(ctx, kwargs) as client:
+    with engine(ctx, kwargs, contact_now=False) as client:  # obtain writes before it makes
         api = client.api
         image_sources.obtain(ctx, api, kind, values)
         image_id = ctx.instance.runtime_properties['image_id']

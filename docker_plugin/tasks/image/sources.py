@@ -147,6 +147,11 @@ def obtain(ctx: Ctx, api: EngineApi, kind: str, values: dict[str, Any],
     earlier run, or this instance before it could record it) is used again: nothing is
     built, and no name moves. Returns None when this instance recorded it already
     (nothing to do).
+
+    What the operation staged (its first contact with the engine: ``engine`` with
+    ``contact_now`` False) is written before a build or an import, so that an uninstall
+    after a kill looks for the labelled image; otherwise it goes with the record. A
+    pulled image carries no label of ours to be looked for: the record is all there is.
     """
     log = ctx.logger.info
     props = ctx.instance.runtime_properties
@@ -161,6 +166,8 @@ def obtain(ctx: Ctx, api: EngineApi, kind: str, values: dict[str, Any],
         if earlier is not None:
             _record(ctx, earlier, True)
             return earlier
+    if kind in ('image_import', 'image_build'):
+        persist(ctx)  # what was staged, before anything is made (nothing staged: no write)
     if kind == 'image_import':
         src = values['src']
         if not images.is_url(src):
