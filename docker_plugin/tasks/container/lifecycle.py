@@ -146,8 +146,10 @@ def configure(ctx: Ctx, **kwargs: Any) -> None:
         specs.check_engine_support(spec, api.api_version)
         container_id = props.get('container_id')
         if not (container_id and containers.inspect(api, container_id)):
-            container_id, adopted = _create_or_adopt(ctx, kwargs, api, spec, image, flags)
-            persist(ctx, container_id=container_id, **_made_record(spec, adopted))
+            container_id, adopted, recorded = _create_or_adopt(ctx, kwargs, api, spec, image,
+                                                               flags)
+            if not recorded:  # one created here is recorded already (and not looked at again)
+                persist(ctx, container_id=container_id, **_made_record(spec, adopted))
         else:
             ctx.logger.info('Container %s already exists', container_id)
             persist(ctx, container_name=spec.name)
@@ -164,8 +166,9 @@ def _made_record(spec: specs.ContainerSpec, adopted: bool) -> dict[str, Any]:
 
 
 def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
-                     image: str | None, flags: dict[str, bool]) -> tuple[str, bool]:
-    """Find the container this instance should use, or create it: (id, adopted?).
+                     image: str | None, flags: dict[str, bool]) -> tuple[str, bool, bool]:
+    """Find the container this instance should use, or create it: (id, adopted?,
+    recorded?: one created here is recorded by ``_create`` with what configure records).
 
     Not told to adopt, it is created at once under the instance's name: the engine
     refuses only when a container has that name already, and only then does the shared
@@ -176,15 +179,16 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
     if not flags['use_external_resource'] and image:
         created = _create(ctx, kwargs, api, spec, image, name_taken_ok=True)
         if created:
-            return created, False
+            return created, False, True
     found = objects.node_objects(ctx, api, OBJECTS)
     made = objects.unrecorded(ctx, api, OBJECTS, found)
     if made:
         ctx.logger.info('Reusing container %s, made by this instance before (not recorded)',
                         made[0]['Id'][:12])
-        return made[0]['Id'], False
+        return made[0]['Id'], False, False
     existing = containers.inspect(api, spec.name)
     objects.clear_leftovers(ctx, api, OBJECTS, found, [existing['Id']] if existing else [])
+    made_here: list[str] = []
 
     def make() -> Mapping[str, Any]:
         if not image:
@@ -195,6 +199,7 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
             raise InvalidInputError('container_config.image', str(exc)) from None
         if made_id is None:  # only when told a taken name is no failure
             raise StateError(f'container {spec.name}: its name is taken')
+        made_here.append(made_id)
         return {'Id': made_id}
 
     def differs(info: Mapping[str, Any]) -> list:
@@ -204,7 +209,7 @@ def _create_or_adopt(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: 
     info, adopted = objects.ensure(ctx, 'container', spec.name, flags, existing, make,
                                    field='container_config.name', differs=differs,
                                    remove=lambda old: OBJECTS.remove(api, old))
-    return info['Id'], adopted
+    return info['Id'], adopted, not adopted and info['Id'] in made_here
 
 
 def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.ContainerSpec,
@@ -228,11 +233,14 @@ def _create(ctx: Ctx, kwargs: Mapping[str, Any], api: EngineApi, spec: specs.Con
             raise InvalidInputError('container_config.image',
                                     f'image {image} is not available: {exc}') from None
         raise refusal(ctx, kwargs, exc, 'the engine refused the container') from None
-    # Before the next call can fail, with what configure records with it (one write).
+    # Before the next call can fail, with what configure records with it, and without
+    # what an earlier container's engine discarded: one write, and no look after it.
+    props = ctx.instance.runtime_properties
+    if DISCARDED in props:
+        del props[DISCARDED]
     persist(ctx, container_id=container_id, **_made_record(spec, False))
     for warning in warnings:
         ctx.logger.warning('The engine warns about container %s: %s', spec.name, warning)
-    drop(ctx, DISCARDED)  # what an earlier container's engine discarded
     record_discarded(ctx, api, spec, container_id, spec.declared(), warnings)
     return container_id
 
