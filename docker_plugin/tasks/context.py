@@ -282,9 +282,10 @@ def engine(ctx: Ctx, kwargs: Mapping[str, Any],
             # Already known reached, or (by recording the API version) said so now.
             known_reached = props is None or _says_reached(props)
             if config.version == 'auto' and not reuse and props is not None:
-                # The instance's first contact is written at once, before anything can
-                # be made there (an uninstall after a kill must look for it); later it
-                # goes with the operation's write.
+                # The instance's first contact is written before anything can be made
+                # there (an uninstall after a kill must look for it): at once, or by the
+                # block's own first write (``contact_now`` False); later it goes with the
+                # operation's write.
                 (stage if known_reached or not contact_now else persist)(
                     ctx, **{API_VERSION_KEY: {'base_url': config.base_url,
                                               'version': client.api.api_version}})
